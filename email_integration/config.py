@@ -1,0 +1,205 @@
+"""CRM_GMAIL_* settings: the CONFIG singleton, parsed and validated from the environment.
+
+`CONFIG` is filled from os.environ at import (bad values are kept at their defaults there);
+`CONFIG.reload(environ)` refills it in place and `validate_startup(CONFIG)` raises
+ConfigError with one line naming the first bad variable. The server calls both at start,
+after it has merged `$CRM_DATA_DIR/.env` into the environment.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import stat
+from dataclasses import dataclass, field, fields
+
+TRUTHY = ("1", "true", "yes", "on")
+FALSY = ("0", "false", "no", "off", "")
+GMAIL_READONLY_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
+
+
+class ConfigError(ValueError):
+    """A bad setting; str() is one line naming the variable."""
+
+
+@dataclass
+class GmailConfig:
+    """Every CRM_GMAIL_* variable, at the seed's defaults."""
+
+    integration_enabled: bool = False
+    auth_method: str = "dwd"  # "dwd" | "oauth"
+    sa_key_path: str = ""
+    workspace_domain: str = ""
+    oauth_client_id: str = ""
+    oauth_client_secret: str = ""
+    oauth_redirect_uri: str = ""
+    secret_key: bytes = b""  # 32 bytes, AES-256-GCM key for refresh tokens
+    secret_key_previous: bytes = b""  # accepted for decrypt during a key rotation
+    sync_interval_min: float = 180.0
+    backfill_page_size: int = 500
+    max_attachment_mb: int = 50
+    attach_concurrency: int = 4
+    rate_units_sec: float = 150.0  # per account; Gmail allows 250, this leaves 40% headroom
+    retry_max: int = 5
+    history_stale_days: float = 5.0
+    batch_size: int = 50  # Gmail allows 100 calls a batch and recommends no more than 50
+    http_timeout_sec: float = 30.0
+    capture_all: bool = False
+    api_base: str = "https://gmail.googleapis.com"
+    token_uri: str = "https://oauth2.googleapis.com/token"
+    errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
+
+    def reload(self, environ=None) -> "GmailConfig":
+        """Refill this object in place from `environ` (default os.environ); returns self."""
+        fresh = load_config(os.environ if environ is None else environ)
+        for f in fields(self):
+            setattr(self, f.name, getattr(fresh, f.name))
+        return self
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        return self.max_attachment_mb * 1024 * 1024
+
+
+def _bool(name, raw, errors):
+    value = raw.strip().lower()
+    if value in TRUTHY:
+        return True
+    if value in FALSY:
+        return False
+    errors.append(f"{name}: expected true/false, got {raw!r}")
+    return None
+
+
+def _number(kind, minimum, maximum):
+    def parse(name, raw, errors):
+        try:
+            value = kind(raw.strip())
+        except ValueError:
+            errors.append(f"{name}: expected a {'whole ' if kind is int else ''}number, got {raw!r}")
+            return None
+        if not (minimum <= value <= maximum):
+            errors.append(f"{name}: must be between {minimum} and {maximum}, got {raw!r}")
+            return None
+        return value
+    return parse
+
+
+def _key(name, raw, errors):
+    raw = raw.strip()
+    if not raw:
+        return b""
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        try:
+            key = base64.urlsafe_b64decode(raw)
+        except (binascii.Error, ValueError):
+            errors.append(f"{name}: not valid base64")
+            return None
+    if len(key) != 32:
+        errors.append(f"{name}: must decode to 32 bytes (got {len(key)}); make one with "
+                      "python3 -c \"import os,base64;print(base64.b64encode(os.urandom(32)).decode())\"")
+        return None
+    return key
+
+
+def _choice(*options):
+    def parse(name, raw, errors):
+        value = raw.strip().lower()
+        if value not in options:
+            errors.append(f"{name}: must be one of {', '.join(options)}, got {raw!r}")
+            return None
+        return value
+    return parse
+
+
+def _url(name, raw, errors):
+    value = raw.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        errors.append(f"{name}: must be an http(s) URL, got {raw!r}")
+        return None
+    return value
+
+
+def _text(name, raw, errors):
+    return raw.strip()
+
+
+# (attribute, parser); the variable is CRM_GMAIL_<ATTRIBUTE upper-cased>.
+_PARSERS = (
+    ("integration_enabled", _bool),
+    ("auth_method", _choice("dwd", "oauth")),
+    ("sa_key_path", _text),
+    ("workspace_domain", _text),
+    ("oauth_client_id", _text),
+    ("oauth_client_secret", _text),
+    ("oauth_redirect_uri", _text),
+    ("secret_key", _key),
+    ("secret_key_previous", _key),
+    ("sync_interval_min", _number(float, 0.05, 7 * 24 * 60)),
+    ("backfill_page_size", _number(int, 1, 500)),  # messages.list maxResults is at most 500
+    ("max_attachment_mb", _number(int, 1, 1024)),
+    ("attach_concurrency", _number(int, 1, 32)),
+    ("rate_units_sec", _number(float, 1, 250)),  # Gmail's per-user limit is 250 units/s
+    ("retry_max", _number(int, 0, 20)),
+    ("history_stale_days", _number(float, 0.01, 365)),
+    ("batch_size", _number(int, 1, 100)),  # Gmail's hard limit is 100 calls a batch
+    ("http_timeout_sec", _number(float, 0.1, 600)),
+    ("capture_all", _bool),
+    ("api_base", _url),
+    ("token_uri", _url),
+)
+
+
+def env_name(attribute: str) -> str:
+    return "CRM_GMAIL_" + attribute.upper()
+
+
+def load_config(environ) -> GmailConfig:
+    """Parse every CRM_GMAIL_* variable; bad ones keep their default and are listed in `.errors`."""
+    config = GmailConfig()
+    errors: list[str] = []
+    for attribute, parse in _PARSERS:
+        name = env_name(attribute)
+        raw = environ.get(name)
+        if raw is None:
+            continue
+        value = parse(name, raw, errors)
+        if value is not None:
+            setattr(config, attribute, value)
+    config.workspace_domain = config.workspace_domain.lower().lstrip("@")
+    config.errors = errors
+    return config
+
+
+def validate_startup(config: GmailConfig) -> None:
+    """Raise ConfigError (one line, naming the variable) if the enabled integration cannot run."""
+    if config.errors:
+        raise ConfigError(config.errors[0])
+    if not config.integration_enabled:
+        return
+    if config.auth_method == "dwd":
+        _check_key_file(config.sa_key_path)
+    else:
+        for attribute in ("oauth_client_id", "oauth_client_secret", "oauth_redirect_uri"):
+            if not getattr(config, attribute):
+                raise ConfigError(f"{env_name(attribute)}: required when CRM_GMAIL_AUTH_METHOD=oauth")
+        if not config.secret_key:
+            raise ConfigError("CRM_GMAIL_SECRET_KEY: required when CRM_GMAIL_AUTH_METHOD=oauth "
+                              "(refresh tokens are encrypted with it)")
+
+
+def _check_key_file(path: str) -> None:
+    name = "CRM_GMAIL_SA_KEY_PATH"
+    if not path:
+        raise ConfigError(f"{name}: required when CRM_GMAIL_AUTH_METHOD=dwd")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{name}: {path} is readable by group/others; run chmod 600 {path}")
+
+
+CONFIG = load_config(os.environ)
