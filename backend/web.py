@@ -101,6 +101,7 @@ class Request:
     user: dict | None  # {"id", "email", "name", "role"} or None when anonymous
     raw_body: bytes = b""
     handler: Any = None  # the BaseHTTPRequestHandler, for the rare route that streams
+    conn: Any = None  # this request's sqlite3 connection (backend.db.connect)
 
     def json(self) -> dict:
         """The body as a JSON object; BadRequest if it is not one."""

@@ -1,0 +1,88 @@
+"""email_integration.config: defaults, parsing, and one-line start-up errors naming the variable."""
+import base64
+import os
+
+import pytest
+
+from email_integration.config import ConfigError, GmailConfig, load_config, validate_startup
+
+KEY = base64.b64encode(os.urandom(32)).decode()
+
+
+def test_defaults_are_the_seeds():
+    config = load_config({})
+    assert config.errors == []
+    assert (config.integration_enabled, config.auth_method) == (False, "dwd")
+    assert (config.sync_interval_min, config.backfill_page_size, config.max_attachment_mb) == (180, 500, 50)
+    assert (config.attach_concurrency, config.rate_units_sec, config.retry_max) == (4, 150, 5)
+    assert config.history_stale_days == 5
+    assert config.api_base == "https://gmail.googleapis.com"
+    assert config.token_uri == "https://oauth2.googleapis.com/token"
+
+
+def test_values_are_parsed():
+    config = load_config({
+        "CRM_GMAIL_INTEGRATION_ENABLED": "Yes",
+        "CRM_GMAIL_RATE_UNITS_SEC": "250",
+        "CRM_GMAIL_API_BASE": "http://127.0.0.1:9/",
+        "CRM_GMAIL_WORKSPACE_DOMAIN": "@Ten31.XYZ",
+        "CRM_GMAIL_SECRET_KEY": KEY,
+    })
+    assert config.errors == []
+    assert config.integration_enabled is True
+    assert config.rate_units_sec == 250.0
+    assert config.api_base == "http://127.0.0.1:9"
+    assert config.workspace_domain == "ten31.xyz"
+    assert config.secret_key == base64.b64decode(KEY)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("CRM_GMAIL_SYNC_INTERVAL_MIN", "three hours"),
+    ("CRM_GMAIL_RATE_UNITS_SEC", "251"),
+    ("CRM_GMAIL_RETRY_MAX", "1.5"),
+    ("CRM_GMAIL_SECRET_KEY", "not base64!!"),
+    ("CRM_GMAIL_SECRET_KEY", base64.b64encode(b"short").decode()),
+    ("CRM_GMAIL_AUTH_METHOD", "password"),
+    ("CRM_GMAIL_INTEGRATION_ENABLED", "maybe"),
+    ("CRM_GMAIL_API_BASE", "ftp://x"),
+])
+def test_a_bad_value_is_one_line_naming_the_variable(name, value):
+    config = load_config({name: value})
+    with pytest.raises(ConfigError) as info:
+        validate_startup(config)
+    message = str(info.value)
+    assert message.startswith(name + ":") and "\n" not in message
+
+
+def test_dwd_key_file_must_exist_and_be_private(tmp_path):
+    key = tmp_path / "sa.json"
+    env = {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_SA_KEY_PATH": str(key)}
+    with pytest.raises(ConfigError, match="^CRM_GMAIL_SA_KEY_PATH: cannot read"):
+        validate_startup(load_config(env))
+    key.write_text("{}")
+    key.chmod(0o640)
+    with pytest.raises(ConfigError, match="readable by group/others"):
+        validate_startup(load_config(env))
+    key.chmod(0o600)
+    validate_startup(load_config(env))
+
+
+def test_oauth_needs_client_and_secret_key():
+    env = {"CRM_GMAIL_INTEGRATION_ENABLED": "1", "CRM_GMAIL_AUTH_METHOD": "oauth",
+           "CRM_GMAIL_OAUTH_CLIENT_ID": "id", "CRM_GMAIL_OAUTH_CLIENT_SECRET": "s",
+           "CRM_GMAIL_OAUTH_REDIRECT_URI": "https://crm.example/api/email/oauth/callback"}
+    with pytest.raises(ConfigError, match="^CRM_GMAIL_SECRET_KEY: required"):
+        validate_startup(load_config(env))
+    validate_startup(load_config({**env, "CRM_GMAIL_SECRET_KEY": KEY}))
+
+
+def test_disabled_integration_needs_no_key():
+    validate_startup(load_config({"CRM_GMAIL_INTEGRATION_ENABLED": "false"}))
+
+
+def test_reload_refills_the_singleton_in_place():
+    config = GmailConfig()
+    same = config.reload({"CRM_GMAIL_RETRY_MAX": "7"})
+    assert same is config and config.retry_max == 7
+    config.reload({})
+    assert config.retry_max == 5
