@@ -1,0 +1,46 @@
+"""Routes for logging in and out (session cookie) and for asking who you are."""
+from __future__ import annotations
+
+from . import auth, users_db
+from .web import Response, Route, TooManyRequests, Unauthorized, field_str
+
+
+def _throttle_key(req, email: str) -> str:
+    return f"{email.lower()}|{req.handler.client_address[0]}"
+
+
+def login(req):
+    data = req.json()
+    email = field_str(data, "email", max_len=320)
+    password = field_str(data, "password", max_len=1024)
+    server = req.handler.server
+    key = _throttle_key(req, email)
+    wait = server.login_limiter.retry_after(key)
+    if wait:
+        raise TooManyRequests("too many failed logins; try again later", headers={"Retry-After": str(wait)})
+    user, stored = users_db.password_hash_for(req.conn, email)
+    if user is None or not user["active"] or not auth.verify_password(password, stored):
+        server.login_limiter.hit(key)
+        raise Unauthorized("wrong email or password")
+    server.login_limiter.reset(key)
+    token = auth.new_session(req.conn, user["id"], server.settings.session_days)
+    cookie = auth.session_cookie(token, server.settings.session_days, server.settings.tls)
+    return Response.json({"user": auth.public_user(user)}, headers={"Set-Cookie": cookie})
+
+
+def logout(req):
+    token = auth.parse_cookies(req.headers.get("Cookie")).get(auth.SESSION_COOKIE)
+    if token:
+        users_db.delete_session(req.conn, auth.token_hash(token))
+    return Response.json({"ok": True}, headers={"Set-Cookie": auth.clear_session_cookie(req.handler.server.settings.tls)})
+
+
+def me(req):
+    return {"user": auth.public_user(req.user)}
+
+
+ROUTES = [
+    Route("POST", r"/api/auth/login", login),
+    Route("POST", r"/api/auth/logout", logout),
+    Route("GET", r"/api/auth/me", me, auth.require_login),
+]

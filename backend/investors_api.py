@@ -1,0 +1,103 @@
+"""Routes for the investor grid: investors, their addresses and domains, and grid notes (contracts §5)."""
+from __future__ import annotations
+
+import re
+
+from . import investors_db
+from .auth import require_user
+from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, field_str_list
+
+# A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo).
+EMAIL_RE = re.compile(r"\A[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+\Z")
+DOMAIN_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)+\Z")
+MAX_NOTE_CHARS = 20_000
+
+
+def _emails(data) -> list[str]:
+    emails = [e.lower() for e in field_str_list(data, "emails")]
+    for email in emails:
+        if not EMAIL_RE.match(email):
+            raise BadRequest(f"not an email address: {email!r}")
+    return list(dict.fromkeys(emails))
+
+
+def _domains(data) -> list[str]:
+    domains = [d.lower().lstrip("@") for d in field_str_list(data, "domains", max_len=253)]
+    for domain in domains:
+        if not DOMAIN_RE.match(domain):
+            raise BadRequest(f"not a domain: {domain!r}")
+    return list(dict.fromkeys(domains))
+
+
+def _investor_id(req) -> int:
+    investor_id = int(req.params["id"])
+    if not investors_db.investor_exists(req.conn, investor_id):
+        raise NotFound(f"no investor {investor_id}")
+    return investor_id
+
+
+def list_investors(req):
+    q = (req.query.get("q") or "").strip()[:200] or None
+    return {"investors": investors_db.list_investors(req.conn, q)}
+
+
+def create_investor(req):
+    data = req.json()
+    name = field_str(data, "name", max_len=200)
+    firm = field_str(data, "firm", required=False, max_len=200) or None
+    emails, domains = _emails(data), _domains(data)
+    try:
+        investor_id = investors_db.create_investor(req.conn, name, firm, emails, domains, req.user["id"])
+    except investors_db.DuplicateEmail as exc:
+        raise Conflict(str(exc)) from None
+    return Response.json(investors_db.get_investor(req.conn, investor_id), 201)
+
+
+def get_investor(req):
+    return investors_db.get_investor(req.conn, _investor_id(req))
+
+
+def patch_investor(req):
+    investor_id = _investor_id(req)
+    data = req.json()
+    unknown = set(data) - {"name", "firm", "emails", "domains"}
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    changes = {}
+    if "name" in data:
+        changes["name"] = field_str(data, "name", max_len=200)
+    if "firm" in data:
+        changes["firm"] = field_str(data, "firm", required=False, max_len=200) or None
+    if "emails" in data:
+        changes["emails"] = _emails(data)
+    if "domains" in data:
+        changes["domains"] = _domains(data)
+    try:
+        investors_db.update_investor(req.conn, investor_id, changes, req.user["id"])
+    except investors_db.DuplicateEmail as exc:
+        raise Conflict(str(exc)) from None
+    return investors_db.get_investor(req.conn, investor_id)
+
+
+def list_notes(req):
+    return {"notes": investors_db.list_notes(req.conn, _investor_id(req))}
+
+
+def add_note(req):
+    investor_id = _investor_id(req)
+    body = field_str(req.json(), "body", max_len=MAX_NOTE_CHARS)
+    note_id = investors_db.add_grid_note(req.conn, investor_id, body, "manual", None, req.user["id"])
+    note = investors_db.get_note(req.conn, note_id)
+    note.pop("investor_id", None)
+    return Response.json(note, 201)
+
+
+ID = r"(?P<id>[0-9]{1,12})"
+ROUTES = [
+    Route("GET", r"/api/investors", list_investors, require_user),
+    Route("POST", r"/api/investors", create_investor, require_user),
+    Route("GET", rf"/api/investors/{ID}", get_investor, require_user),
+    Route("PATCH", rf"/api/investors/{ID}", patch_investor, require_user),
+    Route("GET", rf"/api/investors/{ID}/notes", list_notes, require_user),
+    Route("POST", rf"/api/investors/{ID}/notes", add_note, require_user),
+]

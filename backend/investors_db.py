@@ -1,0 +1,153 @@
+"""All SQL for investors, their addresses and domains, grid notes, and the audit log."""
+from __future__ import annotations
+
+import json
+
+from .db import atomic, now_iso
+
+_INVESTOR_SELECT = (
+    "SELECT i.id, i.name, i.firm, i.last_contact_at, i.created_at, i.updated_at, "
+    "(SELECT COUNT(*) FROM grid_notes n WHERE n.investor_id = i.id) AS note_count FROM investors i")
+
+
+class DuplicateEmail(ValueError):
+    """An address already belongs to another investor."""
+
+    def __init__(self, email: str, investor_id: int):
+        super().__init__(f"{email} already belongs to investor {investor_id}")
+        self.email, self.investor_id = email, investor_id
+
+
+def _with_addresses(conn, rows) -> list[dict]:
+    investors = [dict(r) for r in rows]
+    if not investors:
+        return []
+    by_id = {inv["id"]: inv for inv in investors}
+    for inv in investors:
+        inv["emails"], inv["domains"] = [], []
+    marks = ",".join("?" * len(by_id))
+    for row in conn.execute(f"SELECT investor_id, email FROM investor_emails WHERE investor_id IN ({marks}) "
+                            "ORDER BY id", tuple(by_id)):
+        by_id[row[0]]["emails"].append(row[1])
+    for row in conn.execute(f"SELECT investor_id, domain FROM investor_domains WHERE investor_id IN ({marks}) "
+                            "ORDER BY id", tuple(by_id)):
+        by_id[row[0]]["domains"].append(row[1])
+    return investors
+
+
+def list_investors(conn, q: str | None = None) -> list[dict]:
+    if q:
+        like = f"%{q.lower()}%"
+        rows = conn.execute(
+            _INVESTOR_SELECT + " WHERE lower(i.name) LIKE ? OR lower(coalesce(i.firm, '')) LIKE ? OR EXISTS "
+            "(SELECT 1 FROM investor_emails e WHERE e.investor_id = i.id AND lower(e.email) LIKE ?) "
+            "ORDER BY lower(i.name), i.id", (like, like, like))
+    else:
+        rows = conn.execute(_INVESTOR_SELECT + " ORDER BY lower(i.name), i.id")
+    return _with_addresses(conn, rows.fetchall())
+
+
+def get_investor(conn, investor_id: int) -> dict | None:
+    found = _with_addresses(conn, conn.execute(_INVESTOR_SELECT + " WHERE i.id = ?", (investor_id,)).fetchall())
+    return found[0] if found else None
+
+
+def _bump_rev(conn) -> None:
+    conn.execute("UPDATE crm_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'investors_rev'")
+
+
+def _set_addresses(conn, investor_id: int, emails, domains) -> None:
+    if emails is not None:
+        for email in emails:
+            row = conn.execute("SELECT investor_id FROM investor_emails WHERE email = ?", (email,)).fetchone()
+            if row and row[0] != investor_id:
+                raise DuplicateEmail(email, row[0])
+        conn.execute("DELETE FROM investor_emails WHERE investor_id = ?", (investor_id,))
+        conn.executemany("INSERT OR IGNORE INTO investor_emails (investor_id, email) VALUES (?, ?)",
+                         [(investor_id, e) for e in emails])
+    if domains is not None:
+        conn.execute("DELETE FROM investor_domains WHERE investor_id = ?", (investor_id,))
+        conn.executemany("INSERT OR IGNORE INTO investor_domains (investor_id, domain) VALUES (?, ?)",
+                         [(investor_id, d) for d in domains])
+
+
+def create_investor(conn, name: str, firm: str | None, emails: list[str], domains: list[str], user_id=None) -> int:
+    with atomic(conn):
+        now = now_iso()
+        investor_id = conn.execute("INSERT INTO investors (name, firm, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                                   (name, firm, now, now)).lastrowid
+        _set_addresses(conn, investor_id, emails, domains)
+        _bump_rev(conn)
+        audit(conn, user_id, "investor.create", "investor", investor_id, {"name": name})
+    return investor_id
+
+
+def update_investor(conn, investor_id: int, changes: dict, user_id=None) -> bool:
+    """Apply name/firm/emails/domains changes (emails/domains replace the sets); False if unknown."""
+    with atomic(conn):
+        if conn.execute("SELECT 1 FROM investors WHERE id = ?", (investor_id,)).fetchone() is None:
+            return False
+        for column in ("name", "firm"):
+            if column in changes:
+                conn.execute(f"UPDATE investors SET {column} = ? WHERE id = ?", (changes[column], investor_id))
+        _set_addresses(conn, investor_id, changes.get("emails"), changes.get("domains"))
+        conn.execute("UPDATE investors SET updated_at = ? WHERE id = ?", (now_iso(), investor_id))
+        _bump_rev(conn)
+        audit(conn, user_id, "investor.update", "investor", investor_id, {"fields": sorted(changes)})
+    return True
+
+
+def investor_exists(conn, investor_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM investors WHERE id = ?", (investor_id,)).fetchone() is not None
+
+
+def list_notes(conn, investor_id: int) -> list[dict]:
+    rows = conn.execute(
+        "SELECT n.id, n.body, n.source, n.source_ref, u.name AS author, n.created_at FROM grid_notes n "
+        "LEFT JOIN users u ON u.id = n.author_user_id WHERE n.investor_id = ? ORDER BY n.created_at DESC, n.id DESC",
+        (investor_id,))
+    return [dict(r) for r in rows]
+
+
+def get_note(conn, note_id: int) -> dict | None:
+    row = conn.execute(
+        "SELECT n.id, n.investor_id, n.body, n.source, n.source_ref, u.name AS author, n.created_at "
+        "FROM grid_notes n LEFT JOIN users u ON u.id = n.author_user_id WHERE n.id = ?", (note_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def add_grid_note(conn, investor_id: int, body: str, source: str, source_ref: str | None,
+                  author_user_id: int | None, created_at: str | None = None) -> int:
+    """Insert one grid note (joins the caller's transaction when there is one) and audit it."""
+    with atomic(conn):
+        note_id = conn.execute(
+            "INSERT INTO grid_notes (investor_id, body, source, source_ref, author_user_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (investor_id, body, source, source_ref, author_user_id, created_at or now_iso())).lastrowid
+        audit(conn, author_user_id, "note.create", "grid_note", note_id,
+              {"investor_id": investor_id, "source": source, "source_ref": source_ref})
+    return note_id
+
+
+def bump_last_contact(conn, investor_id: int, at: str) -> None:
+    """Move the investor's last contact forward to `at` (never backwards)."""
+    conn.execute("UPDATE investors SET last_contact_at = ? WHERE id = ? "
+                 "AND (last_contact_at IS NULL OR last_contact_at < ?)", (at, investor_id, at))
+
+
+def investor_addresses(conn) -> list[tuple[int, str, str]]:
+    """Every (investor_id, 'email'|'domain', value) — what the email matcher indexes."""
+    rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails "
+                        "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains")
+    return [tuple(r) for r in rows]
+
+
+def investors_rev(conn) -> int:
+    row = conn.execute("SELECT value FROM crm_meta WHERE key = 'investors_rev'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def audit(conn, user_id, action: str, target_type: str, target_id, detail: dict | None = None) -> None:
+    conn.execute("INSERT INTO audit_log (at, user_id, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                 (now_iso(), user_id, action, target_type, None if target_id is None else str(target_id),
+                  json.dumps(detail or {}, sort_keys=True)))

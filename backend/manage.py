@@ -1,0 +1,153 @@
+"""Administrative commands (contracts §2): users, roles, API tokens, backups.
+
+    python3 -m backend.manage create-user --email E --name N --role admin|member|bot [--password P]
+    python3 -m backend.manage set-role --email E --role R
+    python3 -m backend.manage issue-token --email E [--label L]
+    python3 -m backend.manage list-users
+    python3 -m backend.manage backup-now
+    python3 -m backend.manage restore-backup NAME_OR_PATH
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sqlite3
+import sys
+
+from . import auth, backups, db, users_db
+from .server import init_db
+from .settings import SettingsError, load_settings
+
+
+class CommandError(Exception):
+    """One line for stderr; exit status 2."""
+
+
+def _open(settings):
+    os.makedirs(settings.data_dir, exist_ok=True)
+    path = db.db_path(settings.data_dir)
+    init_db(path)
+    return db.connect(path)
+
+
+def _role(value: str) -> str:
+    if value not in users_db.ROLES:
+        raise CommandError(f"unknown role {value!r}; roles are: {', '.join(users_db.ROLES)}")
+    return value
+
+
+def _existing_user(conn, email: str) -> dict:
+    user = users_db.get_user_by_email(conn, email)
+    if user is None:
+        raise CommandError(f"no user with email {email!r}")
+    return user
+
+
+def create_user(conn, args, settings) -> None:
+    role = _role(args.role)
+    password = args.password
+    if password is None and sys.stdin.isatty() and role != "bot":
+        password = getpass.getpass("Password (empty for none): ") or None
+    if "@" not in args.email:
+        raise CommandError(f"not an email address: {args.email!r}")
+    try:
+        user_id = users_db.create_user(conn, args.email.strip(), args.name.strip(), role,
+                                       auth.hash_password(password) if password else None)
+    except sqlite3.IntegrityError:
+        raise CommandError(f"a user with email {args.email!r} already exists") from None
+    print(user_id)
+
+
+def set_role(conn, args, settings) -> None:
+    role = _role(args.role)
+    _existing_user(conn, args.email)
+    users_db.set_role(conn, args.email, role)
+    print(f"{args.email}: role {role}")
+
+
+def set_password(conn, args, settings) -> None:
+    _existing_user(conn, args.email)
+    password = args.password or getpass.getpass("New password: ")
+    users_db.set_password_hash(conn, args.email, auth.hash_password(password))
+    print(f"{args.email}: password set")
+
+
+def issue_token(conn, args, settings) -> None:
+    user = _existing_user(conn, args.email)
+    print(auth.issue_api_token(conn, user["id"], args.label))
+
+
+def list_users(conn, args, settings) -> None:
+    for user in users_db.list_users(conn):
+        print(f"{user['id']}\t{user['email']}\t{user['role']}\t{user['name']}" + ("" if user["active"] else "\t(inactive)"))
+
+
+def backup_now(conn, args, settings) -> None:
+    try:
+        print(backups.backup_now(db.db_path(settings.data_dir), os.path.join(settings.data_dir, "backups"),
+                                 settings.backup_keep))
+    except backups.BackupError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def restore_backup(conn, args, settings) -> None:
+    backup_dir = os.path.join(settings.data_dir, "backups")
+    path = args.backup if os.sep in args.backup else os.path.join(backup_dir, args.backup)
+    conn.close()
+    try:
+        kept = backups.restore_backup(db.db_path(settings.data_dir), path)
+    except backups.BackupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"restored {os.path.basename(path)}; the previous database was kept at {kept}")
+    print("restart the CRM server to serve the restored data")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python3 -m backend.manage", description="Venture CRM administration")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("create-user", help="create a user and print its id")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, help="admin, member or bot")
+    p.add_argument("--password", help="omit for a prompt (or no password for bots)")
+    p.set_defaults(run=create_user)
+    p = sub.add_parser("set-role", help="change a user's role, e.g. flip the bot's user member→bot")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", required=True)
+    p.set_defaults(run=set_role)
+    p = sub.add_parser("set-password", help="set a user's password")
+    p.add_argument("--email", required=True)
+    p.add_argument("--password")
+    p.set_defaults(run=set_password)
+    p = sub.add_parser("issue-token", help="print a new API bearer token (shown once, stored hashed)")
+    p.add_argument("--email", required=True)
+    p.add_argument("--label")
+    p.set_defaults(run=issue_token)
+    p = sub.add_parser("list-users", help="list users: id, email, role, name")
+    p.set_defaults(run=list_users)
+    p = sub.add_parser("backup-now", help="take an online backup now and print its path")
+    p.set_defaults(run=backup_now)
+    p = sub.add_parser("restore-backup", help="restore a backup (a name in $CRM_DATA_DIR/backups or a path)")
+    p.add_argument("backup")
+    p.set_defaults(run=restore_backup)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        conn = _open(settings)
+        try:
+            args.run(conn, args, settings)
+        finally:
+            conn.close()
+    except (CommandError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

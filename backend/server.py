@@ -1,0 +1,351 @@
+"""The CRM's HTTP server: ThreadingHTTPServer + CRMHandler, init_db() and main().
+
+Every request goes: rate limit → body (1 MiB cap) → the Gmail flag gate → who is asking →
+CSRF check → the email_integration seam → the core route table → JSON. Errors carry their
+status (backend.web.HTTPError) and become JSON here, in one place.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import auth, auth_api, db, investors_api, static
+from .ratelimit import SlidingWindowLimiter
+from .settings import Settings, SettingsError, load_settings
+from .web import MAX_BODY_BYTES, HTTPError, Request, Response, resolve
+
+log = logging.getLogger("crm")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                                "frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES
+EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
+UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+
+def is_email_path(path: str) -> bool:
+    return path.startswith(EMAIL_PREFIXES) or path in ("/api/email", "/api/intake")
+
+
+class CRMHandler(BaseHTTPRequestHandler):
+    """One request; `self.user` and `self.conn` are set by the pre-checks for the seam and the routes."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "CRM"
+    sys_version = ""
+
+    # -- responses -----------------------------------------------------------------------
+    def respond(self, response: Response) -> None:
+        body = response.encoded()
+        self.send_response(response.status)
+        headers = {**SECURITY_HEADERS, "Content-Type": response.content_type, **response.headers}
+        if self.path.startswith("/api/"):
+            headers.setdefault("Cache-Control", "no-store")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self._log_access(response.status)
+
+    def respond_error(self, error: HTTPError) -> None:
+        self.respond(Response.error(error.message, error.status, error.headers, error.payload))
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own errors (bad request line, unsupported method) as JSON too."""
+        self.close_connection = True
+        self.respond(Response.error(message or "bad request", code))
+
+    def log_request(self, code="-", size="-"):
+        pass  # respond() logs, without the query string
+
+    def _log_access(self, status: int) -> None:
+        elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
+        path = urllib.parse.urlsplit(self.path).path
+        log.info("%s %s %s %d %.1fms", self.client_address[0], self.command, path[:200], status, elapsed)
+
+    # -- pre-checks ----------------------------------------------------------------------
+    def pre_checks(self) -> bool:
+        """Rate limit, body, flag gate, auth, CSRF; False when a response was already sent."""
+        self._started = time.monotonic()
+        self.user, self.conn, self.auth_via, self.raw_body = None, None, None, b""
+        split = urllib.parse.urlsplit(self.path)
+        self.url_path = split.path
+        self.query = {k: v[0] for k, v in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}
+        try:
+            wait = self.server.request_limiter.hit(self.client_address[0])
+            if wait:
+                raise HTTPError("too many requests", 429, headers={"Retry-After": str(wait)})
+            self.raw_body = self._read_body()
+            if is_email_path(self.url_path) and not self.server.settings.gmail_enabled:
+                raise HTTPError("email integration is disabled (CRM_GMAIL_INTEGRATION_ENABLED is off)", 503)
+            self.conn = db.connect(self.server.db_path)
+            self.user, self.auth_via = auth.authenticate(self.conn, self.headers)
+            if self.headers.get("Authorization") and self.user is None:
+                raise HTTPError("invalid or revoked API token", 401)
+            self._check_csrf()
+        except HTTPError as error:
+            self.respond_error(error)
+            return False
+        return True
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            raise HTTPError("chunked request bodies are not supported; send Content-Length", 411)
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return b""
+        try:
+            length = int(raw)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            raise HTTPError("invalid Content-Length", 400) from None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body would poison the connection
+            raise HTTPError(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
+        return self.rfile.read(length) if length else b""
+
+    def _check_csrf(self) -> None:
+        """Refuse cookie-authenticated writes that come from another site (bearer calls are exempt)."""
+        if self.command not in UNSAFE_METHODS or self.auth_via == "bearer":
+            return
+        if not auth.parse_cookies(self.headers.get("Cookie")).get(auth.SESSION_COOKIE):
+            return
+        fetch_site = (self.headers.get("Sec-Fetch-Site") or "").lower()
+        if fetch_site in ("cross-site", "same-site"):
+            raise HTTPError("cross-site request refused", 403)
+        origin = self.headers.get("Origin")
+        if origin and origin != "null":
+            host = self.headers.get("Host") or ""
+            if urllib.parse.urlsplit(origin).netloc.lower() != host.lower():
+                raise HTTPError("cross-origin request refused", 403)
+        elif origin == "null":
+            raise HTTPError("cross-origin request refused", 403)
+
+    # -- dispatch --------------------------------------------------------------------------
+    def _finish(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def route(self) -> None:
+        """Core routes, static pages, and the fallback for email paths nobody handled."""
+        if is_email_path(self.url_path):
+            self.respond_error(HTTPError("email integration is not installed", 503))
+        elif self.url_path.startswith("/api/"):
+            serve_routes(self, CORE_ROUTES, not_found=True)
+        else:
+            self.serve_static()
+
+    def serve_static(self) -> None:
+        if self.command not in ("GET", "HEAD"):
+            self.respond_error(HTTPError("method not allowed", 405))
+            return
+        file_path = static.resolve(self.url_path)
+        if file_path is None:
+            self.respond_error(HTTPError("not found", 404))
+            return
+        with open(file_path, "rb") as handle:
+            body = handle.read()
+        self.respond(Response(body=body, content_type=static.content_type(file_path),
+                              headers={"Cache-Control": "no-cache"}))
+
+    def do_GET(self):
+        try:
+            if not self.pre_checks():
+                return
+            # Patch 3 (seed): the email_integration routes, after the auth and rate-limit pre-checks.
+            try:
+                from email_integration.routes import try_handle
+                if try_handle(self):
+                    return
+            except ImportError:
+                pass
+            self.route()
+        finally:
+            self._finish()
+
+    def do_POST(self):
+        try:
+            if not self.pre_checks():
+                return
+            # Patch 3 (seed): the email_integration routes, after the auth and rate-limit pre-checks.
+            try:
+                from email_integration.routes import try_handle
+                if try_handle(self):
+                    return
+            except ImportError:
+                pass
+            self.route()
+        finally:
+            self._finish()
+
+    def do_PATCH(self):
+        try:
+            if self.pre_checks():
+                self.route()
+        finally:
+            self._finish()
+
+    def do_DELETE(self):
+        try:
+            if self.pre_checks():
+                self.route()
+        finally:
+            self._finish()
+
+
+def serve_routes(handler: CRMHandler, routes, not_found: bool = False) -> bool:
+    """Resolve in `routes`, run guard + handler, send the response; False if no path matched.
+
+    With `not_found`, an unmatched path answers 404 instead of returning False. Shared with
+    email_integration so every route table turns errors into JSON the same way.
+    """
+    try:
+        route, params = resolve(routes, handler.command, handler.url_path)
+    except HTTPError as error:
+        if error.status == 404 and not not_found:
+            return False
+        handler.respond_error(error)
+        return True
+    request = Request(method=handler.command, path=handler.url_path, query=handler.query, params=params,
+                      headers=handler.headers, user=handler.user, raw_body=handler.raw_body,
+                      handler=handler, conn=handler.conn)
+    try:
+        if route.guard is not None:
+            route.guard(request)
+        result = route.handler(request)
+        if result is None:
+            return True  # the handler streamed its own response
+        handler.respond(result if isinstance(result, Response) else Response.json(result))
+    except HTTPError as error:
+        handler.respond_error(error)
+    except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a 500
+        log.exception("unhandled error in %s %s", handler.command, handler.url_path)
+        handler.close_connection = True
+        handler.respond(Response.error("internal error", 500))
+    return True
+
+
+class CRMServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, settings: Settings, db_file: str):
+        super().__init__((settings.host, settings.port), CRMHandler)
+        self.settings = settings
+        self.db_path = db_file
+        self.request_limiter = SlidingWindowLimiter(settings.rate_limit_per_min, 60.0)
+        # RFC-agnostic guess-throttle: N failures per email+address per 15 minutes.
+        self.login_limiter = SlidingWindowLimiter(settings.login_max_failures, 15 * 60.0)
+        if settings.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(settings.tls_cert, settings.tls_key)
+            self.socket = context.wrap_socket(self.socket, server_side=True)
+
+    def handle_error(self, request, client_address):
+        log.warning("connection error from %s: %s", client_address[0], sys.exc_info()[1])
+
+
+def init_db(db_file: str) -> None:
+    """Create or upgrade the schema: core migrations, then the email integration's, one commit."""
+    conn = db.connect(db_file)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        db.apply_core_migrations(cursor)
+        # Patch 1 (seed): the email_integration tables, after the core migrations, before commit.
+        try:
+            from email_integration.db import apply_migrations
+            apply_migrations(cursor)
+        except ImportError:
+            pass
+        conn.commit()
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def check_gmail_config() -> None:
+    """Validate CRM_GMAIL_* at start (one line naming the variable) when the package is present."""
+    try:
+        from email_integration.config import CONFIG, validate_startup
+    except ImportError:
+        return
+    CONFIG.reload()
+    validate_startup(CONFIG)
+
+
+def start_backup_scheduler(settings: Settings, db_file: str):
+    from .backups import start_backup_scheduler as start
+    return start(db_file, os.path.join(settings.data_dir, "backups"), settings.backup_interval_min, settings.backup_keep)
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=os.environ.get("CRM_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = load_settings()
+        check_gmail_config()
+    except (SettingsError, ValueError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    os.makedirs(settings.data_dir, exist_ok=True)
+    db_file = db.db_path(settings.data_dir)
+    init_db(db_file)
+    try:
+        httpd = CRMServer(settings, db_file)
+    except OSError as exc:
+        print(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    start_backup_scheduler(settings, db_file)
+    # Patch 2 (seed): the Gmail sync scheduler, only when the integration is enabled.
+    if os.environ.get("CRM_GMAIL_INTEGRATION_ENABLED", "").lower() in ("1", "true", "yes", "on"):
+        try:
+            from email_integration.scheduler import start_sync_scheduler
+            start_sync_scheduler()
+        except ImportError:
+            log.warning("CRM_GMAIL_INTEGRATION_ENABLED is on but email_integration.scheduler is not installed")
+
+    def stop(signum, frame):
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    host, port = httpd.server_address[:2]
+    scheme = "https" if settings.tls else "http"
+    print(f"CRM listening on {scheme}://{host}:{port}", flush=True)
+    try:
+        httpd.serve_forever(poll_interval=0.5)
+    finally:
+        httpd.server_close()
+    log.info("CRM stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Core CRM settings from the environment (and an optional $CRM_DATA_DIR/.env), validated at start.
+
+| variable | default | meaning |
+|---|---|---|
+| CRM_HOST | 127.0.0.1 | address to listen on |
+| CRM_PORT | 8080 | port (0 = any free port; the real one is printed) |
+| CRM_DATA_DIR | ./data | database, backups, attachments, secrets |
+| CRM_SESSION_DAYS | 14 | browser session lifetime |
+| CRM_RATE_LIMIT_PER_MIN | 600 | requests per minute per client address |
+| CRM_LOGIN_MAX_FAILURES | 5 | failed logins per 15 minutes per email and address before 429 |
+| CRM_BACKUP_INTERVAL_MIN | 1440 | minutes between online backups |
+| CRM_BACKUP_KEEP | 14 | backups kept |
+| CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
+| CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+TRUTHY = ("1", "true", "yes", "on")
+
+
+class SettingsError(ValueError):
+    """One line naming the bad variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "data"
+    session_days: float = 14.0
+    rate_limit_per_min: int = 600
+    login_max_failures: int = 5
+    backup_interval_min: float = 1440.0
+    backup_keep: int = 14
+    tls_cert: str = ""
+    tls_key: str = ""
+    gmail_enabled: bool = False
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
+
+
+def load_dotenv(path: str, environ=os.environ) -> None:
+    """KEY=VALUE lines (comments, blank lines, optional quotes) into `environ`, never overriding."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].strip()
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.isidentifier():
+            raise SettingsError(f"{path}:{number}: expected KEY=VALUE")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        environ.setdefault(key, value)
+
+
+def _int(environ, name, default, minimum, maximum):
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name}: must be between {minimum} and {maximum}, got {raw!r}")
+    return value
+
+
+def _float(environ, name, default, minimum, maximum):
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name}: must be between {minimum} and {maximum}, got {raw!r}")
+    return value
+
+
+def _bool(environ, name):
+    raw = environ.get(name, "").strip().lower()
+    if raw in TRUTHY:
+        return True
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected true/false, got {environ.get(name)!r}")
+
+
+def load_settings(environ=os.environ) -> Settings:
+    """Read $CRM_DATA_DIR/.env into `environ` (no override), then parse and validate the CRM_* variables."""
+    data_dir = environ.get("CRM_DATA_DIR", "").strip() or "data"
+    load_dotenv(os.path.join(data_dir, ".env"), environ)
+    cert, key = environ.get("CRM_TLS_CERT", "").strip(), environ.get("CRM_TLS_KEY", "").strip()
+    if bool(cert) != bool(key):
+        raise SettingsError("CRM_TLS_CERT: CRM_TLS_CERT and CRM_TLS_KEY must be set together")
+    for name, path in (("CRM_TLS_CERT", cert), ("CRM_TLS_KEY", key)):
+        if path and not os.path.isfile(path):
+            raise SettingsError(f"{name}: no such file: {path}")
+    return Settings(
+        host=environ.get("CRM_HOST", "").strip() or "127.0.0.1",
+        port=_int(environ, "CRM_PORT", 8080, 0, 65535),
+        data_dir=data_dir,
+        session_days=_float(environ, "CRM_SESSION_DAYS", 14.0, 0.00001, 365),
+        rate_limit_per_min=_int(environ, "CRM_RATE_LIMIT_PER_MIN", 600, 1, 1_000_000),
+        login_max_failures=_int(environ, "CRM_LOGIN_MAX_FAILURES", 5, 1, 1000),
+        backup_interval_min=_float(environ, "CRM_BACKUP_INTERVAL_MIN", 1440.0, 0.01, 525_600),
+        backup_keep=_int(environ, "CRM_BACKUP_KEEP", 14, 1, 10_000),
+        tls_cert=cert, tls_key=key,
+        gmail_enabled=_bool(environ, "CRM_GMAIL_INTEGRATION_ENABLED"),
+    )

@@ -1,0 +1,34 @@
+"""The web UI's files: a few named pages and the assets under frontend/static/, nothing else."""
+from __future__ import annotations
+
+import os
+
+FRONTEND_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "frontend")
+STATIC_DIR = os.path.join(FRONTEND_DIR, "static")
+PAGES = {"/": "index.html", "/login": "login.html", "/capture": "capture.html",
+         "/emails": "emails.html", "/admin": "admin.html"}
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
+    ".ico": "image/x-icon", ".json": "application/json", ".txt": "text/plain; charset=utf-8",
+}
+
+
+def resolve(path: str) -> str | None:
+    """The file that serves `path` (already stripped of its query), or None; never leaves frontend/."""
+    if path in PAGES:
+        candidate = os.path.join(FRONTEND_DIR, PAGES[path])
+    elif path.startswith("/static/"):
+        relative = path[len("/static/"):]
+        if not relative or "\x00" in relative or "\\" in relative:
+            return None
+        candidate = os.path.realpath(os.path.join(STATIC_DIR, relative))
+        if not candidate.startswith(os.path.realpath(STATIC_DIR) + os.sep):
+            return None
+    else:
+        return None
+    return candidate if os.path.isfile(candidate) else None
+
+
+def content_type(file_path: str) -> str:
+    return CONTENT_TYPES.get(os.path.splitext(file_path)[1].lower(), "application/octet-stream")

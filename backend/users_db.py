@@ -1,0 +1,87 @@
+"""All SQL for users, sessions and API tokens."""
+from __future__ import annotations
+
+from .db import atomic, now_iso
+
+ROLES = ("admin", "member", "bot")
+_USER_COLUMNS = "id, email, name, role, active, created_at"
+
+
+def _user(row) -> dict | None:
+    return None if row is None else {k: row[k] for k in ("id", "email", "name", "role")} | {"active": bool(row["active"])}
+
+
+def create_user(conn, email: str, name: str, role: str, password_hash: str | None) -> int:
+    with atomic(conn):
+        cur = conn.execute(
+            "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            (email, name, role, password_hash, now_iso()))
+        return cur.lastrowid
+
+
+def get_user(conn, user_id: int) -> dict | None:
+    return _user(conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())
+
+
+def get_user_by_email(conn, email: str) -> dict | None:
+    return _user(conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone())
+
+
+def password_hash_for(conn, email: str) -> tuple[dict | None, str | None]:
+    row = conn.execute(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE email = ?", (email,)).fetchone()
+    return (_user(row), row["password_hash"] if row else None)
+
+
+def list_users(conn) -> list[dict]:
+    return [_user(r) for r in conn.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")]
+
+
+def set_role(conn, email: str, role: str) -> bool:
+    with atomic(conn):
+        return conn.execute("UPDATE users SET role = ? WHERE email = ?", (role, email)).rowcount == 1
+
+
+def set_password_hash(conn, email: str, password_hash: str) -> bool:
+    with atomic(conn):
+        return conn.execute("UPDATE users SET password_hash = ? WHERE email = ?", (password_hash, email)).rowcount == 1
+
+
+def create_session(conn, token_hash: str, user_id: int, expires_at: str) -> None:
+    with atomic(conn):
+        conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now_iso(),))
+        conn.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                     (token_hash, user_id, now_iso(), expires_at))
+
+
+def user_for_session(conn, token_hash: str) -> tuple[dict | None, int | None]:
+    """(user, session id) for a live session of an active user."""
+    row = conn.execute(
+        f"SELECT s.id AS session_id, u.id, u.email, u.name, u.role, u.active, u.created_at "
+        "FROM sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.token_hash = ? AND s.expires_at > ? AND u.active = 1",
+        (token_hash, now_iso())).fetchone()
+    return (_user(row), row["session_id"]) if row else (None, None)
+
+
+def delete_session(conn, token_hash: str) -> None:
+    with atomic(conn):
+        conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+
+def create_api_token(conn, token_hash: str, user_id: int, label: str | None) -> int:
+    with atomic(conn):
+        return conn.execute("INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES (?, ?, ?, ?)",
+                            (token_hash, user_id, label, now_iso())).lastrowid
+
+
+def user_for_api_token(conn, token_hash: str) -> dict | None:
+    row = conn.execute(
+        "SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.name, u.role, u.active "
+        "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+        "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1", (token_hash,)).fetchone()
+    if row is None:
+        return None
+    now = now_iso()
+    if (row["last_used_at"] or "")[:16] != now[:16]:  # at most one write a minute per token
+        conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now, row["token_id"]))
+    return _user(row)
