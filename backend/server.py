@@ -6,7 +6,6 @@ status (backend.web.HTTPError) and become JSON here, in one place.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -53,7 +52,7 @@ class CRMHandler(BaseHTTPRequestHandler):
         body = response.encoded()
         self.send_response(response.status)
         headers = {**SECURITY_HEADERS, "Content-Type": response.content_type, **response.headers}
-        if self.path.startswith("/api/"):
+        if getattr(self, "path", "").startswith("/api/"):
             headers.setdefault("Cache-Control", "no-store")
         for name, value in headers.items():
             self.send_header(name, value)
@@ -71,6 +70,8 @@ class CRMHandler(BaseHTTPRequestHandler):
     def send_error(self, code, message=None, explain=None):
         """http.server's own errors (bad request line, unsupported method) as JSON too."""
         self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # answer garbage with a real status line, not HTTP/0.9's bare body
         self.respond(Response.error(message or "bad request", code))
 
     def log_request(self, code="-", size="-"):
@@ -78,8 +79,8 @@ class CRMHandler(BaseHTTPRequestHandler):
 
     def _log_access(self, status: int) -> None:
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
-        path = urllib.parse.urlsplit(self.path).path
-        log.info("%s %s %s %d %.1fms", self.client_address[0], self.command, path[:200], status, elapsed)
+        path = urllib.parse.urlsplit(getattr(self, "path", "") or "").path
+        log.info("%s %s %s %d %.1fms", self.client_address[0], self.command or "-", path[:200], status, elapsed)
 
     # -- pre-checks ----------------------------------------------------------------------
     def pre_checks(self) -> bool:

@@ -67,14 +67,14 @@ class RunningCRM:
         return self.process.stderr.read() if self.process.stderr else ""
 
 
-def start_crm(data_dir, env: dict | None = None, python_args=(), expect_failure: bool = False):
-    """Start `python -m backend.server`; returns RunningCRM, or (returncode, stderr) when expect_failure."""
+def start_crm(data_dir, env: dict | None = None, argv=("-m", "backend.server"), expect_failure: bool = False):
+    """Start `python -m backend.server` (or `python *argv`); RunningCRM, or (returncode, stderr) if expect_failure."""
     os.makedirs(data_dir, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     full_env.update({"CRM_DATA_DIR": str(data_dir), "CRM_PORT": "0", "CRM_HOST": "127.0.0.1",
                      "CRM_RATE_LIMIT_PER_MIN": "100000", "PYTHONUNBUFFERED": "1"})
     full_env.update(env or {})
-    process = subprocess.Popen([sys.executable, *python_args, "-m", "backend.server"], cwd=ROOT, env=full_env,
+    process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=full_env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if expect_failure:
         out, err = process.communicate(timeout=30)
