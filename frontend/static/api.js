@@ -1,0 +1,70 @@
+/* Fetch wrapper for the CRM's JSON API: same-origin cookies, JSON in and out, 401 → /login. */
+"use strict";
+
+class ApiError extends Error {
+  constructor(status, message, payload) {
+    super(message);
+    this.status = status;
+    this.payload = payload || {};
+  }
+}
+
+async function api(method, path, body) {
+  const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (err) {
+    throw new ApiError(0, "The CRM cannot be reached. Check your connection and try again.");
+  }
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch (err) {
+    payload = null;
+  }
+  if (response.status === 401 && !path.startsWith("/api/auth/login")) {
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.hash));
+    throw new ApiError(401, "Signed out");
+  }
+  if (!response.ok) {
+    const message = (payload && payload.error) || `Request failed (${response.status})`;
+    throw new ApiError(response.status, message, payload);
+  }
+  return payload;
+}
+
+/* Small DOM helper: el("td", {className: "x", title: "y"}, "text", childNode) — text is never parsed as HTML. */
+function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, props || {});
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function formatDate(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+function relativeDate(iso) {
+  if (!iso) return "never";
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return iso;
+  const days = Math.floor((Date.now() - then) / 86400000);
+  if (days <= 0) return "today";
+  if (days === 1) return "yesterday";
+  if (days < 31) return `${days} days ago`;
+  if (days < 365) return `${Math.floor(days / 30)} months ago`;
+  return `${Math.floor(days / 365)} years ago`;
+}
+
+window.crm = { api, ApiError, el, formatDate, relativeDate };
