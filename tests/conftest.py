@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,8 +35,8 @@ def manage(data_dir: str, *args: str, check: bool = True) -> subprocess.Complete
 
 
 class RunningCRM:
-    def __init__(self, process: subprocess.Popen, url: str, data_dir: str):
-        self.process, self.url, self.data_dir = process, url, data_dir
+    def __init__(self, process: subprocess.Popen, url: str, data_dir: str, log_path: str):
+        self.process, self.url, self.data_dir, self.log_path = process, url, data_dir, log_path
         self.users: dict[str, CRMClient] = {}
 
     def client(self, token: str | None = None) -> CRMClient:
@@ -57,6 +58,7 @@ class RunningCRM:
         return client
 
     def stop(self) -> str:
+        """Stop the server; returns its stderr. Fails the test if any request got a 500."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -64,7 +66,11 @@ class RunningCRM:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
-        return self.process.stderr.read() if self.process.stderr else ""
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            stderr = handle.read()
+        errors = [line for line in stderr.splitlines() if re.search(r" 5\d\d [\d.]+ms$", line) and " 503 " not in line]
+        assert not errors, f"the server answered 5xx: {errors[:3]}"
+        return stderr
 
 
 def start_crm(data_dir, env: dict | None = None, argv=("-m", "backend.server"), expect_failure: bool = False):
@@ -74,11 +80,14 @@ def start_crm(data_dir, env: dict | None = None, argv=("-m", "backend.server"), 
     full_env.update({"CRM_DATA_DIR": str(data_dir), "CRM_PORT": "0", "CRM_HOST": "127.0.0.1",
                      "CRM_RATE_LIMIT_PER_MIN": "100000", "PYTHONUNBUFFERED": "1"})
     full_env.update(env or {})
-    process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=full_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log_path = os.path.join(str(data_dir), "server.log")  # a file, not a pipe: a full pipe would block the server
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=full_env,
+                                   stdout=subprocess.PIPE, stderr=log_file, text=True)
     if expect_failure:
-        out, err = process.communicate(timeout=30)
-        return process.returncode, err
+        process.communicate(timeout=30)
+        with open(log_path) as handle:
+            return process.returncode, handle.read()
     deadline = time.monotonic() + 30
     line = ""
     while time.monotonic() < deadline:
@@ -87,8 +96,10 @@ def start_crm(data_dir, env: dict | None = None, argv=("-m", "backend.server"), 
             break
     if "listening on" not in line:
         process.kill()
-        raise AssertionError(f"CRM did not start: {line!r} {process.stderr.read()}")
-    return RunningCRM(process, line.strip().rsplit(" ", 1)[-1], str(data_dir))
+        process.wait(timeout=5)
+        with open(log_path) as handle:
+            raise AssertionError(f"CRM did not start: {line!r} {handle.read()}")
+    return RunningCRM(process, line.strip().rsplit(" ", 1)[-1], str(data_dir), log_path)
 
 
 @pytest.fixture
