@@ -1,0 +1,179 @@
+"""The Gmail API calls themselves: (method, path, query, user) → (status, headers, JSON body).
+
+Shared by plain requests and the parts of a batch, so both count quota and stats alike.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import urllib.parse
+from collections import defaultdict
+
+from .mailbox import BadPageToken, HistoryExpired, MailStore
+from .query import QueryError
+from .quota import COSTS, QuotaMeter
+
+STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+USER = r"/gmail/v1/users/(?P<user>[^/]+)"
+ROUTES = [
+    ("getProfile", re.compile(USER + r"/profile\Z")),
+    ("messages.list", re.compile(USER + r"/messages\Z")),
+    ("messages.attachments.get", re.compile(USER + r"/messages/(?P<id>[^/]+)/attachments/(?P<aid>[^/]+)\Z")),
+    ("messages.get", re.compile(USER + r"/messages/(?P<id>[^/]+)\Z")),
+    ("history.list", re.compile(USER + r"/history\Z")),
+    ("threads.get", re.compile(USER + r"/threads/(?P<id>[^/]+)\Z")),
+]
+
+
+def google_error(status: int, message: str, reason: str, domain: str = "global") -> dict:
+    """Google's JSON error shape (cloud.google.com/apis/design/errors, v1 "errors" list included)."""
+    return {"error": {"code": status, "message": message,
+                      "errors": [{"message": message, "domain": domain, "reason": reason}],
+                      "status": STATUS_NAMES.get(status, "UNKNOWN")}}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, reason: str, domain: str = "global", retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.reason, self.domain, self.retry_after = status, reason, domain, retry_after
+
+    def reply(self):
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+        return self.status, headers, google_error(self.status, str(self), self.reason, self.domain)
+
+
+class Stats:
+    """Per-user calls by method, units spent, 429s sent, and successful gets per message id."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.users = defaultdict(lambda: {"calls": defaultdict(int), "units": 0, "rate_limited": 0,
+                                              "message_gets": defaultdict(int)})
+
+    def record(self, user: str, method: str, units: int = 0, limited: bool = False, got: str | None = None):
+        with self._lock:
+            entry = self.users[user]
+            entry["calls"][method] += 1
+            entry["units"] += units
+            entry["rate_limited"] += int(limited)
+            if got:
+                entry["message_gets"][got] += 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {u: {"calls": dict(e["calls"]), "units": e["units"], "rate_limited": e["rate_limited"],
+                        "message_gets": dict(e["message_gets"])} for u, e in self.users.items()}
+
+
+class GmailApi:
+    def __init__(self, store: MailStore, quota: QuotaMeter, stats: Stats):
+        self.store, self.quota, self.stats = store, quota, stats
+
+    def call(self, http_method: str, target: str, token_user: str | None):
+        """Answer one API request; returns (status, extra headers, JSON-able body)."""
+        split = urllib.parse.urlsplit(target)
+        query = urllib.parse.parse_qs(split.query)
+        path = urllib.parse.unquote(split.path)
+        for name, pattern in ROUTES:
+            match = pattern.match(path)
+            if match:
+                break
+        else:
+            return ApiError(404, f"Not found: {path}", "notFound").reply()
+        if http_method != "GET":
+            return ApiError(405, "Method not allowed", "methodNotAllowed").reply()
+        try:
+            user = self._user(match.group("user"), token_user)
+            wait = self.quota.charge(user, COSTS[name])
+            if wait:
+                self.stats.record(user, name, limited=True)
+                raise ApiError(429, "User-rate limit exceeded.  Retry after " + str(math.ceil(wait)) + "s",
+                               "userRateLimitExceeded", "usageLimits", retry_after=max(1, math.ceil(wait)))
+            body = getattr(self, "_" + name.replace(".", "_"))(self.store.mailbox(user), match.groupdict(), query)
+        except ApiError as error:
+            if error.status != 429:
+                self.stats.record(token_user or "anonymous", name)
+            return error.reply()
+        self.stats.record(user, name, COSTS[name], got=match.groupdict().get("id") if name == "messages.get" else None)
+        return 200, {}, body
+
+    def _user(self, user_id: str, token_user: str | None) -> str:
+        if token_user is None:
+            raise ApiError(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+                           "authError")
+        if user_id != "me" and user_id.lower() != token_user:
+            raise ApiError(403, f"Delegation denied for {token_user}", "forbidden")
+        return token_user
+
+    @staticmethod
+    def _one(query, name, default=None):
+        values = query.get(name)
+        return values[0] if values else default
+
+    @staticmethod
+    def _int(query, name, default):
+        raw = GmailApi._one(query, name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise ApiError(400, f"Invalid value for {name}: {raw}", "invalidArgument") from None
+
+    def _format(self, query):
+        fmt = self._one(query, "format", "full")
+        if fmt not in ("full", "metadata", "minimal", "raw"):
+            raise ApiError(400, f"Invalid format: {fmt}", "invalidArgument")
+        return fmt
+
+    def _getProfile(self, box, params, query):
+        return box.profile()
+
+    def _messages_list(self, box, params, query):
+        include = (self._one(query, "includeSpamTrash", "false") or "").lower() == "true"
+        try:
+            return box.list(q=self._one(query, "q"), label_ids=query.get("labelIds", []), include_spam_trash=include,
+                            page_token=self._one(query, "pageToken"), max_results=self._int(query, "maxResults", 100))
+        except (QueryError, BadPageToken) as exc:
+            raise ApiError(400, f"Invalid request: {exc}", "invalidArgument") from None
+
+    def _messages_get(self, box, params, query):
+        try:
+            return box.get(params["id"], self._format(query), query.get("metadataHeaders"))
+        except KeyError:
+            raise ApiError(404, "Requested entity was not found.", "notFound") from None
+
+    def _messages_attachments_get(self, box, params, query):
+        try:
+            return box.attachment(params["id"], params["aid"])
+        except KeyError:
+            raise ApiError(404, "Requested entity was not found.", "notFound") from None
+
+    def _history_list(self, box, params, query):
+        start = self._one(query, "startHistoryId")
+        if not start or not start.isdigit():
+            raise ApiError(400, "Invalid startHistoryId", "invalidArgument")
+        try:
+            return box.history(start, query.get("historyTypes"), self._one(query, "labelId"),
+                               self._one(query, "pageToken"), self._int(query, "maxResults", 100))
+        except HistoryExpired:
+            raise ApiError(404, "Requested entity was not found.", "notFound") from None
+        except BadPageToken as exc:
+            raise ApiError(400, f"Invalid pageToken {exc}", "invalidArgument") from None
+
+    def _threads_get(self, box, params, query):
+        try:
+            return box.thread(params["id"], self._format(query), query.get("metadataHeaders"))
+        except KeyError:
+            raise ApiError(404, "Requested entity was not found.", "notFound") from None
+
+
+def json_bytes(body) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")

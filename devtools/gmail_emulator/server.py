@@ -1,0 +1,280 @@
+"""The emulator's HTTP server: Gmail API routes, the batch and token endpoints, the control API.
+
+Control API (outside /gmail/, contracts §6):
+  POST   /_emulator/users/{address}/messages?labels=INBOX,SENT   raw RFC 822 body → {id, threadId, historyId}
+  DELETE /_emulator/users/{address}/messages/{id}
+  POST   /_emulator/users/{address}/messages/{id}/modify        {addLabelIds, removeLabelIds}
+  POST   /_emulator/users/{address}/expire-history
+  POST   /_emulator/oauth/refresh-tokens {refresh_token, user};  DELETE (same body) revokes it
+  POST   /_emulator/faults {rate, seed, kinds};  POST /_emulator/quota {units_per_sec};  POST /_emulator/latency {ms}
+  GET    /_emulator/stats;  POST /_emulator/stats/reset
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import batch
+from .faults import KINDS, FaultPlan
+from .gmail_api import ApiError, GmailApi, Stats, google_error, json_bytes
+from .mailbox import MailStore
+from .quota import QuotaMeter
+from .tokens import TokenError, TokenIssuer, load_public_key
+
+log = logging.getLogger("gmail_emulator")
+MAX_BODY = 64 * 1024 * 1024
+
+
+@dataclass
+class EmulatorOptions:
+    host: str = "127.0.0.1"
+    port: int = 0
+    quota_units_per_sec: float | None = None
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    fault_kinds: tuple = KINDS
+    seed: int | None = None
+    service_account_key: str | None = None
+    token_ttl: float = 3600.0
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, options: EmulatorOptions, store: MailStore):
+        super().__init__((options.host, options.port), EmulatorHandler)
+        self.options, self.store = options, store
+        self.stats = Stats()
+        self.quota = QuotaMeter(options.quota_units_per_sec)
+        self.faults = FaultPlan(options.fault_rate, options.seed, options.fault_kinds)
+        key = load_public_key(options.service_account_key) if options.service_account_key else None
+        self.tokens = TokenIssuer(key, options.token_ttl)
+        self.api = GmailApi(store, self.quota, self.stats)
+        self.latency = options.latency_ms / 1000.0
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class EmulatorHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "GmailEmulator"
+
+    def log_message(self, fmt, *args):
+        log.debug("%s " + fmt, self.client_address[0], *args)
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ApiError(413, "Request too large", "requestTooLarge")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, body: bytes, content_type="application/json; charset=UTF-8", headers=None,
+              truncate: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if truncate:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if truncate:  # promise the whole body, deliver half, hang up
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload, headers=None) -> None:
+        self._send(status, json_bytes(payload), headers=headers)
+
+    def _reset(self) -> None:
+        """Close with an RST (SO_LINGER 0), as a dropped connection looks to a client."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _token_user(self, headers) -> str | None:
+        scheme, _, token = (headers.get("Authorization") or headers.get("authorization") or "").partition(" ")
+        return self.server.tokens.user_for(token.strip()) if scheme.lower() == "bearer" else None
+
+    def _fault(self) -> str | None:
+        """Draw this request's fault; answers it (and returns the kind) when there is one."""
+        kind = self.server.faults.draw()
+        if kind is None:
+            return None
+        if kind == "reset":
+            self._reset()
+        elif kind == "truncate":
+            self._send(200, json_bytes({"id": "x" * 64, "payload": {"headers": []}}), truncate=True)
+        elif kind == "429":
+            self._json(429, google_error(429, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits"),
+                       {"Retry-After": "1"})
+        else:
+            status = int(kind)
+            self._json(status, google_error(status, "Backend Error" if status == 500 else "The service is currently unavailable.",
+                                            "backendError"))
+        return kind
+
+    # -- verbs -----------------------------------------------------------------------------
+    def do_GET(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/_emulator/stats":
+            return self._json(200, self._stats())
+        if path.startswith("/gmail/"):
+            if self.server.latency:
+                time.sleep(self.server.latency)
+            if self._fault():
+                return
+            status, headers, body = self.server.api.call("GET", self.path, self._token_user(self.headers))
+            return self._json(status, body, headers)
+        self._json(404, google_error(404, f"Not found: {path}", "notFound"))
+
+    def do_POST(self):
+        path = urllib.parse.urlsplit(self.path).path
+        try:
+            body = self._body()
+        except ApiError as error:
+            self.close_connection = True
+            return self._json(*error.reply()[::2])
+        if path in ("/batch", "/batch/gmail/v1"):
+            return self._batch(body)
+        if path == "/token":
+            return self._token(body)
+        if path.startswith("/_emulator/"):
+            return self._control("POST", path, body)
+        self._json(404, google_error(404, f"Not found: {path}", "notFound"))
+
+    def do_DELETE(self):
+        path = urllib.parse.urlsplit(self.path).path
+        body = self._body()
+        if path.startswith("/_emulator/"):
+            return self._control("DELETE", path, body)
+        self._json(404, google_error(404, f"Not found: {path}", "notFound"))
+
+    # -- endpoints -------------------------------------------------------------------------
+    def _batch(self, body: bytes) -> None:
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        if self._fault():
+            return
+        try:
+            calls = batch.parse_batch(self.headers.get("Content-Type") or "", body)
+        except batch.BatchError as exc:
+            return self._json(400, google_error(400, str(exc), "badRequest"))
+        outer_user = self._token_user(self.headers)
+        replies = []
+        for call in calls:
+            kind = self.server.faults.draw(part=True)
+            if kind == "429":
+                status, headers, payload = 429, {"Retry-After": "1"}, google_error(
+                    429, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits")
+            elif kind:
+                status, headers, payload = int(kind), {}, google_error(int(kind), "Backend Error", "backendError")
+            else:
+                user = self._token_user(call["headers"]) if "authorization" in call["headers"] else outer_user
+                status, headers, payload = self.server.api.call(call["method"], call["target"], user)
+            replies.append((call["content_id"], status, headers, json_bytes(payload)))
+        content_type, response = batch.build_batch_response(replies)
+        self._send(200, response, content_type)
+
+    def _token(self, body: bytes) -> None:
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+        token_uri = f"http://{self.headers.get('Host') or self.server.url.split('//')[1]}/token"
+        try:
+            self._json(200, self.server.tokens.grant(form, token_uri))
+        except TokenError as exc:
+            self._json(exc.status, {"error": exc.error, "error_description": str(exc)})
+
+    def _control(self, method: str, path: str, body: bytes) -> None:
+        try:
+            data = json.loads(body) if body and path.rsplit("/", 1)[-1] != "messages" else {}
+        except ValueError:
+            return self._json(400, {"error": "body is not JSON"})
+        server = self.server
+        m = re.fullmatch(r"/_emulator/users/([^/]+)/(.*)", path)
+        if m:
+            box = server.store.mailbox(urllib.parse.unquote(m.group(1)))
+            rest = m.group(2)
+            if method == "POST" and rest == "messages":
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                labels = [l for l in ",".join(query.get("labels", ["INBOX"])).split(",") if l]
+                return self._json(200, box.add(body, labels))
+            if method == "POST" and rest == "expire-history":
+                return self._json(200, {"historyId": str(box.expire_history())})
+            mm = re.fullmatch(r"messages/([^/]+)(/modify)?", rest)
+            if mm and method == "DELETE" and not mm.group(2):
+                return self._json(200 if box.delete(mm.group(1)) else 404, {})
+            if mm and method == "POST" and mm.group(2):
+                try:
+                    return self._json(200, box.modify(mm.group(1), data.get("addLabelIds", []),
+                                                      data.get("removeLabelIds", [])))
+                except KeyError:
+                    return self._json(404, {"error": "no such message"})
+        elif path == "/_emulator/oauth/refresh-tokens":
+            if method == "POST":
+                server.tokens.register_refresh_token(data["refresh_token"], data["user"])
+                return self._json(200, {})
+            return self._json(200 if server.tokens.revoke_refresh_token(data.get("refresh_token", "")) else 404, {})
+        elif path == "/_emulator/faults" and method == "POST":
+            try:
+                server.faults.configure(float(data.get("rate", 0)), data.get("seed"), tuple(data.get("kinds", KINDS)))
+            except ValueError as exc:
+                return self._json(400, {"error": str(exc)})
+            return self._json(200, {})
+        elif path == "/_emulator/quota" and method == "POST":
+            server.quota.set_rate(data.get("units_per_sec"))
+            return self._json(200, {})
+        elif path == "/_emulator/latency" and method == "POST":
+            server.latency = float(data.get("ms", 0)) / 1000.0
+            return self._json(200, {})
+        elif path == "/_emulator/stats/reset" and method == "POST":
+            server.stats.reset()
+            server.tokens.requests = 0
+            return self._json(200, {})
+        self._json(404, {"error": f"no control endpoint {method} {path}"})
+
+    def _stats(self) -> dict:
+        server = self.server
+        return {"users": server.stats.snapshot(), "token_requests": server.tokens.requests,
+                "faults_injected": dict(server.faults.injected)}
+
+
+class EmulatorHandle:
+    """A running emulator: `.url`, `.store`, `.server`; `.stop()` shuts it down."""
+
+    def __init__(self, server: EmulatorServer):
+        self.server, self.store, self.url = server, server.store, server.url
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       name="gmail-emulator", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def start_emulator(mailboxes_dir: str | None = None, store: MailStore | None = None, **options) -> EmulatorHandle:
+    """Start an emulator in this process on a background thread."""
+    store = store or MailStore()
+    if mailboxes_dir:
+        store.load_dir(mailboxes_dir)
+    return EmulatorHandle(EmulatorServer(EmulatorOptions(**options), store))
