@@ -163,7 +163,7 @@ class Mailbox:
     def expire_history(self) -> int:
         """Every historyId issued so far becomes too old: history.list from them answers 404."""
         with self._lock:
-            self._oldest_valid = self._history_id
+            self._oldest_valid = self._next_history()
             self._history = []
             return self._history_id
 

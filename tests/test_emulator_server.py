@@ -1,0 +1,171 @@
+"""The emulator's own behaviour: quota and 429s, reproducible faults, control API, history, stats."""
+import http.client
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from devtools.gmail_emulator.faults import FaultPlan
+from devtools.gmail_emulator.mailbox import HistoryExpired, Mailbox, MailStore
+from devtools.gmail_emulator.quota import QuotaMeter
+from emulator_fixtures import access_token, add_message, make_message, post_json, start_emulator, stats
+
+USER = "ann@firm.test"
+
+
+@pytest.fixture
+def emulator():
+    handle = start_emulator()
+    handle.token = access_token(handle.url, USER)
+    yield handle
+    handle.stop()
+
+
+def get(handle, path, token=None):
+    """(status, headers, parsed body) of a GET, via a raw http.client connection."""
+    host, port = handle.url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token or handle.token}"})
+        response = conn.getresponse()
+        return response.status, response.headers, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+
+
+def test_quota_answers_429_in_googles_shape_and_allows_bursts():
+    clock = [0.0]
+    meter = QuotaMeter(250, burst_sec=2.0, clock=lambda: clock[0])
+    assert all(meter.charge("u", 5) == 0 for _ in range(100))  # 500 units: a two-second burst passes
+    wait = meter.charge("u", 5)
+    assert 0 < wait <= 0.02
+    assert meter.charge("v", 5) == 0  # per user
+    clock[0] += 1.0
+    assert sum(meter.charge("u", 5) == 0 for _ in range(60)) == 50  # refills at 250 units/s
+
+
+def test_429_over_http(emulator):
+    post_json(f"{emulator.url}/_emulator/quota", {"units_per_sec": 5})
+    statuses = [get(emulator, "/gmail/v1/users/me/profile")[0] for _ in range(12)]
+    assert statuses[:10] == [200] * 10 and 429 in statuses[10:]
+    status, headers, body = get(emulator, "/gmail/v1/users/me/messages")
+    assert status == 429 and int(headers["Retry-After"]) >= 1
+    assert body["error"]["errors"][0]["reason"] == "userRateLimitExceeded"
+    assert body["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert stats(emulator.url)["users"][USER]["rate_limited"] >= 2
+
+
+def test_faults_are_reproducible_for_a_seed():
+    def sequence(seed):
+        plan = FaultPlan(0.3, seed)
+        return [plan.draw() for _ in range(200)]
+    assert sequence(7) == sequence(7) != sequence(8)
+    drawn = [k for k in sequence(7) if k]
+    assert set(drawn) == {"500", "503", "429", "reset", "truncate"}
+    assert 30 < len(drawn) < 90
+    assert all(FaultPlan(1.0, 1).draw(part=True) in ("500", "503", "429") for _ in range(20))
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "429", "reset", "truncate"])
+def test_each_fault_kind_is_observable(emulator, kind):
+    post_json(f"{emulator.url}/_emulator/faults", {"rate": 1.0, "seed": 1, "kinds": [kind]})
+    host, port = emulator.url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", "/gmail/v1/users/me/profile", headers={"Authorization": f"Bearer {emulator.token}"})
+        if kind == "reset":
+            with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
+                conn.getresponse().read()
+        elif kind == "truncate":
+            response = conn.getresponse()
+            with pytest.raises(http.client.IncompleteRead):
+                response.read()
+        else:
+            response = conn.getresponse()
+            assert response.status == int(kind)
+            assert json.loads(response.read())["error"]["code"] == int(kind)
+    finally:
+        conn.close()
+    post_json(f"{emulator.url}/_emulator/faults", {"rate": 0})
+    assert get(emulator, "/gmail/v1/users/me/profile")[0] == 200
+    assert stats(emulator.url)["faults_injected"] == {}  # reconfiguring starts a fresh plan
+
+
+def test_control_api_changes_produce_history(emulator):
+    first = add_message(emulator.url, USER, make_message(subject="One"))
+    second = add_message(emulator.url, USER, make_message(subject="Two"))
+    post_json(f"{emulator.url}/_emulator/users/{USER}/messages/{first['id']}/modify",
+              {"addLabelIds": ["STARRED"], "removeLabelIds": ["INBOX"]})
+    request = urllib.request.Request(f"{emulator.url}/_emulator/users/{USER}/messages/{second['id']}", method="DELETE")
+    urllib.request.urlopen(request, timeout=5).close()
+    status, _, history = get(emulator, f"/gmail/v1/users/me/history?startHistoryId={first['historyId']}")
+    assert status == 200
+    kinds = [next(k for k in record if k not in ("id", "messages")) for record in history["history"]]
+    assert kinds == ["messagesAdded", "labelsAdded", "labelsRemoved", "messagesDeleted"]
+    assert history["history"][1]["labelsAdded"][0]["labelIds"] == ["STARRED"]
+    status, _, only_deleted = get(emulator, f"/gmail/v1/users/me/history?startHistoryId={first['historyId']}"
+                                            "&historyTypes=messageDeleted")
+    assert [r["messagesDeleted"][0]["message"]["id"] for r in only_deleted["history"]] == [second["id"]]
+    assert get(emulator, f"/gmail/v1/users/me/messages/{second['id']}")[0] == 404
+
+
+def test_expired_history_is_404_and_new_ids_work(emulator):
+    first = add_message(emulator.url, USER, make_message())
+    post_json(f"{emulator.url}/_emulator/users/{USER}/expire-history", {})
+    status, _, body = get(emulator, f"/gmail/v1/users/me/history?startHistoryId={first['historyId']}")
+    assert status == 404 and body["error"]["code"] == 404
+    current = get(emulator, "/gmail/v1/users/me/profile")[2]["historyId"]
+    assert get(emulator, f"/gmail/v1/users/me/history?startHistoryId={current}")[0] == 200
+
+
+def test_auth_is_required_and_bound_to_the_user(emulator):
+    assert get(emulator, "/gmail/v1/users/me/profile", token="nope")[0] == 401
+    assert get(emulator, "/gmail/v1/users/bob@firm.test/profile")[0] == 403
+    assert get(emulator, f"/gmail/v1/users/{USER}/profile")[0] == 200
+
+
+def test_bad_requests_are_400(emulator):
+    assert get(emulator, "/gmail/v1/users/me/history")[0] == 400
+    assert get(emulator, "/gmail/v1/users/me/messages?maxResults=abc")[0] == 400
+    assert get(emulator, "/gmail/v1/users/me/messages?pageToken=zz")[0] == 400
+    assert get(emulator, "/gmail/v1/users/me/messages?q=frobnicate:yes")[0] == 400
+    assert get(emulator, "/gmail/v1/users/me/messages/x?format=html")[0] in (400, 404)
+
+
+def test_stats_count_calls_units_and_successful_gets(emulator):
+    added = add_message(emulator.url, USER, make_message())
+    get(emulator, f"/gmail/v1/users/me/messages/{added['id']}")
+    get(emulator, f"/gmail/v1/users/me/messages/{added['id']}?format=metadata")
+    get(emulator, "/gmail/v1/users/me/messages")
+    entry = stats(emulator.url)["users"][USER]
+    assert entry["calls"] == {"messages.get": 2, "messages.list": 1}
+    assert entry["units"] == 15 and entry["message_gets"] == {added["id"]: 2}
+    post_json(f"{emulator.url}/_emulator/stats/reset", {})
+    assert stats(emulator.url)["users"] == {}
+
+
+def test_mailbox_threads_and_load_dir(tmp_path):
+    folder = tmp_path / USER
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(make_message(message_id="<a@x>", subject="Deal"))
+    (folder / "2.eml").write_bytes(make_message(sender=USER, to="kim@alder.vc", in_reply_to="<a@x>", subject="Re: Deal"))
+    (folder / "3.eml").write_bytes(make_message(subject="Unrelated"))
+    store = MailStore()
+    assert store.load_dir(str(tmp_path)) == 3
+    box = store.mailbox(USER)
+    listed = box.list()["messages"]
+    threads = {m["threadId"] for m in listed}
+    assert len(listed) == 3 and len(threads) == 2
+    assert box.list(label_ids=["SENT"])["resultSizeEstimate"] == 1
+    box.expire_history()
+    with pytest.raises(HistoryExpired):
+        box.history(1)
+
+
+def test_spam_and_trash_only_on_request():
+    box = Mailbox(USER)
+    box.add(make_message(subject="spam"), ["SPAM"])
+    box.add(make_message(subject="ok"))
+    assert box.list()["resultSizeEstimate"] == 1
+    assert box.list(include_spam_trash=True)["resultSizeEstimate"] == 2
