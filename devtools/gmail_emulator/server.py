@@ -6,6 +6,7 @@ Control API (outside /gmail/, contracts §6):
   POST   /_emulator/users/{address}/messages/{id}/modify        {addLabelIds, removeLabelIds}
   POST   /_emulator/users/{address}/expire-history
   POST   /_emulator/oauth/refresh-tokens {refresh_token, user};  DELETE (same body) revokes it
+  POST   /_emulator/oauth/codes {code, user, refresh_token}   what a consent screen would hand back
   POST   /_emulator/faults {rate, seed, kinds};  POST /_emulator/quota {units_per_sec};  POST /_emulator/latency {ms}
   GET    /_emulator/stats;  POST /_emulator/stats/reset
 """
@@ -233,6 +234,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 server.tokens.register_refresh_token(data["refresh_token"], data["user"])
                 return self._json(200, {})
             return self._json(200 if server.tokens.revoke_refresh_token(data.get("refresh_token", "")) else 404, {})
+        elif path == "/_emulator/oauth/codes" and method == "POST":
+            server.tokens.register_code(data["code"], data["user"], data["refresh_token"])
+            return self._json(200, {})
         elif path == "/_emulator/faults" and method == "POST":
             try:
                 server.faults.configure(float(data.get("rate", 0)), data.get("seed"), tuple(data.get("kinds", KINDS)))

@@ -55,12 +55,18 @@ class TokenIssuer:
         self.public_key, self.ttl, self.clock = public_key, ttl, clock
         self._access: dict[str, tuple[str, float]] = {}
         self._refresh: dict[str, str] = {}
+        self._codes: dict[str, tuple[str, str]] = {}  # authorization code → (user, refresh token)
         self._lock = threading.Lock()
         self.requests = 0
 
     def register_refresh_token(self, refresh_token: str, user: str) -> None:
         with self._lock:
             self._refresh[refresh_token] = user.lower()
+
+    def register_code(self, code: str, user: str, refresh_token: str) -> None:
+        """What Google's consent screen would hand the redirect URI for `user`."""
+        with self._lock:
+            self._codes[code] = (user.lower(), refresh_token)
 
     def revoke_refresh_token(self, refresh_token: str) -> bool:
         with self._lock:
@@ -86,6 +92,13 @@ class TokenIssuer:
             if user is None:
                 raise TokenError("invalid_grant", "Token has been expired or revoked.")
             return self._issue(user)
+        if grant_type == "authorization_code":
+            with self._lock:
+                found = self._codes.pop(form.get("code", ""), None)  # a code is good once
+            if found is None:
+                raise TokenError("invalid_grant", "Malformed auth code.")
+            self.register_refresh_token(found[1], found[0])
+            return self._issue(found[0]) | {"refresh_token": found[1]}
         raise TokenError("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
 
     def _check_assertion(self, assertion: str, token_uri: str) -> str:
