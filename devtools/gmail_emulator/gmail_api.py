@@ -89,6 +89,7 @@ class GmailApi:
             return ApiError(404, f"Not found: {path}", "notFound").reply()
         if http_method != "GET":
             return ApiError(405, "Method not allowed", "methodNotAllowed").reply()
+        charged = 0
         try:
             user = self._user(match.group("user"), token_user)
             wait = self.quota.charge(user, COSTS[name])
@@ -96,10 +97,11 @@ class GmailApi:
                 self.stats.record(user, name, limited=True)
                 raise ApiError(429, "User-rate limit exceeded.  Retry after " + str(math.ceil(wait)) + "s",
                                "userRateLimitExceeded", "usageLimits", retry_after=max(1, math.ceil(wait)))
+            charged = COSTS[name]  # like Gmail, a call that fails after admission still costs its units
             body = getattr(self, "_" + name.replace(".", "_"))(self.store.mailbox(user), match.groupdict(), query)
         except ApiError as error:
             if error.status != 429:
-                self.stats.record(token_user or "anonymous", name)
+                self.stats.record(token_user or "anonymous", name, charged)
             return error.reply()
         self.stats.record(user, name, COSTS[name], got=match.groupdict().get("id") if name == "messages.get" else None)
         return 200, {}, body
