@@ -37,7 +37,7 @@ def client_for(emulator, keys, fast_sleep=True, **settings):
     provider = DWDCredentialProvider(keys[0], config.token_uri)
     # Injected faults need no real waiting; quota 429s (fast_sleep=False) do.
     sleep = (lambda s: time.sleep(min(s, 0.02))) if fast_sleep else time.sleep
-    return GmailClient(USER, provider, config, limiter=QuotaLimiter(config.rate_units_sec), sleep=sleep)
+    return GmailClient(USER, provider, config, limiter=QuotaLimiter(config.rate_units_sec, sleep=sleep), sleep=sleep)
 
 
 def test_every_call(emulator, keys):
