@@ -1,0 +1,182 @@
+"""SQL for the capture's accounts, sync state, runs, OAuth tokens and fetch queue; the migration entry point.
+
+Emails, threads and attachments live in db_emails.py; the read queries behind the API in db_queries.py.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from backend.db import apply_sql_migrations, atomic, now_iso
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
+ACCOUNT_STATES = ("idle", "running", "error", "needs_reconsent", "disabled")
+
+# Full-text search over what we keep of matched emails; FTS5 is optional in SQLite builds,
+# so the table is made here (not in the .sql file) and search falls back to LIKE without it.
+_FTS_DDL = "CREATE VIRTUAL TABLE IF NOT EXISTS emails_fts USING fts5(subject, participants, body, tokenize='unicode61')"
+
+
+def apply_migrations(cursor) -> list[str]:
+    """The seed's Patch 1 entry point: apply email_integration/migrations/*.sql once each, then FTS5."""
+    applied = apply_sql_migrations(cursor, MIGRATIONS_DIR, "email_schema_migrations")
+    try:
+        cursor.execute(_FTS_DDL)
+    except sqlite3.OperationalError:
+        pass  # no FTS5 in this SQLite: db_queries searches with LIKE instead
+    return applied
+
+
+def has_fts(conn) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'emails_fts'").fetchone() is not None
+
+
+# -- accounts ---------------------------------------------------------------------------------
+_ACCOUNT_COLUMNS = "id, user_id, email, auth_method, state, last_error, created_at, updated_at"
+
+
+def enroll_account(conn, email: str, user_id: int | None, auth_method: str) -> tuple[dict, bool]:
+    """Create the account for `email` unless it exists; (account, created). Re-enrolling a disabled one enables it."""
+    with atomic(conn):
+        existing = get_account_by_email(conn, email)
+        if existing:
+            if existing["state"] == "disabled":
+                set_account_state(conn, existing["id"], "idle")
+                existing = get_account(conn, existing["id"])
+            return existing, False
+        now = now_iso()
+        account_id = conn.execute(
+            "INSERT INTO email_accounts (user_id, email, auth_method, state, created_at, updated_at) "
+            "VALUES (?, ?, ?, 'idle', ?, ?)", (user_id, email.lower(), auth_method, now, now)).lastrowid
+        conn.execute("INSERT INTO email_sync_state (account_id, updated_at) VALUES (?, ?)", (account_id, now))
+    return get_account(conn, account_id), True
+
+
+def get_account(conn, account_id: int) -> dict | None:
+    row = conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM email_accounts WHERE id = ?", (account_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def get_account_by_email(conn, email: str) -> dict | None:
+    row = conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM email_accounts WHERE email = ?", (email,)).fetchone()
+    return dict(row) if row else None
+
+
+def list_accounts(conn) -> list[dict]:
+    return [dict(r) for r in conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM email_accounts ORDER BY email")]
+
+
+def set_account_state(conn, account_id: int, state: str, error: str | None = None) -> None:
+    if state not in ACCOUNT_STATES:
+        raise ValueError(f"unknown account state {state!r}")
+    conn.execute("UPDATE email_accounts SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                 (state, error, now_iso(), account_id))
+
+
+def reset_interrupted(conn) -> int:
+    """After a crash or restart: runs left 'running' become errors and their accounts idle again."""
+    with atomic(conn):
+        count = conn.execute("UPDATE email_sync_runs SET status = 'error', finished_at = ?, "
+                             "error = 'interrupted: the CRM stopped during this run' WHERE status = 'running'",
+                             (now_iso(),)).rowcount
+        conn.execute("UPDATE email_accounts SET state = 'idle', updated_at = ? WHERE state = 'running'", (now_iso(),))
+    return count
+
+
+def workspace_users(conn, domain: str) -> list[dict]:
+    """Active users whose address ends in @domain (enroll-all's list); bots are never mailboxes."""
+    rows = conn.execute("SELECT id, email, name FROM users WHERE lower(email) LIKE ? AND role != 'bot' "
+                        "ORDER BY email", ("%@" + domain.lower(),))
+    return [dict(r) for r in rows]
+
+
+def get_user(conn, user_id: int) -> dict | None:
+    row = conn.execute("SELECT id, email, name, role FROM users WHERE id = ?", (user_id,)).fetchone()
+    return dict(row) if row else None
+
+
+# -- sync state -------------------------------------------------------------------------------
+_STATE_FIELDS = {"history_id", "listing_kind", "listing_gen", "listing_page_token", "listing_start_history_id",
+                 "progress_done", "progress_total", "last_success_at"}
+
+
+def get_sync_state(conn, account_id: int) -> dict:
+    row = conn.execute("SELECT * FROM email_sync_state WHERE account_id = ?", (account_id,)).fetchone()
+    if row is None:
+        conn.execute("INSERT OR IGNORE INTO email_sync_state (account_id, updated_at) VALUES (?, ?)",
+                     (account_id, now_iso()))
+        row = conn.execute("SELECT * FROM email_sync_state WHERE account_id = ?", (account_id,)).fetchone()
+    return dict(row)
+
+
+def update_sync_state(conn, account_id: int, **fields) -> None:
+    unknown = set(fields) - _STATE_FIELDS
+    if unknown:
+        raise ValueError(f"unknown sync state fields {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = ?" for name in fields)  # names come from _STATE_FIELDS only
+    conn.execute(f"UPDATE email_sync_state SET {assignments}, updated_at = ? WHERE account_id = ?",
+                 (*fields.values(), now_iso(), account_id))
+
+
+# -- runs -------------------------------------------------------------------------------------
+def start_run(conn, account_id: int, kind: str) -> int:
+    return conn.execute("INSERT INTO email_sync_runs (account_id, kind, status, started_at) VALUES (?, ?, 'running', ?)",
+                        (account_id, kind, now_iso())).lastrowid
+
+
+def set_run_kind(conn, run_id: int, kind: str) -> None:
+    conn.execute("UPDATE email_sync_runs SET kind = ? WHERE id = ?", (kind, run_id))
+
+
+def finish_run(conn, run_id: int, status: str, counts: dict, error: str | None = None) -> None:
+    conn.execute("UPDATE email_sync_runs SET status = ?, finished_at = ?, messages_added = ?, messages_updated = ?, "
+                 "messages_deleted = ?, messages_failed = ?, error = ? WHERE id = ?",
+                 (status, now_iso(), counts.get("added", 0), counts.get("updated", 0), counts.get("deleted", 0),
+                  counts.get("failed", 0), error, run_id))
+
+
+def last_run(conn, account_id: int) -> dict | None:
+    row = conn.execute("SELECT id, kind, status, started_at, finished_at, messages_added, messages_updated, "
+                       "messages_deleted, messages_failed, error FROM email_sync_runs WHERE account_id = ? "
+                       "ORDER BY id DESC LIMIT 1", (account_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def list_runs(conn, account_id: int, limit: int = 20) -> list[dict]:
+    rows = conn.execute("SELECT id, kind, status, started_at, finished_at, messages_added, messages_updated, "
+                        "messages_deleted, messages_failed, error FROM email_sync_runs WHERE account_id = ? "
+                        "ORDER BY id DESC LIMIT ?", (account_id, limit))
+    return [dict(r) for r in rows]
+
+
+# -- OAuth tokens -----------------------------------------------------------------------------
+def save_token_blob(conn, account_id: int, blob: str) -> None:
+    conn.execute("INSERT INTO email_oauth_tokens (account_id, token_blob, updated_at) VALUES (?, ?, ?) "
+                 "ON CONFLICT(account_id) DO UPDATE SET token_blob = excluded.token_blob, "
+                 "updated_at = excluded.updated_at", (account_id, blob, now_iso()))
+
+
+def load_token_blob(conn, account_id: int) -> str | None:
+    row = conn.execute("SELECT token_blob FROM email_oauth_tokens WHERE account_id = ?", (account_id,)).fetchone()
+    return row[0] if row else None
+
+
+# -- fetch queue ------------------------------------------------------------------------------
+def queue_fetch(conn, account_id: int, gmail_id: str, reason: str, error: str | None = None) -> None:
+    conn.execute("INSERT INTO email_fetch_queue (account_id, gmail_id, reason, attempts, last_error) "
+                 "VALUES (?, ?, ?, 0, ?) ON CONFLICT(account_id, gmail_id) DO UPDATE SET "
+                 "attempts = attempts + 1, last_error = excluded.last_error", (account_id, gmail_id, reason, error))
+
+
+def queued_fetches(conn, account_id: int, limit: int = 5000) -> list[str]:
+    rows = conn.execute("SELECT gmail_id FROM email_fetch_queue WHERE account_id = ? ORDER BY rowid LIMIT ?",
+                        (account_id, limit))
+    return [r[0] for r in rows]
+
+
+def dequeue_fetch(conn, account_id: int, gmail_id: str) -> None:
+    conn.execute("DELETE FROM email_fetch_queue WHERE account_id = ? AND gmail_id = ?", (account_id, gmail_id))
+
+
+def queue_size(conn, account_id: int) -> int:
+    return conn.execute("SELECT count(*) FROM email_fetch_queue WHERE account_id = ?", (account_id,)).fetchone()[0]

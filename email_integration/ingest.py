@@ -1,0 +1,84 @@
+"""The local pipeline for one fetched message: parse → match → thread → store (no network).
+
+Privacy: a message that matches no investor keeps only what rematch needs (ids, participants,
+date); its subject, body and attachments are kept only when it matches or CRM_GMAIL_CAPTURE_ALL.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from backend.db import atomic
+
+from . import db_emails
+from .attachments import BlobStore, store_inline
+from .parser import parse
+from .threads import resolve_thread
+
+ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
+
+
+def message_key(parsed: dict) -> str:
+    """Dedup key across mailboxes: the RFC 5322 Message-ID, else a hash of what every copy shares."""
+    if parsed.get("message_id"):
+        return "mid:" + parsed["message_id"]
+    sender = (parsed.get("from") or {}).get("email", "")
+    to = ",".join(sorted(p["email"] for p in parsed.get("to") or []))
+    basis = "\x1f".join([sender, to, parsed.get("date") or parsed.get("internal_date") or "",
+                         parsed.get("subject") or ""])
+    return "hash:" + hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:40]
+
+
+def addresses_of(parsed: dict) -> list[str]:
+    people = [parsed.get("from")] + [p for role in ("to", "cc", "bcc", "reply_to") for p in parsed.get(role) or []]
+    return [p["email"] for p in people if p and p.get("email")]
+
+
+class Ingestor:
+    """Stores parsed messages for the accounts of one database connection."""
+
+    def __init__(self, conn, matcher_cache, blob_store: BlobStore, capture_all: bool = False,
+                 max_attachment_bytes: int = 50 << 20):
+        self.conn, self.matcher, self.store = conn, matcher_cache, blob_store
+        self.capture_all, self.max_attachment_bytes = capture_all, max_attachment_bytes
+
+    def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
+        """Store one Gmail message resource (format full) held by the account's mailbox."""
+        parsed = parse(resource)
+        if not parsed["gmail_id"]:
+            raise ValueError("a Gmail message without an id")
+        links = self.matcher.index(self.conn).match(addresses_of(parsed))
+        keep_body = bool(links) or self.capture_all
+        with atomic(self.conn):
+            existing = db_emails.find_email(self.conn, message_key(parsed))
+            outcome = UNCHANGED
+            if existing is None:
+                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed)
+                email_id = db_emails.insert_email(self.conn, message_key(parsed), parsed, thread_id)
+                db_emails.store_participants(self.conn, email_id, parsed)
+                db_emails.set_links(self.conn, email_id, links, parsed["date"])
+                outcome = ADDED
+            else:
+                email_id, thread_id = existing["id"], existing["thread_id"]
+                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed, thread_id)
+                db_emails.set_email_thread(self.conn, email_id, thread_id)
+                if links and not existing["matched"]:
+                    db_emails.set_links(self.conn, email_id, links, parsed["date"])
+                    outcome = UPDATED
+            if keep_body and not (existing and existing["has_body"]):
+                db_emails.store_body(self.conn, email_id, parsed, account_id)
+                self._store_inline_parts(email_id, parsed)
+                outcome = outcome if outcome == ADDED else UPDATED
+            new_entry = db_emails.upsert_entry(self.conn, email_id, account_id, parsed["gmail_id"],
+                                               parsed["gmail_thread_id"], parsed["label_ids"], seen_gen)
+            if new_entry and outcome == UNCHANGED:
+                outcome = UPDATED
+            db_emails.refresh_thread(self.conn, thread_id)
+        return outcome
+
+    def _store_inline_parts(self, email_id: int, parsed: dict) -> None:
+        for part in parsed["attachments"]:
+            if part.get("data") is not None and not part.get("attachment_id"):
+                row_id = db_emails.attachment_row_id(self.conn, email_id, part["part_id"])
+                if row_id is not None:
+                    store_inline(self.conn, self.store, row_id, part["data"], self.max_attachment_bytes)
+

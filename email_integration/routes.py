@@ -1,0 +1,247 @@
+"""The /api/email/* surface (contracts §4, §5) as a route table; `try_handle` is the seed's Patch 3.
+
+Members read captured (investor-linked) email; admins also enroll, sync and rematch; bots get 403.
+"""
+from __future__ import annotations
+
+import urllib.parse
+
+from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_user, token_hash
+from backend.db import atomic
+from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, query_int
+
+from . import db, db_queries
+from .attachments import content_disposition
+from .config import CONFIG
+
+ID = r"(?P<id>[0-9]{1,12})"
+# The email's own HTML, shown only inside <iframe sandbox> on our pages: no scripts, no forms,
+# no plugins; remote images only when the reader asks (they are read receipts for the sender).
+HTML_CSP = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:{images}; "
+            "font-src data:; frame-ancestors 'self'")
+
+
+def _scheduler(req):
+    from .scheduler import get_scheduler  # late: the scheduler pulls in the whole sync stack
+    return get_scheduler(req.handler.server.db_path, req.handler.server.settings.data_dir)
+
+
+def _account_view(conn, account: dict, scheduler) -> dict:
+    state = db.get_sync_state(conn, account["id"])
+    run = db.last_run(conn, account["id"])
+    shown_state = account["state"]
+    if scheduler is not None and scheduler.is_running(account["id"]):
+        shown_state = "running"
+    return {"id": account["id"], "email": account["email"], "user_id": account["user_id"],
+            "auth_method": account["auth_method"], "state": shown_state, "last_error": account["last_error"],
+            "progress": {"done": state["progress_done"], "total": state["progress_total"],
+                         "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
+            "last_success_at": state["last_success_at"], "queued": db.queue_size(conn, account["id"]),
+            "counts": db_queries.account_counts(conn, account["id"]), "last_run": run}
+
+
+def status(req):
+    from .scheduler import current_scheduler
+    scheduler = current_scheduler()
+    next_run = scheduler.next_run_at if scheduler and scheduler.running else None
+    return {"enabled": True, "auth_method": CONFIG.auth_method,
+            "scheduler": {"running": bool(scheduler and scheduler.running),
+                          "interval_min": CONFIG.sync_interval_min,
+                          "next_run_at": _iso(next_run) if next_run else None},
+            "accounts": [_account_view(req.conn, a, scheduler) for a in db.list_accounts(req.conn)]}
+
+
+def _iso(epoch: float) -> str:
+    import datetime as _dt
+    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def accounts(req):
+    from .scheduler import current_scheduler
+    return {"accounts": [_account_view(req.conn, a, current_scheduler()) for a in db.list_accounts(req.conn)]}
+
+
+def _enroll_user(conn, user: dict) -> tuple[dict, bool]:
+    domain = CONFIG.workspace_domain.lower()
+    if CONFIG.auth_method == "dwd" and domain and not user["email"].lower().endswith("@" + domain):
+        raise BadRequest(f"{user['email']} is not in the Workspace domain {domain}")
+    return db.enroll_account(conn, user["email"], user["id"], CONFIG.auth_method)
+
+
+def enroll(req):
+    data = req.json() if req.raw_body else {}
+    user_id = field_int(data, "user_id", required=False, default=req.user["id"])
+    if user_id != req.user["id"] and req.user["role"] != "admin":
+        raise Forbidden("only an admin can enroll someone else's mailbox")
+    user = db.get_user(req.conn, user_id)
+    if user is None or user["role"] == "bot":
+        raise NotFound(f"no person with user id {user_id}")
+    account, created = _enroll_user(req.conn, user)
+    return Response.json({"account": account, "created": created}, 201 if created else 200)
+
+
+def enroll_all(req):
+    if not CONFIG.workspace_domain:
+        raise BadRequest("CRM_GMAIL_WORKSPACE_DOMAIN is not set")
+    created, existing = [], []
+    with atomic(req.conn):
+        for user in db.workspace_users(req.conn, CONFIG.workspace_domain):
+            account, new = _enroll_user(req.conn, user)
+            (created if new else existing).append(account["email"])
+    return {"created": created, "existing": existing}
+
+
+def run_now(req):
+    data = req.json() if req.raw_body else {}
+    account_id = field_int(data, "account_id", required=False)
+    if account_id is not None and db.get_account(req.conn, account_id) is None:
+        raise NotFound(f"no email account {account_id}")
+    started = _scheduler(req).run_now(account_id)
+    return Response.json({"started": started}, 202)
+
+
+def rematch(req):
+    scheduler = _scheduler(req)
+    counts = scheduler.service.rematch()
+    started = scheduler.run_now() if counts["queued"] else []
+    return {**counts, "started": started}
+
+
+def threads(req):
+    investor_id = req.query.get("investor_id")
+    if investor_id not in (None, "") and not str(investor_id).isdigit():
+        raise BadRequest("investor_id must be a number")
+    q = (req.query.get("q") or "").strip()[:200]
+    items, total = db_queries.list_threads(req.conn, int(investor_id) if investor_id else None, q or None,
+                                           query_int(req.query, "limit", 50, 1, 200),
+                                           query_int(req.query, "offset", 0, 0, 1_000_000))
+    return {"threads": items, "total": total}
+
+
+def thread(req):
+    found = db_queries.get_thread(req.conn, int(req.params["id"]))
+    if found is None:
+        raise NotFound("no such thread")
+    return found
+
+
+def _email_id(req) -> int:
+    raw = req.query.get("id") or ""
+    if not raw.isdigit():
+        raise BadRequest("id must be an email id")
+    return int(raw)
+
+
+def detail(req):
+    found = db_queries.get_email_detail(req.conn, _email_id(req))
+    if found is None:
+        raise NotFound("no such email")
+    return found
+
+
+def email_html(req):
+    html = db_queries.get_email_html(req.conn, _email_id(req))
+    if not html:
+        raise NotFound("this email has no HTML body")
+    images = " https:" if req.query.get("images") == "1" else ""
+    return Response(body=html.encode("utf-8"), content_type="text/html; charset=utf-8",
+                    headers={"Content-Security-Policy": HTML_CSP.format(images=images),
+                             "X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"})
+
+
+def attachment(req):
+    found = db_queries.get_attachment(req.conn, int(req.params["id"]))
+    if found is None:
+        raise NotFound("no such attachment")
+    if found["status"] != "stored":
+        raise Conflict(f"attachment not available ({found['status']})")
+    store = _scheduler(req).service.blob_store
+    try:
+        data = store.read(found["sha256"])
+    except OSError:
+        raise NotFound("attachment file missing") from None
+    # Always a download, never rendered by us: an attachment's bytes are the sender's, not ours.
+    return Response(body=data, content_type="application/octet-stream",
+                    headers={"Content-Disposition": content_disposition(found["filename"]),
+                             "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+# -- OAuth (CRM_GMAIL_AUTH_METHOD=oauth) ---------------------------------------------------------
+def _session_id(req) -> str:
+    session = parse_cookies(req.headers.get("Cookie")).get(SESSION_COOKIE)
+    if not session:
+        raise Forbidden("connecting Gmail needs a browser session")
+    return token_hash(session)
+
+
+def oauth_start(req):
+    from .oauth_flow import consent_url, make_state
+    if CONFIG.auth_method != "oauth":
+        raise Conflict("CRM_GMAIL_AUTH_METHOD is not oauth")
+    user_id = req.query.get("user_id") or str(req.user["id"])
+    if not user_id.isdigit():
+        raise BadRequest("user_id must be a number")
+    if int(user_id) != req.user["id"] and req.user["role"] != "admin":
+        raise Forbidden("only an admin can connect someone else's mailbox")
+    user = db.get_user(req.conn, int(user_id))
+    if user is None or user["role"] == "bot":
+        raise NotFound("no such person")
+    state = make_state(CONFIG.secret_key, _session_id(req), user["email"])
+    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"]))
+
+
+def oauth_callback_redirect(req):
+    """Google's redirect arrives cross-site, without our SameSite=Strict cookie: hand the code to
+    the Admin page in the URL fragment (never sent to servers or logs); it posts it back same-site."""
+    if req.query.get("error"):
+        return Response.redirect("/admin#oauth-error=" + urllib.parse.quote(req.query["error"][:100]))
+    fragment = urllib.parse.urlencode({"state": req.query.get("state", "")[:2000],
+                                       "code": req.query.get("code", "")[:2000]})
+    return Response.redirect("/admin#oauth&" + fragment)
+
+
+def oauth_complete(req):
+    from .crypto import cipher_from_config
+    from .oauth_flow import StateError, complete_consent
+    from .service import SqliteTokenStore
+    if CONFIG.auth_method != "oauth":
+        raise Conflict("CRM_GMAIL_AUTH_METHOD is not oauth")
+    data = req.json()
+    state, code = str(data.get("state") or ""), str(data.get("code") or "")
+    if not state or not code:
+        raise BadRequest("state and code are required")
+    try:
+        user = complete_consent(CONFIG.secret_key, _session_id(req), state, code, CONFIG, cipher_from_config(CONFIG),
+                                SqliteTokenStore(req.handler.server.db_path))
+    except StateError as error:
+        raise Forbidden(f"consent state refused: {error}") from None
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    account = db.get_account_by_email(req.conn, user)
+    return {"connected": user, "account": account}
+
+
+ROUTES = [
+    Route("GET", r"/api/email/status", status, require_user),
+    Route("GET", r"/api/email/accounts", accounts, require_user),
+    Route("POST", r"/api/email/accounts/enroll", enroll, require_user),
+    Route("POST", r"/api/email/accounts/enroll-all", enroll_all, require_admin),
+    Route("POST", r"/api/email/sync/run-now", run_now, require_admin),
+    Route("POST", r"/api/email/rematch", rematch, require_admin),
+    Route("GET", r"/api/email/threads", threads, require_user),
+    Route("GET", rf"/api/email/threads/{ID}", thread, require_user),
+    Route("GET", r"/api/email/detail", detail, require_user),
+    Route("GET", r"/api/email/html", email_html, require_user),
+    Route("GET", rf"/api/email/attachments/{ID}", attachment, require_user),
+    Route("GET", r"/api/email/oauth/start", oauth_start, require_user),
+    Route("GET", r"/api/email/oauth/callback", oauth_callback_redirect, None),
+    Route("POST", r"/api/email/oauth/callback", oauth_complete, require_user),
+]
+
+
+def try_handle(handler) -> bool:
+    """The seed's Patch 3: answer any /api/email/* request (404 JSON for unknown ones); False otherwise."""
+    if not handler.url_path.startswith("/api/email/"):
+        return False
+    from backend.server import serve_routes
+    return serve_routes(handler, ROUTES, not_found=True)

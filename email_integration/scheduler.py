@@ -1,0 +1,136 @@
+"""The background sync: every CRM_GMAIL_SYNC_INTERVAL_MIN, and on demand (run-now).
+
+One run per account at a time; accounts run in parallel (Gmail's quotas are per user); a stop
+(SIGTERM → interpreter exit, or stop()) lets running syncs finish their page and save their checkpoint.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+
+from backend.db import db_path
+
+from . import db
+from .config import CONFIG
+from .service import CaptureService, data_dir_from_env
+
+log = logging.getLogger(__name__)
+STOP_JOIN_SEC = 20.0
+
+
+class SyncScheduler:
+    def __init__(self, service: CaptureService, interval_min: float, clock=time.time):
+        self.service, self.interval_sec = service, max(1.0, interval_min * 60.0)
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._running: dict[int, threading.Thread] = {}
+        self._loop: threading.Thread | None = None
+        self.next_run_at: float | None = None
+
+    # -- control ------------------------------------------------------------------------------
+    def start(self) -> "SyncScheduler":
+        conn = self.service.connect()
+        try:
+            interrupted = db.reset_interrupted(conn)
+        finally:
+            conn.close()
+        if interrupted:
+            log.info("%d sync run(s) were interrupted by the last stop; their accounts resume", interrupted)
+        self.next_run_at = self.clock()
+        self._loop = threading.Thread(target=self._run_loop, name="gmail-sync-scheduler", daemon=True)
+        self._loop.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._loop is not None and self._loop.is_alive() and not self.stop_event.is_set()
+
+    def run_now(self, account_id: int | None = None) -> list[int]:
+        """Start a run for one or every enabled account unless it is already running; the ids started."""
+        conn = self.service.connect()
+        try:
+            accounts = [a for a in db.list_accounts(conn)
+                        if a["state"] != "disabled" and (account_id is None or a["id"] == account_id)]
+        finally:
+            conn.close()
+        return [a["id"] for a in accounts if self._start_account(a["id"])]
+
+    def is_running(self, account_id: int) -> bool:
+        with self._lock:
+            thread = self._running.get(account_id)
+            return thread is not None and thread.is_alive()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no account run is in flight (tools and tests); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                threads = [t for t in self._running.values() if t.is_alive()]
+            if not threads:
+                return True
+            threads[0].join(min(0.2, max(0.0, deadline - time.monotonic())))
+        return False
+
+    def stop(self, timeout: float = STOP_JOIN_SEC) -> None:
+        self.stop_event.set()
+        self._wake.set()
+        self.wait_idle(timeout)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _start_account(self, account_id: int) -> bool:
+        with self._lock:
+            current = self._running.get(account_id)
+            if self.stop_event.is_set() or (current is not None and current.is_alive()):
+                return False
+            thread = threading.Thread(target=self._sync_one, args=(account_id,), name=f"gmail-sync-{account_id}",
+                                      daemon=True)
+            self._running[account_id] = thread
+            thread.start()
+            return True
+
+    def _sync_one(self, account_id: int) -> None:
+        try:
+            self.service.sync_account(account_id, self.stop_event)
+        except Exception:  # noqa: BLE001 - a crashed run must not take the scheduler down
+            log.exception("sync of account %s crashed", account_id)
+
+    def _run_loop(self) -> None:
+        while not self.stop_event.is_set():
+            if self.clock() >= (self.next_run_at or 0):
+                self.run_now()
+                self.next_run_at = self.clock() + self.interval_sec
+            self._wake.wait(timeout=min(5.0, max(0.1, (self.next_run_at or 0) - self.clock())))
+            self._wake.clear()
+
+
+_scheduler: SyncScheduler | None = None
+_scheduler_lock = threading.Lock()
+
+
+def get_scheduler(db_file: str | None = None, data_dir: str | None = None, start: bool = False) -> SyncScheduler:
+    """The process's scheduler (made on first use; routes use it for run-now even if the loop is off)."""
+    global _scheduler
+    with _scheduler_lock:
+        if _scheduler is None:
+            data_dir = data_dir or data_dir_from_env()
+            service = CaptureService(db_file or db_path(data_dir), data_dir, CONFIG)
+            _scheduler = SyncScheduler(service, CONFIG.sync_interval_min)
+            atexit.register(_scheduler.stop)
+        if start and _scheduler._loop is None:
+            _scheduler.start()
+        return _scheduler
+
+
+def current_scheduler() -> SyncScheduler | None:
+    return _scheduler
+
+
+def start_sync_scheduler(db_file: str | None = None, data_dir: str | None = None) -> SyncScheduler:
+    """The seed's Patch 2 entry point: start the background sync for $CRM_DATA_DIR/crm.db."""
+    scheduler = get_scheduler(db_file, data_dir, start=True)
+    log.info("Gmail sync scheduler started: every %g min", CONFIG.sync_interval_min)
+    return scheduler

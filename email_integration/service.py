@@ -1,0 +1,149 @@
+"""Wires the capture for one CRM database: credentials, one GmailClient per account, the matcher,
+the attachment store; runs a sync of one account and a rematch of everything stored."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from backend.db import atomic, connect
+
+from . import db, db_emails
+from .attachments import AttachmentDownloader, blob_store_for
+from .config import CONFIG
+from .credentials import provider_from_config
+from .gmail_client import GmailClient
+from .ingest import addresses_of  # noqa: F401 - re-exported for tools
+from .matcher import MatcherCache
+from .sync import AccountSync
+
+log = logging.getLogger(__name__)
+
+
+class SqliteTokenStore:
+    """credentials.TokenStore over email_oauth_tokens (blobs are TokenCipher ciphertexts)."""
+
+    def __init__(self, db_path: str):
+        self.db_path = db_path
+
+    def _account(self, conn, user_email):
+        return db.get_account_by_email(conn, user_email)
+
+    def load_refresh_token(self, user_email):
+        conn = connect(self.db_path)
+        try:
+            account = self._account(conn, user_email)
+            return db.load_token_blob(conn, account["id"]) if account else None
+        finally:
+            conn.close()
+
+    def save_refresh_token(self, user_email, blob):
+        conn = connect(self.db_path)
+        try:
+            with atomic(conn):
+                account = self._account(conn, user_email)
+                if account is None:
+                    account, _ = db.enroll_account(conn, user_email, None, "oauth")
+                db.save_token_blob(conn, account["id"], blob)
+                if account["state"] == "needs_reconsent":
+                    db.set_account_state(conn, account["id"], "idle")
+        finally:
+            conn.close()
+
+    def mark_needs_reconsent(self, user_email):
+        conn = connect(self.db_path)
+        try:
+            account = self._account(conn, user_email)
+            if account:
+                with atomic(conn):
+                    db.set_account_state(conn, account["id"], "needs_reconsent",
+                                         "Gmail access was revoked or expired: connect Gmail again")
+        finally:
+            conn.close()
+
+
+class CaptureService:
+    """Everything a sync needs, built once per process for one database and data directory."""
+
+    def __init__(self, db_path: str, data_dir: str, config=CONFIG):
+        self.db_path, self.data_dir, self.config = db_path, data_dir, config
+        self.matcher = MatcherCache(config.workspace_domain)
+        self.blob_store = blob_store_for(data_dir)
+        self._provider = None
+        self._clients: dict[int, GmailClient] = {}
+        self._lock = threading.Lock()
+
+    def connect(self):
+        return connect(self.db_path)
+
+    def provider(self):
+        with self._lock:
+            if self._provider is None:
+                self._provider = provider_from_config(self.config, SqliteTokenStore(self.db_path))
+            return self._provider
+
+    def client_for(self, account_id: int) -> GmailClient:
+        """The account's client (one per account: its own keep-alive connection and quota limiter)."""
+        with self._lock:
+            client = self._clients.get(account_id)
+        if client is not None:
+            return client
+        conn = self.connect()
+        try:
+            account = db.get_account(conn, account_id)
+        finally:
+            conn.close()
+        if account is None:
+            raise LookupError(f"no email account {account_id}")
+        client = GmailClient(account["email"], self.provider(), self.config)
+        with self._lock:
+            return self._clients.setdefault(account_id, client)
+
+    def sync_account(self, account_id: int, stop=None) -> dict | None:
+        """One run for the account, then its pending attachments; the finished run row."""
+        conn = self.connect()
+        try:
+            account = db.get_account(conn, account_id)
+            if account is None or account["state"] == "disabled":
+                return None
+            run = AccountSync(conn, account, self.client_for(account_id), self.config, self.matcher,
+                              self.blob_store, stop).run()
+        finally:
+            conn.close()
+        if run and run["status"] != "error":
+            AttachmentDownloader(self.connect, self.client_for, self.blob_store, self.config.attach_concurrency,
+                                 self.config.max_attachment_bytes, stop).run(account_id)
+        return run
+
+    def rematch(self) -> dict:
+        """Re-link every stored email to investors; newly matched ones get their body fetched next run."""
+        counts = {"emails": 0, "linked": 0, "unlinked": 0, "queued": 0}
+        conn = self.connect()
+        try:
+            index = self.matcher.index(conn)
+            for email_id in db_emails.all_email_ids(conn):
+                counts["emails"] += 1
+                with atomic(conn):
+                    brief = db_emails.email_brief(conn, email_id)
+                    links = index.match(db_emails.participant_addresses(conn, email_id))
+                    before = db_emails.linked_investor_ids(conn, email_id)
+                    if {l[0] for l in links} == before:
+                        continue
+                    db_emails.set_links(conn, email_id, links, brief["date"])
+                    if links and not brief["has_body"]:
+                        entry = db_emails.any_mailbox_entry(conn, email_id)
+                        if entry:
+                            db.queue_fetch(conn, entry[0], entry[1], "rematch")
+                            counts["queued"] += 1
+                    elif not links and brief["has_body"] and not self.config.capture_all:
+                        self.blob_store.release(conn, db_emails.drop_body(conn, email_id))
+                    counts["linked" if links else "unlinked"] += 1
+                    if brief["thread_id"]:
+                        db_emails.refresh_thread(conn, brief["thread_id"])
+        finally:
+            conn.close()
+        return counts
+
+
+def data_dir_from_env(environ=os.environ) -> str:
+    return environ.get("CRM_DATA_DIR", "").strip() or "data"

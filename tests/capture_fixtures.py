@@ -1,0 +1,84 @@
+"""A capture pipeline on a temp database against the Gmail emulator over HTTP, for sync tests.
+
+    rig = CaptureRig(tmp_path, emulator, keys)           # CRM schema + investors + CaptureService
+    account = rig.enroll("ann@firm.test"); rig.sync(account)
+    assert rig.view(account) == rig.truth("ann@firm.test")
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from backend import investors_db
+from backend.db import connect, db_path
+from backend.server import init_db
+from email_integration import db as email_db
+from email_integration import db_emails
+from email_integration.config import load_config
+from email_integration.service import CaptureService
+
+FIRM = "firm.test"
+INVESTORS = [("Kim Lee", "Alder Ventures", ["kim@alder.vc"], ["alder.vc"]),
+             ("Raj Patel", "Birch Capital", ["raj@birch.capital"], []),
+             ("Mo Chen", "Cedar Partners", [], ["cedar.partners"])]
+
+
+def capture_env(emulator, key_path: str, **extra) -> dict:
+    return {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator.url,
+            "CRM_GMAIL_TOKEN_URI": emulator.url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
+            "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_RATE_UNITS_SEC": "250", "CRM_GMAIL_RETRY_MAX": "8",
+            "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20", **extra}
+
+
+class CaptureRig:
+    def __init__(self, tmp_path, emulator, keys, **env):
+        self.data_dir = str(tmp_path)
+        self.db_file = db_path(self.data_dir)
+        init_db(self.db_file)
+        self.emulator = emulator
+        self.config = load_config(capture_env(emulator, keys[0], **env))
+        assert self.config.errors == []
+        self.service = CaptureService(self.db_file, self.data_dir, self.config)
+        self.conn = connect(self.db_file)
+        self.investor_ids = [investors_db.create_investor(self.conn, *row) for row in INVESTORS]
+
+    def enroll(self, address: str) -> int:
+        account, _ = email_db.enroll_account(self.conn, address, None, "dwd")
+        return account["id"]
+
+    def sync(self, account_id: int, stop=None) -> dict:
+        return self.service.sync_account(account_id, stop)
+
+    def view(self, account_id: int) -> dict:
+        return db_emails.mailbox_view(self.conn, account_id)
+
+    def truth(self, address: str) -> dict:
+        """{gmail id: sorted labels} of what messages.list shows (spam and trash excluded)."""
+        box = self.emulator.store.mailbox(address)
+        truth = {}
+        for gmail_id in box.message_ids():
+            labels = box.get(gmail_id, "minimal")["labelIds"]
+            if not {"SPAM", "TRASH"} & set(labels):
+                truth[gmail_id] = sorted(labels)
+        return truth
+
+    def query(self, sql: str, *params):
+        return [dict(r) for r in self.conn.execute(sql, params)]
+
+    def count(self, table: str) -> int:
+        return self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    def run_rows(self, account_id: int) -> list[dict]:
+        return email_db.list_runs(self.conn, account_id)
+
+    def close(self):
+        self.conn.close()
+
+
+def problems(detail_json: str) -> list:
+    return json.loads(detail_json)
+
+
+def attachment_files(data_dir: str) -> list[str]:
+    root = os.path.join(data_dir, "email_attachments")
+    return sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files)
