@@ -180,3 +180,26 @@ def dequeue_fetch(conn, account_id: int, gmail_id: str) -> None:
 
 def queue_size(conn, account_id: int) -> int:
     return conn.execute("SELECT count(*) FROM email_fetch_queue WHERE account_id = ?", (account_id,)).fetchone()[0]
+
+
+# -- removal ----------------------------------------------------------------------------------
+def capture_tables(conn) -> list[str]:
+    """Every table the capture owns (email_*, emails, emails_*); the FTS table's shadows go with it."""
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'emails' OR "
+                        "name LIKE 'email\\_%' ESCAPE '\\' OR name LIKE 'emails\\_%' ESCAPE '\\')")
+    names = [r[0] for r in rows]
+    shadows = {n for n in names if n.startswith("emails_fts_")}
+    return [n for n in names if n not in shadows]
+
+
+def drop_capture_tables(conn) -> list[str]:
+    """DROP every capture table in one transaction (foreign keys off so order does not matter)."""
+    tables = capture_tables(conn)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with atomic(conn):
+            for name in tables:
+                conn.execute(f'DROP TABLE IF EXISTS "{name}"')  # names read from sqlite_master above
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+    return tables
