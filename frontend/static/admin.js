@@ -1,0 +1,104 @@
+/* Admin page: enrolled mailboxes, their sync state and progress, enroll / run-now / rematch. */
+"use strict";
+
+(function () {
+  const { api, el, formatDate, relativeDate } = window.crm;
+  const POLL_MS = 3000;
+  const body = document.getElementById("accounts-body");
+  const message = document.getElementById("admin-message");
+  const errorBox = document.getElementById("admin-error");
+
+  function show(node, text) {
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+
+  function progressCell(account) {
+    const { done, total, phase } = account.progress;
+    if (phase === "incremental" && account.state !== "running") return el("td", {}, "up to date");
+    const percent = total ? Math.min(100, Math.round((100 * done) / total)) : 0;
+    const bar = el("progress", { max: 100, value: percent, title: `${done} of ${total}` });
+    return el("td", {}, bar, ` ${done} / ${total} (${phase})`);
+  }
+
+  function lastRunCell(run) {
+    if (!run) return el("td", {}, "never");
+    const text = `${run.kind}: ${run.status}, +${run.messages_added} ` +
+      `(${relativeDate(run.finished_at || run.started_at)})`;
+    const cell = el("td", { title: formatDate(run.started_at) }, text);
+    if (run.error) cell.append(el("div", { className: "error" }, run.error));
+    return cell;
+  }
+
+  function row(account) {
+    const sync = el("button", { type: "button", disabled: account.state === "running" }, "Sync now");
+    sync.addEventListener("click", () => act("POST", "/api/email/sync/run-now", { account_id: account.id },
+                                             `Sync of ${account.email} started.`));
+    const tr = el("tr", {},
+      el("td", {}, account.email),
+      el("td", {}, el("span", { className: `state state-${account.state}` }, account.state.replace("_", " "))),
+      progressCell(account), lastRunCell(account.last_run),
+      el("td", { className: "num", title: `${account.counts.messages} messages in this mailbox` },
+         String(account.counts.matched)),
+      el("td", {}, sync));
+    tr.dataset.accountId = account.id;
+    if (account.last_error && account.state !== "idle") tr.append(el("td", { className: "error" }, account.last_error));
+    return tr;
+  }
+
+  async function refresh() {
+    try {
+      const status = await api("GET", "/api/email/status");
+      const scheduler = status.scheduler;
+      document.getElementById("scheduler").textContent = scheduler.running
+        ? `Scheduler on, every ${scheduler.interval_min} min; next ${formatDate(scheduler.next_run_at)}`
+        : "Scheduler off";
+      body.replaceChildren(...status.accounts.map(row));
+      document.getElementById("accounts").hidden = !status.accounts.length;
+      document.getElementById("accounts-empty").hidden = !!status.accounts.length;
+      show(errorBox, "");
+    } catch (err) {
+      show(errorBox, err.status === 503 ? "The Gmail integration is off (CRM_GMAIL_INTEGRATION_ENABLED)." : err.message);
+    }
+  }
+
+  async function act(method, path, payload, done) {
+    try {
+      const reply = await api(method, path, payload);
+      show(message, typeof done === "function" ? done(reply) : done);
+    } catch (err) {
+      show(errorBox, err.message);
+    }
+    refresh();
+  }
+
+  async function finishConsent() {
+    // Google's redirect lands here with the code in the fragment (see routes.oauth_callback_redirect).
+    const hash = window.location.hash.slice(1);
+    if (!hash.startsWith("oauth")) return;
+    history.replaceState(null, "", "/admin");
+    const params = new URLSearchParams(hash.replace(/^oauth(-error)?&?/, ""));
+    if (hash.startsWith("oauth-error")) { show(errorBox, "Google consent was not given."); return; }
+    await act("POST", "/api/email/oauth/callback", { state: params.get("state"), code: params.get("code") },
+              (reply) => `Gmail connected for ${reply.connected}.`);
+  }
+
+  document.getElementById("enroll-all").addEventListener("click", () => act(
+    "POST", "/api/email/accounts/enroll-all", {},
+    (r) => `Enrolled ${r.created.length} new mailbox(es); ${r.existing.length} already enrolled.`));
+  document.getElementById("run-all").addEventListener("click", () => act(
+    "POST", "/api/email/sync/run-now", {}, (r) => `Started ${r.started.length} sync run(s).`));
+  document.getElementById("rematch").addEventListener("click", () => act(
+    "POST", "/api/email/rematch", {},
+    (r) => `Rematched ${r.emails} emails: ${r.linked} linked, ${r.unlinked} unlinked, ${r.queued} to fetch.`));
+
+  window.crm.me.then((user) => {
+    if (user.role !== "admin") {
+      show(errorBox, "The Admin page is for admins.");
+      for (const button of document.querySelectorAll(".toolbar button")) button.disabled = true;
+      return;
+    }
+    finishConsent().then(refresh);
+    setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
+  });
+})();

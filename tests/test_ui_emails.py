@@ -1,0 +1,84 @@
+"""The Admin and Emails pages in real Chromium: enroll, sync, progress; threads, detail, sandboxed HTML."""
+import pytest
+from playwright.sync_api import expect
+
+from capture_fixtures import capture_env
+from conftest import PASSWORD, start_crm, with_people
+from devtools.make_service_account import make_service_account
+from emulator_fixtures import add_message, make_message, start_emulator
+from ui_browser import Page, browser
+
+pytestmark = pytest.mark.browser
+ADMIN = "admin@firm.test"
+HOSTILE_HTML = ("<html><body><p id='x'>Deck inside.</p><script>parent.document.title='pwned'</script>"
+                "<img src='https://track.example/open.gif'></body></html>")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
+    emulator = start_emulator(service_account_key=keys[1])
+    for i in range(3):
+        add_message(emulator.url, ADMIN, make_message(
+            sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"Fund III update {i}", body=f"Update {i}.\n",
+            html=HOSTILE_HTML if i == 0 else None, message_id=f"<u{i}@alder.vc>",
+            attachments=[("deck.pdf", "application/pdf", b"%PDF-1.4")] if i == 0 else ()))
+    server = with_people(start_crm(tmp_path_factory.mktemp("ui"), capture_env(emulator, keys[0])))
+    server.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
+                                         "domains": []})
+    with browser() as instance:
+        server.browser = instance
+        yield server
+    server.stop()
+    emulator.stop()
+
+
+@pytest.fixture
+def page(site):
+    wrapper = Page(site.browser, site.url)
+    yield wrapper
+    wrapper.close()
+
+
+def test_admin_enrolls_and_syncs_with_progress(page):
+    page.login(ADMIN, PASSWORD)
+    page.page.goto("/admin")
+    page.page.click("#enroll-all")
+    page.page.locator("#admin-message").wait_for(state="visible")
+    assert "Enrolled" in page.page.locator("#admin-message").inner_text()
+    page.page.click("#run-all")
+    row = page.page.locator("tr[data-account-id]", has_text=ADMIN)
+    row.wait_for()
+    expect(page.page.locator("#accounts-body")).to_contain_text("backfill: ok", timeout=30_000)
+    assert "member@firm.test" in page.page.locator("#accounts-body").inner_text()
+    assert page.unexpected_errors() == []
+
+
+def test_member_reads_thread_with_sandboxed_html(page, site):
+    site.admin.post("/api/email/accounts/enroll-all", {})
+    site.admin.post("/api/email/sync/run-now", {})
+    page.login("member@firm.test", PASSWORD)
+    page.page.goto("/emails")
+    expect(page.page.locator(".thread")).to_have_count(3, timeout=30_000)
+    page.page.locator(".thread", has_text="Fund III update 0").click()
+    detail = page.page.locator("[data-email-detail]")
+    detail.wait_for()
+    assert "Update 0." in detail.inner_text() and "deck.pdf" in detail.inner_text()
+    page.page.get_by_text("Show as sent (HTML)").click()
+    frame = page.page.locator("iframe.email-html")
+    frame.wait_for()
+    assert frame.get_attribute("sandbox") == ""
+    page.page.frame_locator("iframe.email-html").locator("#x").wait_for()
+    assert page.page.title() != "pwned"
+    page.page.fill("#q", "nothing-like-this")
+    expect(page.page.locator(".thread")).to_have_count(0)
+    # the sandbox and CSP blocking the email's script and remote image is expected; nothing else may fail
+    assert page.unexpected_errors(allowed=("401", "Blocked script", "sandboxed", "Content Security Policy")) == []
+
+
+def test_members_see_no_admin_page_data(page):
+    page.login("member@firm.test", PASSWORD)
+    page.page.goto("/admin")
+    page.page.locator("#admin-error").wait_for(state="visible")
+    assert "for admins" in page.page.locator("#admin-error").inner_text()
+    assert page.page.locator("#accounts-body").inner_text() == ""
