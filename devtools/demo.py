@@ -1,20 +1,30 @@
-"""The demo: a data dir with a demo admin and investors, then the CRM server, until Ctrl-C.
+"""The demo: the whole thing on the built-in Gmail emulator, until Ctrl-C.
 
     bash devtools/demo.sh [--port 8080] [--data-dir data/demo] [--fresh]
 
+A data dir with a demo admin, four teammates and investors; a service-account key; generated
+mailboxes for the five teammates (devtools/mailgen.py); the Gmail emulator serving them; the CRM
+with the integration on and pointed at the emulator; everyone enrolled and a first sync run.
 Steps run in order; each is idempotent, so a second run reuses the same data.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@demo.example", "demo-admin-password"
+WORKSPACE_DOMAIN = "demo.example"
+TEAMMATES = [("ana@demo.example", "Ana Silva"), ("ben@demo.example", "Ben Carter"),
+             ("chloe@demo.example", "Chloe Martin"), ("dev@demo.example", "Dev Patel")]
+TEAMMATE_PASSWORD = "demo-member-password"
 INVESTORS = [
     ("Maya Okafor", "Northwind Ventures", ["maya@northwind.vc"], ["northwind.vc"],
      ["Met at the SF fintech dinner; interested in our seed extension."]),
@@ -46,6 +56,10 @@ def seed_people_and_investors(data_dir: str) -> None:
     if ADMIN_EMAIL not in existing:
         manage(data_dir, "create-user", "--email", ADMIN_EMAIL, "--name", "Demo Admin", "--role", "admin",
                "--password", ADMIN_PASSWORD)
+    for email, name in TEAMMATES:
+        if email not in existing:
+            manage(data_dir, "create-user", "--email", email, "--name", name, "--role", "member",
+                   "--password", TEAMMATE_PASSWORD)
     path = db.db_path(data_dir)
     init_db(path)
     conn = db.connect(path)
@@ -61,25 +75,96 @@ def seed_people_and_investors(data_dir: str) -> None:
         conn.close()
 
 
-def run_server(data_dir: str, host: str, port: int) -> int:
-    env = {**os.environ, "CRM_DATA_DIR": data_dir, "CRM_HOST": host, "CRM_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "backend.server"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, text=True)
-    line = server.stdout.readline().strip()
+def make_gmail_fixtures(data_dir: str) -> None:
+    """A service-account key (as Google would issue it) and the teammates' generated mailboxes."""
+    from devtools.mailgen import generate
+    from devtools.make_service_account import make_service_account
+    secrets = os.path.join(data_dir, "secrets")
+    if not os.path.exists(os.path.join(secrets, "gmail-service-account.json")):
+        make_service_account(secrets)
+    mailboxes = os.path.join(data_dir, "mailboxes")
+    if not os.path.isdir(mailboxes):
+        counts = generate(mailboxes, domain=WORKSPACE_DOMAIN)
+        print(f"generated {sum(counts.values())} emails for {len(counts)} teammates", flush=True)
+
+
+def start_process(args, env) -> tuple[subprocess.Popen, str]:
+    """Start a server that prints 'listening on URL' first; (process, url)."""
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline().strip()
     if "listening on" not in line:
-        server.wait()
-        return server.returncode or 1
-    url = line.rsplit(" ", 1)[-1]
-    print(f"\nVenture CRM demo is running at {url}\n  login: {ADMIN_EMAIL}\n  password: {ADMIN_PASSWORD}\n"
-          f"  data: {data_dir}\nPress Ctrl-C to stop.", flush=True)
+        process.wait()
+        raise SystemExit(f"{args[1]} did not start (exit {process.returncode})")
+    return process, line.rsplit(" ", 1)[-1]
+
+
+def gmail_env(data_dir: str, emulator_url: str) -> dict:
+    return {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_AUTH_METHOD": "dwd",
+            "CRM_GMAIL_SA_KEY_PATH": os.path.join(data_dir, "secrets", "gmail-service-account.json"),
+            "CRM_GMAIL_WORKSPACE_DOMAIN": WORKSPACE_DOMAIN, "CRM_GMAIL_API_BASE": emulator_url,
+            "CRM_GMAIL_TOKEN_URI": emulator_url + "/token", "CRM_GMAIL_SYNC_INTERVAL_MIN": "15"}
+
+
+def call(url: str, method: str, path: str, body=None, cookie: str | None = None):
+    request = urllib.request.Request(url + path, None if body is None else json.dumps(body).encode(), method=method,
+                                     headers={"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.headers, json.loads(response.read() or b"{}")
+
+
+def enroll_and_sync(url: str, timeout: float = 300.0) -> dict:
+    """Log in as the demo admin, enroll every teammate, run a sync and wait for it (bounded)."""
+    headers, _ = call(url, "POST", "/api/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    call(url, "POST", "/api/email/accounts/enroll-all", {}, cookie)
+    call(url, "POST", "/api/email/sync/run-now", {}, cookie)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, status = call(url, "GET", "/api/email/status", cookie=cookie)
+        if all(a["last_run"] and a["state"] != "running" and a["last_run"]["status"] != "running"
+               for a in status["accounts"]):
+            break
+        time.sleep(1)
+    _, threads = call(url, "GET", "/api/email/threads?limit=1", cookie=cookie)
+    return {"accounts": len(status["accounts"]), "threads": threads["total"],
+            "runs": [a["last_run"]["status"] if a["last_run"] else None for a in status["accounts"]]}
+
+
+def run_demo(data_dir: str, host: str, port: int, serve: bool = True) -> int:
+    emulator, emulator_url = start_process(
+        ["-m", "devtools.gmail_emulator", "--mailboxes", os.path.join(data_dir, "mailboxes"),
+         "--quota-units-per-sec", "250", "--service-account-key",
+         os.path.join(data_dir, "secrets", "gmail-service-account.json")],
+        {**os.environ, "PYTHONUNBUFFERED": "1"})
+    env = {**os.environ, "CRM_DATA_DIR": data_dir, "CRM_HOST": host, "CRM_PORT": str(port), **gmail_env(data_dir, emulator_url)}
     try:
+        server, url = start_process(["-m", "backend.server"], env)
+    except SystemExit:
+        emulator.terminate()
+        raise
+    try:
+        summary = enroll_and_sync(url)
+        print(f"\nVenture CRM demo is running at {url}\n  login: {ADMIN_EMAIL}\n  password: {ADMIN_PASSWORD}\n"
+              f"  teammates: {', '.join(e for e, _ in TEAMMATES)} (password {TEAMMATE_PASSWORD})\n"
+              f"  Gmail emulator: {emulator_url}; {summary['accounts']} mailboxes synced, "
+              f"{summary['threads']} investor conversations captured\n  data: {data_dir}", flush=True)
+        if not serve:
+            return 0 if all(r == "ok" for r in summary["runs"]) else 1
+        print("Press Ctrl-C to stop.", flush=True)
         return server.wait()
     except KeyboardInterrupt:
-        server.send_signal(signal.SIGTERM)
-        return server.wait(timeout=15)
+        return 0
+    finally:
+        for process in (server, emulator):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=25)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
 
-STEPS = [seed_people_and_investors]  # the Gmail emulator and a first sync join here
+STEPS = [seed_people_and_investors, make_gmail_fixtures]
 
 
 def main(argv=None) -> int:
@@ -89,6 +174,7 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--fresh", action="store_true", help="delete the demo data dir first")
     parser.add_argument("--no-serve", action="store_true", help="prepare the data and exit (for tests)")
+    parser.add_argument("--check", action="store_true", help="start everything, sync once, print, stop (for tests)")
     args = parser.parse_args(argv)
     data_dir = os.path.abspath(args.data_dir)
     if args.fresh and os.path.isdir(data_dir):
@@ -99,7 +185,7 @@ def main(argv=None) -> int:
     if args.no_serve:
         print(f"demo data ready in {data_dir}")
         return 0
-    return run_server(data_dir, args.host, args.port)
+    return run_demo(data_dir, args.host, args.port, serve=not args.check)
 
 
 if __name__ == "__main__":

@@ -19,3 +19,13 @@ def test_demo_data_is_idempotent_and_logs_in(tmp_path):
         assert len(investors) == len(INVESTORS)
     finally:
         server.stop()
+
+
+def test_demo_runs_the_whole_thing_on_the_emulator(tmp_path):
+    """Quick start #1 end to end: emulator + CRM + enroll-all + a first sync, then it stops (--check)."""
+    result = subprocess.run([sys.executable, "-m", "devtools.demo", "--data-dir", str(tmp_path / "demo"), "--port", "0",
+                             "--check"], cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert ADMIN_EMAIL in result.stdout and ADMIN_PASSWORD in result.stdout
+    captured = int(result.stdout.split(" investor conversations captured")[0].rsplit(" ", 1)[-1])
+    assert "5 mailboxes synced" in result.stdout and captured > 100

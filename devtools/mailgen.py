@@ -1,0 +1,167 @@
+"""Generate realistic, reproducible mailboxes for the demo and the benchmarks.
+
+    python -m devtools.mailgen OUT_DIR [--threads 240] [--seed 31] [--domain demo.example]
+
+Writes OUT_DIR/<teammate address>/NNNNN.eml (the emulator's --mailboxes layout): investor
+conversations over several months (several people per fund, replies with In-Reply-To/References,
+teammates cc'd so one conversation spans several mailboxes), decks and models as attachments,
+HTML newsletters, and personal mail that must never be captured.
+"""
+from __future__ import annotations
+
+import argparse
+import email.utils
+import os
+import random
+from email.message import EmailMessage
+
+TEAM = [("Demo Admin", "admin"), ("Ana Silva", "ana"), ("Ben Carter", "ben"), ("Chloe Martin", "chloe"),
+        ("Dev Patel", "dev")]
+# (fund, people at the fund, domain) — the demo's investors live on these domains.
+FUNDS = [("Northwind Ventures", ["Maya Okafor", "Leo Park"], "northwind.vc"),
+         ("Fjord Capital", ["Jonas Berg", "Ida Holm"], "fjordcap.com"),
+         ("Lattice Partners", ["Priya Raman", "Deals Team"], "latticepartners.com"),
+         ("Solstice Fund", ["Tom Alvarez"], "solstice.fund"),
+         ("Harbor Street", ["Sam Lee", "Ava Brooks"], "harborstreet.co"),
+         ("Baobab Growth", ["Ngozi Eze"], "baobabgrowth.com"),
+         ("Cobalt Seed", ["Luis Moreno", "Kai Fischer"], "cobaltseed.vc")]
+TOPICS = ["Seed extension", "Q3 investor update", "Intro: fintech infra founders", "Term sheet questions",
+          "Follow-up from the partner meeting", "Data room access", "Portfolio dinner in SF", "Model assumptions",
+          "Co-invest opportunity", "LP update and fund III timing", "Diligence call next week", "Reference checks"]
+LINES = ["Thanks for sending the deck over, the team read it this morning.",
+         "Could you share the updated model with the churn assumptions broken out?",
+         "We are leaning in but need to square the valuation with our partners on Monday.",
+         "Happy to make the intro; they are raising a small seed round.",
+         "Attached are the notes from our call, let me know if I missed anything.",
+         "Our IC meets Thursday; I'd love a 20 minute slot with the founders before then.",
+         "Great to see the revenue growth this quarter, impressive given the market.",
+         "We'd want pro-rata in the next round and an information rights letter.",
+         "Can we move the diligence call to Wednesday at 10 Pacific?",
+         "Sharing our portfolio's benchmark data for comparison, confidential of course."]
+NEWSLETTERS = [("Term Sheet Weekly", "news@termsheetweekly.com"), ("The Fintech Digest", "digest@fintechdigest.io")]
+FRIENDS = [("Sara", "sara.k@gmail.com"), ("Mom", "mom.family@yahoo.com"), ("Chris", "chris.p@outlook.com")]
+
+
+def _slug(name: str) -> str:
+    return name.lower().split()[0].replace(".", "")
+
+
+def _address(name: str, domain: str) -> str:
+    return f"{_slug(name)}@{domain}" if name != "Deals Team" else f"deals@{domain}"
+
+
+class Generator:
+    def __init__(self, out_dir: str, seed: int, domain: str, start_ts: float):
+        self.out_dir, self.rng, self.domain = out_dir, random.Random(seed), domain
+        self.clock = start_ts
+        self.counts: dict[str, int] = {}
+        self.team = [(name, f"{local}@{domain}") for name, local in TEAM]
+
+    def _write(self, owner: str, msg: EmailMessage) -> None:
+        folder = os.path.join(self.out_dir, owner)
+        os.makedirs(folder, exist_ok=True)
+        self.counts[owner] = self.counts.get(owner, 0) + 1
+        with open(os.path.join(folder, f"{self.counts[owner]:05d}.eml"), "wb") as handle:
+            handle.write(bytes(msg))
+
+    def _tick(self) -> str:
+        self.clock += self.rng.uniform(600, 9 * 3600)
+        return email.utils.formatdate(self.clock, localtime=False)
+
+    def _message(self, sender, to, cc, subject, body, reply_to_ids=(), attachment=None, html=None) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = email.utils.formataddr(sender)
+        msg["To"] = ", ".join(email.utils.formataddr(p) for p in to)
+        if cc:
+            msg["Cc"] = ", ".join(email.utils.formataddr(p) for p in cc)
+        msg["Subject"] = subject
+        msg["Date"] = self._tick()
+        msg["Message-ID"] = f"<{self.rng.getrandbits(64):016x}@{sender[1].split('@')[1]}>"
+        if reply_to_ids:
+            msg["In-Reply-To"] = reply_to_ids[-1]
+            msg["References"] = " ".join(reply_to_ids)
+        msg.set_content(body)
+        if html:
+            msg.add_alternative(html, subtype="html")
+        if attachment:
+            name, mime, data = attachment
+            maintype, subtype = mime.split("/")
+            msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+        for part in msg.walk():  # the email package draws boundaries from the global random: pin them
+            if part.is_multipart():
+                part.set_boundary(f"=_{self.rng.getrandbits(64):016x}")
+        return msg
+
+    def _deliver(self, msg: EmailMessage, people) -> None:
+        """Into the mailbox of every teammate among sender and recipients (one copy each, like Gmail)."""
+        for _, address in self.team:
+            if any(address == p[1] for p in people):
+                self._write(address, msg)
+
+    def investor_thread(self) -> None:
+        fund, people, domain = self.rng.choice(FUNDS)
+        investor = self.rng.choice(people)
+        investor_addr = (investor, _address(investor, domain))
+        owner = self.rng.choice(self.team)
+        cc = [self.rng.choice([t for t in self.team if t != owner])] if self.rng.random() < 0.4 else []
+        subject = f"{self.rng.choice(TOPICS)} — {fund}"
+        ids: list[str] = []
+        speakers = [investor_addr, owner]
+        for turn in range(self.rng.randint(1, 5)):
+            sender = speakers[turn % 2]
+            recipients = [speakers[(turn + 1) % 2]]
+            body = "\n".join(self.rng.sample(LINES, 2)) + f"\n\nBest,\n{sender[0].split()[0]}\n"
+            if ids:
+                body += f"\nOn an earlier day, {speakers[(turn + 1) % 2][0]} wrote:\n> " + self.rng.choice(LINES) + "\n"
+            attachment = None
+            if self.rng.random() < 0.15:
+                attachment = self.rng.choice([("deck.pdf", "application/pdf", b"%PDF-1.4\n" + self.rng.randbytes(2048)),
+                                              ("model.xlsx", "application/vnd.ms-excel", self.rng.randbytes(4096))])
+            msg = self._message(sender, recipients, cc, ("Re: " if ids else "") + subject, body, tuple(ids), attachment)
+            ids.append(msg["Message-ID"])
+            self._deliver(msg, [sender, *recipients, *cc])
+
+    def newsletter(self) -> None:
+        name, address = self.rng.choice(NEWSLETTERS)
+        to = self.rng.choice(self.team)
+        html = f"<html><body><h1>{name}</h1><p>{self.rng.choice(LINES)}</p><img src='https://t.example/o.gif'></body></html>"
+        self._deliver(self._message((name, address), [to], [], f"{name}: this week in venture", "Read online.\n",
+                                    html=html), [to])
+
+    def personal(self) -> None:
+        friend = self.rng.choice(FRIENDS)
+        to = self.rng.choice(self.team)
+        self._deliver(self._message(friend, [to], [], "Weekend plans?", "Private note, not for the CRM.\n"), [to])
+
+    def run(self, threads: int) -> dict:
+        for _ in range(threads):
+            roll = self.rng.random()
+            if roll < 0.7:
+                self.investor_thread()
+            elif roll < 0.85:
+                self.newsletter()
+            else:
+                self.personal()
+        return dict(self.counts)
+
+
+def generate(out_dir: str, threads: int = 240, seed: int = 31, domain: str = "demo.example",
+             start_ts: float = 1_767_225_600.0) -> dict:
+    """Write the mailboxes; returns {address: message count}. start_ts: 2026-01-01 UTC."""
+    return Generator(out_dir, seed, domain, start_ts).run(threads)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out_dir")
+    parser.add_argument("--threads", type=int, default=240)
+    parser.add_argument("--seed", type=int, default=31)
+    parser.add_argument("--domain", default="demo.example")
+    args = parser.parse_args(argv)
+    counts = generate(args.out_dir, args.threads, args.seed, args.domain)
+    print(f"{sum(counts.values())} messages in {len(counts)} mailboxes under {args.out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
