@@ -5,11 +5,10 @@ Callers hold the transaction (backend.db.atomic); nothing here commits.
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from backend.db import now_iso
 from backend.investors_db import bump_last_contact
-
-from .db import has_fts
 
 PARTICIPANT_ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
@@ -60,13 +59,19 @@ def store_body(conn, email_id: int, parsed: dict, account_id: int) -> None:
                      (email_id, part["part_id"], part["filename"], part["mime_type"], part["size"],
                       part["content_id"] or None, int(bool(part["inline"])), account_id, parsed["gmail_id"],
                       part["attachment_id"] or None))
-    if has_fts(conn):
-        people = " ".join(participant_addresses(conn, email_id))
-        names = " ".join(r[0] for r in conn.execute(
-            "SELECT name FROM email_participants WHERE email_id = ? AND name IS NOT NULL", (email_id,)))
-        conn.execute("DELETE FROM emails_fts WHERE rowid = ?", (email_id,))
-        conn.execute("INSERT INTO emails_fts (rowid, subject, participants, body) VALUES (?, ?, ?, ?)",
-                     (email_id, parsed["subject"], f"{people} {names}", parsed["body_text"]))
+    people = [parsed.get("from")] + [p for role in PARTICIPANT_ROLES[1:] for p in parsed.get(role) or []]
+    words = " ".join(f"{p['email']} {p.get('name') or ''}" for p in people if p and p.get("email"))
+    _fts(conn, "INSERT INTO emails_fts (rowid, subject, participants, body) VALUES (?, ?, ?, ?)",
+         (email_id, parsed["subject"], words, parsed["body_text"]))
+
+
+def _fts(conn, sql: str, params) -> None:
+    """Keep the search index in step; a SQLite without FTS5 has no emails_fts and searches with LIKE."""
+    try:
+        conn.execute(sql, params)
+    except sqlite3.OperationalError as error:
+        if "emails_fts" not in str(error):
+            raise
 
 
 def drop_body(conn, email_id: int) -> list[str]:
@@ -76,8 +81,7 @@ def drop_body(conn, email_id: int) -> list[str]:
     conn.execute("DELETE FROM email_attachments WHERE email_id = ?", (email_id,))
     conn.execute("UPDATE emails SET has_body = 0, subject = NULL, snippet = NULL, body_text = NULL, quoted_text = NULL, "
                  "signature = NULL, body_html = NULL, updated_at = ? WHERE id = ?", (now_iso(), email_id))
-    if has_fts(conn):
-        conn.execute("DELETE FROM emails_fts WHERE rowid = ?", (email_id,))
+    _fts(conn, "DELETE FROM emails_fts WHERE rowid = ?", (email_id,))
     return hashes
 
 

@@ -38,15 +38,21 @@ class Ingestor:
 
     def __init__(self, conn, matcher_cache, blob_store: BlobStore, capture_all: bool = False,
                  max_attachment_bytes: int = 50 << 20):
-        self.conn, self.matcher, self.store = conn, matcher_cache, blob_store
+        self.conn, self.matcher, self.blobs = conn, matcher_cache, blob_store
         self.capture_all, self.max_attachment_bytes = capture_all, max_attachment_bytes
 
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
         """Store one Gmail message resource (format full) held by the account's mailbox."""
         parsed = parse(resource)
+        return self.store(account_id, parsed, self.match(parsed), seen_gen)
+
+    def match(self, parsed: dict) -> list:
+        return self.matcher.index(self.conn).match(addresses_of(parsed))
+
+    def store(self, account_id: int, parsed: dict, links: list, seen_gen: int = 0) -> str:
+        """Thread and store a parsed message with its investor links; 'added', 'updated' or 'unchanged'."""
         if not parsed["gmail_id"]:
             raise ValueError("a Gmail message without an id")
-        links = self.matcher.index(self.conn).match(addresses_of(parsed))
         keep_body = bool(links) or self.capture_all
         with atomic(self.conn):
             existing = db_emails.find_email(self.conn, message_key(parsed))
@@ -80,5 +86,5 @@ class Ingestor:
             if part.get("data") is not None and not part.get("attachment_id"):
                 row_id = db_emails.attachment_row_id(self.conn, email_id, part["part_id"])
                 if row_id is not None:
-                    store_inline(self.conn, self.store, row_id, part["data"], self.max_attachment_bytes)
+                    store_inline(self.conn, self.blobs, row_id, part["data"], self.max_attachment_bytes)
 

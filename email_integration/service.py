@@ -65,8 +65,10 @@ class SqliteTokenStore:
 class CaptureService:
     """Everything a sync needs, built once per process for one database and data directory."""
 
-    def __init__(self, db_path: str, data_dir: str, config=CONFIG):
+    def __init__(self, db_path: str, data_dir: str, config=CONFIG, limiter_for=None):
         self.db_path, self.data_dir, self.config = db_path, data_dir, config
+        # Gmail's per-user quota by default; benchmarks of memory pass an unlimited one.
+        self.limiter_for = limiter_for
         self.matcher = MatcherCache(config.workspace_domain)
         self.blob_store = blob_store_for(data_dir)
         self._provider = None
@@ -95,7 +97,8 @@ class CaptureService:
             conn.close()
         if account is None:
             raise LookupError(f"no email account {account_id}")
-        client = GmailClient(account["email"], self.provider(), self.config)
+        limiter = self.limiter_for(account["email"]) if self.limiter_for else None
+        client = GmailClient(account["email"], self.provider(), self.config, limiter=limiter)
         with self._lock:
             return self._clients.setdefault(account_id, client)
 

@@ -102,20 +102,28 @@ class AccountSync:
         for start in range(0, len(gmail_ids), self.config.batch_size * 4):
             self._check_stop()
             found, failed = self.client.batch_get_messages(gmail_ids[start:start + self.config.batch_size * 4])
-            for gmail_id, resource in found.items():
-                outcome = self.ingestor.ingest(self.account_id, resource, seen_gen)
-                if outcome != "unchanged":
-                    self.counts["added" if outcome == "added" else "updated"] += 1
-                with atomic(self.conn):
-                    db.dequeue_fetch(self.conn, self.account_id, gmail_id)
-            for gmail_id, error in failed.items():
-                with atomic(self.conn):
+            with atomic(self.conn):  # one commit per batch: a commit per message costs more than the rest
+                for gmail_id, resource in found.items():
+                    self._store_one(gmail_id, resource, seen_gen, reason)
+                for gmail_id, error in failed.items():
                     if isinstance(error, NotFoundError):  # deleted since it was listed: nothing to keep
                         db.dequeue_fetch(self.conn, self.account_id, gmail_id)
                         self._remove(gmail_id)
                     else:
                         db.queue_fetch(self.conn, self.account_id, gmail_id, reason, str(error)[:300])
                         self.counts["failed"] += 1
+
+    def _store_one(self, gmail_id: str, resource: dict, seen_gen: int, reason: str) -> None:
+        try:
+            outcome = self.ingestor.ingest(self.account_id, resource, seen_gen)
+        except Exception as exc:  # noqa: BLE001 - one message we cannot store must not sink the run
+            log.warning("account %s: message %s not stored: %s", self.account_id, gmail_id, type(exc).__name__)
+            db.queue_fetch(self.conn, self.account_id, gmail_id, reason, f"not stored: {type(exc).__name__}")
+            self.counts["failed"] += 1
+            return
+        if outcome != "unchanged":
+            self.counts["added" if outcome == "added" else "updated"] += 1
+        db.dequeue_fetch(self.conn, self.account_id, gmail_id)
 
     def _retry_queue(self) -> None:
         queued = db.queued_fetches(self.conn, self.account_id)
