@@ -165,3 +165,39 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def sized_message(rng: random.Random, index: int, size: int, domain: str = "demo.example") -> bytes:
+    """One message of about `size` bytes for benchmarks: 70% investor mail (text + HTML, a quoted
+    history filling the size, now and then an attachment), the rest newsletters and personal mail."""
+    roll = rng.random()
+    teammate = f"{TEAM[index % len(TEAM)][1]}@{domain}"
+    if roll < 0.7:
+        fund, people, fund_domain = FUNDS[index % len(FUNDS)]
+        person = people[index % len(people)]
+        sender = (person, _address(person, fund_domain))
+        subject = f"Re: {rng.choice(TOPICS)} — {fund}"
+    elif roll < 0.85:
+        sender, subject = NEWSLETTERS[index % len(NEWSLETTERS)], "This week in venture"
+    else:
+        sender, subject = FRIENDS[index % len(FRIENDS)], "Weekend plans?"
+    new_text = "\n".join(rng.sample(LINES, 3)) + f"\n\nBest,\n{sender[0].split()[0]}\n"
+    quoted = []
+    while len(new_text) + sum(len(q) for q in quoted) < size * 0.45:
+        quoted.append("> " + rng.choice(LINES) + "\n")
+    body = new_text + "\nOn Mon, 2 Nov 2026 at 10:00, Ann wrote:\n" + "".join(quoted)
+    msg = EmailMessage()
+    msg["From"] = email.utils.formataddr(sender)
+    msg["To"] = teammate
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.formatdate(1_767_225_600 + index * 60, localtime=False)
+    msg["Message-ID"] = f"<b{index}.{rng.getrandbits(32):08x}@{sender[1].split('@')[1]}>"
+    if index % 3:
+        msg["In-Reply-To"] = msg["References"] = f"<b{index - 1}@{sender[1].split('@')[1]}>"
+    msg.set_content(body)
+    html_body = "".join(f"<p>{line}</p>" for line in body.splitlines())
+    msg.add_alternative(f"<html><head><style>p{{margin:0}}</style></head><body>{html_body}</body></html>",
+                        subtype="html")
+    if rng.random() < 0.1:
+        msg.add_attachment(rng.randbytes(2048), maintype="application", subtype="pdf", filename="deck.pdf")
+    return bytes(msg)
