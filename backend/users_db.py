@@ -56,7 +56,7 @@ def create_session(conn, token_hash: str, user_id: int, expires_at: str) -> None
 def user_for_session(conn, token_hash: str) -> tuple[dict | None, int | None]:
     """(user, session id) for a live session of an active user."""
     row = conn.execute(
-        f"SELECT s.id AS session_id, u.id, u.email, u.name, u.role, u.active, u.created_at "
+        "SELECT s.id AS session_id, u.id, u.email, u.name, u.role, u.active, u.created_at "
         "FROM sessions s JOIN users u ON u.id = s.user_id "
         "WHERE s.token_hash = ? AND s.expires_at > ? AND u.active = 1",
         (token_hash, now_iso())).fetchone()

@@ -85,7 +85,7 @@ def reset_interrupted(conn) -> int:
 
 def workspace_users(conn, domain: str) -> list[dict]:
     """Active users whose address ends in @domain (enroll-all's list); bots are never mailboxes."""
-    rows = conn.execute("SELECT id, email, name FROM users WHERE lower(email) LIKE ? AND role != 'bot' "
+    rows = conn.execute("SELECT id, email, name FROM users WHERE lower(email) LIKE ? AND role != 'bot' AND active = 1 "
                         "ORDER BY email", ("%@" + domain.lower(),))
     return [dict(r) for r in rows]
 

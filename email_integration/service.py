@@ -13,7 +13,6 @@ from .attachments import AttachmentDownloader, blob_store_for
 from .config import CONFIG
 from .credentials import provider_from_config
 from .gmail_client import GmailClient
-from .ingest import addresses_of  # noqa: F401 - re-exported for tools
 from .matcher import MatcherCache
 from .sync import AccountSync
 

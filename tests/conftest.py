@@ -134,3 +134,19 @@ def crm(tmp_path_factory):
     server = with_people(start_crm(tmp_path_factory.mktemp("crm")))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory):
+    """(service-account JSON path, public key PEM path): the DWD key the emulator verifies."""
+    from devtools.make_service_account import make_service_account
+    return make_service_account(str(tmp_path_factory.mktemp("sa")))
+
+
+@pytest.fixture
+def emulator(keys):
+    """A fresh Gmail emulator verifying JWTs against `keys` (modules with seeded mail override this)."""
+    from devtools.gmail_emulator.server import start_emulator
+    handle = start_emulator(service_account_key=keys[1])
+    yield handle
+    handle.stop()

@@ -8,21 +8,9 @@ from capture_fixtures import CaptureRig, attachment_files
 from devtools.make_service_account import make_service_account
 from email_integration import db as email_db
 from email_integration import db_queries
-from emulator_fixtures import add_message, make_message, post_json, start_emulator
+from emulator_fixtures import add_message, make_message, post_json
 
 ANN, BOB = "ann@firm.test", "bob@firm.test"
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    return make_service_account(str(tmp_path_factory.mktemp("sa")))
-
-
-@pytest.fixture
-def emulator(keys):
-    handle = start_emulator(service_account_key=keys[1])
-    yield handle
-    handle.stop()
 
 
 @pytest.fixture

@@ -19,18 +19,6 @@ USER = "ann@firm.test"
 SECRET = b"k" * 32
 
 
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    return make_service_account(str(tmp_path_factory.mktemp("sa")))
-
-
-@pytest.fixture
-def emulator(keys):
-    handle = start_emulator(service_account_key=keys[1])
-    yield handle
-    handle.stop()
-
-
 def test_our_jwt_verifies_with_google_auth(keys):
     provider = DWDCredentialProvider(keys[0], "https://oauth2.googleapis.com/token")
     with open(keys[1], "rb") as handle:

@@ -18,11 +18,6 @@ SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    return make_service_account(str(tmp_path_factory.mktemp("sa")))
-
-
-@pytest.fixture(scope="module")
 def emulator(keys):
     handle = start_emulator(service_account_key=keys[1])
     first = make_message(subject="Term sheet", body="Here is the term sheet.\n", message_id="<ts-1@alder.vc>",

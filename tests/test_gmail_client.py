@@ -3,7 +3,6 @@ import time
 
 import pytest
 
-from devtools.make_service_account import make_service_account
 from email_integration.config import load_config
 from email_integration.credentials import DWDCredentialProvider
 from email_integration.errors import HistoryExpiredError, NotFoundError
@@ -12,11 +11,6 @@ from email_integration.quota import QuotaLimiter
 from emulator_fixtures import add_message, make_message, post_json, start_emulator, stats
 
 USER = "ann@firm.test"
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    return make_service_account(str(tmp_path_factory.mktemp("sa")))
 
 
 @pytest.fixture
