@@ -148,3 +148,13 @@ def test_rematch_reports_counts(setup):
     synced(server)
     reply = server.admin.post("/api/email/rematch", {})
     assert reply.status == 200 and reply.json["emails"] >= 2
+
+
+def test_logs_hold_no_bodies_or_tokens(setup):
+    server, _ = setup
+    synced(server)
+    with open(server.log_path, encoding="utf-8", errors="replace") as handle:
+        log = handle.read()
+    assert "sync" in log.lower() or "email" in log  # the log is being written
+    for secret in ("Deck attached", "Private", "fund three", "ya29.", "Bearer", "crm_", "BEGIN PRIVATE KEY"):
+        assert secret not in log, secret
