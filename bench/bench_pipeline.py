@@ -64,9 +64,11 @@ def main(argv=None) -> int:
     started = time.process_time()
     for index, resource in enumerate(items):
         if index % COMMIT_EVERY == 0:
+            t0 = time.process_time()
             if conn.in_transaction:
                 conn.execute("COMMIT")
             conn.execute("BEGIN IMMEDIATE")
+            stages["thread+store"] += time.process_time() - t0
         t0 = time.process_time()
         parsed = parse(resource)
         t1 = time.process_time()

@@ -186,7 +186,7 @@ def _address(entry: str, problems: list, where: str) -> list[dict]:
         name = _strip_comments(name)[0] if '"' not in name else name
     else:
         bare, name = _strip_comments(entry)  # RFC 822 style "user@host (Display Name)"
-        bare = re.sub(r"\s*([.@])\s*", r"\1", bare)  # obsolete CFWS around "." and "@" (RFC 5322 4.4)
+        bare = re.sub(r" ?([.@]) ?", r"\1", " ".join(bare.split()))  # obsolete CFWS around "." "@" (RFC 5322 4.4)
         if not bare.strip():
             return []  # only a comment, e.g. "(nobody)"
         quoted_local = re.fullmatch(r'\s*"(?:[^"\\]|\\.)*"@\S+\s*', bare)
@@ -262,8 +262,20 @@ def _headers(part: dict) -> dict:
     return found
 
 
+_SIMPLE_PARAMS = re.compile(r"[^\"*\\()\r\n]*")  # no quoting, RFC 2231 or comments: split by hand
+_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+
+
 def _params(value: str) -> tuple[str, dict]:
     """(main value, params) of a MIME header; RFC 2231 continuations and charsets joined."""
+    if isinstance(value, str) and _SIMPLE_PARAMS.fullmatch(value):
+        main, *pieces = value.split(";")
+        found = {}
+        for piece in pieces:
+            key, sep, param = piece.partition("=")
+            if sep and key.strip():
+                found.setdefault(key.strip().lower(), param.strip())
+        return main.strip().lower(), found
     msg = email.message.Message()
     value = _unsurrogate(value, [], "parameter")
     msg["X"] = value.replace("\r", " ").replace("\n", " ")
@@ -282,6 +294,8 @@ def _b64url(data, problems: list, where: str) -> bytes:
     if not isinstance(data, str):
         problems.append(f"body: {where} data is not a string")
         return b""
+    if _B64URL.fullmatch(data) and len(data.rstrip("=")) % 4 != 1:  # the usual case: well-formed
+        return base64.urlsafe_b64decode(data.rstrip("=") + "=" * (-len(data.rstrip("=")) % 4))
     cleaned = re.sub(r"[^A-Za-z0-9_\-+/]", "", data)
     if re.search(r"[^A-Za-z0-9_\-+/=\s]", data):
         problems.append(f"body: {where} data had invalid base64url characters")
