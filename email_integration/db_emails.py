@@ -10,6 +10,8 @@ import sqlite3
 from backend.db import now_iso
 from backend.investors_db import bump_last_contact
 
+from . import db_proposals
+
 PARTICIPANT_ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
 
@@ -222,6 +224,7 @@ def create_thread(conn) -> int:
 def merge_threads(conn, keep: int, others: list[int]) -> None:
     """Fold `others` into `keep`: a message that links two conversations proves they are one."""
     for other in others:
+        db_proposals.fold_threads(conn, keep, other)
         conn.execute("UPDATE emails SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("UPDATE email_thread_keys SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("DELETE FROM email_threads WHERE id = ?", (other,))

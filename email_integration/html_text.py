@@ -14,6 +14,9 @@ _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "
                    "param", "source", "track", "wbr"})
 _SPACE = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n{3,}")
+# A "<" whose tag never closes before the next "<" cannot start a tag; html.parser rescans such
+# text to the end for every one of them (quadratic), so it is escaped up front.
+_UNCLOSED = re.compile(r"<(?=[^<>]*(?:<|\Z))")
 
 
 class _TextExtractor(HTMLParser):
@@ -95,7 +98,7 @@ def html_to_text(markup: str) -> str:
         return ""
     parser = _TextExtractor()
     try:
-        parser.feed(markup)
+        parser.feed(_UNCLOSED.sub("&lt;", markup))
         parser.close()
     except Exception:  # noqa: BLE001 - malformed markup: keep what was extracted so far
         pass

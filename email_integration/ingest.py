@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 
 from backend.db import atomic
+from backend.investors_db import get_investor
 
 from . import db_emails
 from .attachments import BlobStore, store_inline
 from .parser import parse
+from .proposals import propose
 from .threads import resolve_thread
 
 ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
@@ -26,6 +28,16 @@ def message_key(parsed: dict) -> str:
     basis = "\x1f".join([sender, to, parsed.get("date") or parsed.get("internal_date") or "",
                          parsed.get("subject") or ""])
     return "hash:" + hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:40]
+
+
+def raw_headers(resource: dict) -> dict:
+    """Top-level headers of a Gmail resource, lower-cased name → first value (for the automated-mail rules)."""
+    found = {}
+    payload = resource.get("payload") if isinstance(resource, dict) else None
+    for header in (payload or {}).get("headers") or []:
+        if isinstance(header, dict) and isinstance(header.get("name"), str):
+            found.setdefault(header["name"].lower(), str(header.get("value") or ""))
+    return found
 
 
 def addresses_of(parsed: dict) -> list[str]:
@@ -44,12 +56,12 @@ class Ingestor:
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
         """Store one Gmail message resource (format full) held by the account's mailbox."""
         parsed = parse(resource)
-        return self.store(account_id, parsed, self.match(parsed), seen_gen)
+        return self.store(account_id, parsed, self.match(parsed), seen_gen, raw_headers(resource))
 
     def match(self, parsed: dict) -> list:
         return self.matcher.index(self.conn).match(addresses_of(parsed))
 
-    def store(self, account_id: int, parsed: dict, links: list, seen_gen: int = 0) -> str:
+    def store(self, account_id: int, parsed: dict, links: list, seen_gen: int = 0, headers: dict | None = None) -> str:
         """Thread and store a parsed message with its investor links; 'added', 'updated' or 'unchanged'."""
         if not parsed["gmail_id"]:
             raise ValueError("a Gmail message without an id")
@@ -73,6 +85,10 @@ class Ingestor:
             if keep_body and not (existing and existing["has_body"]):
                 db_emails.store_body(self.conn, email_id, parsed, account_id)
                 self._store_inline_parts(email_id, parsed)
+                if links:
+                    investors = {i: get_investor(self.conn, i) for i, _, _ in links}
+                    propose(self.conn, email_id, thread_id, parsed, headers or {}, links, investors,
+                            self.matcher.own_domain)
                 outcome = outcome if outcome == ADDED else UPDATED
             new_entry = db_emails.upsert_entry(self.conn, email_id, account_id, parsed["gmail_id"],
                                                parsed["gmail_thread_id"], parsed["label_ids"], seen_gen)

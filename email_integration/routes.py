@@ -13,6 +13,7 @@ from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Rou
 from . import db, db_queries
 from .attachments import content_disposition
 from .config import CONFIG
+from .proposal_routes import WEB_ROUTES
 
 ID = r"(?P<id>[0-9]{1,12})"
 # The email's own HTML, shown only inside <iframe sandbox> on our pages: no scripts, no forms,
@@ -244,4 +245,4 @@ def try_handle(handler) -> bool:
     if not handler.url_path.startswith("/api/email/"):
         return False
     from backend.server import serve_routes
-    return serve_routes(handler, ROUTES, not_found=True)
+    return serve_routes(handler, ROUTES + WEB_ROUTES, not_found=True)

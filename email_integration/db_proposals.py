@@ -1,0 +1,101 @@
+"""SQL for proposed grid notes (email_proposals). Callers hold the transaction."""
+from __future__ import annotations
+
+from backend.db import now_iso
+
+_COLUMNS = ("p.id, p.investor_id, p.thread_id, p.email_id, p.status, p.version, p.draft, p.edited, p.created_at, "
+            "p.updated_at, p.decided_at, p.decided_by_user_id, p.decided_by, p.decided_via, p.note_id")
+
+
+def pending_for(conn, thread_id: int, investor_id: int) -> dict | None:
+    row = conn.execute(f"SELECT {_COLUMNS}, e.date AS email_date FROM email_proposals p JOIN emails e ON "
+                       "e.id = p.email_id WHERE p.thread_id = ? AND p.investor_id = ? AND p.status = 'pending'",
+                       (thread_id, investor_id)).fetchone()
+    return dict(row) if row else None
+
+
+def latest_decided_date(conn, thread_id: int, investor_id: int) -> str | None:
+    """The newest email date a decided proposal of this conversation and investor was drafted from."""
+    row = conn.execute("SELECT max(e.date) FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+                       "WHERE p.thread_id = ? AND p.investor_id = ? AND p.status IN ('approved', 'rejected')",
+                       (thread_id, investor_id)).fetchone()
+    return row[0] if row else None
+
+
+def has_proposal_for_email(conn, email_id: int, investor_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM email_proposals WHERE email_id = ? AND investor_id = ? LIMIT 1",
+                        (email_id, investor_id)).fetchone() is not None
+
+
+def insert(conn, investor_id: int, thread_id: int, email_id: int, draft: str) -> int:
+    now = now_iso()
+    return conn.execute("INSERT INTO email_proposals (investor_id, thread_id, email_id, draft, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (investor_id, thread_id, email_id, draft, now, now)).lastrowid
+
+
+def refresh(conn, proposal_id: int, email_id: int, draft: str | None) -> None:
+    """A newer message of the conversation: point at it, redraft unless a human edited, bump the version."""
+    conn.execute("UPDATE email_proposals SET email_id = ?, draft = coalesce(?, draft), version = version + 1, "
+                 "updated_at = ? WHERE id = ?", (email_id, draft, now_iso(), proposal_id))
+
+
+def get(conn, proposal_id: int) -> dict | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM email_proposals p WHERE p.id = ?", (proposal_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def set_decided(conn, proposal_id: int, status: str, version: int, user_id: int | None, actor: str, via: str) -> bool:
+    """pending → approved/rejected, only from the expected version: False when someone else won."""
+    return conn.execute("UPDATE email_proposals SET status = ?, decided_at = ?, decided_by_user_id = ?, "
+                        "decided_by = ?, decided_via = ?, updated_at = ? WHERE id = ? AND status = 'pending' "
+                        "AND version = ?", (status, now_iso(), user_id, actor, via, now_iso(), proposal_id,
+                                            version)).rowcount == 1
+
+
+def set_edited(conn, proposal_id: int, version: int, draft: str) -> bool:
+    return conn.execute("UPDATE email_proposals SET draft = ?, edited = 1, version = version + 1, updated_at = ? "
+                        "WHERE id = ? AND status = 'pending' AND version = ?",
+                        (draft, now_iso(), proposal_id, version)).rowcount == 1
+
+
+def set_note(conn, proposal_id: int, note_id: int) -> None:
+    conn.execute("UPDATE email_proposals SET note_id = ? WHERE id = ?", (note_id, proposal_id))
+
+
+def fold_threads(conn, keep: int, other: int) -> None:
+    """Threads merged: a second pending proposal for the same investor is superseded, the rest move."""
+    conn.execute("UPDATE email_proposals SET status = 'superseded', updated_at = ? WHERE thread_id = ? "
+                 "AND status = 'pending' AND investor_id IN (SELECT investor_id FROM email_proposals "
+                 "WHERE thread_id = ? AND status = 'pending')", (now_iso(), other, keep))
+    conn.execute("UPDATE email_proposals SET thread_id = ? WHERE thread_id = ?", (keep, other))
+
+
+def list_cards(conn, status: str, limit: int = 1000, ids=None) -> list[dict]:
+    """Proposals with what a review card shows: investor, email metadata, the draft."""
+    where, params = ["p.status = ?"], [status]
+    if ids is not None:
+        where.append(f"p.id IN ({','.join('?' * len(ids))})")
+        params.extend(ids)
+    rows = conn.execute(
+        f"SELECT {_COLUMNS}, i.name AS investor_name, i.firm AS investor_firm, e.from_email, e.from_name, e.date, "
+        "e.subject, e.snippet, e.body_text FROM email_proposals p JOIN investors i ON i.id = p.investor_id "
+        f"JOIN emails e ON e.id = p.email_id WHERE {' AND '.join(where)} ORDER BY e.date DESC, p.id DESC LIMIT ?",
+        (*params, limit))
+    return [dict(r) for r in rows]
+
+
+def recipients(conn, email_ids: list[int]) -> dict[int, dict[str, list]]:
+    """{email_id: {'to': [...], 'cc': [...]}} for the cards' header lines."""
+    found: dict[int, dict[str, list]] = {i: {"to": [], "cc": []} for i in email_ids}
+    for start in range(0, len(email_ids), 500):
+        chunk = email_ids[start:start + 500]
+        rows = conn.execute(f"SELECT email_id, role, address, name FROM email_participants WHERE role IN ('to', 'cc') "
+                            f"AND email_id IN ({','.join('?' * len(chunk))}) ORDER BY rowid", chunk)
+        for row in rows:
+            found[row["email_id"]][row["role"]].append({"email": row["address"], "name": row["name"] or ""})
+    return found
+
+
+def user_name(conn, user_id: int | None) -> str | None:
+    row = conn.execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone() if user_id else None
+    return row[0] if row else None

@@ -1,0 +1,38 @@
+"""Web routes for proposed grid notes: the Email Capture page's list and decide (contracts §5)."""
+from __future__ import annotations
+
+from backend.auth import require_user
+from backend.web import BadRequest, Route, field_int, field_str
+
+from . import proposals
+
+STATUSES = ("pending", "approved", "rejected")
+
+
+def list_proposals(req):
+    status = req.query.get("status") or "pending"
+    if status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    limit = req.query.get("limit") or "1000"
+    if not limit.isdigit() or not 1 <= int(limit) <= 5000:
+        raise BadRequest("limit must be 1..5000")
+    return {"proposals": proposals.cards(req.conn, status, int(limit))}
+
+
+def decide_fields(data: dict) -> dict:
+    """The decide body shared by the web and the intake bridge: decision, note?, expected_version?."""
+    decision = field_str(data, "decision", max_len=20)
+    note = field_str(data, "note", required=False, max_len=proposals.MAX_DRAFT_CHARS)
+    return {"decision": decision, "note": note, "expected_version": field_int(data, "expected_version", required=False)}
+
+
+def decide(req):
+    fields = decide_fields(req.json())
+    return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="web", **fields)}
+
+
+ID = r"(?P<id>[0-9]{1,12})"
+WEB_ROUTES = [
+    Route("GET", r"/api/email/proposals", list_proposals, require_user),
+    Route("POST", rf"/api/email/proposals/{ID}/decide", decide, require_user),
+]

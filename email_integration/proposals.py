@@ -1,0 +1,178 @@
+"""Proposed grid notes: which emails deserve one, the drafter, and the decision every surface shares.
+
+A human approves every write: approve writes exactly one grid note, reject none, edit replaces
+the draft (version + 1). Decisions are conditional updates on (status = pending, version), so
+of any number of simultaneous decisions exactly one wins; the others get Conflict (409) with
+the proposal's current state.
+"""
+from __future__ import annotations
+
+import re
+
+from backend.db import atomic
+from backend.investors_db import add_grid_note, bump_last_contact
+from backend.web import BadRequest, Conflict, NotFound
+
+from . import db_proposals
+
+MAX_DRAFT_CHARS = 2000
+DECISIONS = ("approve", "reject", "edit")
+# Mail no person wrote for this person (RFC 3834 Auto-Submitted, RFC 2369 List-*, Precedence).
+_NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster|notifications?|"
+                      r"bounces?|calendar-notification)([+@]|$)", re.I)
+_CALENDAR_SUBJECT = re.compile(r"^(accepted|declined|tentative(ly accepted)?|updated invitation|invitation|"
+                               r"automatic reply|out of office|auto[- ]?reply)\b", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_SIGNAL = re.compile(r"\b(could you|can you|can we|would you|please|let me know|happy to|we('d| would)|"
+                     r"agree[ds]?|attached|send|share|commit|term sheet|pass(ing)?|interested|invest|"
+                     r"call|meet(ing)?|intro(duction)?|follow[- ]up|next step|diligence|valuation|round)\b", re.I)
+
+
+def automated_reason(headers: dict, parsed: dict) -> str | None:
+    """Why this message was not written by a person for a person (None when it was)."""
+    if headers.get("list-unsubscribe") or headers.get("list-id"):
+        return "mailing list"
+    if headers.get("precedence", "").strip().lower() in ("bulk", "list", "junk"):
+        return "bulk mail"
+    auto = headers.get("auto-submitted", "").strip().lower()
+    if auto and auto != "no":
+        return "auto-submitted"
+    if headers.get("x-autoreply") or headers.get("x-autorespond"):
+        return "auto-reply"
+    sender = (parsed.get("from") or {}).get("email", "")
+    if _NOREPLY.match(sender):
+        return "no-reply sender"
+    if _CALENDAR_SUBJECT.match(parsed.get("subject") or "") or any(
+            (a.get("mime_type") or "").startswith("text/calendar") for a in parsed.get("attachments") or []):
+        return "calendar"
+    return None
+
+
+def is_internal_only(parsed: dict, own_domain: str) -> bool:
+    people = [parsed.get("from")] + [p for r in ("to", "cc") for p in parsed.get(r) or []]
+    addresses = [p["email"] for p in people if p and p.get("email")]
+    return bool(own_domain) and bool(addresses) and all(a.endswith("@" + own_domain.lower()) for a in addresses)
+
+
+def _first_name(person: dict | None) -> str:
+    name = (person or {}).get("name") or (person or {}).get("email", "someone").split("@")[0]
+    return name.split()[0] if name.split() else name
+
+
+def draft_note(parsed: dict, investor: dict, own_domain: str = "") -> str:
+    """One to three plain sentences from the message's new text: who, when, what was asked or offered."""
+    sender = parsed.get("from") or {}
+    day = (parsed.get("date") or "")[:10]
+    ours = bool(own_domain) and sender.get("email", "").endswith("@" + own_domain.lower())
+    who = investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else "")
+    subject = (parsed.get("subject") or "").strip() or "(no subject)"
+    lead = (f"{day}: {_first_name(sender)} emailed {who} about \"{subject}\"." if ours
+            else f"{day}: {who} emailed about \"{subject}\".")
+    text = " ".join((parsed.get("body_text") or "").split())
+    sentences = [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 12]
+    chosen = [s for s in sentences if _SIGNAL.search(s)][:2] or sentences[:1]
+    body = " ".join(chosen)
+    if len(body) > 400:
+        body = body[:397].rsplit(" ", 1)[0] + "…"
+    return f"{lead} {body}".strip()
+
+
+DRAFTER = draft_note  # the pluggable drafter: (parsed, investor, own_domain) -> str
+
+
+def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, links: list, investors: dict,
+            own_domain: str) -> list[int]:
+    """Create or refresh pending proposals for a newly stored email (caller's transaction); their ids."""
+    if not links or automated_reason(headers, parsed) or is_internal_only(parsed, own_domain):
+        return []
+    touched = []
+    for investor_id, _strategy, _address in links:
+        investor = investors.get(investor_id)
+        if investor is None or db_proposals.has_proposal_for_email(conn, email_id, investor_id):
+            continue
+        date = parsed.get("date") or ""
+        pending = db_proposals.pending_for(conn, thread_id, investor_id)
+        if pending:
+            if (pending["email_date"] or "") <= date:  # a newer message refreshes the card
+                draft = None if pending["edited"] else DRAFTER(parsed, investor, own_domain)
+                db_proposals.refresh(conn, pending["id"], email_id, draft)
+                touched.append(pending["id"])
+            continue
+        decided = db_proposals.latest_decided_date(conn, thread_id, investor_id)
+        if decided and decided >= date:
+            continue  # a human already decided on this conversation at a newer message
+        touched.append(db_proposals.insert(conn, investor_id, thread_id, email_id,
+                                           DRAFTER(parsed, investor, own_domain)))
+    return touched
+
+
+def state_of(proposal: dict) -> dict:
+    return {k: proposal[k] for k in ("id", "status", "version", "draft", "decided_by", "decided_via", "decided_at",
+                                     "note_id")}
+
+
+def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor: str | None = None,
+           note: str | None = None, expected_version: int | None = None) -> dict:
+    """Apply one decision; returns the proposal's new state. NotFound, BadRequest or Conflict (409)."""
+    if decision not in DECISIONS:
+        raise BadRequest("decision must be approve, reject or edit")
+    if note is not None:
+        note = note.strip()
+        if not note:
+            raise BadRequest("note must not be empty")
+        if len(note) > MAX_DRAFT_CHARS:
+            raise BadRequest(f"note is longer than {MAX_DRAFT_CHARS} characters")
+    if decision == "edit" and note is None:
+        raise BadRequest("edit needs the new note")
+    actor = actor or user["name"]
+    with atomic(conn):  # BEGIN IMMEDIATE: deciders queue here; the conditional updates pick one winner
+        proposal = db_proposals.get(conn, proposal_id)
+        if proposal is None or proposal["status"] == "superseded":
+            raise NotFound(f"no proposal {proposal_id}")
+        if proposal["status"] != "pending":
+            raise Conflict(f"proposal already {proposal['status']}", payload={"proposal": state_of(proposal)})
+        version = proposal["version"] if expected_version is None else expected_version
+        if version != proposal["version"]:
+            raise Conflict("the proposal changed since you loaded it", payload={"proposal": state_of(proposal)})
+        if decision == "edit":
+            if not db_proposals.set_edited(conn, proposal_id, version, note):
+                raise Conflict("the proposal changed", payload={"proposal": state_of(db_proposals.get(conn, proposal_id))})
+            return state_of(db_proposals.get(conn, proposal_id))
+        status = "approved" if decision == "approve" else "rejected"
+        if note is not None and decision == "approve" and note != proposal["draft"]:
+            db_proposals.set_edited(conn, proposal_id, version, note)
+            version += 1
+        if not db_proposals.set_decided(conn, proposal_id, status, version, user["id"], actor, via):
+            raise Conflict("the proposal was decided elsewhere",
+                           payload={"proposal": state_of(db_proposals.get(conn, proposal_id))})
+        if decision == "approve":
+            decided = db_proposals.get(conn, proposal_id)
+            card = db_proposals.list_cards(conn, "approved", 1, ids=[proposal_id])[0]
+            note_id = add_grid_note(conn, decided["investor_id"], decided["draft"], "email",
+                                    f"proposal:{proposal_id} email:{decided['email_id']}", user["id"],
+                                    created_at=card["date"] or None)
+            db_proposals.set_note(conn, proposal_id, note_id)
+            if card["date"]:
+                bump_last_contact(conn, decided["investor_id"], card["date"])
+        return state_of(db_proposals.get(conn, proposal_id))
+
+
+def card(row: dict, people: dict) -> dict:
+    """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
+    return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+            "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
+            "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
+                      "to": people.get("to", []), "cc": people.get("cc", []), "date": row["date"],
+                      "subject": row["subject"], "snippet": _snippet(row)},
+            "created_at": row["created_at"]}
+
+
+def _snippet(row: dict, limit: int = 300) -> str:
+    text = " ".join((row.get("body_text") or row.get("snippet") or "").split())
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def cards(conn, status: str = "pending", limit: int = 1000) -> list[dict]:
+    rows = db_proposals.list_cards(conn, status, limit)
+    people = db_proposals.recipients(conn, [r["email_id"] for r in rows])
+    return [card(r, people.get(r["email_id"], {})) for r in rows]
