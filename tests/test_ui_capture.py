@@ -1,0 +1,133 @@
+"""The Email Capture page in real Chromium: cards, View email (fetched once), decisions, polling,
+hostile HTML that runs nothing, keyboard shortcuts."""
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from capture_fixtures import capture_env
+from conftest import PASSWORD, start_crm, with_people
+from emulator_fixtures import add_message, make_message
+from ui_browser import Page, browser
+
+pytestmark = pytest.mark.browser
+ADMIN = "admin@firm.test"
+HOSTILE = ("<html><body><p id='marker'>Hostile body</p><script>parent.postMessage('ran','*');"
+           "document.title='pwned'</script><img src=x onerror=\"parent.document.title='pwned'\">"
+           "<svg onload=\"alert(1)\"></svg></body></html>")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, keys):
+    from devtools.gmail_emulator.server import start_emulator
+    emulator = start_emulator(service_account_key=keys[1])
+    for i, subject in enumerate(["Deck review", "Hostile html", "Keyboard one", "Keyboard two", "Decided by API"]):
+        add_message(emulator.url, ADMIN, make_message(
+            sender="Kim Lee <kim@alder.vc>", to=ADMIN, cc="ben@firm.test", subject=subject,
+            date=f"Mon, 0{i + 2} Nov 2026 10:00:00 +0000", message_id=f"<cap{i}@alder.vc>",
+            body=f"Could you send the {subject.lower()} materials by Friday?\n",
+            html=HOSTILE if subject == "Hostile html" else None))
+    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
+    server.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
+                                         "domains": []})
+    server.admin.post("/api/email/accounts/enroll-all", {})
+    server.admin.post("/api/email/sync/run-now", {})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(server.admin.get("/api/email/proposals").json["proposals"]) < 5:
+        time.sleep(0.2)
+    with browser() as instance:
+        server.browser = instance
+        yield server
+    server.stop()
+    emulator.stop()
+
+
+@pytest.fixture
+def page(site):
+    wrapper = Page(site.browser, site.url)
+    wrapper.login("member@firm.test", PASSWORD)
+    yield wrapper
+    wrapper.close()
+
+
+def card_for(page, subject):
+    return page.page.locator("[data-proposal-id]", has_text=subject)
+
+
+def test_view_email_fetches_once_and_shows_the_fields(page):
+    details = []
+    page.page.on("request", lambda r: details.append(r.url) if "/api/email/detail" in r.url else None)
+    page.page.goto("/capture?poll=600000")
+    card = card_for(page, "Deck review")
+    card.wait_for()
+    card.get_by_role("button", name="View email").click()
+    detail = card.locator("[data-email-detail]")
+    detail.wait_for()
+    text = detail.inner_text()
+    for expected in ("kim@alder.vc", ADMIN, "ben@firm.test", "Deck review", "deck review materials"):
+        assert expected in text
+    card.get_by_role("button", name="View email").click()  # hide
+    card.get_by_role("button", name="View email").click()  # show again: no second fetch
+    expect(detail).to_be_visible()
+    assert len(details) == 1
+    assert page.unexpected_errors() == []
+
+
+def test_hostile_html_runs_nothing(page):
+    dialogs = []
+    page.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.page.goto("/capture?poll=600000")
+    card = card_for(page, "Hostile html")
+    card.get_by_role("button", name="View email").click()
+    card.get_by_text("Show as sent (HTML)").click()
+    frame = card.locator("iframe.email-html")
+    frame.wait_for()
+    assert frame.get_attribute("sandbox") == ""
+    page.page.frame_locator("iframe.email-html").locator("#marker").wait_for()
+    page.page.wait_for_timeout(300)
+    assert page.page.title() != "pwned" and dialogs == []
+    assert page.page.evaluate("() => window.__ran === undefined")
+
+
+def test_approve_removes_the_card_and_the_grid_shows_the_note(page):
+    page.page.goto("/capture?poll=600000")
+    card = card_for(page, "Deck review")
+    card.locator("textarea").fill("Kim asked for the deck review materials by Friday.")
+    card.get_by_role("button", name="Approve").click()
+    expect(card).to_have_count(0)
+    page.page.goto("/")
+    page.page.get_by_role("button", name="Kim Lee").click()
+    expect(page.page.locator("li.note", has_text="Kim asked for the deck review materials")).to_be_visible()
+
+
+def test_a_decision_through_the_api_disappears_at_the_next_poll(page, site):
+    page.page.goto("/capture?poll=400")
+    card = card_for(page, "Decided by API")
+    card.wait_for()
+    proposal_id = card.get_attribute("data-proposal-id")
+    assert site.admin.post(f"/api/email/proposals/{proposal_id}/decide", {"decision": "reject"}).status == 200
+    expect(card).to_have_count(0, timeout=5000)
+
+
+def test_keyboard_shortcuts(page, site):
+    page.page.goto("/capture?poll=600000")
+    first = page.page.locator("[data-proposal-id]").first
+    first.wait_for()
+    page.page.keyboard.press("j")
+    expect(first).to_be_focused()
+    page.page.keyboard.press("j")
+    second = page.page.locator("[data-proposal-id]").nth(1)
+    expect(second).to_be_focused()
+    page.page.keyboard.press("k")
+    expect(first).to_be_focused()
+    page.page.keyboard.press("v")
+    expect(first.locator("[data-email-detail]")).to_be_visible()
+    page.page.keyboard.press("e")
+    expect(first.locator("textarea")).to_be_focused()
+    page.page.keyboard.press("Escape")
+    target = first.get_attribute("data-proposal-id")
+    page.page.keyboard.press("r")
+    expect(page.page.locator(f"[data-proposal-id='{target}']")).to_have_count(0)
+    rejected = site.admin.get("/api/email/proposals?status=rejected").json["proposals"]
+    assert any(str(p["id"]) == target for p in rejected)
+    assert page.unexpected_errors() == []
