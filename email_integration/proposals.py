@@ -13,7 +13,7 @@ from backend.db import atomic
 from backend.investors_db import add_grid_note, bump_last_contact
 from backend.web import BadRequest, Conflict, NotFound
 
-from . import db_proposals
+from . import db_intake, db_proposals
 
 MAX_DRAFT_CHARS = 2000
 DECISIONS = ("approve", "reject", "edit")
@@ -145,6 +145,7 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
         if not db_proposals.set_decided(conn, proposal_id, status, version, user["id"], actor, via):
             raise Conflict("the proposal was decided elsewhere",
                            payload={"proposal": state_of(db_proposals.get(conn, proposal_id))})
+        db_intake.record_decision(conn, proposal_id, via, actor)
         if decision == "approve":
             decided = db_proposals.get(conn, proposal_id)
             card = db_proposals.list_cards(conn, "approved", 1, ids=[proposal_id])[0]

@@ -13,6 +13,7 @@ from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Rou
 from . import db, db_queries
 from .attachments import content_disposition
 from .config import CONFIG
+from .intake_routes import INTAKE_ROUTES
 from .proposal_routes import WEB_ROUTES
 
 ID = r"(?P<id>[0-9]{1,12})"
@@ -241,8 +242,12 @@ ROUTES = [
 
 
 def try_handle(handler) -> bool:
-    """The seed's Patch 3: answer any /api/email/* request (404 JSON for unknown ones); False otherwise."""
-    if not handler.url_path.startswith("/api/email/"):
+    """The seed's Patch 3: answer any /api/email/* or /api/intake/* request (404 JSON for unknown ones)."""
+    if handler.url_path.startswith("/api/email/"):
+        table = ROUTES + WEB_ROUTES
+    elif handler.url_path.startswith("/api/intake/"):
+        table = INTAKE_ROUTES
+    else:
         return False
     from backend.server import serve_routes
-    return serve_routes(handler, ROUTES + WEB_ROUTES, not_found=True)
+    return serve_routes(handler, table, not_found=True)

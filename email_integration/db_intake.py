@@ -1,0 +1,43 @@
+"""SQL for the intake bridge's work-lists and the email_proposal_matrix side rows."""
+from __future__ import annotations
+
+from backend.db import now_iso
+
+
+def unposted_ids(conn, limit: int) -> list[int]:
+    rows = conn.execute("SELECT p.id FROM email_proposals p LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
+                        "WHERE p.status = 'pending' AND m.proposal_id IS NULL ORDER BY p.id LIMIT ?", (limit,))
+    return [r[0] for r in rows]
+
+
+def open_cards(conn) -> list[dict]:
+    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, p.version, p.draft FROM email_proposal_matrix m "
+                        "JOIN email_proposals p ON p.id = m.proposal_id WHERE p.status = 'pending' ORDER BY p.id")
+    return [dict(r) for r in rows]
+
+
+def cards_to_close(conn) -> list[dict]:
+    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, p.status, p.decided_by, p.decided_via "
+                        "FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id "
+                        "WHERE p.status != 'pending' AND m.closed_at IS NULL ORDER BY p.decided_at, p.id")
+    return [dict(r) for r in rows]
+
+
+def side_row(conn, proposal_id: int) -> dict | None:
+    row = conn.execute("SELECT * FROM email_proposal_matrix WHERE proposal_id = ?", (proposal_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def record_posted(conn, proposal_id: int, room_id: str, event_id: str, version: int) -> None:
+    conn.execute("INSERT INTO email_proposal_matrix (proposal_id, room_id, event_id, posted_version, posted_at) "
+                 "VALUES (?, ?, ?, ?, ?)", (proposal_id, room_id, event_id, version, now_iso()))
+
+
+def record_decision(conn, proposal_id: int, via: str, by: str) -> None:
+    conn.execute("UPDATE email_proposal_matrix SET decided_via = ?, decided_by = ?, decided_at = ? "
+                 "WHERE proposal_id = ?", (via, by, now_iso(), proposal_id))
+
+
+def record_closed(conn, proposal_id: int) -> None:
+    conn.execute("UPDATE email_proposal_matrix SET closed_at = coalesce(closed_at, ?) WHERE proposal_id = ?",
+                 (now_iso(), proposal_id))

@@ -1,0 +1,88 @@
+"""The CRM→Matrix bridge, CRM side (contracts §5 "Intake bridge"): the intake bot pulls work-lists
+and reports back; bot or admin only. The bot relays a human's decision and names them (`actor`)."""
+from __future__ import annotations
+
+import re
+
+from backend.auth import require_bot_or_admin
+from backend.db import atomic
+from backend.web import BadRequest, Conflict, NotFound, Route, field_str, query_int
+
+from . import db_intake, db_proposals, proposals
+from .proposal_routes import decide_fields
+
+# Matrix identifiers (spec: room ids "!opaque:server", event ids "$opaque" or "$opaque:server").
+ROOM_ID = re.compile(r"^![^\s:]+:\S+$")
+EVENT_ID = re.compile(r"^\$\S+$")
+
+
+def web_url(proposal_id: int) -> str:
+    return f"/capture#proposal-{proposal_id}"
+
+
+def work_lists(req):
+    limit = query_int(req.query, "limit", 50, 1, 500)
+    ids = db_intake.unposted_ids(req.conn, limit)
+    to_post = []
+    if ids:
+        rows = db_proposals.list_cards(req.conn, "pending", len(ids), ids=ids)
+        people = db_proposals.recipients(req.conn, [r["email_id"] for r in rows])
+        for row in sorted(rows, key=lambda r: r["id"]):
+            card = proposals.card(row, people.get(row["email_id"], {}))
+            card.pop("status")
+            card.pop("created_at")
+            card["web_url"] = web_url(row["id"])
+            to_post.append(card)
+    return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn)}
+
+
+def _proposal(req) -> dict:
+    found = db_proposals.get(req.conn, int(req.params["id"]))
+    if found is None or found["status"] == "superseded" and not db_intake.side_row(req.conn, found["id"]):
+        raise NotFound(f"no proposal {req.params['id']}")
+    return found
+
+
+def posted(req):
+    data = req.json()
+    room_id, event_id = field_str(data, "room_id", max_len=255), field_str(data, "event_id", max_len=255)
+    if not ROOM_ID.match(room_id) or not EVENT_ID.match(event_id):
+        raise BadRequest("room_id and event_id must be Matrix ids (!room:server, $event)")
+    with atomic(req.conn):
+        proposal = _proposal(req)
+        existing = db_intake.side_row(req.conn, proposal["id"])
+        if existing:
+            if existing["event_id"] == event_id and existing["room_id"] == room_id:
+                return {"posted": existing}  # the same report twice (a retry): fine
+            raise Conflict("this proposal's card was already posted as another event", payload={"posted": existing})
+        db_intake.record_posted(req.conn, proposal["id"], room_id, event_id, proposal["version"])
+        return {"posted": db_intake.side_row(req.conn, proposal["id"])}
+
+
+def decide(req):
+    data = req.json()
+    actor = field_str(data, "actor", max_len=255)
+    fields = decide_fields(data)
+    _proposal(req)
+    return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="matrix", actor=actor,
+                                         **fields)}
+
+
+def closed(req):
+    with atomic(req.conn):
+        proposal = _proposal(req)
+        if db_intake.side_row(req.conn, proposal["id"]) is None:
+            raise NotFound("this proposal has no card in the review room")
+        if proposal["status"] == "pending":
+            raise Conflict("the proposal is still pending", payload={"proposal": proposals.state_of(proposal)})
+        db_intake.record_closed(req.conn, proposal["id"])
+        return {"closed": db_intake.side_row(req.conn, proposal["id"])}
+
+
+ID = r"(?P<id>[0-9]{1,12})"
+INTAKE_ROUTES = [
+    Route("GET", r"/api/intake/email-proposals", work_lists, require_bot_or_admin),
+    Route("POST", rf"/api/intake/email-proposals/{ID}/posted", posted, require_bot_or_admin),
+    Route("POST", rf"/api/intake/email-proposals/{ID}/decide", decide, require_bot_or_admin),
+    Route("POST", rf"/api/intake/email-proposals/{ID}/closed", closed, require_bot_or_admin),
+]
