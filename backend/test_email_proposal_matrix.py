@@ -150,7 +150,7 @@ def test_posted_is_idempotent_for_the_same_event_and_409_for_another(site):
     assert post_card(site, card).status == 200
     other = post_card(site, card, event="$different")
     assert other.status == 409 and other.json["posted"]["event_id"] == f"$ev-{card['id']}"
-    assert site.bot.post(f"{INTAKE}/{card['id']}/posted", {"room_id": "not-a-room", "event_id": "$e"}).status == 400
+    assert site.bot.post(f"{INTAKE}/{card['id']}/posted", {"room_id": "not a room", "event_id": "$e"}).status == 400
     assert site.bot.post(f"{INTAKE}/999999/posted", {"room_id": "!r:s", "event_id": "$e"}).status == 404
 
 

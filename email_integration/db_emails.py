@@ -88,9 +88,15 @@ def drop_body(conn, email_id: int) -> list[str]:
 
 
 # -- investor links ---------------------------------------------------------------------------
-def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str | None) -> bool:
-    """Replace the email's investor links with `links` [(investor_id, strategy, address)]; True if matched."""
-    conn.execute("DELETE FROM email_investor_links WHERE email_id = ?", (email_id,))
+def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str | None, new: bool = False) -> bool:
+    """Replace the email's investor links with `links` [(investor_id, strategy, address)]; True if matched.
+
+    `new`: the email row was just inserted (no links yet, matched = 0), which saves two statements.
+    """
+    if new and not links:
+        return False
+    if not new:
+        conn.execute("DELETE FROM email_investor_links WHERE email_id = ?", (email_id,))
     for investor_id, strategy, address in links:
         conn.execute("INSERT OR IGNORE INTO email_investor_links (email_id, investor_id, strategy, address) "
                      "VALUES (?, ?, ?, ?)", (email_id, investor_id, strategy, address))
@@ -122,10 +128,10 @@ def any_mailbox_entry(conn, email_id: int) -> tuple[int, str] | None:
 
 # -- mailbox entries --------------------------------------------------------------------------
 def upsert_entry(conn, email_id: int, account_id: int, gmail_id: str, gmail_thread_id: str, labels: list,
-                 seen_gen: int) -> bool:
+                 seen_gen: int, surely_new: bool = False) -> bool:
     """Record that the account's mailbox holds the email; True when the row is new."""
-    existed = conn.execute("SELECT 1 FROM email_mailbox_entries WHERE account_id = ? AND gmail_id = ?",
-                           (account_id, gmail_id)).fetchone() is not None
+    existed = not surely_new and conn.execute("SELECT 1 FROM email_mailbox_entries WHERE account_id = ? AND "
+                                              "gmail_id = ?", (account_id, gmail_id)).fetchone() is not None
     conn.execute(
         "INSERT INTO email_mailbox_entries (email_id, account_id, gmail_id, gmail_thread_id, label_ids, seen_gen) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(account_id, gmail_id) DO UPDATE SET email_id = excluded.email_id, "

@@ -22,9 +22,9 @@ def latest_decided_date(conn, thread_id: int, investor_id: int) -> str | None:
     return row[0] if row else None
 
 
-def has_proposal_for_email(conn, email_id: int, investor_id: int) -> bool:
-    return conn.execute("SELECT 1 FROM email_proposals WHERE email_id = ? AND investor_id = ? LIMIT 1",
-                        (email_id, investor_id)).fetchone() is not None
+def investor_brief(conn, investor_id: int) -> dict | None:
+    row = conn.execute("SELECT id, name, firm FROM investors WHERE id = ?", (investor_id,)).fetchone()
+    return dict(row) if row else None
 
 
 def insert(conn, investor_id: int, thread_id: int, email_id: int, draft: str) -> int:

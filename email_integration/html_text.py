@@ -14,9 +14,34 @@ _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "
                    "param", "source", "track", "wbr"})
 _SPACE = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n{3,}")
-# A "<" whose tag never closes before the next "<" cannot start a tag; html.parser rescans such
-# text to the end for every one of them (quadratic), so it is escaped up front.
+# html.parser rescans to the end of input for every tag it cannot finish (quadratic on hostile mail),
+# so the markup is normalised first, in linear time: comments removed, a "<" that does not open a
+# complete tag escaped, and unbalanced quotes inside a tag dropped so that every tag ends at its ">".
 _UNCLOSED = re.compile(r"<(?=[^<>]*(?:<|\Z))")
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _balance_quotes(match: re.Match) -> str:
+    tag = match.group(0)
+    for quote in "\"'":
+        if tag.count(quote) % 2:
+            tag = tag.replace(quote, "")
+    return tag
+
+
+def _sanitize(markup: str) -> str:
+    kept, position = [], 0
+    while True:
+        start = markup.find("<!--", position)
+        if start < 0:
+            kept.append(markup[position:])
+            break
+        kept.append(markup[position:start])
+        end = markup.find("-->", start + 4)
+        if end < 0:
+            break  # an unterminated comment hides the rest, as in browsers
+        position = end + 3
+    return _TAG.sub(_balance_quotes, _UNCLOSED.sub("&lt;", "".join(kept)))
 
 
 class _TextExtractor(HTMLParser):
@@ -43,6 +68,8 @@ class _TextExtractor(HTMLParser):
         self.line_quote = self.quote_depth
 
     def handle_starttag(self, tag, attrs):
+        if tag == "body":
+            self.drop_depth = 0  # a <head> (or <title>) never closed must not hide the body
         if tag in _DROP:
             if tag not in _VOID:
                 self.drop_depth += 1
@@ -98,7 +125,7 @@ def html_to_text(markup: str) -> str:
         return ""
     parser = _TextExtractor()
     try:
-        parser.feed(_UNCLOSED.sub("&lt;", markup))
+        parser.feed(_sanitize(markup))
         parser.close()
     except Exception:  # noqa: BLE001 - malformed markup: keep what was extracted so far
         pass
@@ -168,15 +195,14 @@ def split_reply(text: str) -> tuple[str, str, str]:
     if not isinstance(text, str) or not text:
         return "", "", ""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    quoted = [False] * len(lines)
+    is_quote = [line.lstrip().startswith(">") for line in lines]  # once per line: long quotes are common
+    quoted = list(is_quote)
     found = _history_start(lines)
     if found:
         start, after, may_interleave = found
         interleaved = may_interleave and _interleaved(lines[after:])
         for index in range(start, len(lines)):
-            quoted[index] = index < after or not interleaved or _is_quote(lines[index])
-    for index, line in enumerate(lines):
-        quoted[index] = quoted[index] or _is_quote(line)
+            quoted[index] = index < after or not interleaved or is_quote[index]
     body = [line for line, q in zip(lines, quoted) if not q]
     # RFC 3676 4.3: the signature follows a "-- " line; many clients strip the trailing space.
     delimiters = [i for i, line in enumerate(body) if line in ("-- ", "--")]

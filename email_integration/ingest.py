@@ -8,9 +8,8 @@ from __future__ import annotations
 import hashlib
 
 from backend.db import atomic
-from backend.investors_db import get_investor
 
-from . import db_emails
+from . import db_emails, db_proposals
 from .attachments import BlobStore, store_inline
 from .parser import parse
 from .proposals import propose
@@ -52,6 +51,7 @@ class Ingestor:
                  max_attachment_bytes: int = 50 << 20):
         self.conn, self.matcher, self.blobs = conn, matcher_cache, blob_store
         self.capture_all, self.max_attachment_bytes = capture_all, max_attachment_bytes
+        self._investors: dict[int, dict | None] = {}
 
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
         """Store one Gmail message resource (format full) held by the account's mailbox."""
@@ -73,7 +73,7 @@ class Ingestor:
                 thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed)
                 email_id = db_emails.insert_email(self.conn, message_key(parsed), parsed, thread_id)
                 db_emails.store_participants(self.conn, email_id, parsed)
-                db_emails.set_links(self.conn, email_id, links, parsed["date"])
+                db_emails.set_links(self.conn, email_id, links, parsed["date"], new=True)
                 outcome = ADDED
             else:
                 email_id, thread_id = existing["id"], existing["thread_id"]
@@ -86,16 +86,25 @@ class Ingestor:
                 db_emails.store_body(self.conn, email_id, parsed, account_id)
                 self._store_inline_parts(email_id, parsed)
                 if links:
-                    investors = {i: get_investor(self.conn, i) for i, _, _ in links}
+                    investors = {i: self._investor(i) for i, _, _ in links}
                     propose(self.conn, email_id, thread_id, parsed, headers or {}, links, investors,
                             self.matcher.own_domain)
                 outcome = outcome if outcome == ADDED else UPDATED
+            # A brand-new email cannot already sit in a mailbox row (rows point at existing emails).
             new_entry = db_emails.upsert_entry(self.conn, email_id, account_id, parsed["gmail_id"],
-                                               parsed["gmail_thread_id"], parsed["label_ids"], seen_gen)
+                                               parsed["gmail_thread_id"], parsed["label_ids"], seen_gen,
+                                               surely_new=existing is None)
             if new_entry and outcome == UNCHANGED:
                 outcome = UPDATED
-            db_emails.refresh_thread(self.conn, thread_id)
+            if links or keep_body or existing is not None:  # thread subject/date come from kept, matched mail
+                db_emails.refresh_thread(self.conn, thread_id)
         return outcome
+
+    def _investor(self, investor_id: int) -> dict | None:
+        """Name and firm for drafting, cached for this ingestor's life (one sync run)."""
+        if investor_id not in self._investors:
+            self._investors[investor_id] = db_proposals.investor_brief(self.conn, investor_id)
+        return self._investors[investor_id]
 
     def _store_inline_parts(self, email_id: int, parsed: dict) -> None:
         for part in parsed["attachments"]:

@@ -11,8 +11,8 @@ from backend.web import BadRequest, Conflict, NotFound, Route, field_str, query_
 from . import db_intake, db_proposals, proposals
 from .proposal_routes import decide_fields
 
-# Matrix identifiers (spec: room ids "!opaque:server", event ids "$opaque" or "$opaque:server").
-ROOM_ID = re.compile(r"^![^\s:]+:\S+$")
+# Matrix identifiers: room ids "!opaque:server" ("!opaque" from room version 12), event ids "$opaque[:server]".
+ROOM_ID = re.compile(r"^![^\s]+$")
 EVENT_ID = re.compile(r"^\$\S+$")
 
 
@@ -47,7 +47,7 @@ def posted(req):
     data = req.json()
     room_id, event_id = field_str(data, "room_id", max_len=255), field_str(data, "event_id", max_len=255)
     if not ROOM_ID.match(room_id) or not EVENT_ID.match(event_id):
-        raise BadRequest("room_id and event_id must be Matrix ids (!room:server, $event)")
+        raise BadRequest("room_id and event_id must be Matrix ids (!room, $event)")
     with atomic(req.conn):
         proposal = _proposal(req)
         existing = db_intake.side_row(req.conn, proposal["id"])

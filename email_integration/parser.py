@@ -19,6 +19,8 @@ KEYS = ("gmail_id", "gmail_thread_id", "history_id", "label_ids", "size_estimate
         "snippet", "attachments", "problems")
 SNIPPET_CHARS = 200
 MAX_DEPTH = 64
+MAX_PARAMS_CHARS = 16384
+MAX_PROBLEMS = 50
 _SPACE = re.compile(r"\s+")
 # RFC 2047 section 2 encoded-word; the text may hold spaces (broken mailers) but never "?" (linear matching).
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
@@ -208,9 +210,12 @@ def parse_addresses(value, problems: list, where: str) -> list[dict]:
     if not value:
         return []
     text = _unsurrogate(value if isinstance(value, str) else str(value), problems, where)
-    found = []
+    found, seen = [], set()
     for entry in _split_entries(text):
-        found.extend(item for item in _address(entry, problems, where) if item not in found)
+        for item in _address(entry, problems, where):
+            if (item["name"], item["email"]) not in seen:
+                seen.add((item["name"], item["email"]))
+                found.append(item)
     return found
 
 
@@ -245,10 +250,7 @@ def _message_ids(value, single: bool = False) -> list[str]:
     found = _ANGLE_ID.findall(text)
     if not found:  # no angle brackets: bare tokens that look like ids
         found = [token.strip("<>,;") for token in text.split() if "@" in token or single]
-    unique = []
-    for item in found:
-        if item and item not in unique:
-            unique.append(item)
+    unique = [item for item in dict.fromkeys(found) if item]  # order kept, duplicates dropped
     return unique[:1] if single else unique
 
 
@@ -277,7 +279,8 @@ def _params(value: str) -> tuple[str, dict]:
                 found.setdefault(key.strip().lower(), param.strip())
         return main.strip().lower(), found
     msg = email.message.Message()
-    value = _unsurrogate(value, [], "parameter")
+    # email.message's parameter splitter is quadratic; real MIME headers are far below this cap.
+    value = _unsurrogate(value[:MAX_PARAMS_CHARS], [], "parameter")
     msg["X"] = value.replace("\r", " ").replace("\n", " ")
     params = msg.get_params(header="x", failobj=[]) or []
     main = params[0][0].strip().lower() if params else ""
@@ -431,19 +434,18 @@ def parse(gmail_message) -> dict:
     if not isinstance(gmail_message, dict):
         problems.append(f"input: expected a dict, got {type(gmail_message).__name__}")
         return result
-    steps = (("envelope", lambda: _envelope(gmail_message, result)),)
     payload = gmail_message.get("payload")
-    if isinstance(payload, dict):
-        headers = _headers(payload)
-        steps += (("headers", lambda: _header_fields(headers, result)),
-                  ("body", lambda: _body_fields(payload, gmail_message.get("snippet"), result)))
-    else:
+    if not isinstance(payload, dict):
         problems.append("payload: missing")
-        steps += (("headers", lambda: _header_fields({}, result)),
-                  ("body", lambda: _body_fields({}, gmail_message.get("snippet"), result)))
+        payload = {}
+    steps = (("envelope", lambda: _envelope(gmail_message, result)),
+             ("headers", lambda: _header_fields(_headers(payload), result)),
+             ("body", lambda: _body_fields(payload, gmail_message.get("snippet"), result)))
     for name, step in steps:
         try:
             step()
         except Exception as exc:  # noqa: BLE001 - contract: keep what survived, say what did not
             problems.append(f"{name}: internal error {type(exc).__name__}")
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [f"problems: {len(problems) - MAX_PROBLEMS} more not listed"]
     return result

@@ -68,7 +68,7 @@ def draft_note(parsed: dict, investor: dict, own_domain: str = "") -> str:
     subject = (parsed.get("subject") or "").strip() or "(no subject)"
     lead = (f"{day}: {_first_name(sender)} emailed {who} about \"{subject}\"." if ours
             else f"{day}: {who} emailed about \"{subject}\".")
-    text = " ".join((parsed.get("body_text") or "").split())
+    text = " ".join((parsed.get("body_text") or "")[:3000].split())  # the new text's opening is what matters
     sentences = [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 12]
     chosen = [s for s in sentences if _SIGNAL.search(s)][:2] or sentences[:1]
     body = " ".join(chosen)
@@ -82,13 +82,15 @@ DRAFTER = draft_note  # the pluggable drafter: (parsed, investor, own_domain) ->
 
 def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, links: list, investors: dict,
             own_domain: str) -> list[int]:
-    """Create or refresh pending proposals for a newly stored email (caller's transaction); their ids."""
+    """Create or refresh pending proposals for an email whose content was just stored (caller's transaction).
+
+    Called once per email (when its body is first kept), so it never proposes the same email twice."""
     if not links or automated_reason(headers, parsed) or is_internal_only(parsed, own_domain):
         return []
     touched = []
     for investor_id, _strategy, _address in links:
         investor = investors.get(investor_id)
-        if investor is None or db_proposals.has_proposal_for_email(conn, email_id, investor_id):
+        if investor is None:
             continue
         date = parsed.get("date") or ""
         pending = db_proposals.pending_for(conn, thread_id, investor_id)

@@ -1,0 +1,3 @@
+from .main import run
+
+raise SystemExit(run())

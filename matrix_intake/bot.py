@@ -1,0 +1,276 @@
+"""The intake bot's two loops: the CRM poll (post cards, close decided ones) and the Matrix
+long-poll sync (reviewers' replies and reactions → CRM decisions). Nothing here blocks the loop."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nio import AsyncClient, AsyncClientConfig, JoinError, LoginResponse, RoomSendResponse, SyncResponse
+
+from . import cards
+from .config import Config
+from .crm_api import CRM, CRMRefused, CRMUnavailable
+from .journal import Journal
+from .llm import LLMError, Reviser
+
+log = logging.getLogger(__name__)
+SYNC_TIMEOUT_MS = 30_000
+
+
+class MatrixSendError(Exception):
+    pass
+
+
+class IntakeBot:
+    def __init__(self, config: Config, crm: CRM | None = None, reviser: Reviser | None = None):
+        self.config = config
+        self.crm = crm or CRM(config.crm_base_url, config.crm_bot_token, config.crm_give_up_sec)
+        self.reviser = reviser or Reviser(config.llm_base_url, config.llm_model, config.llm_timeout_sec)
+        self.journal = Journal(config.store_path)
+        self.client: AsyncClient | None = None
+        self.room_id: str | None = None
+        self.open: dict[str, dict] = {}  # card event id → {id, version, draft, context}
+        self.context: dict[int, str] = {}  # proposal id → email snippet (what the model may read)
+        self.stopping = asyncio.Event()
+        self.outages: dict[str, int] = {}  # reply event id → rounds of CRM outage while handling it
+
+    # -- Matrix plumbing -------------------------------------------------------------------------
+    async def login(self) -> None:
+        config = self.config
+        self.client = AsyncClient(config.homeserver, config.user_id, device_id=config.device_id or None,
+                                  config=AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False))
+        session = self.journal.session()
+        if config.access_token:
+            self.client.restore_login(config.user_id, config.device_id or session.get("device_id", ""),
+                                      config.access_token)
+        elif session.get("access_token") and session.get("user_id") == config.user_id:
+            self.client.restore_login(config.user_id, session["device_id"], session["access_token"])
+        else:
+            response = await self.client.login(config.password, device_name="crm-intake-bot")
+            if not isinstance(response, LoginResponse):
+                raise RuntimeError(f"Matrix login failed: {getattr(response, 'message', response)}")
+            self.journal.save_session(response.user_id, response.device_id, response.access_token)
+        joined = await self.client.join(config.review_room)
+        if isinstance(joined, JoinError):
+            raise RuntimeError(f"cannot join {config.review_room}: {joined.message}")
+        self.room_id = joined.room_id
+
+    async def send(self, content: dict, txn: str, event_type: str = "m.room.message") -> str:
+        """Send with a transaction id derived from what is sent: a retry after a crash is the same event."""
+        response = await self.client.room_send(self.room_id, event_type, content, tx_id=txn,
+                                               ignore_unverified_devices=True)
+        if not isinstance(response, RoomSendResponse):
+            raise MatrixSendError(getattr(response, "message", str(response)))
+        return response.event_id
+
+    async def say(self, root: str, text: str, txn: str, reply_to: str | None = None) -> None:
+        try:
+            await self.send(cards.thread_content(root, text, reply_to), txn)
+        except MatrixSendError as error:
+            log.warning("could not post in thread %s: %s", root, error)
+
+    # -- the CRM poll ------------------------------------------------------------------------------
+    async def poll_once(self) -> None:
+        work = await self.crm.work_lists()
+        self.open = {item["event_id"]: dict(item) for item in work.get("open", [])}
+        for card in work.get("to_post", []):
+            await self.post_card(card)
+        for item in work.get("to_close", []):
+            await self.close_card(item)
+
+    async def post_card(self, card: dict) -> None:
+        event_id = await self.send(cards.card_content(card, self.config.crm_base_url),
+                                   txn=f"card-{card['id']}-v{card['version']}")
+        self.context[card["id"]] = card["email"].get("snippet") or ""
+        status, payload = await self.crm.posted(card["id"], self.room_id, event_id)
+        if status == 409:
+            log.warning("proposal %s was already posted as %s", card["id"], payload.get("posted", {}).get("event_id"))
+            return
+        self.open[event_id] = {"id": card["id"], "room_id": self.room_id, "event_id": event_id,
+                               "version": card["version"], "draft": card["draft"]}
+        log.info("posted proposal %s as %s", card["id"], event_id)
+
+    async def close_card(self, item: dict) -> None:
+        root = item["event_id"]
+        if item.get("decided_via") != "matrix":  # decisions made here were announced when made
+            await self.say(root, cards.decided_line(item["status"], item.get("decided_by"), item.get("decided_via")),
+                           txn=f"close-{item['id']}")
+        key = {"approved": "✅", "rejected": "❌"}.get(item["status"], "☑️")
+        try:
+            await self.send(cards.reaction_content(root, key), txn=f"mark-{item['id']}", event_type="m.reaction")
+        except MatrixSendError as error:
+            log.warning("could not mark card %s: %s", item["id"], error)
+        await self.crm.closed(item["id"])
+        self.open.pop(root, None)
+
+    async def poll_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                await self.poll_once()
+            except (CRMUnavailable, CRMRefused, MatrixSendError) as error:
+                log.warning("CRM poll: %s", error)
+            try:
+                await asyncio.wait_for(self.stopping.wait(), timeout=self.config.poll_sec)
+            except asyncio.TimeoutError:
+                pass
+
+    # -- the Matrix sync -------------------------------------------------------------------------
+    async def sync_loop(self) -> None:
+        if not self.journal.next_batch:  # first start: skip history, never act on old replies
+            first = await self.client.sync(timeout=0, full_state=True)
+            if isinstance(first, SyncResponse):
+                self.journal.save_next_batch(first.next_batch)
+        backoff = 1.0
+        while not self.stopping.is_set():
+            response = await self.client.sync(timeout=SYNC_TIMEOUT_MS, since=self.journal.next_batch)
+            if not isinstance(response, SyncResponse):
+                log.warning("sync failed: %s", getattr(response, "message", response))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            backoff = 1.0
+            room = response.rooms.join.get(self.room_id)
+            try:
+                for event in room.timeline.events if room else []:
+                    await self.handle_safely(event.source)
+            except CRMUnavailable as error:
+                # Keep the old sync token: the same events come back and are handled once the CRM is back.
+                log.warning("CRM unreachable while handling replies (%s); retrying", error)
+                await asyncio.sleep(5)
+                continue
+            self.journal.save_next_batch(response.next_batch)
+
+    async def handle_safely(self, event: dict) -> None:
+        """handle(), where anything but a CRM outage is logged and the event counted as handled."""
+        try:
+            await self.handle(event)
+        except CRMUnavailable:
+            raise
+        except (CRMRefused, MatrixSendError) as error:
+            log.warning("event %s: %s", event.get("event_id"), error)
+            self.journal.done(event["event_id"])
+        except Exception:  # noqa: BLE001 - one bad event must not stop the bot
+            log.exception("event %s could not be handled", event.get("event_id"))
+            self.journal.done(event["event_id"])
+
+    async def handle(self, event: dict) -> None:
+        if event.get("sender") == self.config.user_id or event.get("type") not in ("m.room.message", "m.reaction"):
+            return
+        event_id = event["event_id"]
+        entry = self.journal.entry(event_id)
+        if entry and entry.get("status") == "done":
+            return
+        content = event.get("content") or {}
+        if event["type"] == "m.reaction":
+            relates = content.get("m.relates_to") or {}
+            root, key = relates.get("event_id"), relates.get("key", "")
+            decision = ("approve" if key in cards.APPROVE_REACTIONS else
+                        "reject" if key in cards.REJECT_REACTIONS else None)
+            text = key
+        else:
+            root = cards.target_of(content)
+            text = cards.reply_text(content)
+            decision = cards.classify(text) if text else None
+        if root not in self.open:
+            await self.refresh_open()
+        card = self.open.get(root)
+        if card is None or decision is None:
+            return  # not about an open card (or a reaction we do not read)
+        if event["sender"] not in self.config.reviewers:
+            await self.say(root, f"Sorry {event['sender']}, only the listed reviewers can decide on proposed notes.",
+                           txn=f"polite-{event_id}", reply_to=event_id)
+            self.journal.done(event_id)
+            return
+        if decision == "edit":
+            await self.edit(card, root, event_id, event["sender"], text)
+        else:
+            await self.decide(card, root, event_id, event["sender"], decision)
+        self.journal.done(event_id)
+
+    async def refresh_open(self) -> None:
+        try:
+            work = await self.crm.work_lists()
+        except (CRMUnavailable, CRMRefused):
+            return
+        self.open = {item["event_id"]: dict(item) for item in work.get("open", [])}
+
+    async def decide(self, card: dict, root: str, event_id: str, actor: str, decision: str) -> None:
+        replay = self.journal.entry(event_id) is not None  # seen before a crash: the CRM may have it already
+        self.journal.start(event_id, version=card["version"])
+        try:
+            status, payload = await self.crm.decide(card["id"], decision, actor, expected_version=card["version"])
+        except CRMUnavailable:
+            if self._give_up(event_id):
+                await self.say(root, f"I could not reach the CRM, so {actor}'s {decision} was NOT recorded. "
+                                     "Please decide on the web page.", txn=f"gaveup-{event_id}", reply_to=event_id)
+                return
+            raise
+        current = payload.get("proposal") or {}
+        mine = replay and current.get("decided_via") == "matrix" and current.get("decided_by") == actor
+        if status == 200 or mine:
+            self.open.pop(root, None)
+            await self.say(root, cards.decided_line(current.get("status", decision + "d"), actor, "matrix"),
+                           txn=f"done-{event_id}", reply_to=event_id)
+        elif current.get("status") == "pending":  # the draft changed (edited on the web) since the card
+            card.update(version=current["version"], draft=current["draft"])
+            await self.say(root, f"The draft changed meanwhile; it now reads: “{current['draft']}”. "
+                                 f"Reply yes to approve this version.", txn=f"stale-{event_id}", reply_to=event_id)
+        else:
+            await self.say(root, "Already " + cards.decided_line(current.get("status", "decided"),
+                                                                  current.get("decided_by"),
+                                                                  current.get("decided_via")).lower(),
+                           txn=f"conflict-{event_id}", reply_to=event_id)
+
+    async def edit(self, card: dict, root: str, event_id: str, actor: str, instruction: str) -> None:
+        entry = self.journal.start(event_id, version=card["version"])
+        if card["version"] > entry["version"]:
+            return  # applied before a crash: the CRM already has the revision
+        revision = entry.get("revision")
+        if revision is None:
+            try:
+                revision = await self.reviser.revise(card["draft"], instruction, self.context.get(card["id"], ""))
+            except LLMError as error:
+                await self.say(root, f"I could not revise the draft: {error}. The draft is unchanged.",
+                               txn=f"llm-{event_id}", reply_to=event_id)
+                return
+            self.journal.update(event_id, revision=revision)
+        try:
+            status, payload = await self.crm.decide(card["id"], "edit", actor, note=revision,
+                                                    expected_version=card["version"])
+        except CRMUnavailable:
+            if self._give_up(event_id):
+                await self.say(root, "I could not reach the CRM, so the revision was NOT saved.",
+                               txn=f"gaveup-{event_id}", reply_to=event_id)
+                return
+            raise
+        current = payload.get("proposal") or {}
+        if status != 200:
+            await self.say(root, "The revision was not saved: " + (
+                f"the draft changed meanwhile (now: “{current.get('draft')}”)." if current.get("status") == "pending"
+                else cards.decided_line(current.get("status", "decided"), current.get("decided_by"),
+                                        current.get("decided_via"))), txn=f"editfail-{event_id}", reply_to=event_id)
+            if current.get("status") == "pending":
+                card.update(version=current["version"], draft=current["draft"])
+            return
+        card.update(version=current["version"], draft=current["draft"])
+        await self.say(root, f"Revised draft: “{revision}”\nReply yes to approve it, or say what else to change.",
+                       txn=f"rev-{event_id}", reply_to=event_id)
+
+    def _give_up(self, event_id: str) -> bool:
+        """Count CRM outages per reply; after a few rounds of the CRM client's own retries, give up loudly."""
+        self.outages[event_id] = self.outages.get(event_id, 0) + 1
+        return self.outages[event_id] >= 3
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def run(self) -> None:
+        await self.login()
+        log.info("intake bot running as %s in %s", self.config.user_id, self.room_id)
+        tasks = [asyncio.create_task(self.poll_loop()), asyncio.create_task(self.sync_loop())]
+        try:
+            await self.stopping.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.crm.close()
+            await self.client.close()

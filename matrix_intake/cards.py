@@ -1,0 +1,79 @@
+"""What the bot says: review cards (HTML with a plain-text fallback), thread lines, and reading replies."""
+from __future__ import annotations
+
+import html
+import re
+
+APPROVE_WORDS = {"yes", "y", "approve", "approved", "ok", "okay", "lgtm", "ship it", "👍"}
+REJECT_WORDS = {"no", "n", "reject", "rejected", "nope", "👎"}
+APPROVE_REACTIONS = {"👍", "👍️", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "✅"}
+REJECT_REACTIONS = {"👎", "👎️", "👎🏻", "👎🏼", "👎🏽", "👎🏾", "👎🏿", "❌"}
+_FALLBACK = re.compile(r"^(> .*\n?)+\n?", re.M)  # the quoted "> <@user> ..." of a rich reply
+
+
+def _person(p: dict | None) -> str:
+    if not p:
+        return ""
+    return f"{p['name']} <{p['email']}>" if p.get("name") else p.get("email", "")
+
+
+def card_content(card: dict, crm_base_url: str) -> dict:
+    """An m.room.message for a to_post card."""
+    investor, email = card["investor"], card["email"]
+    who = investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else "")
+    to = ", ".join(_person(p) for p in email.get("to") or [])
+    link = crm_base_url.rstrip("/") + card["web_url"]
+    plain = (f"Proposed note for {who}\nFrom: {_person(email.get('from'))}\nTo: {to}\nDate: {email.get('date') or ''}\n"
+             f"Subject: {email.get('subject') or ''}\n\n> {email.get('snippet') or ''}\n\nDraft note: {card['draft']}\n\n"
+             f"Reply in this thread: yes to approve, no to reject, or say how to change it. {link}")
+    e = html.escape
+    formatted = (f"<p><b>Proposed note for {e(who)}</b></p>"
+                 f"<p>From: {e(_person(email.get('from')))}<br>To: {e(to)}<br>Date: {e(email.get('date') or '')}<br>"
+                 f"Subject: {e(email.get('subject') or '')}</p><blockquote>{e(email.get('snippet') or '')}</blockquote>"
+                 f"<p><b>Draft note:</b> {e(card['draft'])}</p>"
+                 f"<p><i>Reply in this thread: <b>yes</b> to approve, <b>no</b> to reject, or say how to change it."
+                 f"</i> <a href=\"{e(link)}\">Open in the CRM</a></p>")
+    return {"msgtype": "m.text", "body": plain, "format": "org.matrix.custom.html", "formatted_body": formatted}
+
+
+def thread_content(root_event_id: str, text: str, reply_to: str | None = None) -> dict:
+    """A plain message in the card's thread (m.thread, with the reply fallback for older clients)."""
+    return {"msgtype": "m.notice", "body": text,
+            "m.relates_to": {"rel_type": "m.thread", "event_id": root_event_id, "is_falling_back": reply_to is None,
+                             "m.in_reply_to": {"event_id": reply_to or root_event_id}}}
+
+
+def reaction_content(event_id: str, key: str) -> dict:
+    return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+
+
+def reply_text(content: dict) -> str:
+    """The words the reviewer typed (a rich reply's quoted fallback removed)."""
+    body = str(content.get("body") or "")
+    if (content.get("m.relates_to") or {}).get("m.in_reply_to") and body.startswith("> "):
+        body = _FALLBACK.sub("", body, count=1)
+    return body.strip()
+
+
+def classify(text: str) -> str:
+    """'approve', 'reject' or 'edit' (anything else is an instruction for the model)."""
+    words = text.strip().lower().rstrip(".!")
+    if words in APPROVE_WORDS:
+        return "approve"
+    if words in REJECT_WORDS:
+        return "reject"
+    return "edit"
+
+
+def target_of(content: dict) -> str | None:
+    """The event a message answers: its thread root, else the event it replies to."""
+    relates = content.get("m.relates_to") or {}
+    if relates.get("rel_type") == "m.thread":
+        return relates.get("event_id")
+    return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+def decided_line(status: str, by: str | None, via: str | None) -> str:
+    mark = {"approved": "✅ Approved", "rejected": "❌ Rejected"}.get(status, f"Closed ({status})")
+    where = {"web": " on the web", "matrix": " here"}.get(via or "", "")
+    return f"{mark}{where}{f' by {by}' if by else ''}."
