@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_support import ROOT, capture_environ, crm_database, service_account  # noqa: E402
 from backend.db import connect  # noqa: E402
 from devtools.gmail_emulator.gmail_format import message_resource  # noqa: E402
-from devtools.mailgen import FUNDS, _address, sized_message  # noqa: E402
+from devtools.mailgen import FUNDS, sized_message  # noqa: E402
 from email_integration import db as email_db  # noqa: E402
 from email_integration.attachments import blob_store_for  # noqa: E402
 from email_integration.ingest import Ingestor  # noqa: E402

@@ -1,0 +1,226 @@
+"""The intake bot's world for tests and the benchmark (development only): a real Synapse, a CRM on an
+ephemeral port syncing from the Gmail emulator, an OpenAI-compatible stand-in for the local model, a
+proxy that can make the CRM stall, and the bot itself as a subprocess (so it can be killed for real)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from devtools.gmail_emulator.server import start_emulator
+from devtools.make_service_account import make_service_account
+from devtools.synapse_harness import start_synapse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ADMIN = "admin@firm.test"
+INTAKE = "/api/intake/email-proposals"
+
+
+class FakeLLM:
+    """/v1/chat/completions answering a revision that quotes the reviewer's request; can be 'down'."""
+
+    def __init__(self):
+        self.down = False
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append(body)
+                if outer.down:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                request = body["messages"][-1]["content"].split("Reviewer's requested change:\n<<<")[1].split(">>>")[0]
+                answer = {"choices": [{"message": {"role": "assistant",
+                                                   "content": f"Revised note: Kim asked for the model ({request})."}}]}
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class HangingProxy:
+    """Forwards to the CRM; requests whose path ends with a suffix in `hang` get no answer until released,
+    like a CRM that stalls mid-request."""
+
+    def __init__(self, target: str):
+        self.hang: set[str] = set()
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+                if any(self.path.endswith(suffix) for suffix in outer.hang):
+                    outer.release.wait(60)
+                    self.close_connection = True
+                    return
+                request = urllib.request.Request(target + self.path, body, method=self.command, headers={
+                    k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")})
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        status, data, ctype = response.status, response.read(), response.headers.get("Content-Type")
+                except urllib.error.HTTPError as error:
+                    status, data, ctype = error.code, error.read(), error.headers.get("Content-Type")
+                self.send_response(status)
+                self.send_header("Content-Type", ctype or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+
+
+def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class World:
+    """Synapse + CRM + emulator + LLM stand-in + the bot as a real subprocess."""
+
+    def __init__(self, tmp, subjects, start_crm, with_people, capture_env, add_message, make_message):
+        """The CRM helpers come from the test suite (tests/conftest.py, capture_fixtures, emulator_fixtures)."""
+        self.tmp, self.subjects = tmp, subjects
+        self._add_message, self._make_message = add_message, make_message
+        self.synapse = start_synapse(str(tmp / "synapse"))
+        self.ann = self.synapse.register("ann", "ann-password-1")
+        self.eve = self.synapse.register("eve", "eve-password-1")
+        self.synapse.register("intakebot", "bot-password-1")
+        self.bot_id = "@intakebot:spark.test"
+        self.room = self.ann.create_room(invite=[self.bot_id, self.eve.user_id])
+        self.eve.join(self.room)
+        keys = make_service_account(str(tmp / "sa"))
+        self.emulator = start_emulator(service_account_key=keys[1])
+        for i, subject in enumerate(subjects):
+            self.add_mail(subject, i)
+        self.crm = with_people(start_crm(tmp / "crm", capture_env(self.emulator, keys[0])))
+        self.crm.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
+                                               "domains": []})
+        self.crm.admin.post("/api/email/accounts/enroll-all", {})
+        self.sync_crm()
+        self.llm = FakeLLM()
+        self.proxy = HangingProxy(self.crm.url)
+        self.bot = None
+        self.bot_log = open(tmp / "bot.log", "ab")
+
+    def add_mail(self, subject, i):
+        self._add_message(self.emulator.url, ADMIN, self._make_message(
+            sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<bot{i}-{subject[:4]}@alder.vc>",
+            date=f"Mon, 02 Nov 2026 10:{i:02d}:00 +0000", body=f"Could you send the model for {subject}?\n"))
+
+    def sync_crm(self):
+        before = {a["id"]: (a["last_run"] or {}).get("id", 0) for a in self.crm.admin.get("/api/email/status").json["accounts"]}
+        self.crm.admin.post("/api/email/sync/run-now", {})
+
+        def done():
+            accounts = self.crm.admin.get("/api/email/status").json["accounts"]
+            return all(a["last_run"] and a["last_run"]["id"] > before.get(a["id"], 0) and a["state"] != "running"
+                       and a["last_run"]["status"] != "running" for a in accounts)
+        wait_for(done, what="CRM sync")
+
+    def bot_env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "MATRIX_", "LLM_"))}
+        env.update({"MATRIX_HOMESERVER": self.synapse.url, "MATRIX_USER_ID": self.bot_id,
+                    "MATRIX_PASSWORD": "bot-password-1", "MATRIX_STORE_PATH": str(self.tmp / "bot-store"),
+                    "MATRIX_EMAIL_REVIEW_ROOM": self.room, "MATRIX_EMAIL_REVIEWERS": self.ann.user_id,
+                    "CRM_BASE_URL": self.proxy.url, "CRM_BOT_TOKEN": self.crm.issue_token("bot@firm.test"),
+                    "LLM_BASE_URL": self.llm.url, "LLM_MODEL": "qwen-test", "EMAIL_PROPOSAL_POLL_SEC": "0.5",
+                    "LLM_TIMEOUT_SEC": "5", "CRM_GIVE_UP_SEC": "60", "PYTHONUNBUFFERED": "1"})
+        return env
+
+    def start_bot(self):
+        self.bot = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env=self.bot_env(),
+                                    stdout=self.bot_log, stderr=self.bot_log)
+
+    def kill_bot(self):
+        self.bot.send_signal(signal.SIGKILL)
+        self.bot.wait(timeout=10)
+
+    def stop(self):
+        if self.bot and self.bot.poll() is None:
+            self.bot.send_signal(signal.SIGTERM)
+            try:
+                self.bot.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.bot.kill()
+        self.llm.stop()
+        self.proxy.stop()
+        self.crm.stop()
+        self.emulator.stop()
+        self.synapse.stop()
+
+    # -- reading the room and the CRM ------------------------------------------------------------
+    def events(self):
+        return self.ann.messages(self.room)
+
+    def cards(self):
+        return [e for e in self.events() if e["sender"] == self.bot_id and e["type"] == "m.room.message"
+                and e["content"].get("body", "").startswith("Proposed note for")]
+
+    def card_for(self, subject):
+        return wait_for(lambda: next((c for c in self.cards() if f"Subject: {subject}\n" in c["content"]["body"]), None),
+                        what=f"card {subject}")
+
+    def thread(self, root):
+        return [e for e in self.events() if e["sender"] == self.bot_id and
+                (e["content"].get("m.relates_to") or {}).get("event_id") == root and e["type"] == "m.room.message"]
+
+    def said(self, root, fragment):
+        return wait_for(lambda: next((e for e in self.thread(root) if fragment in e["content"]["body"]), None),
+                        what=f"bot saying {fragment!r}")
+
+    def proposal(self, card_event):
+        work = self.crm.bot.get(INTAKE).json
+        for item in work["open"] + work["to_close"]:
+            if item["event_id"] == card_event["event_id"]:
+                return item["id"]
+        return None
+
+    def status(self, proposal_id):
+        for status in ("pending", "approved", "rejected"):
+            if any(p["id"] == proposal_id for p in self.crm.admin.get(f"/api/email/proposals?status={status}").json["proposals"]):
+                return status
+        return None
+
+    def notes(self):
+        investor = self.crm.admin.get("/api/investors").json["investors"][0]
+        return self.crm.admin.get(f"/api/investors/{investor['id']}/notes").json["notes"]
