@@ -21,10 +21,11 @@ HOSTILE = ("<html><body><p id='marker'>Hostile body</p><script>parent.postMessag
 def site(tmp_path_factory, keys):
     from devtools.gmail_emulator.server import start_emulator
     emulator = start_emulator(service_account_key=keys[1])
-    for i, subject in enumerate(["Deck review", "Hostile html", "Keyboard one", "Keyboard two", "Decided by API"]):
+    for i, subject in enumerate(["Fails politely", "Deck review", "Hostile html", "Keyboard one", "Keyboard two",
+                                 "Decided by API"]):
         add_message(emulator.url, ADMIN, make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, cc="ben@firm.test", subject=subject,
-            date=f"Mon, 0{i + 2} Nov 2026 10:00:00 +0000", message_id=f"<cap{i}@alder.vc>",
+            date=f"Mon, 0{i + 1} Nov 2026 10:00:00 +0000", message_id=f"<cap{i}@alder.vc>",
             body=f"Could you send the {subject.lower()} materials by Friday?\n",
             html=HOSTILE if subject == "Hostile html" else None))
     server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
@@ -33,7 +34,7 @@ def site(tmp_path_factory, keys):
     server.admin.post("/api/email/accounts/enroll-all", {})
     server.admin.post("/api/email/sync/run-now", {})
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(server.admin.get("/api/email/proposals").json["proposals"]) < 5:
+    while time.monotonic() < deadline and len(server.admin.get("/api/email/proposals").json["proposals"]) < 6:
         time.sleep(0.2)
     with browser() as instance:
         server.browser = instance
@@ -131,3 +132,13 @@ def test_keyboard_shortcuts(page, site):
     rejected = site.admin.get("/api/email/proposals?status=rejected").json["proposals"]
     assert any(str(p["id"]) == target for p in rejected)
     assert page.unexpected_errors() == []
+
+
+def test_a_failed_decision_says_why_and_keeps_the_card(page, site):
+    page.page.goto("/capture?poll=600000")
+    card = card_for(page, "Fails politely")
+    proposal_id = card.get_attribute("data-proposal-id")
+    assert site.admin.post(f"/api/email/proposals/{proposal_id}/decide", {"decision": "reject"}).status == 200
+    card.get_by_role("button", name="Approve").click()
+    expect(card.locator("p.error")).to_contain_text("Already rejected by Admin (web)")
+    expect(card).to_have_count(1)
