@@ -66,12 +66,18 @@ class HangingProxy:
 
     def __init__(self, target: str):
         self.hang: set[str] = set()
+        self.fail: set[str] = set()  # paths answered at once with 502, like a CRM behind a dead proxy
         self.release = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def _forward(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+                if any(self.path.endswith(suffix) for suffix in outer.fail):
+                    self.send_response(502)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if any(self.path.endswith(suffix) for suffix in outer.hang):
                     outer.release.wait(60)
                     self.close_connection = True
@@ -139,6 +145,7 @@ class World:
         self.sync_crm()
         self.llm = FakeLLM()
         self.proxy = HangingProxy(self.crm.url)
+        self.bot_token = self.crm.issue_token("bot@firm.test")
         self.bot = None
         self.bot_log = open(tmp / "bot.log", "ab")
 
@@ -162,13 +169,13 @@ class World:
         env.update({"MATRIX_HOMESERVER": self.synapse.url, "MATRIX_USER_ID": self.bot_id,
                     "MATRIX_PASSWORD": "bot-password-1", "MATRIX_STORE_PATH": str(self.tmp / "bot-store"),
                     "MATRIX_EMAIL_REVIEW_ROOM": self.room, "MATRIX_EMAIL_REVIEWERS": self.ann.user_id,
-                    "CRM_BASE_URL": self.proxy.url, "CRM_BOT_TOKEN": self.crm.issue_token("bot@firm.test"),
+                    "CRM_BASE_URL": self.proxy.url, "CRM_BOT_TOKEN": self.bot_token,
                     "LLM_BASE_URL": self.llm.url, "LLM_MODEL": "qwen-test", "EMAIL_PROPOSAL_POLL_SEC": "0.5",
                     "LLM_TIMEOUT_SEC": "5", "CRM_GIVE_UP_SEC": "60", "PYTHONUNBUFFERED": "1"})
         return env
 
-    def start_bot(self):
-        self.bot = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env=self.bot_env(),
+    def start_bot(self, **env):
+        self.bot = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env={**self.bot_env(), **env},
                                     stdout=self.bot_log, stderr=self.bot_log)
 
     def kill_bot(self):
@@ -204,9 +211,9 @@ class World:
         return [e for e in self.events() if e["sender"] == self.bot_id and
                 (e["content"].get("m.relates_to") or {}).get("event_id") == root and e["type"] == "m.room.message"]
 
-    def said(self, root, fragment):
+    def said(self, root, fragment, timeout=20.0):
         return wait_for(lambda: next((e for e in self.thread(root) if fragment in e["content"]["body"]), None),
-                        what=f"bot saying {fragment!r}")
+                        timeout=timeout, what=f"bot saying {fragment!r}")
 
     def proposal(self, card_event):
         work = self.crm.bot.get(INTAKE).json

@@ -2,6 +2,7 @@
 the Gmail emulator) and a small OpenAI-compatible stand-in for the local model."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from devtools.intake_rig import INTAKE, World, wait_for
 from emulator_fixtures import add_message, make_message
 
 SUBJECTS = ["Say yes", "Say no", "Edit it", "Thumbs up", "Thumbs down", "Web decides", "Eve says yes", "LLM down",
-            "Crash mid decide"]
+            "Crash mid decide", "CRM gone"]
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +147,26 @@ def test_killed_while_the_crm_hangs_loses_no_decision_and_posts_no_duplicate(wor
     assert len(world.cards()) == len(SUBJECTS) + 1
 
 
+def test_the_crm_gone_for_good_is_told_in_the_thread(world):
+    card = world.card_for("CRM gone")
+    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    world.kill_bot()
+    world.proxy.fail = {"/decide"}
+    try:
+        world.start_bot(CRM_GIVE_UP_SEC="1")
+        time.sleep(1)
+        world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
+        world.said(card["event_id"], "was NOT recorded", timeout=60)
+    finally:
+        world.proxy.fail = set()
+        world.kill_bot()
+        world.start_bot()
+    assert world.status(proposal_id) == "pending"
+
+
 def test_logs_hold_no_bodies_or_tokens(world):
     world.bot_log.flush()
     log = (world.tmp / "bot.log").read_text(errors="replace")
-    for secret in ("Could you send the model", "crm_", "syt_", "bot-password-1"):
+    session = json.loads((world.tmp / "bot-store" / "session.json").read_text())
+    for secret in ("Could you send the model", world.bot_token, session["access_token"], "bot-password-1"):
         assert secret not in log, secret
