@@ -126,7 +126,8 @@ def enroll_and_sync(url: str, timeout: float = 300.0) -> dict:
             break
         time.sleep(1)
     _, threads = call(url, "GET", "/api/email/threads?limit=1", cookie=cookie)
-    return {"accounts": len(status["accounts"]), "threads": threads["total"],
+    _, proposals = call(url, "GET", "/api/email/proposals?status=pending", cookie=cookie)
+    return {"accounts": len(status["accounts"]), "threads": threads["total"], "proposals": len(proposals["proposals"]),
             "runs": [a["last_run"]["status"] if a["last_run"] else None for a in status["accounts"]]}
 
 
@@ -147,7 +148,8 @@ def run_demo(data_dir: str, host: str, port: int, serve: bool = True) -> int:
         print(f"\nVenture CRM demo is running at {url}\n  login: {ADMIN_EMAIL}\n  password: {ADMIN_PASSWORD}\n"
               f"  teammates: {', '.join(e for e, _ in TEAMMATES)} (password {TEAMMATE_PASSWORD})\n"
               f"  Gmail emulator: {emulator_url}; {summary['accounts']} mailboxes synced, "
-              f"{summary['threads']} investor conversations captured\n  data: {data_dir}", flush=True)
+              f"{summary['threads']} investor conversations captured\n"
+              f"  {summary['proposals']} proposed notes to review at {url}/capture\n  data: {data_dir}", flush=True)
         if not serve:
             return 0 if all(r == "ok" for r in summary["runs"]) else 1
         print("Press Ctrl-C to stop.", flush=True)

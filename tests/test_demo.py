@@ -29,3 +29,4 @@ def test_demo_runs_the_whole_thing_on_the_emulator(tmp_path):
     assert ADMIN_EMAIL in result.stdout and ADMIN_PASSWORD in result.stdout
     captured = int(result.stdout.split(" investor conversations captured")[0].rsplit(" ", 1)[-1])
     assert "5 mailboxes synced" in result.stdout and captured > 100
+    assert int(result.stdout.split(" proposed notes to review")[0].rsplit(" ", 1)[-1]) > 50
