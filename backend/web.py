@@ -168,7 +168,19 @@ def field_int(data: dict, name: str, *, required: bool = True, default: int | No
         return default
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f"'{name}' must be an integer")
+    if not -2**63 <= value < 2**63:  # SQLite's INTEGER range
+        raise BadRequest(f"'{name}' is out of range")
     return value
+
+
+_ID = re.compile(r"[0-9]{1,12}")
+
+
+def parse_id(raw, name: str) -> int:
+    """A database id from text (a query parameter): ASCII digits only, at most 12, else BadRequest."""
+    if not isinstance(raw, str) or not _ID.fullmatch(raw):
+        raise BadRequest(f"'{name}' must be an id (digits)")
+    return int(raw)
 
 
 def field_str_list(data: dict, name: str, *, max_items: int = 100, max_len: int = 320) -> list[str]:

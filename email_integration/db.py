@@ -168,9 +168,12 @@ def queue_fetch(conn, account_id: int, gmail_id: str, reason: str, error: str | 
                  "attempts = attempts + 1, last_error = excluded.last_error", (account_id, gmail_id, reason, error))
 
 
+MAX_FETCH_ATTEMPTS = 8  # then the message stays recorded (gave_up) but no longer holds every run at 'partial'
+
+
 def queued_fetches(conn, account_id: int, limit: int = 5000) -> list[str]:
-    rows = conn.execute("SELECT gmail_id FROM email_fetch_queue WHERE account_id = ? ORDER BY rowid LIMIT ?",
-                        (account_id, limit))
+    rows = conn.execute("SELECT gmail_id FROM email_fetch_queue WHERE account_id = ? AND attempts < ? "
+                        "ORDER BY rowid LIMIT ?", (account_id, MAX_FETCH_ATTEMPTS, limit))
     return [r[0] for r in rows]
 
 
@@ -179,7 +182,14 @@ def dequeue_fetch(conn, account_id: int, gmail_id: str) -> None:
 
 
 def queue_size(conn, account_id: int) -> int:
-    return conn.execute("SELECT count(*) FROM email_fetch_queue WHERE account_id = ?", (account_id,)).fetchone()[0]
+    return conn.execute("SELECT count(*) FROM email_fetch_queue WHERE account_id = ? AND attempts < ?",
+                        (account_id, MAX_FETCH_ATTEMPTS)).fetchone()[0]
+
+
+def given_up_count(conn, account_id: int) -> int:
+    """Messages that failed MAX_FETCH_ATTEMPTS times: shown on the Admin page, kept for a full resync."""
+    return conn.execute("SELECT count(*) FROM email_fetch_queue WHERE account_id = ? AND attempts >= ?",
+                        (account_id, MAX_FETCH_ATTEMPTS)).fetchone()[0]
 
 
 # -- removal ----------------------------------------------------------------------------------

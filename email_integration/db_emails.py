@@ -91,11 +91,14 @@ def drop_body(conn, email_id: int) -> list[str]:
 def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str | None, new: bool = False) -> bool:
     """Replace the email's investor links with `links` [(investor_id, strategy, address)]; True if matched.
 
-    `new`: the email row was just inserted (no links yet, matched = 0), which saves two statements.
+    `new`: the email row was just inserted (no links yet, matched = 0), which saves statements.
+    An investor losing the link loses the email's pending proposals and gets its last contact recomputed.
     """
     if new and not links:
         return False
+    removed = set()
     if not new:
+        removed = linked_investor_ids(conn, email_id) - {l[0] for l in links}
         conn.execute("DELETE FROM email_investor_links WHERE email_id = ?", (email_id,))
     for investor_id, strategy, address in links:
         conn.execute("INSERT OR IGNORE INTO email_investor_links (email_id, investor_id, strategy, address) "
@@ -103,7 +106,18 @@ def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str 
         if date:
             bump_last_contact(conn, investor_id, date)
     conn.execute("UPDATE emails SET matched = ? WHERE id = ?", (int(bool(links)), email_id))
+    if removed:
+        db_proposals.supersede_pending(conn, email_id, removed)
+        recompute_last_contact(conn, removed)
     return bool(links)
+
+
+def recompute_last_contact(conn, investor_ids) -> None:
+    """Last contact = the newest email still linked (links only ever moved it forward)."""
+    for investor_id in investor_ids:
+        conn.execute("UPDATE investors SET last_contact_at = (SELECT max(e.date) FROM email_investor_links l "
+                     "JOIN emails e ON e.id = l.email_id WHERE l.investor_id = ?) WHERE id = ?",
+                     (investor_id, investor_id))
 
 
 def linked_investor_ids(conn, email_id: int) -> set[int]:
@@ -179,11 +193,16 @@ def remove_entry(conn, account_id: int, gmail_id: str) -> tuple[bool, list[str]]
     email_id = row[0]
     if conn.execute("SELECT 1 FROM email_mailbox_entries WHERE email_id = ? LIMIT 1", (email_id,)).fetchone():
         return True, []
+    investors = linked_investor_ids(conn, email_id)
+    db_proposals.supersede_pending(conn, email_id, investors)
     hashes = drop_body(conn, email_id)
     thread = conn.execute("DELETE FROM emails WHERE id = ? RETURNING thread_id", (email_id,)).fetchone()
-    if thread and thread[0] is not None and not conn.execute(
-            "SELECT 1 FROM emails WHERE thread_id = ? LIMIT 1", (thread[0],)).fetchone():
-        conn.execute("DELETE FROM email_threads WHERE id = ?", (thread[0],))
+    recompute_last_contact(conn, investors)
+    if thread and thread[0] is not None:
+        if conn.execute("SELECT 1 FROM emails WHERE thread_id = ? LIMIT 1", (thread[0],)).fetchone():
+            refresh_thread(conn, thread[0])
+        else:
+            conn.execute("DELETE FROM email_threads WHERE id = ?", (thread[0],))
     return True, hashes
 
 
@@ -234,6 +253,8 @@ def merge_threads(conn, keep: int, others: list[int]) -> None:
         conn.execute("UPDATE emails SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("UPDATE email_thread_keys SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("DELETE FROM email_threads WHERE id = ?", (other,))
+    if others:
+        refresh_thread(conn, keep)
 
 
 def add_thread_keys(conn, thread_id: int, keys: list[str]) -> None:
@@ -246,9 +267,10 @@ def set_email_thread(conn, email_id: int, thread_id: int) -> None:
 
 
 def refresh_thread(conn, thread_id: int) -> None:
-    """Subject from the earliest kept email, last_date from the newest matched one."""
+    """Subject from the earliest matched email, last_date from the newest matched one."""
     conn.execute(
-        "UPDATE email_threads SET subject = (SELECT subject FROM emails WHERE thread_id = ?1 AND has_body = 1 "
+        "UPDATE email_threads SET subject = (SELECT subject FROM emails WHERE thread_id = ?1 AND matched = 1 "
+        "AND has_body = 1 "
         "AND subject IS NOT NULL AND subject != '' ORDER BY date, id LIMIT 1), "
         "last_date = (SELECT max(date) FROM emails WHERE thread_id = ?1 AND matched = 1) WHERE id = ?1", (thread_id,))
 

@@ -39,6 +39,15 @@ def refresh(conn, proposal_id: int, email_id: int, draft: str | None) -> None:
                  "updated_at = ? WHERE id = ?", (email_id, draft, now_iso(), proposal_id))
 
 
+def supersede_pending(conn, email_id: int, investor_ids) -> None:
+    """The email no longer concerns these investors (unlinked, or gone from Gmail): their pending
+    proposals drafted from it are withdrawn (a posted Matrix card then shows up in to_close)."""
+    for investor_id in investor_ids:
+        conn.execute("UPDATE email_proposals SET status = 'superseded', updated_at = ?, decided_at = ? "
+                     "WHERE email_id = ? AND investor_id = ? AND status = 'pending'",
+                     (now_iso(), now_iso(), email_id, investor_id))
+
+
 def get(conn, proposal_id: int) -> dict | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM email_proposals p WHERE p.id = ?", (proposal_id,)).fetchone()
     return dict(row) if row else None

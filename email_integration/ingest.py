@@ -79,7 +79,12 @@ class Ingestor:
                 email_id, thread_id = existing["id"], existing["thread_id"]
                 thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed, thread_id)
                 db_emails.set_email_thread(self.conn, email_id, thread_id)
-                if links and not existing["matched"]:
+                # Another mailbox's copy may name more people (a Bcc only its sender's copy shows):
+                # keep them all, and link by everyone seen in any copy.
+                db_emails.store_participants(self.conn, email_id, parsed)
+                links = self.matcher.index(self.conn).match(db_emails.participant_addresses(self.conn, email_id))
+                keep_body = bool(links) or self.capture_all
+                if {l[0] for l in links} != db_emails.linked_investor_ids(self.conn, email_id):
                     db_emails.set_links(self.conn, email_id, links, parsed["date"])
                     outcome = UPDATED
             if keep_body and not (existing and existing["has_body"]):

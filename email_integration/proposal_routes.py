@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backend.auth import require_user
-from backend.web import BadRequest, Route, field_int, field_str
+from backend.web import BadRequest, Route, field_int, field_str, query_int
 
 from . import proposals
 
@@ -13,10 +13,7 @@ def list_proposals(req):
     status = req.query.get("status") or "pending"
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-    limit = req.query.get("limit") or "1000"
-    if not limit.isdigit() or not 1 <= int(limit) <= 5000:
-        raise BadRequest("limit must be 1..5000")
-    return {"proposals": proposals.cards(req.conn, status, int(limit))}
+    return {"proposals": proposals.cards(req.conn, status, query_int(req.query, "limit", 1000, 1, 5000))}
 
 
 def decide_fields(data: dict) -> dict:

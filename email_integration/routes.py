@@ -8,7 +8,7 @@ import urllib.parse
 
 from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_user, token_hash
 from backend.db import atomic
-from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, query_int
+from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
 
 from . import db, db_queries
 from .attachments import content_disposition
@@ -39,6 +39,7 @@ def _account_view(conn, account: dict, scheduler) -> dict:
             "progress": {"done": state["progress_done"], "total": state["progress_total"],
                          "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
             "last_success_at": state["last_success_at"], "queued": db.queue_size(conn, account["id"]),
+            "given_up": db.given_up_count(conn, account["id"]),
             "counts": db_queries.account_counts(conn, account["id"]), "last_run": run}
 
 
@@ -110,11 +111,10 @@ def rematch(req):
 
 
 def threads(req):
-    investor_id = req.query.get("investor_id")
-    if investor_id not in (None, "") and not str(investor_id).isdigit():
-        raise BadRequest("investor_id must be a number")
+    raw_investor = req.query.get("investor_id")
+    investor_id = parse_id(raw_investor, "investor_id") if raw_investor not in (None, "") else None
     q = (req.query.get("q") or "").strip()[:200]
-    items, total = db_queries.list_threads(req.conn, int(investor_id) if investor_id else None, q or None,
+    items, total = db_queries.list_threads(req.conn, investor_id, q or None,
                                            query_int(req.query, "limit", 50, 1, 200),
                                            query_int(req.query, "offset", 0, 0, 1_000_000))
     return {"threads": items, "total": total}
@@ -128,10 +128,7 @@ def thread(req):
 
 
 def _email_id(req) -> int:
-    raw = req.query.get("id") or ""
-    if not raw.isdigit():
-        raise BadRequest("id must be an email id")
-    return int(raw)
+    return parse_id(req.query.get("id") or "", "id")
 
 
 def detail(req):
@@ -180,12 +177,10 @@ def oauth_start(req):
     from .oauth_flow import consent_url, make_state
     if CONFIG.auth_method != "oauth":
         raise Conflict("CRM_GMAIL_AUTH_METHOD is not oauth")
-    user_id = req.query.get("user_id") or str(req.user["id"])
-    if not user_id.isdigit():
-        raise BadRequest("user_id must be a number")
-    if int(user_id) != req.user["id"] and req.user["role"] != "admin":
+    user_id = parse_id(req.query.get("user_id") or str(req.user["id"]), "user_id")
+    if user_id != req.user["id"] and req.user["role"] != "admin":
         raise Forbidden("only an admin can connect someone else's mailbox")
-    user = db.get_user(req.conn, int(user_id))
+    user = db.get_user(req.conn, user_id)
     if user is None or user["role"] == "bot":
         raise NotFound("no such person")
     state = make_state(CONFIG.secret_key, _session_id(req), user["email"])

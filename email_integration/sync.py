@@ -58,7 +58,8 @@ class AccountSync:
             db.set_account_state(self.conn, self.account_id, "running")
         status, error, account_state = "ok", None, "idle"
         try:
-            self._retry_queue()
+            # Inside an unfinished listing, what the queue fetches counts as seen by that listing.
+            self._retry_queue(state["listing_gen"] if state["listing_kind"] else 0)
             if kind == "incremental":
                 try:
                     self._incremental(state["history_id"])
@@ -85,8 +86,6 @@ class AccountSync:
             log.exception("sync of account %s failed", self.account_id)
             status, error, account_state = "error", f"internal error: {type(exc).__name__}", "error"
         with atomic(self.conn):
-            if status == "ok":
-                db.update_sync_state(self.conn, self.account_id, last_success_at=now_iso())
             db.finish_run(self.conn, self.run_id, status, self.counts, error)
             db.set_account_state(self.conn, self.account_id, account_state,
                                  error if account_state != "idle" else None)
@@ -114,6 +113,10 @@ class AccountSync:
                         self.counts["failed"] += 1
 
     def _store_one(self, gmail_id: str, resource: dict, seen_gen: int, reason: str) -> None:
+        if HIDDEN_LABELS & set(resource.get("labelIds") or []):  # moved to spam/trash since it was listed
+            db.dequeue_fetch(self.conn, self.account_id, gmail_id)
+            self._remove(gmail_id)
+            return
         try:
             outcome = self.ingestor.ingest(self.account_id, resource, seen_gen)
         except Exception as exc:  # noqa: BLE001 - one message we cannot store must not sink the run
@@ -125,11 +128,11 @@ class AccountSync:
             self.counts["added" if outcome == "added" else "updated"] += 1
         db.dequeue_fetch(self.conn, self.account_id, gmail_id)
 
-    def _retry_queue(self) -> None:
+    def _retry_queue(self, seen_gen: int) -> None:
         queued = db.queued_fetches(self.conn, self.account_id)
         if queued:
             self.counts["failed"] = 0
-            self._fetch_and_store(queued, reason="retry")
+            self._fetch_and_store(queued, seen_gen, reason="retry")
             self.counts["failed"] = 0  # what is still queued shows up as 'partial' at the end
 
     def _remove(self, gmail_id: str) -> None:
@@ -229,5 +232,6 @@ class AccountSync:
                 if gmail_id not in added and gmail_id not in unknown and \
                         db_emails.set_labels(self.conn, self.account_id, gmail_id, label_ids):
                     self.counts["updated"] += 1
-            if newest:
-                db.update_sync_state(self.conn, self.account_id, history_id=str(newest))
+            # History up to `newest` is applied: the state is fresh even if some fetches are queued.
+            db.update_sync_state(self.conn, self.account_id, last_success_at=now_iso(),
+                                 **({"history_id": str(newest)} if newest else {}))

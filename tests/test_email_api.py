@@ -119,6 +119,8 @@ def test_role_matrix(setup, method, path, body):
     ("/api/email/sync/run-now", {"account_id": "x"}, 400),
     ("/api/email/accounts/enroll", {"user_id": 9999}, 404),
     ("/api/email/accounts/enroll", [1, 2], 400),
+    ("/api/email/sync/run-now", {"account_id": 10 ** 30}, 400),
+    ("/api/email/accounts/enroll", {"user_id": -10 ** 30}, 400),
 ])
 def test_bad_input(setup, path, body, status):
     server, _ = setup
@@ -134,6 +136,10 @@ def test_bad_queries(setup):
     assert admin.get("/api/email/attachments/999999").status == 404
     assert admin.get("/api/email/nope").status == 404
     assert admin.get('/api/email/threads?q=%22OR%20NEAR(%2A').status == 200
+    for path in ("/api/email/detail?id=%C2%B2", "/api/email/detail?id=99999999999999999999",
+                 "/api/email/threads?investor_id=%C2%B2", "/api/email/threads?investor_id=123456789012345678901",
+                 "/api/email/html?id=%C2%B2", "/api/email/proposals?limit=%C2%B2"):
+        assert admin.get(path).status == 400, path
 
 
 def test_member_cannot_enroll_someone_else(setup):

@@ -3,7 +3,8 @@ CREATE TABLE IF NOT EXISTS email_proposals (
     id INTEGER PRIMARY KEY,
     investor_id INTEGER NOT NULL REFERENCES investors(id) ON DELETE CASCADE,
     thread_id INTEGER REFERENCES email_threads(id) ON DELETE SET NULL,
-    email_id INTEGER NOT NULL REFERENCES emails(id) ON DELETE CASCADE,
+    -- NULL once the email is gone from every mailbox (the decision and its grid note stay).
+    email_id INTEGER REFERENCES emails(id) ON DELETE SET NULL,
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'approved', 'rejected', 'superseded')),
     version INTEGER NOT NULL DEFAULT 1,
