@@ -5,9 +5,10 @@ Emails, threads and attachments live in db_emails.py; the read queries behind th
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 
-from backend.db import apply_sql_migrations, atomic, now_iso
+from backend.db import apply_sql_migrations, atomic, iso_after, now_iso
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 ACCOUNT_STATES = ("idle", "running", "error", "needs_reconsent", "disabled")
@@ -32,7 +33,8 @@ def has_fts(conn) -> bool:
 
 
 # -- accounts ---------------------------------------------------------------------------------
-_ACCOUNT_COLUMNS = "id, user_id, email, auth_method, state, last_error, created_at, updated_at"
+_ACCOUNT_COLUMNS = ("id, user_id, email, auth_method, state, last_error, lease_owner, lease_until, created_at, "
+                    "updated_at")
 
 
 def enroll_account(conn, email: str, user_id: int | None, auth_method: str) -> tuple[dict, bool]:
@@ -73,13 +75,67 @@ def set_account_state(conn, account_id: int, state: str, error: str | None = Non
                  (state, error, now_iso(), account_id))
 
 
-def reset_interrupted(conn) -> int:
-    """After a crash or restart: runs left 'running' become errors and their accounts idle again."""
+LEASE_SECONDS = 120  # renewed at every batch; a run silent this long is presumed dead
+
+
+def lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """False when the owner is a process of this host that no longer exists; other hosts count as alive."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return bool(owner)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _lease_live(account: dict) -> bool:
+    return (account["state"] == "running" and account["lease_until"] is not None
+            and account["lease_until"] > now_iso() and _owner_alive(account["lease_owner"]))
+
+
+def claim_account(conn, account_id: int) -> bool:
+    """Take the account's run lease (state 'running'); False when another live process holds it."""
     with atomic(conn):
-        count = conn.execute("UPDATE email_sync_runs SET status = 'error', finished_at = ?, "
-                             "error = 'interrupted: the CRM stopped during this run' WHERE status = 'running'",
-                             (now_iso(),)).rowcount
-        conn.execute("UPDATE email_accounts SET state = 'idle', updated_at = ? WHERE state = 'running'", (now_iso(),))
+        account = get_account(conn, account_id)
+        if account is None or account["state"] == "disabled":
+            return False
+        if _lease_live(account) and account["lease_owner"] != lease_owner():
+            return False
+        conn.execute("UPDATE email_accounts SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ? "
+                     "WHERE id = ?", (lease_owner(), iso_after(LEASE_SECONDS), now_iso(), account_id))
+    return True
+
+
+def renew_lease(conn, account_id: int) -> None:
+    conn.execute("UPDATE email_accounts SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                 (iso_after(LEASE_SECONDS), account_id, lease_owner()))
+
+
+def release_account(conn, account_id: int, state: str, error: str | None) -> None:
+    conn.execute("UPDATE email_accounts SET state = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, "
+                 "updated_at = ? WHERE id = ?", (state, error, now_iso(), account_id))
+
+
+def reset_interrupted(conn) -> int:
+    """After a crash: accounts whose run lease is dead (owner gone or expired) become idle again and
+    their unfinished runs errors. A live run of another process (e.g. `manage sync-now`) is left alone."""
+    count = 0
+    with atomic(conn):
+        for account in list_accounts(conn):
+            if account["state"] != "running" or _lease_live(account):
+                continue
+            count += conn.execute("UPDATE email_sync_runs SET status = 'error', finished_at = ?, error = "
+                                  "'interrupted: the process running it stopped' WHERE status = 'running' "
+                                  "AND account_id = ?", (now_iso(), account["id"])).rowcount
+            release_account(conn, account["id"], "idle", None)
     return count
 
 

@@ -61,7 +61,8 @@ def sync_now(settings, args) -> None:
     failed = False
     for account in accounts:
         run = service.sync_account(account["id"])
-        print(json.dumps({"email": account["email"], **(run or {})}), flush=True)
+        print(json.dumps({"email": account["email"], **(run or {"skipped": "another process is syncing it"})}),
+              flush=True)
         failed = failed or bool(run and run["status"] == "error")
     if failed:
         raise CommandError("a sync run ended in error (see above)")

@@ -47,15 +47,17 @@ class AccountSync:
         self.run_id = None
 
     # -- the run ------------------------------------------------------------------------------
-    def run(self) -> dict:
-        """Run whatever the account needs next; returns the finished run row."""
+    def run(self) -> dict | None:
+        """Run whatever the account needs next; the finished run row, or None when another process runs it."""
+        if not db.claim_account(self.conn, self.account_id):
+            log.info("account %s is being synced by another process; skipped", self.account_id)
+            return None
         state = db.get_sync_state(self.conn, self.account_id)
         kind = state["listing_kind"] or ("backfill" if not state["history_id"] else
                                          "full_resync" if _stale(state["last_success_at"],
                                                                  self.config.history_stale_days) else "incremental")
         with atomic(self.conn):
             self.run_id = db.start_run(self.conn, self.account_id, kind)
-            db.set_account_state(self.conn, self.account_id, "running")
         status, error, account_state = "ok", None, "idle"
         try:
             # Inside an unfinished listing, what the queue fetches counts as seen by that listing.
@@ -87,13 +89,15 @@ class AccountSync:
             status, error, account_state = "error", f"internal error: {type(exc).__name__}", "error"
         with atomic(self.conn):
             db.finish_run(self.conn, self.run_id, status, self.counts, error)
-            db.set_account_state(self.conn, self.account_id, account_state,
-                                 error if account_state != "idle" else None)
+            db.release_account(self.conn, self.account_id, account_state, error if account_state != "idle" else None)
         return db.last_run(self.conn, self.account_id)
 
     def _check_stop(self) -> None:
+        """Between batches: stop if asked, and renew the run lease (other processes see we are alive)."""
         if self.stop.is_set():
             raise Interrupted()
+        with atomic(self.conn):
+            db.renew_lease(self.conn, self.account_id)
 
     # -- fetch and store ----------------------------------------------------------------------
     def _fetch_and_store(self, gmail_ids: list[str], seen_gen: int = 0, reason: str = "sync") -> None:

@@ -190,3 +190,32 @@ def test_deletion_keeps_decided_proposals_withdraws_pending_and_refreshes_the_th
     assert rig.query("SELECT status, email_id FROM email_proposals WHERE investor_id = ?", mo) == [
         {"status": "approved", "email_id": None}]
     rig.close()
+
+
+def test_one_run_per_account_across_processes(tmp_path, emulator, keys):
+    import socket
+    import subprocess
+    import sys
+    rig = CaptureRig(tmp_path, emulator, keys)
+    add_message(emulator.url, ANN, mail(1))
+    account = rig.enroll(ANN)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        owner = f"{socket.gethostname()}:{alive.pid}"
+        with rig.conn:
+            rig.conn.execute("UPDATE email_accounts SET state = 'running', lease_owner = ?, "
+                             "lease_until = '2999-01-01T00:00:00Z'", (owner,))
+        assert rig.sync(account) is None  # another live process holds the lease
+        assert email_db.reset_interrupted(rig.conn) == 0
+        assert email_db.get_account(rig.conn, account)["state"] == "running"
+    finally:
+        alive.kill()
+        alive.wait()
+    assert email_db.reset_interrupted(rig.conn) == 0  # no run rows, but the dead owner's lease is cleared
+    assert email_db.get_account(rig.conn, account)["state"] == "idle"
+    with rig.conn:  # a lease left by a dead process is taken over directly, too
+        rig.conn.execute("UPDATE email_accounts SET state = 'running', lease_owner = ?, "
+                         "lease_until = '2999-01-01T00:00:00Z'", (owner,))
+    assert rig.sync(account)["status"] == "ok"
+    assert email_db.get_account(rig.conn, account)["lease_owner"] is None
+    rig.close()

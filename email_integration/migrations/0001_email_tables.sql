@@ -9,6 +9,10 @@ CREATE TABLE IF NOT EXISTS email_accounts (
     state TEXT NOT NULL DEFAULT 'idle'
         CHECK (state IN ('idle', 'running', 'error', 'needs_reconsent', 'disabled')),
     last_error TEXT,
+    -- who runs this account's sync now ("host:pid") and until when, unless renewed: one run at a time
+    -- across processes (the server's scheduler and `manage sync-now`)
+    lease_owner TEXT,
+    lease_until TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
