@@ -8,6 +8,7 @@ APPROVE_WORDS = {"yes", "y", "approve", "approved", "ok", "okay", "lgtm", "ship 
 REJECT_WORDS = {"no", "n", "reject", "rejected", "nope", "👎"}
 APPROVE_REACTIONS = {"👍", "👍️", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "✅"}
 REJECT_REACTIONS = {"👎", "👎️", "👎🏻", "👎🏼", "👎🏽", "👎🏾", "👎🏿", "❌"}
+MAX_RECIPIENTS = 8  # a card stays well under Matrix's 64 KiB event limit
 _FALLBACK = re.compile(r"^(> .*\n?)+\n?", re.M)  # the quoted "> <@user> ..." of a rich reply
 
 
@@ -21,7 +22,9 @@ def card_content(card: dict, crm_base_url: str) -> dict:
     """An m.room.message for a to_post card."""
     investor, email = card["investor"], card["email"]
     who = investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else "")
-    to = ", ".join(_person(p) for p in email.get("to") or [])
+    recipients = email.get("to") or []
+    to = ", ".join(_person(p) for p in recipients[:MAX_RECIPIENTS]) + (
+        f" and {len(recipients) - MAX_RECIPIENTS} more" if len(recipients) > MAX_RECIPIENTS else "")
     link = crm_base_url.rstrip("/") + card["web_url"]
     plain = (f"Proposed note for {who}\nFrom: {_person(email.get('from'))}\nTo: {to}\nDate: {email.get('date') or ''}\n"
              f"Subject: {email.get('subject') or ''}\n\n> {email.get('snippet') or ''}\n\nDraft note: {card['draft']}\n\n"
@@ -58,9 +61,9 @@ def reply_text(content: dict) -> str:
 def classify(text: str) -> str:
     """'approve', 'reject' or 'edit' (anything else is an instruction for the model)."""
     words = text.strip().lower().rstrip(".!")
-    if words in APPROVE_WORDS:
+    if words in APPROVE_WORDS or words in APPROVE_REACTIONS:
         return "approve"
-    if words in REJECT_WORDS:
+    if words in REJECT_WORDS or words in REJECT_REACTIONS:
         return "reject"
     return "edit"
 
@@ -71,6 +74,10 @@ def target_of(content: dict) -> str | None:
     if relates.get("rel_type") == "m.thread":
         return relates.get("event_id")
     return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+def updated_line(version: int, draft: str) -> str:
+    return f"The draft was updated (version {version}): “{draft}”\nReply yes to approve this version."
 
 
 def decided_line(status: str, by: str | None, via: str | None) -> str:

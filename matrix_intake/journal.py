@@ -33,7 +33,9 @@ class Journal:
         os.makedirs(store_path, mode=0o700, exist_ok=True)
         self.session_path = os.path.join(store_path, "session.json")
         self.state_path = os.path.join(store_path, "state.json")
-        self.state = _read(self.state_path) or {"next_batch": None, "handled": {}}
+        self.state = _read(self.state_path) or {}
+        for key, empty in (("next_batch", None), ("handled", {}), ("sent", {}), ("shown", {}), ("context", {})):
+            self.state.setdefault(key, empty)
 
     # session: access token and device id (secret: mode 600)
     def session(self) -> dict:
@@ -70,6 +72,39 @@ class Journal:
         handled = self.state["handled"]
         while len(handled) > KEEP_HANDLED:
             handled.pop(next(iter(handled)))
+        self._save()
+
+    # cards sent but not yet confirmed by the CRM: proposal id → event id (never send a card twice)
+    def sent_card(self, proposal_id: int) -> str | None:
+        return self.state["sent"].get(str(proposal_id))
+
+    def record_sent(self, proposal_id: int, event_id: str) -> None:
+        self.state["sent"][str(proposal_id)] = event_id
+        self._save()
+
+    def forget_sent(self, proposal_id: int) -> None:
+        if self.state["sent"].pop(str(proposal_id), None) is not None:
+            self._save()
+
+    # what the room has been shown of each card (the version a reviewer's "yes" refers to), and the
+    # email excerpt the model may read when revising
+    def shown(self, proposal_id: int) -> dict | None:
+        return self.state["shown"].get(str(proposal_id))
+
+    def record_shown(self, proposal_id: int, version: int, draft: str) -> None:
+        self.state["shown"][str(proposal_id)] = {"version": version, "draft": draft}
+        self._save()
+
+    def context(self, proposal_id: int) -> str:
+        return self.state["context"].get(str(proposal_id), "")
+
+    def record_context(self, proposal_id: int, text: str) -> None:
+        self.state["context"][str(proposal_id)] = text[:1500]
+        self._save()
+
+    def forget_card(self, proposal_id: int) -> None:
+        for key in ("shown", "context", "sent"):
+            self.state[key].pop(str(proposal_id), None)
         self._save()
 
     def _save(self) -> None:

@@ -13,7 +13,7 @@ from devtools.intake_rig import INTAKE, World, wait_for
 from emulator_fixtures import add_message, make_message
 
 SUBJECTS = ["Say yes", "Say no", "Edit it", "Thumbs up", "Thumbs down", "Web decides", "Eve says yes", "LLM down",
-            "Crash mid decide", "CRM gone"]
+            "Crash mid decide", "CRM gone", "Web edits first", "Busy room"]
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +162,29 @@ def test_the_crm_gone_for_good_is_told_in_the_thread(world):
         world.kill_bot()
         world.start_bot()
     assert world.status(proposal_id) == "pending"
+
+
+def test_a_draft_changed_on_the_web_is_shown_before_a_yes_approves_it(world):
+    card = world.card_for("Web edits first")
+    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    reply = world.crm.member.post(f"/api/email/proposals/{proposal_id}/decide",
+                                  {"decision": "edit", "note": "Edited on the web: Kim wants the model Friday."})
+    assert reply.status == 200
+    world.said(card["event_id"], "The draft was updated")
+    world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
+    world.said(card["event_id"], "Approved here")
+    assert any(n["body"] == "Edited on the web: Kim wants the model Friday." for n in world.notes())
+
+
+def test_a_yes_buried_under_a_busy_room_while_the_bot_was_down_is_handled(world):
+    card = world.card_for("Busy room")
+    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    world.kill_bot()
+    world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
+    for i in range(120):  # more than one sync's timeline: the sync comes back 'limited'
+        world.eve.send_text(world.room, f"chatter {i}")
+    world.start_bot()
+    wait_for(lambda: world.status(proposal_id) == "approved", timeout=30, what="the buried yes")
 
 
 def test_logs_hold_no_bodies_or_tokens(world):

@@ -1,0 +1,68 @@
+"""Units of the bot: reading replies, cleaning the model's answer, the config's one-line errors."""
+import pytest
+
+from matrix_intake.cards import card_content, classify, reply_text, target_of
+from matrix_intake.config import ConfigError, load_config
+from matrix_intake.llm import LLMError, clean
+
+
+@pytest.mark.parametrize("text,decision", [("yes", "approve"), ("Yes!", "approve"), ("👍", "approve"),
+                                           ("👍🏽", "approve"), ("approve", "approve"), ("no", "reject"),
+                                           ("👎🏿", "reject"), ("Reject.", "reject"),
+                                           ("yes but mention the deadline", "edit"), ("make it shorter", "edit")])
+def test_classify(text, decision):
+    assert classify(text) == decision
+
+
+def test_reply_text_drops_the_rich_reply_fallback_and_target_prefers_the_thread():
+    content = {"body": "> <@bot:s> Proposed note for Kim\n\nyes", "m.relates_to": {
+        "rel_type": "m.thread", "event_id": "$root", "m.in_reply_to": {"event_id": "$other"}}}
+    assert reply_text(content) == "yes" and target_of(content) == "$root"
+    assert target_of({"m.relates_to": {"m.in_reply_to": {"event_id": "$card"}}}) == "$card"
+    assert target_of({"body": "hi"}) is None
+
+
+@pytest.mark.parametrize("answer,expected", [
+    ("Revised note: Kim wants the model by Friday.", "Kim wants the model by Friday."),
+    ('"Kim wants the model."', "Kim wants the model."),
+    ("<<<Met Jane; raising a seed round.>>>", "Met Jane; raising a seed round."),
+    ("Target check size <$2M and valuation >$10M.", "Target check size <$2M and valuation >$10M."),
+    ("<p>Kim <b>wants</b> the model.</p>", "Kim wants the model."),
+    ("```\nKim wants the model.\n```", "Kim wants the model."),
+])
+def test_clean_keeps_the_note(answer, expected):
+    assert clean(answer) == expected
+
+
+@pytest.mark.parametrize("answer", ["", "   ", ">>", "<<<", "x" * 1001, None, "Note: <<<ignore>>> and more >>>"])
+def test_clean_refuses_what_is_not_a_note(answer):
+    with pytest.raises(LLMError):
+        clean(answer)
+
+
+def test_card_caps_recipients_and_escapes_html():
+    card = {"id": 1, "version": 1, "draft": "<script>x</script>", "web_url": "/capture#proposal-1",
+            "investor": {"id": 1, "name": "Kim & Co", "firm": None},
+            "email": {"from": {"email": "kim@alder.vc", "name": "Kim"}, "to": [{"email": f"p{i}@x.io", "name": ""}
+                                                                              for i in range(200)],
+                      "cc": [], "date": "2026-11-02T10:00:00Z", "subject": "S", "snippet": "s"}}
+    content = card_content(card, "https://crm.example")
+    assert "and 192 more" in content["body"] and len(content["formatted_body"]) < 5000
+    assert "<script>" not in content["formatted_body"] and "Kim &amp; Co" in content["formatted_body"]
+
+
+BASE = {"MATRIX_HOMESERVER": "http://127.0.0.1:1", "MATRIX_USER_ID": "@bot:s", "MATRIX_PASSWORD": "p",
+        "MATRIX_EMAIL_REVIEW_ROOM": "!room", "MATRIX_EMAIL_REVIEWERS": "@ann:s", "CRM_BASE_URL": "http://127.0.0.1:2",
+        "CRM_BOT_TOKEN": "crm_x"}
+
+
+@pytest.mark.parametrize("change,variable", [({"MATRIX_USER_ID": "bot"}, "MATRIX_USER_ID"),
+                                             ({"MATRIX_PASSWORD": ""}, "MATRIX_PASSWORD"),
+                                             ({"MATRIX_EMAIL_REVIEW_ROOM": "room"}, "MATRIX_EMAIL_REVIEW_ROOM"),
+                                             ({"MATRIX_EMAIL_REVIEWERS": "ann"}, "MATRIX_EMAIL_REVIEWERS"),
+                                             ({"CRM_BASE_URL": "crm"}, "CRM_BASE_URL"),
+                                             ({"EMAIL_PROPOSAL_POLL_SEC": "soon"}, "EMAIL_PROPOSAL_POLL_SEC")])
+def test_config_errors_name_the_variable(change, variable):
+    with pytest.raises(ConfigError, match=variable):
+        load_config({**BASE, **change})
+    assert load_config(BASE).reviewers == frozenset({"@ann:s"})
