@@ -2,13 +2,12 @@
 idempotent posted, decide conflicts, web/bot races, and migration 0003 applied twice."""
 import shutil
 import threading
-import time
 
 import pytest
 
 from backend.server import init_db
-from capture_fixtures import capture_env
-from conftest import manage, start_crm, with_people
+from capture_fixtures import start_capture_crm
+from conftest import manage
 from devtools.gmail_emulator.server import start_emulator
 from devtools.make_service_account import make_service_account
 from emulator_fixtures import add_message, make_message
@@ -28,13 +27,7 @@ def site(tmp_path_factory):
         add_message(emulator.url, ADMIN, make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<mx{i}@alder.vc>",
             date=f"Mon, 02 Nov 2026 1{i}:00:00 +0000", body=f"Could you share the {subject.lower()} numbers?\n" * 30))
-    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
-    server.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"], "domains": []})
-    server.admin.post("/api/email/accounts/enroll-all", {})
-    server.admin.post("/api/email/sync/run-now", {})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(server.bot.get(INTAKE).json["to_post"]) < len(SUBJECTS):
-        time.sleep(0.2)
+    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys)
     yield server
     server.stop()
     emulator.stop()

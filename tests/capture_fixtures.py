@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from backend import investors_db
 from backend.db import connect, db_path
@@ -82,3 +83,34 @@ def problems(detail_json: str) -> list:
 def attachment_files(data_dir: str) -> list[str]:
     root = os.path.join(data_dir, "email_attachments")
     return sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files)
+
+
+KIM = {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"], "domains": []}
+
+
+def sync_all(server, timeout: float = 30.0) -> None:
+    """Run-now on a running CRM and wait until every account has a newer finished run."""
+    def last_ids():
+        return [a["last_run"]["id"] if a["last_run"] else 0 for a in server.admin.get("/api/email/status").json["accounts"]]
+    before = last_ids()
+    assert server.admin.post("/api/email/sync/run-now", {}).status == 202
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        accounts = server.admin.get("/api/email/status").json["accounts"]
+        if all(a["last_run"] and a["last_run"]["id"] > b and a["last_run"]["status"] != "running"
+               and a["state"] != "running" for a, b in zip(accounts, before)):
+            return
+        time.sleep(0.1)
+    raise AssertionError("sync did not finish")
+
+
+def start_capture_crm(data_dir, emulator, keys, investors=(KIM,), sync: bool = True, **env):
+    """A CRM (with admin/member/bot) capturing from `emulator`, with investors, everyone enrolled, synced once."""
+    from conftest import start_crm, with_people
+    server = with_people(start_crm(data_dir, capture_env(emulator, keys[0], **env)))
+    for investor in investors:
+        assert server.admin.post("/api/investors", investor).status == 201
+    server.admin.post("/api/email/accounts/enroll-all", {})
+    if sync:
+        sync_all(server)
+    return server

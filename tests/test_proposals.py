@@ -1,11 +1,9 @@
 """Proposed grid notes: drafting rules (units) and every decision path over real HTTP, including races."""
 import threading
-import time
 
 import pytest
 
-from capture_fixtures import capture_env
-from conftest import start_crm, with_people
+from capture_fixtures import KIM as KIM_INVESTOR, start_capture_crm, sync_all
 from devtools.gmail_emulator.gmail_format import message_resource
 from email_integration.parser import parse
 from email_integration.proposals import automated_reason, draft_note, is_internal_only
@@ -85,31 +83,12 @@ def site(tmp_path_factory, keys):
                                      ({}, KIM, "Accepted: IC meeting")):
         add_message(emulator.url, ADMIN, make_message(sender=sender, to=ADMIN, subject=subject, body="x\n",
                                                       headers=headers))
-    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
-    server.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
-                                         "domains": ["alder.vc"]})
-    server.admin.post("/api/email/accounts/enroll-all", {})
+    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys,
+                               investors=[{**KIM_INVESTOR, "domains": ["alder.vc"]}])
     server.emulator = emulator
-    sync(server)
     yield server
     server.stop()
     emulator.stop()
-
-
-def sync(server):
-    """Run a sync of every account and wait until each has a new finished run."""
-    def last_ids():
-        return [a["last_run"]["id"] if a["last_run"] else 0 for a in server.admin.get("/api/email/status").json["accounts"]]
-    before = last_ids()
-    assert server.admin.post("/api/email/sync/run-now", {}).status == 202
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        accounts = server.admin.get("/api/email/status").json["accounts"]
-        if all(a["last_run"] and a["last_run"]["id"] > b and a["last_run"]["status"] != "running"
-               and a["state"] != "running" for a, b in zip(accounts, before)):
-            return
-        time.sleep(0.1)
-    raise AssertionError("sync did not finish")
 
 
 def card(server, subject_part):
@@ -134,7 +113,7 @@ def test_a_newer_message_refreshes_the_pending_card(site):
         sender=KIM, to=ADMIN, subject="Re: Three messages", message_id="<three-new@alder.vc>",
         in_reply_to="<Threemessages2@alder.vc>", date="Tue, 10 Nov 2026 10:00:00 +0000",
         body="Message 9: we would like to commit to the round.\n"))
-    sync(site)
+    sync_all(site)
     after = card(site, "Three messages")
     assert after["id"] == before["id"] and after["version"] == before["version"] + 1
     assert "commit to the round" in after["draft"]

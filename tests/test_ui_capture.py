@@ -1,12 +1,11 @@
 """The Email Capture page in real Chromium: cards, View email (fetched once), decisions, polling,
 hostile HTML that runs nothing, keyboard shortcuts."""
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from capture_fixtures import capture_env
-from conftest import PASSWORD, start_crm, with_people
+from capture_fixtures import start_capture_crm
+from conftest import PASSWORD
 from emulator_fixtures import add_message, make_message
 from ui_browser import Page, browser
 
@@ -28,14 +27,7 @@ def site(tmp_path_factory, keys):
             date=f"Mon, 0{i + 1} Nov 2026 10:00:00 +0000", message_id=f"<cap{i}@alder.vc>",
             body=f"Could you send the {subject.lower()} materials by Friday?\n",
             html=HOSTILE if subject == "Hostile html" else None))
-    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
-    server.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
-                                         "domains": []})
-    server.admin.post("/api/email/accounts/enroll-all", {})
-    server.admin.post("/api/email/sync/run-now", {})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(server.admin.get("/api/email/proposals").json["proposals"]) < 6:
-        time.sleep(0.2)
+    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys)
     with browser() as instance:
         server.browser = instance
         yield server

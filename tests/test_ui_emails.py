@@ -2,8 +2,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from capture_fixtures import capture_env
-from conftest import PASSWORD, start_crm, with_people
+from capture_fixtures import start_capture_crm
+from conftest import PASSWORD
 from devtools.make_service_account import make_service_account
 from emulator_fixtures import add_message, make_message, start_emulator
 from ui_browser import Page, browser
@@ -23,9 +23,7 @@ def site(tmp_path_factory):
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"Fund III update {i}", body=f"Update {i}.\n",
             html=HOSTILE_HTML if i == 0 else None, message_id=f"<u{i}@alder.vc>",
             attachments=[("deck.pdf", "application/pdf", b"%PDF-1.4")] if i == 0 else ()))
-    server = with_people(start_crm(tmp_path_factory.mktemp("ui"), capture_env(emulator, keys[0])))
-    server.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
-                                         "domains": []})
+    server = start_capture_crm(tmp_path_factory.mktemp("ui"), emulator, keys, sync=False)
     with browser() as instance:
         server.browser = instance
         yield server
