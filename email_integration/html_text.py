@@ -173,11 +173,11 @@ def _history_start(lines: list[str]) -> tuple[int, int, bool] | None:
     return None
 
 
-def _interleaved(tail: list[str]) -> bool:
+def _interleaved(tail: list[str], quotes: list[bool]) -> bool:
     """True when the writer answered between quoted lines (new text after a quote, before a signature)."""
     seen_quote = False
-    for line in tail:
-        if _is_quote(line):
+    for line, quote in zip(tail, quotes):
+        if quote:
             seen_quote = True
         elif line.rstrip("\r") in ("-- ", "--"):
             return False
@@ -187,7 +187,10 @@ def _interleaved(tail: list[str]) -> bool:
 
 
 def _tidy(lines: list[str]) -> str:
-    return _BLANKS.sub("\n\n", "\n".join(line.rstrip() for line in lines)).strip("\n")
+    text = "\n".join(line.rstrip() for line in lines)
+    if "\n\n\n" in text:  # the regex scans every position; most texts need no collapsing
+        text = _BLANKS.sub("\n\n", text)
+    return text.strip("\n")
 
 
 def split_reply(text: str) -> tuple[str, str, str]:
@@ -200,7 +203,7 @@ def split_reply(text: str) -> tuple[str, str, str]:
     found = _history_start(lines)
     if found:
         start, after, may_interleave = found
-        interleaved = may_interleave and _interleaved(lines[after:])
+        interleaved = may_interleave and _interleaved(lines[after:], is_quote[after:])
         for index in range(start, len(lines)):
             quoted[index] = index < after or not interleaved or is_quote[index]
     body = [line for line, q in zip(lines, quoted) if not q]

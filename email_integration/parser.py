@@ -34,19 +34,20 @@ def _headers(part: dict) -> dict:
     return found
 
 
-_SIMPLE_PARAMS = re.compile(r"[^\"*\\()\r\n]*")  # no quoting, RFC 2231 or comments: split by hand
-_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+# The common shape, split by hand: `main; key=token; key="quoted"` with no RFC 2231 (*), comments,
+# escapes or folded lines; anything else goes through the email package.
+_SIMPLE_PARAMS = re.compile(r'[^";*\\()\r\n]*(?:;\s*[^=;"*\\()\s]+\s*=\s*(?:"[^"\\\r\n]*"|[^;"*\\()\r\n]*)\s*)*;?\s*')
+_PARAM = re.compile(r';\s*([^=;"*\\()\s]+)\s*=\s*(?:"([^"\\\r\n]*)"|([^;"*\\()\r\n]*))')
+_URLSAFE = bytes.maketrans(b"-_", b"+/")  # base64url → the alphabet binascii decodes
 
 
 def _params(value: str) -> tuple[str, dict]:
     """(main value, params) of a MIME header; RFC 2231 continuations and charsets joined."""
     if isinstance(value, str) and _SIMPLE_PARAMS.fullmatch(value):
-        main, *pieces = value.split(";")
+        main = value.split(";", 1)[0]
         found = {}
-        for piece in pieces:
-            key, sep, param = piece.partition("=")
-            if sep and key.strip():
-                found.setdefault(key.strip().lower(), param.strip())
+        for key, quoted, token in _PARAM.findall(value):
+            found.setdefault(key.lower(), quoted if quoted or not token else token.strip())
         return main.strip().lower(), found
     msg = email.message.Message()
     # email.message's parameter splitter is quadratic; real MIME headers are far below this cap.
@@ -67,8 +68,11 @@ def _b64url(data, problems: list, where: str) -> bytes:
     if not isinstance(data, str):
         problems.append(f"body: {where} data is not a string")
         return b""
-    if _B64URL.fullmatch(data) and len(data.rstrip("=")) % 4 != 1:  # the usual case: well-formed
-        return base64.urlsafe_b64decode(data.rstrip("=") + "=" * (-len(data.rstrip("=")) % 4))
+    try:  # the usual case, well-formed: strict decoding refuses anything else, which then gets cleaned
+        raw = data.rstrip("=").encode("ascii")
+        return binascii.a2b_base64((raw + b"=" * (-len(raw) % 4)).translate(_URLSAFE), strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        pass
     cleaned = re.sub(r"[^A-Za-z0-9_\-+/]", "", data)
     if re.search(r"[^A-Za-z0-9_\-+/=\s]", data):
         problems.append(f"body: {where} data had invalid base64url characters")
