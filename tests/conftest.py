@@ -150,3 +150,16 @@ def emulator(keys):
     handle = start_emulator(service_account_key=keys[1])
     yield handle
     handle.stop()
+
+
+@pytest.fixture
+def page(request, site):
+    """A fresh browser page on the module's `site` (see ui_browser.browsing); signed in as the module's
+    PAGE_LOGIN (email, password) when it sets one."""
+    from ui_browser import Page
+    wrapper = Page(site.browser, site.url)
+    login = getattr(request.module, "PAGE_LOGIN", None)
+    if login:
+        wrapper.login(*login)
+    yield wrapper
+    wrapper.close()

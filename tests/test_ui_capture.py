@@ -7,10 +7,11 @@ from playwright.sync_api import expect
 from capture_fixtures import start_capture_crm
 from conftest import PASSWORD
 from emulator_fixtures import add_message, make_message
-from ui_browser import Page, browser
+from ui_browser import browsing
 
 pytestmark = pytest.mark.browser
 ADMIN = "admin@firm.test"
+PAGE_LOGIN = ("member@firm.test", PASSWORD)
 HOSTILE = ("<html><body><p id='marker'>Hostile body</p><script>parent.postMessage('ran','*');"
            "document.title='pwned'</script><img src=x onerror=\"parent.document.title='pwned'\">"
            "<svg onload=\"alert(1)\"></svg></body></html>")
@@ -28,19 +29,9 @@ def site(tmp_path_factory, keys):
             body=f"Could you send the {subject.lower()} materials by Friday?\n",
             html=HOSTILE if subject == "Hostile html" else None))
     server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys)
-    with browser() as instance:
-        server.browser = instance
-        yield server
-    server.stop()
-    emulator.stop()
+    with browsing(server, emulator) as site:
+        yield site
 
-
-@pytest.fixture
-def page(site):
-    wrapper = Page(site.browser, site.url)
-    wrapper.login("member@firm.test", PASSWORD)
-    yield wrapper
-    wrapper.close()
 
 
 def card_for(page, subject):

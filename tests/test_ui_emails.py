@@ -6,7 +6,7 @@ from capture_fixtures import start_capture_crm
 from conftest import PASSWORD
 from devtools.make_service_account import make_service_account
 from emulator_fixtures import add_message, make_message, start_emulator
-from ui_browser import Page, browser
+from ui_browser import browsing
 
 pytestmark = pytest.mark.browser
 ADMIN = "admin@firm.test"
@@ -24,18 +24,9 @@ def site(tmp_path_factory):
             html=HOSTILE_HTML if i == 0 else None, message_id=f"<u{i}@alder.vc>",
             attachments=[("deck.pdf", "application/pdf", b"%PDF-1.4")] if i == 0 else ()))
     server = start_capture_crm(tmp_path_factory.mktemp("ui"), emulator, keys, sync=False)
-    with browser() as instance:
-        server.browser = instance
-        yield server
-    server.stop()
-    emulator.stop()
+    with browsing(server, emulator) as site:
+        yield site
 
-
-@pytest.fixture
-def page(site):
-    wrapper = Page(site.browser, site.url)
-    yield wrapper
-    wrapper.close()
 
 
 def test_admin_enrolls_and_syncs_with_progress(page):

@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import PASSWORD, start_crm, with_people
-from ui_browser import Page, browser
+from ui_browser import browsing
 
 pytestmark = pytest.mark.browser
 
@@ -15,17 +15,9 @@ def site(tmp_path_factory):
         investor = server.admin.post("/api/investors", {"name": name, "firm": firm, "emails": emails,
                                                         "domains": domains}).json
         server.admin.post(f"/api/investors/{investor['id']}/notes", {"body": f"Intro call with {name}."})
-    with browser() as instance:
-        server.browser = instance
-        yield server
-    server.stop()
+    with browsing(server) as site:
+        yield site
 
-
-@pytest.fixture
-def page(site):
-    wrapper = Page(site.browser, site.url)
-    yield wrapper
-    wrapper.close()
 
 
 def test_anonymous_visit_goes_to_login_and_wrong_password_says_so(page):

@@ -43,3 +43,16 @@ class Page:
 
     def close(self) -> None:
         self.context.close()
+
+
+@contextlib.contextmanager
+def browsing(server, *also_stop):
+    """A module's site: Chromium attached to `server` (as server.browser); stops server and the rest after."""
+    try:
+        with browser() as instance:
+            server.browser = instance
+            yield server
+    finally:
+        server.stop()
+        for other in also_stop:
+            other.stop()
