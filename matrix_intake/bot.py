@@ -286,8 +286,9 @@ class IntakeBot:
             status, payload = await self.crm.decide(card["id"], decision, actor, expected_version=version)
         except CRMUnavailable:
             if self._give_up(event_id):
-                await self.say(root, f"I could not reach the CRM, so {actor}'s {decision} was NOT recorded. "
-                                     "Please decide on the web page.", txn=f"gaveup-{event_id}", reply_to=event_id)
+                await self.say(root, f"I could not reach the CRM: {actor}'s {decision} is NOT confirmed as "
+                                     "recorded. Please check the card on the web page.",
+                               txn=f"gaveup-{event_id}", reply_to=event_id)
                 return
             raise
         current = payload.get("proposal") or {}
@@ -327,7 +328,8 @@ class IntakeBot:
                                                     expected_version=entry["version"])
         except CRMUnavailable:
             if self._give_up(event_id):
-                await self.say(root, "I could not reach the CRM, so the revision was NOT saved.",
+                await self.say(root, "I could not reach the CRM: the revision is NOT confirmed as saved. "
+                                     "Please check the card on the web.",
                                txn=f"gaveup-{event_id}", reply_to=event_id)
                 return
             raise

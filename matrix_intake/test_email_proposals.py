@@ -156,7 +156,7 @@ def test_the_crm_gone_for_good_is_told_in_the_thread(world):
         world.start_bot(CRM_GIVE_UP_SEC="1")
         time.sleep(1)
         world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
-        world.said(card["event_id"], "was NOT recorded", timeout=60)
+        world.said(card["event_id"], "NOT confirmed as recorded", timeout=60)
     finally:
         world.proxy.fail = set()
         world.kill_bot()
