@@ -11,14 +11,22 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 _local = threading.local()
 
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # every stored timestamp: UTC, so strings compare chronologically
+
+
 def now_iso() -> str:
     """The current UTC time as "YYYY-MM-DDTHH:MM:SSZ" (the format of every timestamp we store)."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.now(_dt.timezone.utc).strftime(ISO_FORMAT)
 
 
 def iso_after(seconds: float) -> str:
-    moment = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Now plus `seconds` (negative: in the past), as now_iso() writes it."""
+    return (_dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=seconds)).strftime(ISO_FORMAT)
+
+
+def iso_at(epoch: float) -> str:
+    """A Unix time as now_iso() writes it."""
+    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime(ISO_FORMAT)
 
 
 def db_path(data_dir: str) -> str:

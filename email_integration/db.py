@@ -192,10 +192,8 @@ def finish_run(conn, run_id: int, status: str, counts: dict, error: str | None =
 
 
 def last_run(conn, account_id: int) -> dict | None:
-    row = conn.execute("SELECT id, kind, status, started_at, finished_at, messages_added, messages_updated, "
-                       "messages_deleted, messages_failed, error FROM email_sync_runs WHERE account_id = ? "
-                       "ORDER BY id DESC LIMIT 1", (account_id,)).fetchone()
-    return dict(row) if row else None
+    runs = list_runs(conn, account_id, limit=1)
+    return runs[0] if runs else None
 
 
 def list_runs(conn, account_id: int, limit: int = 20) -> list[dict]:

@@ -39,6 +39,15 @@ def raw_headers(resource: dict) -> dict:
     return found
 
 
+def relink(conn, index, email_id: int, date: str | None) -> tuple[list, bool]:
+    """Links from every participant any copy of the email named; stored when they changed: (links, changed)."""
+    links = index.match(db_emails.participant_addresses(conn, email_id))
+    changed = {link[0] for link in links} != db_emails.linked_investor_ids(conn, email_id)
+    if changed:
+        db_emails.set_links(conn, email_id, links, date)
+    return links, changed
+
+
 def addresses_of(parsed: dict) -> list[str]:
     people = [parsed.get("from")] + [p for role in ("to", "cc", "bcc", "reply_to") for p in parsed.get(role) or []]
     return [p["email"] for p in people if p and p.get("email")]
@@ -82,10 +91,9 @@ class Ingestor:
                 # Another mailbox's copy may name more people (a Bcc only its sender's copy shows):
                 # keep them all, and link by everyone seen in any copy.
                 db_emails.store_participants(self.conn, email_id, parsed)
-                links = self.matcher.index(self.conn).match(db_emails.participant_addresses(self.conn, email_id))
+                links, changed = relink(self.conn, self.matcher.index(self.conn), email_id, parsed["date"])
                 keep_body = bool(links) or self.capture_all
-                if {l[0] for l in links} != db_emails.linked_investor_ids(self.conn, email_id):
-                    db_emails.set_links(self.conn, email_id, links, parsed["date"])
+                if changed:
                     outcome = UPDATED
             if keep_body and not (existing and existing["has_body"]):
                 db_emails.store_body(self.conn, email_id, parsed, account_id)

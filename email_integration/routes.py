@@ -7,7 +7,7 @@ from __future__ import annotations
 import urllib.parse
 
 from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_user, token_hash
-from backend.db import atomic
+from backend.db import atomic, iso_at
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
 
 from . import db, db_queries
@@ -50,18 +50,17 @@ def status(req):
     return {"enabled": True, "auth_method": CONFIG.auth_method,
             "scheduler": {"running": bool(scheduler and scheduler.running),
                           "interval_min": CONFIG.sync_interval_min,
-                          "next_run_at": _iso(next_run) if next_run else None},
-            "accounts": [_account_view(req.conn, a, scheduler) for a in db.list_accounts(req.conn)]}
+                          "next_run_at": iso_at(next_run) if next_run else None},
+            "accounts": _account_views(req.conn, scheduler)}
 
 
-def _iso(epoch: float) -> str:
-    import datetime as _dt
-    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _account_views(conn, scheduler) -> list[dict]:
+    return [_account_view(conn, account, scheduler) for account in db.list_accounts(conn)]
 
 
 def accounts(req):
     from .scheduler import current_scheduler
-    return {"accounts": [_account_view(req.conn, a, current_scheduler()) for a in db.list_accounts(req.conn)]}
+    return {"accounts": _account_views(req.conn, current_scheduler())}
 
 
 def _enroll_user(conn, user: dict) -> tuple[dict, bool]:

@@ -13,6 +13,7 @@ from .attachments import AttachmentDownloader, blob_store_for
 from .config import CONFIG
 from .credentials import provider_from_config
 from .gmail_client import GmailClient
+from .ingest import relink
 from .matcher import MatcherCache
 from .sync import AccountSync
 
@@ -127,11 +128,9 @@ class CaptureService:
                 counts["emails"] += 1
                 with atomic(conn):
                     brief = db_emails.email_brief(conn, email_id)
-                    links = index.match(db_emails.participant_addresses(conn, email_id))
-                    before = db_emails.linked_investor_ids(conn, email_id)
-                    if {l[0] for l in links} == before:
+                    links, changed = relink(conn, index, email_id, brief["date"])
+                    if not changed:
                         continue
-                    db_emails.set_links(conn, email_id, links, brief["date"])
                     if links and not brief["has_body"]:
                         entry = db_emails.any_mailbox_entry(conn, email_id)
                         if entry:

@@ -8,11 +8,10 @@ A listing saves its page token after each page, so a killed process resumes wher
 """
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import threading
 
-from backend.db import atomic, now_iso
+from backend.db import atomic, iso_after, now_iso
 
 from . import db, db_emails
 from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError
@@ -28,10 +27,7 @@ class Interrupted(Exception):
 
 
 def _stale(last_success_at: str | None, days: float) -> bool:
-    if not last_success_at:
-        return True
-    then = _dt.datetime.strptime(last_success_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
-    return _dt.datetime.now(_dt.timezone.utc) - then > _dt.timedelta(days=days)
+    return not last_success_at or last_success_at < iso_after(-days * 86400)
 
 
 class AccountSync:
@@ -73,9 +69,9 @@ class AccountSync:
             if kind != "incremental":
                 self._listing(kind, resume=bool(state["listing_kind"]))
                 self._incremental(db.get_sync_state(self.conn, self.account_id)["history_id"])
-            if self.counts["failed"] or db.queue_size(self.conn, self.account_id):
-                status = "partial"
-                error = f"{db.queue_size(self.conn, self.account_id)} message(s) could not be fetched; retried next run"
+            queued = db.queue_size(self.conn, self.account_id)
+            if self.counts["failed"] or queued:
+                status, error = "partial", f"{queued} message(s) could not be fetched; retried next run"
         except Interrupted:
             status, error = "partial", "interrupted by shutdown; resumes from its checkpoint"
         except NeedsReconsentError as exc:
@@ -135,7 +131,6 @@ class AccountSync:
     def _retry_queue(self, seen_gen: int) -> None:
         queued = db.queued_fetches(self.conn, self.account_id)
         if queued:
-            self.counts["failed"] = 0
             self._fetch_and_store(queued, seen_gen, reason="retry")
             self.counts["failed"] = 0  # what is still queued shows up as 'partial' at the end
 
