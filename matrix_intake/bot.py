@@ -22,6 +22,11 @@ SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members
 MAX_BACKFILL_PAGES = 50
 
 
+def open_cards(work: dict) -> dict[str, dict]:
+    """The work-list's open cards by their Matrix event id (what replies point at)."""
+    return {item["event_id"]: dict(item) for item in work.get("open", [])}
+
+
 class MatrixSendError(Exception):
     pass
 
@@ -76,7 +81,7 @@ class IntakeBot:
     # -- the CRM poll ------------------------------------------------------------------------------
     async def poll_once(self) -> None:
         work = await self.crm.work_lists()
-        self.open = {item["event_id"]: dict(item) for item in work.get("open", [])}
+        self.open = open_cards(work)
         for card in work.get("to_post", []):
             await self._guarded(self.post_card(card), f"posting proposal {card.get('id')}")
         for item in list(self.open.values()):
@@ -276,32 +281,26 @@ class IntakeBot:
         except CRMRefused as error:
             log.warning("open cards: %s", error)
             return
-        self.open = {item["event_id"]: dict(item) for item in work.get("open", [])}
+        self.open = open_cards(work)
 
     async def decide(self, card: dict, root: str, event_id: str, actor: str, decision: str) -> None:
         replay = self.journal.entry(event_id) is not None  # seen before a crash: the CRM may have it already
         version = self.shown_version(card)
         self.journal.start(event_id, version=version)
-        try:
-            status, payload = await self.crm.decide(card["id"], decision, actor, expected_version=version)
-        except CRMUnavailable:
-            if self._give_up(event_id):
-                await self.say(root, f"I could not reach the CRM: {actor}'s {decision} is NOT confirmed as "
-                                     "recorded. Please check the card on the web page.",
-                               txn=f"gaveup-{event_id}", reply_to=event_id)
-                return
-            raise
-        current = payload.get("proposal") or {}
+        reply = await self._crm_decide(card, root, event_id, f"{actor}'s {decision} is NOT confirmed as recorded",
+                                       decision, actor, expected_version=version)
+        if reply is None:
+            return
+        status, current = reply
         mine = replay and current.get("decided_via") == "matrix" and current.get("decided_by") == actor
         if status == 200 or mine:
             self.open.pop(root, None)
             await self.say(root, cards.decided_line(current.get("status", decision + "d"), actor, "matrix"),
                            txn=f"done-{event_id}", reply_to=event_id)
         elif current.get("status") == "pending":  # the draft changed (edited on the web) since it was shown
-            card.update(version=current["version"], draft=current["draft"])
             await self.say(root, f"The draft changed meanwhile; it now reads: “{current['draft']}”. "
                                  f"Reply yes to approve this version.", txn=f"stale-{event_id}", reply_to=event_id)
-            self.journal.record_shown(card["id"], current["version"], current["draft"])
+            self._adopt(card, current)
         else:
             await self.say(root, "Already " + cards.decided_line(current.get("status", "decided"),
                                                                   current.get("decided_by"),
@@ -323,17 +322,11 @@ class IntakeBot:
                                txn=f"llm-{event_id}", reply_to=event_id)
                 return
             self.journal.update(event_id, revision=revision)
-        try:
-            status, payload = await self.crm.decide(card["id"], "edit", actor, note=revision,
-                                                    expected_version=entry["version"])
-        except CRMUnavailable:
-            if self._give_up(event_id):
-                await self.say(root, "I could not reach the CRM: the revision is NOT confirmed as saved. "
-                                     "Please check the card on the web.",
-                               txn=f"gaveup-{event_id}", reply_to=event_id)
-                return
-            raise
-        current = payload.get("proposal") or {}
+        reply = await self._crm_decide(card, root, event_id, "the revision is NOT confirmed as saved",
+                                       "edit", actor, note=revision, expected_version=entry["version"])
+        if reply is None:
+            return
+        status, current = reply
         if status == 200 or (current.get("status") == "pending" and current.get("draft") == revision):
             card.update(version=current["version"], draft=current["draft"])
             await self._show_revision(card, root, event_id, revision)
@@ -343,8 +336,25 @@ class IntakeBot:
             else cards.decided_line(current.get("status", "decided"), current.get("decided_by"),
                                     current.get("decided_via"))), txn=f"editfail-{event_id}", reply_to=event_id)
         if current.get("status") == "pending":
-            card.update(version=current["version"], draft=current["draft"])
-            self.journal.record_shown(card["id"], current["version"], current["draft"])
+            self._adopt(card, current)
+
+    async def _crm_decide(self, card: dict, root: str, event_id: str, unconfirmed: str, *args, **kwargs):
+        """crm.decide → (status, proposal state); None once the CRM stayed unreachable for a few rounds
+        (the thread is told `unconfirmed`). Before that a CRM outage propagates: the reply is retried."""
+        try:
+            status, payload = await self.crm.decide(card["id"], *args, **kwargs)
+        except CRMUnavailable:
+            if self._give_up(event_id):
+                await self.say(root, f"I could not reach the CRM: {unconfirmed}. Please check the card on the web "
+                                     "page.", txn=f"gaveup-{event_id}", reply_to=event_id)
+                return None
+            raise
+        return status, payload.get("proposal") or {}
+
+    def _adopt(self, card: dict, current: dict) -> None:
+        """The CRM's current draft is now the card's, and the one the room has been shown."""
+        card.update(version=current["version"], draft=current["draft"])
+        self.journal.record_shown(card["id"], current["version"], current["draft"])
 
     async def _show_revision(self, card: dict, root: str, event_id: str, revision: str) -> None:
         await self.say(root, f"Revised draft: “{revision}”\nReply yes to approve it, or say what else to change.",
