@@ -207,6 +207,11 @@ class World:
         return wait_for(lambda: next((c for c in self.cards() if f"Subject: {subject}\n" in c["content"]["body"]), None),
                         what=f"card {subject}")
 
+    def posted(self, subject):
+        """(the card's event, its proposal id) once the bot has posted the card and the CRM recorded it."""
+        card = self.card_for(subject)
+        return card, wait_for(lambda: self.proposal(card), what=f"proposal of {subject}")
+
     def thread(self, root):
         return [e for e in self.events() if e["sender"] == self.bot_id and
                 (e["content"].get("m.relates_to") or {}).get("event_id") == root and e["type"] == "m.room.message"]

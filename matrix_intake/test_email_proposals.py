@@ -38,8 +38,7 @@ def test_each_card_is_posted_once_even_across_restarts(world):
 
 
 def test_yes_approves_and_the_note_exists(world):
-    card = world.card_for("Say yes")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("Say yes")
     world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
     world.said(card["event_id"], "Approved here by @ann:spark.test")
     assert world.status(proposal_id) == "approved"
@@ -47,16 +46,14 @@ def test_yes_approves_and_the_note_exists(world):
 
 
 def test_no_rejects(world):
-    card = world.card_for("Say no")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("Say no")
     world.ann.send_text(world.room, "No", reply_to=card["event_id"])  # a plain reply to the card works too
     world.said(card["event_id"], "Rejected here")
     assert world.status(proposal_id) == "rejected"
 
 
 def test_edit_then_yes_approves_the_revision(world):
-    card = world.card_for("Edit it")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("Edit it")
     world.ann.send_text(world.room, "mention the Friday deadline", thread_root=card["event_id"])
     revised = world.said(card["event_id"], "Revised draft:")
     expected = "Kim asked for the model (mention the Friday deadline)."
@@ -71,17 +68,14 @@ def test_edit_then_yes_approves_the_revision(world):
 
 
 def test_reactions_decide(world):
-    up, down = world.card_for("Thumbs up"), world.card_for("Thumbs down")
-    up_id = wait_for(lambda: world.proposal(up), what="proposal")
-    down_id = wait_for(lambda: world.proposal(down), what="proposal")
+    (up, up_id), (down, down_id) = world.posted("Thumbs up"), world.posted("Thumbs down")
     world.ann.react(world.room, up["event_id"], "👍")
     world.ann.react(world.room, down["event_id"], "👎")
     wait_for(lambda: world.status(up_id) == "approved" and world.status(down_id) == "rejected", what="reactions")
 
 
 def test_a_web_decision_is_announced_and_closed(world):
-    card = world.card_for("Web decides")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("Web decides")
     assert world.crm.member.post(f"/api/email/proposals/{proposal_id}/decide", {"decision": "approve"}).status == 200
     world.said(card["event_id"], "Approved on the web by Member")
     wait_for(lambda: any(e["type"] == "m.reaction" and e["sender"] == world.bot_id and
@@ -91,16 +85,14 @@ def test_a_web_decision_is_announced_and_closed(world):
 
 
 def test_a_non_reviewers_yes_changes_nothing(world):
-    card = world.card_for("Eve says yes")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("Eve says yes")
     world.eve.send_text(world.room, "yes", thread_root=card["event_id"])
     world.said(card["event_id"], "only the listed reviewers can decide")
     assert world.status(proposal_id) == "pending"
 
 
 def test_llm_down_leaves_the_draft_and_says_so(world):
-    card = world.card_for("LLM down")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("LLM down")
     before = next(o for o in world.crm.bot.get(INTAKE).json["open"] if o["id"] == proposal_id)
     world.llm.down = True
     try:
@@ -113,8 +105,7 @@ def test_llm_down_leaves_the_draft_and_says_so(world):
 
 
 def test_killed_while_the_crm_hangs_loses_no_decision_and_posts_no_duplicate(world):
-    card = world.card_for("Crash mid decide")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("Crash mid decide")
     proxy = world.proxy
     # 1. a reviewer says yes; the CRM stalls on the decision; the bot is killed before it answers
     proxy.release.clear()
@@ -148,8 +139,7 @@ def test_killed_while_the_crm_hangs_loses_no_decision_and_posts_no_duplicate(wor
 
 
 def test_the_crm_gone_for_good_is_told_in_the_thread(world):
-    card = world.card_for("CRM gone")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("CRM gone")
     world.kill_bot()
     world.proxy.fail = {"/decide"}
     try:
@@ -165,8 +155,7 @@ def test_the_crm_gone_for_good_is_told_in_the_thread(world):
 
 
 def test_a_draft_changed_on_the_web_is_shown_before_a_yes_approves_it(world):
-    card = world.card_for("Web edits first")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("Web edits first")
     reply = world.crm.member.post(f"/api/email/proposals/{proposal_id}/decide",
                                   {"decision": "edit", "note": "Edited on the web: Kim wants the model Friday."})
     assert reply.status == 200
@@ -177,8 +166,7 @@ def test_a_draft_changed_on_the_web_is_shown_before_a_yes_approves_it(world):
 
 
 def test_a_yes_buried_under_a_busy_room_while_the_bot_was_down_is_handled(world):
-    card = world.card_for("Busy room")
-    proposal_id = wait_for(lambda: world.proposal(card), what="proposal")
+    card, proposal_id = world.posted("Busy room")
     world.kill_bot()
     world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
     for i in range(120):  # more than one sync's timeline: the sync comes back 'limited'
