@@ -138,7 +138,9 @@ class World:
         self.emulator = start_emulator(service_account_key=keys[1])
         for i, subject in enumerate(subjects):
             self.add_mail(subject, i)
-        self.crm = with_people(start_crm(tmp / "crm", capture_env(self.emulator, keys[0])))
+        # Every subject's card in the room at once: this world is about conversations, not the open-card cap.
+        self.crm = with_people(start_crm(tmp / "crm", capture_env(self.emulator, keys[0],
+                                                                   CRM_INTAKE_MAX_OPEN_CARDS="100")))
         self.crm.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
                                                "domains": []})
         self.crm.admin.post("/api/email/accounts/enroll-all", {})

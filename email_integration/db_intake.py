@@ -4,10 +4,28 @@ from __future__ import annotations
 from backend.db import now_iso
 
 
+# Pending proposals whose card is not in the review room. One condition a line: other work-list
+# rules (a model draft still to come, a private thread) add theirs to this list.
+_UNPOSTED = ("p.status = 'pending'", "m.proposal_id IS NULL")
+_UNPOSTED_FROM = ("FROM email_proposals p LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
+                  "LEFT JOIN emails e ON e.id = p.email_id")
+
+
 def unposted_ids(conn, limit: int) -> list[int]:
-    rows = conn.execute("SELECT p.id FROM email_proposals p LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
-                        "WHERE p.status = 'pending' AND m.proposal_id IS NULL ORDER BY p.id LIMIT ?", (limit,))
+    """Up to `limit` pending proposals not yet in the room, newest email first (a fresh card beats an old one)."""
+    rows = conn.execute(f"SELECT p.id {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)} "
+                        "ORDER BY e.date DESC, p.id DESC LIMIT ?", (limit,))
     return [r[0] for r in rows]
+
+
+def unposted_count(conn) -> int:
+    return conn.execute(f"SELECT count(*) {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)}").fetchone()[0]
+
+
+def open_count(conn) -> int:
+    """Cards in the room still awaiting a decision: what CRM_INTAKE_MAX_OPEN_CARDS caps."""
+    return conn.execute("SELECT count(*) FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id "
+                        "WHERE p.status = 'pending'").fetchone()[0]
 
 
 def open_cards(conn) -> list[dict]:

@@ -9,6 +9,7 @@ from backend.db import atomic
 from backend.web import BadRequest, Conflict, NotFound, Route, field_str, query_int
 
 from . import db_intake, db_proposals, proposals
+from .config import CONFIG
 from .proposal_routes import decide_fields
 
 # Matrix identifiers: room ids "!opaque:server" ("!opaque" from room version 12), event ids "$opaque[:server]".
@@ -21,19 +22,23 @@ def web_url(proposal_id: int) -> str:
 
 
 def work_lists(req):
+    """The bot's work: at most CRM_INTAKE_MAX_OPEN_CARDS cards open in the room (to_post fills the free
+    places, newest email first), the open ones, decided ones to close, and how many more wait on the web."""
     limit = query_int(req.query, "limit", 50, 1, 500)
-    ids = db_intake.unposted_ids(req.conn, limit)
+    free = max(0, CONFIG.intake_max_open_cards - db_intake.open_count(req.conn))
+    ids = db_intake.unposted_ids(req.conn, min(limit, free)) if free else []
     to_post = []
     if ids:
-        rows = db_proposals.list_cards(req.conn, "pending", len(ids), ids=ids)
+        rows = db_proposals.list_cards(req.conn, "pending", len(ids), ids=ids)  # newest email first
         people = db_proposals.recipients(req.conn, [r["email_id"] for r in rows])
-        for row in sorted(rows, key=lambda r: r["id"]):
+        for row in rows:
             card = proposals.card(row, people.get(row["email_id"], {}))
             card.pop("status")
             card.pop("created_at")
             card["web_url"] = web_url(row["id"])
             to_post.append(card)
-    return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn)}
+    return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn),
+            "waiting": db_intake.unposted_count(req.conn) - len(to_post)}
 
 
 def _proposal(req) -> dict:
