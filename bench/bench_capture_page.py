@@ -43,19 +43,22 @@ PASSWORD = "bench-password-1"
 LONGTASKS = ("window.__longtasks = []; new PerformanceObserver((list) => { for (const e of list.getEntries()) "
              "window.__longtasks.push({start: e.startTime, duration: e.duration}); })"
              ".observe({type: 'longtask', buffered: true});")
-# Scroll to the end of the page a viewport at a time, one step a frame, until every card is rendered.
-SCROLL_ALL = """async (count) => {
+# Scroll down a viewport at a time, one step a frame, until the card `id` is in the page (and, with
+# `toEnd`, the page's end is reached); counts the distinct cards that were in the page on the way.
+SCROLL_TO = """async ([id, toEnd]) => {
   const t0 = performance.now();
   const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  const seen = new Set();
   let steps = 0;
   while (steps < 100000) {
+    for (const node of document.querySelectorAll('[data-proposal-id]')) seen.add(node.dataset.proposalId);
+    const atEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 2;
+    if (document.querySelector(`[data-proposal-id="${id}"]`) && (atEnd || !toEnd)) break;
     window.scrollBy(0, window.innerHeight);
     await frame();
     steps += 1;
-    const atEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 2;
-    if (atEnd && document.querySelectorAll('[data-proposal-id]').length >= count) break;
   }
-  return {steps, ms: performance.now() - t0, cards: document.querySelectorAll('[data-proposal-id]').length};
+  return {steps, ms: performance.now() - t0, cards: seen.size};
 }"""
 
 
@@ -110,6 +113,9 @@ def main(argv=None) -> int:
         raise SystemExit(f"the CRM did not start; see {log.name}")
     url = line.strip().rsplit(" ", 1)[-1]
     renders, views, loads = [], [], []
+    client = CRMClient(url)
+    client.login("m@bench.example", PASSWORD)
+    order = [p["id"] for p in client.get("/api/email/proposals?status=pending&limit=10000").json["proposals"]]
     try:
         with browser() as instance:
             page = Page(instance, url)
@@ -133,13 +139,14 @@ def main(argv=None) -> int:
             page.page.locator("[data-proposal-id]").first.wait_for()
             page.page.wait_for_timeout(500)  # let the load's own tasks finish before the scroll is timed
             scroll_start = page.page.evaluate("() => performance.now()")
-            scroll = page.page.evaluate(SCROLL_ALL, args.cards)
+            scroll = page.page.evaluate(SCROLL_TO, [order[-1], True])
             scroll_tasks = long_tasks(page.page, since=scroll_start)
 
             # Bulk reject from the page: select the first --bulk cards (click, shift-click), one confirmation.
             page.page.evaluate("() => window.scrollTo(0, 0)")
-            cards.nth(0).locator("input.select").click()
-            cards.nth(args.bulk - 1).locator("input.select").click(modifiers=["Shift"])
+            page.page.locator(f'[data-proposal-id="{order[0]}"] input.select').click()
+            page.page.evaluate(SCROLL_TO, [order[args.bulk - 1], False])
+            page.page.locator(f'[data-proposal-id="{order[args.bulk - 1]}"] input.select').click(modifiers=["Shift"])
             page.page.once("dialog", lambda d: d.accept())
             bulk_start = page.page.evaluate("() => performance.now()")
             page.page.locator("#bulk-reject").click()
@@ -150,8 +157,6 @@ def main(argv=None) -> int:
             left = page.page.locator("[data-proposal-id]").count()
             page.close()
         # The server alone: another --bulk cards rejected by a script, timed around the HTTP call on loopback.
-        client = CRMClient(url)
-        client.login("m@bench.example", PASSWORD)
         pending = client.get("/api/email/proposals?status=pending&limit=10000").json["proposals"]
         ids = [p["id"] for p in pending[:args.bulk]]
         started = time.perf_counter()
@@ -170,7 +175,7 @@ def main(argv=None) -> int:
     print(f"View email, click to shown: median {statistics.median(views):.0f} ms, max {max(views):.0f} ms over "
           f"{len(views)} opens (target <= 150 ms)")
     print(f"bulk reject of {args.bulk} from the page: request {answered:.0f} ms, page settled {settled:.0f} ms after "
-          f"the answer ({left} cards left on the page; longest task {max(bulk_tasks, default=0):.0f} ms)")
+          f"the answer ({left} cards in the page's window; longest task {max(bulk_tasks, default=0):.0f} ms)")
     print(f"bulk reject of {args.bulk} by HTTP on loopback (server time): {server_ms:.0f} ms (target <= 2000 ms)")
     return 0
 

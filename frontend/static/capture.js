@@ -1,7 +1,8 @@
 /* Email Capture: one card per pending proposed note, newest email first; approve / reject / edit next to
    the email, or select many (click, shift-click, x, "select all shown") and decide them with one
-   confirmation. Thousands of cards: all the data is loaded, but cards are built and rendered a window at
-   a time as the reader scrolls (CSS content-visibility skips the off-screen ones).
+   confirmation. Thousands of cards: all the data is loaded, but only the cards near the viewport are
+   built and in the page (a window over the list, with spacers standing in for the rest at their
+   measured or estimated heights), so the page costs the same at 50 cards or 5,000.
    Polls (default 25 s, ?poll=MS for tests) to add new cards and clear ones decided elsewhere,
    leaving alone a card someone is editing or reading. */
 "use strict";
@@ -9,9 +10,12 @@
 (function () {
   const { api, el, formatDate } = window.crm;
   const POLL_MS = Number(new URLSearchParams(window.location.search).get("poll")) || 25000;
-  const WINDOW = 40; // cards added to the page at a time
+  const MIN_WINDOW = 40; // cards in the page at least (a short list is there whole)
+  const OVERSCAN_PX = 800; // rendered beyond the viewport on each side
+  const GAP_PX = 10; // .cards > .card margin-bottom
   const list = document.getElementById("cards");
-  const more = document.getElementById("cards-more");
+  const before = el("div", { className: "spacer" });
+  const after = el("div", { className: "spacer" });
   const status = document.getElementById("capture-status");
   const errorBox = document.getElementById("capture-error");
   const investorFilter = document.getElementById("filter-investor");
@@ -23,11 +27,15 @@
   const cards = new Map(); // proposal id → {proposal, node?, textarea, dirty, viewer, checkbox}
   let order = []; // every pending id, newest email first (the server's order)
   let shown = []; // the ids passing the filters, in order
-  let rendered = 0; // shown[0 .. rendered) are on the page
+  let start = 0; // shown[start .. end) are in the page
+  let end = 0;
+  const heights = new Map(); // proposal id → measured height of its card, gap included
+  let estimate = 180; // for cards never measured: the mean of those that were
   const selected = new Set();
   let anchor = null; // the last card clicked for selection: shift-click selects from here
   let total = 0;
   let bulkBusy = false;
+  let notice = ""; // the outcome of the last bulk decision, shown until the next selection
 
   function person(p) { return window.crm.emailView.person(p); }
 
@@ -49,12 +57,12 @@
     if (total > cards.size) parts.push(`(${total} in all; the newest ${cards.size} are loaded)`);
     if (filtered && cards.size) parts.push(`· ${shown.length} shown`);
     if (selected.size) parts.push(`· ${selected.size} selected`);
+    if (notice) parts.unshift(notice);
     status.textContent = parts.join(" ");
     bulkApprove.disabled = bulkReject.disabled = !selected.size || bulkBusy;
     selectNone.disabled = !selected.size;
     bulkApprove.textContent = selected.size ? `Approve ${selected.size} selected` : "Approve selected";
     bulkReject.textContent = selected.size ? `Reject ${selected.size} selected` : "Reject selected";
-    more.textContent = rendered < shown.length ? `${shown.length - rendered} more below…` : "";
   }
 
   // -- one card ----------------------------------------------------------------------------------
@@ -153,43 +161,86 @@
     return entry.node || build(entry);
   }
 
-  /* Make the page show exactly shown[0 .. rendered), moving as few nodes as possible (a moved node
-     loses focus, so the usual case, nothing changed, moves none). */
-  function reconcile() {
-    rendered = Math.min(Math.max(rendered, Math.min(WINDOW, shown.length)), shown.length);
-    let cursor = list.firstElementChild;
-    for (let i = 0; i < rendered; i += 1) {
+  function heightOf(id) {
+    return heights.get(id) || estimate;
+  }
+
+  /* Which cards the viewport (plus overscan) needs: [first, last) over `shown`, and the pixels above. */
+  function wanted(pinned) {
+    const listTop = list.getBoundingClientRect().top + window.scrollY;
+    const top = window.scrollY - listTop - OVERSCAN_PX;
+    const bottom = window.scrollY + window.innerHeight - listTop + OVERSCAN_PX;
+    let first = 0;
+    let above = 0;
+    while (first < shown.length && above + heightOf(shown[first]) < top) above += heightOf(shown[first++]);
+    let last = first;
+    let y = above;
+    while (last < shown.length && (y < bottom || last - first < MIN_WINDOW)) y += heightOf(shown[last++]);
+    if (pinned !== undefined && pinned >= 0) { // a card that must be in the page (keyboard, link)
+      while (pinned < first) above -= heightOf(shown[--first]);
+      last = Math.max(last, Math.min(shown.length, pinned + 1));
+    }
+    return { first, last, above };
+  }
+
+  /* Put shown[first .. last) in the page between the spacers, moving as few nodes as possible (a moved
+     node loses focus, so the usual case, nothing changed, moves none); then measure what is shown. */
+  function render(pinned) {
+    const { first, last, above } = wanted(pinned);
+    start = first;
+    end = last;
+    if (before.parentNode !== list) list.prepend(before);
+    let cursor = before.nextElementSibling;
+    for (let i = start; i < end; i += 1) {
       const node = nodeOf(shown[i]);
       if (cursor === node) { cursor = cursor.nextElementSibling; continue; }
       list.insertBefore(node, cursor);
     }
-    while (cursor) {
+    while (cursor && cursor !== after) {
       const next = cursor.nextElementSibling;
       cursor.remove();
       cursor = next;
     }
+    if (after.parentNode !== list) list.append(after);
+    let below = 0;
+    for (let i = end; i < shown.length; i += 1) below += heightOf(shown[i]);
+    before.style.height = `${above}px`;
+    after.style.height = `${below}px`;
+    measure();
     updateStatus();
   }
 
-  function renderMore(upTo) {
-    const end = Math.min(shown.length, Math.max(upTo || 0, rendered + WINDOW));
-    if (end <= rendered) return;
-    const fragment = document.createDocumentFragment();
-    for (let i = rendered; i < end; i += 1) fragment.append(nodeOf(shown[i]));
-    list.append(fragment);
-    rendered = end;
-    updateStatus();
+  function measure() {
+    let sum = 0;
+    let count = 0;
+    for (let i = start; i < end; i += 1) {
+      const height = cards.get(shown[i]).node.offsetHeight + GAP_PX;
+      heights.set(shown[i], height);
+      sum += height;
+      count += 1;
+    }
+    if (count) estimate = Math.round((estimate + sum / count) / 2);
   }
 
-  /* Near the end of what is rendered, render the next window; observing afresh after each one gets a new
-     report even when the sentinel never left the margin (a fast scroll), one window per task. */
-  const nearEnd = new IntersectionObserver((entries) => {
-    if (!entries.some((e) => e.isIntersecting) || rendered >= shown.length) return;
-    renderMore();
-    nearEnd.unobserve(more);
-    nearEnd.observe(more);
-  }, { rootMargin: "1200px 0px" });
-  nearEnd.observe(more);
+  let scheduled = false;
+  window.addEventListener("scroll", () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => { scheduled = false; render(); });
+  }, { passive: true });
+  window.addEventListener("resize", () => render());
+
+  /* Bring shown[index] into the page and into view; its node. */
+  function reveal(index) {
+    let offset = 0;
+    for (let i = 0; i < index; i += 1) offset += heightOf(shown[i]);
+    const listTop = list.getBoundingClientRect().top + window.scrollY;
+    const node = nodeOf(shown[index]);
+    if (!node.isConnected) window.scrollTo(0, listTop + offset - window.innerHeight / 3);
+    render(index);
+    node.scrollIntoView({ block: "nearest" });
+    return node;
+  }
 
   // -- data: load, merge, filter ---------------------------------------------------------------------
   function passes(entry) {
@@ -241,7 +292,8 @@
         continue;
       }
       const hadFocus = entry.node && entry.node.contains(document.activeElement);
-      const neighbour = hadFocus && (entry.node.nextElementSibling || entry.node.previousElementSibling);
+      const neighbour = hadFocus && [entry.node.nextElementSibling, entry.node.previousElementSibling]
+        .find((n) => n && n.classList.contains("card"));
       cards.delete(id);
       selected.delete(id);
       if (anchor === id) anchor = null;
@@ -250,11 +302,11 @@
     }
     const gone = new Set(ids.filter((id) => !cards.has(id)));
     if (!gone.size) return;
+    total = Math.max(cards.size, total - gone.size);
     order = order.filter((id) => !gone.has(id));
     shown = shown.filter((id) => !gone.has(id));
-    rendered = Math.min(rendered, shown.length);
     fillFilters();
-    reconcile();
+    render();
   }
 
   function merge(proposals) {
@@ -274,7 +326,7 @@
     fillFilters();
     applyFilters();
     drop(stale, false);
-    reconcile();
+    render();
   }
 
   async function refresh() {
@@ -295,9 +347,8 @@
   function filtersChanged() {
     selectShown(false); // a selection is of what is shown: a hidden card is never decided by surprise
     applyFilters();
-    rendered = 0;
-    reconcile();
     window.scrollTo(0, 0);
+    render();
   }
 
   // -- selection and bulk decisions --------------------------------------------------------------------
@@ -311,6 +362,7 @@
   }
 
   function clickSelect(id, range, on) {
+    notice = "";
     const from = anchor === null ? -1 : shown.indexOf(anchor);
     const to = shown.indexOf(id);
     if (range && from >= 0 && to >= 0) {
@@ -323,6 +375,7 @@
   }
 
   function selectShown(on) {
+    notice = "";
     for (const id of on ? shown : [...selected]) setSelected(id, on);
     updateStatus();
   }
@@ -346,9 +399,9 @@
       drop(elsewhere.map((c) => c.id), true);
       void list.offsetHeight;
       performance.mark("capture:bulk-settled");
-      const done = `${decision === "approve" ? "Approved" : "Rejected"} ${reply.decided.length}.`;
-      status.textContent = `${done}${elsewhere.length ? ` ${elsewhere.length} had already been decided elsewhere.` : ""} ` +
-        status.textContent;
+      notice = `${decision === "approve" ? "Approved" : "Rejected"} ${reply.decided.length}.` +
+        (elsewhere.length ? ` ${elsewhere.length} had already been decided elsewhere.` : "");
+      updateStatus();
     } catch (err) {
       bulkBusy = false;
       errorBox.textContent = `Nothing decided: ${err.message}`;
@@ -369,10 +422,7 @@
     if (!shown.length) return;
     const current = shown.findIndex((id) => { const e = cards.get(id); return e.node && e.node.contains(document.activeElement); });
     const index = current < 0 ? 0 : Math.max(0, Math.min(shown.length - 1, current + offset));
-    if (index >= rendered) renderMore(index + 1);
-    const node = cards.get(shown[index]).node;
-    node.focus();
-    node.scrollIntoView({ block: "nearest" });
+    reveal(index).focus();
   }
 
   document.addEventListener("keydown", (event) => {
@@ -404,10 +454,7 @@
     await refresh();
     const target = window.location.hash.match(/^#proposal-(\d+)$/);
     const index = target ? shown.indexOf(Number(target[1])) : -1;
-    if (index >= 0) {
-      renderMore(index + 1);
-      cards.get(shown[index]).node.focus();
-    }
+    if (index >= 0) reveal(index).focus();
     setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
   });
 })();
