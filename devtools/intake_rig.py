@@ -123,8 +123,10 @@ def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
 class World:
     """Synapse + CRM + emulator + LLM stand-in + the bot as a real subprocess."""
 
-    def __init__(self, tmp, subjects, start_crm, with_people, capture_env, add_message, make_message):
-        """The CRM helpers come from the test suite (tests/conftest.py, capture_fixtures, emulator_fixtures)."""
+    def __init__(self, tmp, subjects, start_crm, with_people, capture_env, add_message, make_message,
+                 max_open_cards: int = 100):
+        """The CRM helpers come from the test suite (tests/conftest.py, capture_fixtures, emulator_fixtures);
+        `max_open_cards`: the CRM's CRM_INTAKE_MAX_OPEN_CARDS (by default every subject's card at once)."""
         self.tmp, self.subjects = tmp, subjects
         self._add_message, self._make_message = add_message, make_message
         self.synapse = start_synapse(str(tmp / "synapse"))
@@ -138,9 +140,8 @@ class World:
         self.emulator = start_emulator(service_account_key=keys[1])
         for i, subject in enumerate(subjects):
             self.add_mail(subject, i)
-        # Every subject's card in the room at once: this world is about conversations, not the open-card cap.
         self.crm = with_people(start_crm(tmp / "crm", capture_env(self.emulator, keys[0],
-                                                                   CRM_INTAKE_MAX_OPEN_CARDS="100")))
+                                                                   CRM_INTAKE_MAX_OPEN_CARDS=str(max_open_cards))))
         self.crm.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
                                                "domains": []})
         self.crm.admin.post("/api/email/accounts/enroll-all", {})
