@@ -171,7 +171,8 @@ class CRMHandler(BaseHTTPRequestHandler):
         self.respond(Response(body=body, content_type=static.content_type(file_path),
                               headers={"Cache-Control": "no-cache"}))
 
-    def do_GET(self):
+    def dispatch(self) -> None:
+        """Every method: the pre-checks, then the email_integration seam, then the core routes."""
         try:
             if not self.pre_checks():
                 return
@@ -186,34 +187,7 @@ class CRMHandler(BaseHTTPRequestHandler):
         finally:
             self._finish()
 
-    def do_POST(self):
-        try:
-            if not self.pre_checks():
-                return
-            # Patch 3 (seed): the email_integration routes, after the auth and rate-limit pre-checks.
-            try:
-                from email_integration.routes import try_handle
-                if try_handle(self):
-                    return
-            except ImportError:
-                pass
-            self.route()
-        finally:
-            self._finish()
-
-    def do_PATCH(self):
-        try:
-            if self.pre_checks():
-                self.route()
-        finally:
-            self._finish()
-
-    def do_DELETE(self):
-        try:
-            if self.pre_checks():
-                self.route()
-        finally:
-            self._finish()
+    do_GET = do_POST = do_PATCH = do_DELETE = dispatch
 
 
 def serve_routes(handler: CRMHandler, routes, not_found: bool = False) -> bool:

@@ -14,6 +14,7 @@ from backend.investors_db import add_grid_note, bump_last_contact
 from backend.web import BadRequest, Conflict, NotFound
 
 from . import db_intake, db_proposals
+from .db_visibility import is_private
 
 MAX_DRAFT_CHARS = 2000
 DECISIONS = ("approve", "reject", "edit")
@@ -87,6 +88,8 @@ def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, li
     Called once per email (when its body is first kept), so it never proposes the same email twice."""
     if not links or automated_reason(headers, parsed) or is_internal_only(parsed, own_domain):
         return []
+    if is_private(conn, thread_id):
+        return []  # a private conversation never reaches the review room or /capture
     touched = []
     for investor_id, _strategy, _address in links:
         investor = investors.get(investor_id)
