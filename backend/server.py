@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import auth, auth_api, db, investors_api, static
+from . import audit_api, auth, auth_api, db, investors_api, static
 from .ratelimit import SlidingWindowLimiter
 from .settings import Settings, SettingsError, load_settings
 from .web import MAX_BODY_BYTES, HTTPError, Request, Response, resolve
@@ -31,7 +31,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES
+CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES + audit_api.ROUTES
 EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
