@@ -166,6 +166,7 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
 def card(row: dict, people: dict) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
     return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+            "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
             "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
                       "to": people.get("to", []), "cc": people.get("cc", []), "date": row["date"],
