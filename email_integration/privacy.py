@@ -12,25 +12,26 @@ from .db_queries import visible_emails
 from .exclusions import SCOPES, parse_pattern
 
 
-def _scope_owner(user: dict, scope: str) -> int | None:
-    """The user_id an exclusion of `scope` belongs to (None: firm-wide); Forbidden for a member's 'firm'."""
+def _pattern_and_owner(user: dict, raw_pattern, scope: str) -> tuple[str, int | None]:
+    """(normalised pattern, the user_id an exclusion of `scope` belongs to: None when firm-wide);
+    BadRequest for bad input, Forbidden for a member's 'firm'."""
+    try:
+        pattern = parse_pattern(raw_pattern)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
     if scope not in SCOPES:
         raise BadRequest("'scope' must be 'mine' or 'firm'")
     if scope == "firm":
         if user["role"] != "admin":
             raise Forbidden("only an admin can add or remove firm-wide exclusions")
-        return None
-    return user["id"]
+        return pattern, None
+    return pattern, user["id"]
 
 
 def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tuple[dict, bool, int]:
     """Record the exclusion and purge what its mailboxes already captured from those people, at once:
     (exclusion, created, mailbox copies removed). Other teammates' copies of the same mail stay."""
-    try:
-        pattern = parse_pattern(raw_pattern)
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
-    owner = _scope_owner(user, scope)
+    pattern, owner = _pattern_and_owner(user, raw_pattern, scope)
     with atomic(conn):
         existing = db_privacy.find_exclusion(conn, scope, owner, pattern)
         created = existing is None
@@ -51,11 +52,7 @@ def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tupl
 
 def remove_exclusion(conn, user: dict, raw_pattern, scope: str) -> dict:
     """Forget an exclusion: new mail is captured again (older mail returns with the next full resync)."""
-    try:
-        pattern = parse_pattern(raw_pattern)
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
-    owner = _scope_owner(user, scope)
+    pattern, owner = _pattern_and_owner(user, raw_pattern, scope)
     with atomic(conn):
         existing = db_privacy.find_exclusion(conn, scope, owner, pattern)
         if existing is None:
