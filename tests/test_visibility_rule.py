@@ -106,3 +106,39 @@ def test_search_reaches_only_what_the_viewer_may_read(world, fts):
         db_privacy.set_visibility(conn, boxes["ann"], "metadata", users["ann"])
     assert found("cat", "Alpha") == set() and "Alpha plan" not in found("cat", "kim")
     assert len(db_queries.list_threads(conn, users["cat"], None, "kim", 50, 0)[0]) == 3  # who/when still listed
+
+
+def test_migration_0007_twice_on_a_populated_copy_and_old_search_rows_lose_bcc(world, tmp_path):
+    import os
+    import shutil
+
+    from backend import db
+    from migration_check import snapshot
+    conn, users, boxes, ids = world
+    with atomic(conn):
+        db_privacy.set_visibility(conn, boxes["ann"], "subject", users["ann"])
+        db_privacy.mark_private(conn, ids["beta"]["thread_id"], users["ann"])
+        db_privacy.add_exclusion(conn, "mine", users["bob"], "@law.test", users["bob"])
+        # A search row written before 0007, when Bcc recipients were indexed.
+        conn.execute("UPDATE emails_fts SET participants = participants || ' adv@advisors.test' WHERE rowid = ?",
+                     (ids["sent"]["id"],))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy = str(tmp_path / "copy.db")
+    shutil.copyfile(conn.execute("PRAGMA database_list").fetchone()[2], copy)
+    migration = os.path.join(email_db.MIGRATIONS_DIR, "0007_privacy.sql")
+    before = snapshot(copy)
+    assert before["rows"]["email_private_threads"] and before["rows"]["email_exclusions"]
+    other = db.connect(copy)
+    db.run_sql_file(other.cursor(), migration)
+    db.run_sql_file(other.cursor(), migration)
+    other.close()
+    init_db(copy)
+    assert snapshot(copy) == before
+    other = db.connect(copy)
+    other.execute("DELETE FROM email_schema_migrations WHERE name = '0007_privacy.sql'")  # as on an older database
+    other.close()
+    init_db(copy)
+    other = db.connect(copy)
+    participants = other.execute("SELECT participants FROM emails_fts WHERE rowid = ?", (ids["sent"]["id"],)).fetchone()[0]
+    other.close()
+    assert "advisors" not in participants and "kim@alder.vc" in participants
