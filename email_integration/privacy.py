@@ -96,5 +96,5 @@ def set_visibility(conn, user: dict, account_id: int, value) -> dict:
         if before != value:
             db_privacy.set_visibility(conn, account_id, value, user["id"])
             audit(conn, user["id"], "email.account.visibility", "email_account", account_id,
-                  {"before": before, "after": value})
+                  {"visibility": {"before": before, "after": value}})
     return {"id": account_id, "email": account["email"], "visibility": value}
