@@ -43,7 +43,8 @@ def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tupl
             exclusion_id = existing["id"]
         removed = 0
         for account_id in db_privacy.accounts_of(conn, owner):
-            for gmail_id in db_privacy.entries_matching(conn, account_id, pattern):
+            for gmail_id, email_id in db_privacy.entries_matching(conn, account_id, pattern):
+                db_privacy.stop_fetching_from(conn, email_id, account_id)
                 gone, hashes = db_emails.remove_entry(conn, account_id, gmail_id)
                 removed += int(gone)
                 blob_store.release(conn, hashes)
