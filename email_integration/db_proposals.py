@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from backend.db import now_iso
 
-from .db_visibility import FULL, level_sql, room_safe_sql
+from .db_visibility import FULL, holds_thread_sql, level_sql, room_safe_sql
 
 _COLUMNS = ("p.id, p.investor_id, p.thread_id, p.email_id, p.status, p.version, p.draft, p.edited, p.created_at, "
             "p.updated_at, p.decided_at, p.decided_by_user_id, p.decided_by, p.decided_via, p.note_id")
@@ -85,21 +85,24 @@ def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | 
     """Proposals with what a review card shows: investor, email metadata, the draft.
 
     With `viewer_id`, only cards that viewer may see: drafted from mail every teammate can read, or
-    from mail in the viewer's own mailbox (db_visibility). `owner_only` marks the latter kind."""
+    from mail in the viewer's own mailbox (db_visibility). `owner_only` marks the latter kind; `holder`:
+    the viewer's mailbox holds the conversation (they may mark it private)."""
     where, params = ["p.status = ?"], [status]
     if ids is not None:
         where.append(f"p.id IN ({','.join('?' * len(ids))})")
         params.extend(ids)
+    holder, holder_params = "0", []
     if viewer_id is not None:
         level, level_params = level_sql(viewer_id)
         where.append(f"{level} = {FULL}")
         params.extend(level_params)
+        holder, holder_params = holds_thread_sql(viewer_id, "p.thread_id")
     rows = conn.execute(
         f"SELECT {_COLUMNS}, i.name AS investor_name, i.firm AS investor_firm, e.from_email, e.from_name, e.date, "
-        f"e.subject, e.snippet, e.body_text, NOT {room_safe_sql()} AS owner_only FROM email_proposals p "
-        "JOIN investors i ON i.id = p.investor_id "
+        f"e.subject, e.snippet, e.body_text, NOT {room_safe_sql()} AS owner_only, {holder} AS holder "
+        "FROM email_proposals p JOIN investors i ON i.id = p.investor_id "
         f"JOIN emails e ON e.id = p.email_id WHERE {' AND '.join(where)} ORDER BY e.date DESC, p.id DESC LIMIT ?",
-        (*params, limit))
+        (*holder_params, *params, limit))
     return [dict(r) for r in rows]
 
 

@@ -76,11 +76,20 @@ def sees_bcc(conn, viewer_id: int, email_id: int) -> bool:
     return bool(row and row[0])
 
 
+def holds_thread_sql(viewer_id: int, thread_column: str) -> tuple[str, list]:
+    """(SQL, params): true when one of the viewer's mailboxes holds a message of the conversation
+    `thread_column` names (e.g. "p.thread_id"): who may mark it private."""
+    if not all(part.isidentifier() for part in thread_column.split(".")):
+        raise ValueError("thread_column must be [alias.]column")
+    return (f"EXISTS (SELECT 1 FROM emails ht JOIN email_mailbox_entries hm ON hm.email_id = ht.id JOIN email_accounts "
+            f"ha ON ha.id = hm.account_id WHERE ht.thread_id = {thread_column} AND ha.user_id = ?)", [viewer_id])
+
+
 def holds_thread(conn, user_id: int, thread_id: int) -> bool:
     """Whether one of the user's mailboxes holds a message of the conversation (who may mark it private)."""
-    return conn.execute("SELECT 1 FROM emails e JOIN email_mailbox_entries m ON m.email_id = e.id "
-                        "JOIN email_accounts a ON a.id = m.account_id WHERE e.thread_id = ? AND a.user_id = ? "
-                        "LIMIT 1", (thread_id, user_id)).fetchone() is not None
+    expr, params = holds_thread_sql(user_id, "t.id")
+    row = conn.execute(f"SELECT {expr} FROM email_threads t WHERE t.id = ?", (*params, thread_id)).fetchone()
+    return bool(row and row[0])
 
 
 def is_private(conn, thread_id: int) -> bool:

@@ -171,7 +171,8 @@ def card(row: dict, people: dict) -> dict:
             "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
                       "to": people.get("to", []), "cc": people.get("cc", []), "date": row["date"],
                       "subject": row["subject"], "snippet": _snippet(row)},
-            "created_at": row["created_at"], "owner_only": bool(row.get("owner_only"))}
+            "created_at": row["created_at"], "owner_only": bool(row.get("owner_only")),
+            "holder": bool(row.get("holder"))}
 
 
 def _snippet(row: dict, limit: int = 300) -> str:

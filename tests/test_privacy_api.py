@@ -243,6 +243,9 @@ def test_unmarking_restores_the_conversation_and_its_card(site):
 
 def test_private_input_and_roles(site):
     thread = thread_id(site, site.member, "Kept deal")
+    assert cards(site.member)["Kept deal"]["holder"] is True and cards(site.member2)["Kept deal"]["holder"] is False
+    assert site.member.get(f"/api/email/threads/{thread}").json["holder"] is True
+    assert site.member2.get(f"/api/email/threads/{thread}").json["holder"] is False
     for body in ({}, {"private": "yes"}, {"private": 1}):
         assert site.member.post(f"/api/email/threads/{thread}/private", body).status == 400
     assert site.admin.post(f"/api/email/threads/{thread}/private", {"private": True}).status == 403  # sees, holds not

@@ -96,6 +96,10 @@ def test_a_card_marked_private_leaves_capture_for_everyone(site):
         expect(member.page.locator(".card", has_text="Card private")).to_have_count(0)
         assert "Card private" not in card_subjects(other)
         assert "Card private" not in card_subjects(member)
+        # Only a holder of the conversation is offered the button.
+        expect(other.page.locator(".card", has_text="Private in browser")).to_have_count(1)
+        expect(other.page.locator(".card", has_text="Private in browser").get_by_role(
+            "button", name="Mark conversation private")).to_have_count(0)
 
 
 def test_visibility_chosen_on_the_privacy_page(site):

@@ -104,7 +104,7 @@
     reject.addEventListener("click", () => decide(entry, "reject"));
     save.addEventListener("click", () => decide(entry, "edit"));
     entry.message = el("p", { className: "status", role: "status", hidden: true });
-    const hide = window.crm.privacy.toggle(proposal.thread_id, false, () => remove(proposal.id, true));
+    const hide = proposal.holder ? window.crm.privacy.toggle(proposal.thread_id, false, () => remove(proposal.id, true)) : null;
     node.append(entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton, hide),
                 entry.message);
     entry.node = node;
