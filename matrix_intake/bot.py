@@ -121,19 +121,24 @@ class IntakeBot:
     async def typing(self):
         """'typing…' in the room while a model call runs (refreshed: Synapse drops it after its timeout)."""
         self._typing += 1
-        refresher = asyncio.create_task(self._keep_typing())
+        done = asyncio.Event()
+        refresher = asyncio.create_task(self._keep_typing(done))
         try:
             yield
         finally:
-            refresher.cancel()
+            done.set()
+            await refresher  # its last "typing" must reach the server before the "stopped" below
             self._typing -= 1
             if not self._typing:
                 await self.client.room_typing(self.room_id, False)
 
-    async def _keep_typing(self) -> None:
-        while True:
+    async def _keep_typing(self, done: asyncio.Event) -> None:
+        while not done.is_set():
             await self.client.room_typing(self.room_id, True, timeout=30_000)
-            await asyncio.sleep(20)
+            try:
+                await asyncio.wait_for(done.wait(), timeout=20)
+            except asyncio.TimeoutError:
+                pass
 
     # -- the CRM poll ------------------------------------------------------------------------------
     async def poll_once(self) -> None:
