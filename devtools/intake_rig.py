@@ -57,11 +57,14 @@ class FakeLLM:
                 answer = {"choices": [{"message": {"role": "assistant", "content": content},
                                        "finish_reason": finish}]}
                 reply = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bot stopped (or timed out) while the answer was held
 
             def log_message(self, *args):
                 pass

@@ -136,7 +136,10 @@ class Replies:
         root = relation.target if relation.kind == "thread" else await self.card_root(relation.target)
         if root is None:
             return None
-        addressed = await self.is_bots(relation.reply_to) or events.mentions(content, self.config.user_id)
+        # Addressed to the bot: a mention of it or a real reply to one of its messages, naming nobody else
+        # ("@ben what do you think?" as a reply to the card is for Ben).
+        addressed = (events.mentions(content, self.config.user_id) or await self.is_bots(relation.reply_to)) and \
+            not events.others_mentioned(content, self.config.user_id, event["sender"])
         words = events.text(content)
         if addressed:
             words = events.without_name(words, self.config.user_id, self.bot.display_name)

@@ -93,11 +93,13 @@ def test_a_message_addressed_to_the_bot_is_an_edit_and_one_to_someone_else_is_no
     card, proposal_id = world.posted("Mention the bot")
     world.ann.send_text(world.room, "what about the Friday deadline?", thread_root=card["event_id"],
                         mention=(world.eve.user_id, "eve"))
+    world.ann.send_text(world.room, "what do you think?", reply_to=card["event_id"],  # a reply to the card, for eve
+                        mention=(world.eve.user_id, "eve"))
     world.ann.send_text(world.room, "what about the Friday deadline?", thread_root=card["event_id"],
                         mention=(world.bot_id, "intakebot"))
     revised = world.said(card["event_id"], "Revised draft:")
     assert "(what about the Friday deadline?)" in revised["content"]["body"]
-    assert len(world.llm.requests) == 1  # the message to eve did not reach the model
+    assert len(world.llm.requests) == 1  # the messages to eve did not reach the model
     assert pending_draft(world, proposal_id) == "Kim asked for the model (what about the Friday deadline?)."
 
 
