@@ -1,7 +1,7 @@
 """How fast a reviewer's "yes" in Matrix becomes an approved proposal in the CRM, through a real
 Synapse (long-poll sync) and the bot as a subprocess, on loopback: first with the room idle, then
 while another card's model revision is in flight (the model stand-in holds its answer for the whole
-second phase, so every yes there is measured with a model call outstanding).
+second phase, at least 5 s, so every yes there is measured with a model call outstanding).
 
     .venv/bin/python bench/bench_intake_latency.py [--cards 20]
 
@@ -27,6 +27,9 @@ from capture_fixtures import capture_env  # noqa: E402
 from conftest import start_crm, with_people  # noqa: E402
 from devtools.intake_rig import World, wait_for  # noqa: E402
 from emulator_fixtures import add_message, make_message  # noqa: E402
+
+
+MODEL_BUSY_SEC = 5.0  # issue 13: a yes on card B while card A's revision takes 5 s
 
 
 def _yes_latency(world, card) -> float:
@@ -68,10 +71,13 @@ def main(argv=None) -> int:
         world.ann.send_text(world.room, "edit: mention the Friday deadline", thread_root=slow["event_id"])
         wait_for(lambda: world.llm.waiting == 1, what="the model call in flight")
         started = time.monotonic()
-        for subject in busy:
+        for i, subject in enumerate(busy):
+            # spread the decisions over the model's MODEL_BUSY_SEC, as reviewers would answer during it
+            time.sleep(max(0.0, started + i * MODEL_BUSY_SEC / len(busy) - time.monotonic()))
             beside_model.append(_yes_latency(world, world.card_for(subject)))
             if world.llm.waiting != 1:
                 raise SystemExit("the model call ended early; the figure would not be what it claims")
+        time.sleep(max(0.0, started + MODEL_BUSY_SEC - time.monotonic()))
         held = time.monotonic() - started
         world.llm.hold.set()
     finally:
