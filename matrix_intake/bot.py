@@ -130,15 +130,22 @@ class IntakeBot:
             await refresher  # its last "typing" must reach the server before the "stopped" below
             self._typing -= 1
             if not self._typing:
-                await self.client.room_typing(self.room_id, False)
+                await self._typing_notice(False)
 
     async def _keep_typing(self, done: asyncio.Event) -> None:
         while not done.is_set():
-            await self.client.room_typing(self.room_id, True, timeout=30_000)
+            await self._typing_notice(True)
             try:
                 await asyncio.wait_for(done.wait(), timeout=20)
             except asyncio.TimeoutError:
                 pass
+
+    async def _typing_notice(self, typing: bool) -> None:
+        """A courtesy: trouble sending it never disturbs the work it announces."""
+        try:
+            await self.client.room_typing(self.room_id, typing, timeout=30_000)
+        except Exception as error:  # noqa: BLE001
+            log.warning("typing notice: %s", type(error).__name__)
 
     # -- the CRM poll ------------------------------------------------------------------------------
     async def poll_once(self) -> None:

@@ -241,6 +241,17 @@ def test_a_name_or_room_mention_inside_an_email_highlights_nobody(world):
     assert card["content"]["m.mentions"] == {}
 
 
+def test_a_card_for_a_huge_email_is_cut_well_under_the_event_limit(world):
+    subject = "Long " + " ".join(f"word{i}" for i in range(800))
+    world.add_mail(subject, 51, body="long body " * 5000 + "\n")
+    world.sync_crm()
+    card = wait_for(lambda: next((c for c in world.cards() if "Subject: Long word0 word1 " in c["content"]["body"]),
+                                 None), what="the long card")
+    assert len(json.dumps(card).encode()) < 16 * 1024  # Matrix allows 64 KiB per event
+    shown_subject = card["content"]["body"].split("Subject: ")[1].split("\n")[0]
+    assert shown_subject.endswith("…") and len(shown_subject) <= 300
+
+
 def _other_bot(world, room, name, **env):
     log = open(world.tmp / f"{name}.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
