@@ -192,8 +192,8 @@ class IntakeBot:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
         elif item["version"] > shown["version"] and item["draft"] not in (shown["draft"],
                                                                           self.journal.own_revision(item["id"])):
-            await self.send(cards.thread_content(item["event_id"], cards.updated_line(
-                item["version"], cards.cut(item["draft"], cards.MAX_DRAFT))), txn=f"update-{item['id']}-v{item['version']}")
+            await self.send(cards.thread_content(item["event_id"], cards.updated_line(item["version"], item["draft"])),
+                            txn=f"update-{item['id']}-v{item['version']}")
             self.journal.record_shown(item["id"], item["version"], item["draft"])
         elif item["version"] > shown["version"]:
             self.journal.record_shown(item["id"], item["version"], item["draft"])

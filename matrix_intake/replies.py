@@ -101,7 +101,7 @@ class Replies:
         return bool(fetched) and fetched.get("sender") == self.config.user_id
 
     async def card_root(self, event_id: str | None) -> str | None:
-        """The card a reply or reaction target belongs to: the card itself, or one of the bot's messages in its thread."""
+        """The card a reply or reaction target belongs to: the card, or one of the bot's messages in its thread."""
         if not event_id:
             return None
         if event_id in self.bot.open:
@@ -202,7 +202,7 @@ class Replies:
 
     # -- reactions ---------------------------------------------------------------------------------
     async def reaction(self, event: dict, relation) -> None:
-        """👍/👎 on the card or on the bot's messages in its thread, applied after the grace period unless taken back."""
+        """👍/👎 on the card or the bot's messages in its thread, applied after the grace period unless redacted."""
         event_id = event["event_id"]
         decision = grammar.reaction(relation.key)
         root = await self.card_root(relation.target) if decision else None
@@ -251,8 +251,9 @@ class Replies:
             line = cards.decided_line(current.get("status", decision + "d"), actor, "matrix")
             await self.bot.say(root, prefix + line[:-1] + how + ".", txn=f"done-{event_id}", reply_to=answer_to)
         elif current.get("status") == "pending":  # the draft changed (edited on the web) since it was shown
-            await self.bot.say(root, prefix + f"The draft changed meanwhile; it now reads: “{cards.cut(current['draft'], cards.MAX_DRAFT)}”. "
-                                     "Reply yes to approve this version.", txn=f"stale-{event_id}", reply_to=answer_to)
+            await self.bot.say(root, f"{prefix}The draft changed meanwhile; it now reads: "
+                                     f"{cards.quote(current['draft'])}. Reply yes to approve this version.",
+                               txn=f"stale-{event_id}", reply_to=answer_to)
             self.bot.adopt(card, current)
         else:
             await self.bot.say(root, prefix + "Already " + cards.decided_line(
@@ -289,7 +290,7 @@ class Replies:
             await self._show_revision(card, root, event_id, revision, answer_to, prefix)
             return
         await self.bot.say(root, prefix + "The revision was not saved: " + (
-            f"the draft changed meanwhile (now: “{cards.cut(current.get('draft'), cards.MAX_DRAFT)}”)."
+            f"the draft changed meanwhile (now: {cards.quote(current.get('draft'))})."
             if current.get("status") == "pending"
             else cards.decided_line(current.get("status", "decided"), current.get("decided_by"),
                                     current.get("decided_via"))), txn=f"editfail-{event_id}", reply_to=answer_to)
@@ -315,5 +316,6 @@ class Replies:
     async def _show_revision(self, card: dict, root: str, event_id: str, revision: str, answer_to: str,
                              prefix: str) -> None:
         self.journal.record_shown(card["id"], card["version"], revision)
-        await self.bot.say(root, prefix + f"Revised draft: “{revision}”\nReply yes (or react 👍 here) to approve it, "
-                                          "or say what else to change.", txn=f"rev-{event_id}", reply_to=answer_to)
+        await self.bot.say(root, prefix + f"Revised draft: {cards.quote(revision)}\nReply yes (or react 👍 here) to "
+                                          "approve it, or say what else to change.", txn=f"rev-{event_id}",
+                           reply_to=answer_to)
