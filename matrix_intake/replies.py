@@ -126,6 +126,8 @@ class Replies:
             return None
         await self.bot.refresh_open()  # a card posted by an earlier run
         if root not in self.bot.open:
+            if root in self.journal.cards_being_posted():
+                raise CRMUnavailable("the CRM has not recorded this card yet")  # retried shortly
             self.not_open.add(root)
         return self.bot.open.get(root)
 
@@ -177,6 +179,10 @@ class Replies:
         content = {**(event.get("content") or {}).get("m.new_content", {}),
                    "m.relates_to": (original.get("content") or {}).get("m.relates_to")}
         relation = events.relation(content)
+        root = relation.target if relation.kind == "thread" else await self.card_root(relation.target)
+        if root:
+            async with self.lanes.lane(root):
+                pass  # the original may still be in hand (a model call): let it finish before judging it
         entry = self.journal.entry(original_id) or {}
         if entry.get("outcome") in ACTED:
             root = entry.get("root")
