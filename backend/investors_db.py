@@ -102,10 +102,19 @@ def investor_exists(conn, investor_id: int) -> bool:
 
 
 def list_notes(conn, investor_id: int) -> list[dict]:
+    return notes_before(conn, investor_id, None, -1)  # LIMIT -1: all of them
+
+
+def notes_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[dict]:
+    """The investor's newest notes older than `bound` (at, id) (backend.timeline's order), at most `limit`."""
+    where, params = "n.investor_id = ?", [investor_id]
+    if bound is not None:
+        where += " AND (n.created_at < ? OR (n.created_at = ? AND n.id < ?))"
+        params += [bound[0], bound[0], bound[1]]
     rows = conn.execute(
         "SELECT n.id, n.body, n.source, n.source_ref, u.name AS author, n.created_at FROM grid_notes n "
-        "LEFT JOIN users u ON u.id = n.author_user_id WHERE n.investor_id = ? ORDER BY n.created_at DESC, n.id DESC",
-        (investor_id,))
+        f"LEFT JOIN users u ON u.id = n.author_user_id WHERE {where} ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
+        (*params, limit))
     return [dict(r) for r in rows]
 
 

@@ -12,6 +12,7 @@
 | CRM_BACKUP_KEEP | 14 | backups kept |
 | CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
 | CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
+| CRM_STALE_DAYS | 90 | "going cold": the last two-way email contact is older than this many days |
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class Settings:
     tls_cert: str = ""
     tls_key: str = ""
     gmail_enabled: bool = False
+    stale_days: int = 90
 
     @property
     def tls(self) -> bool:
@@ -124,4 +126,5 @@ def load_settings(environ=os.environ) -> Settings:
         backup_keep=_int(environ, "CRM_BACKUP_KEEP", 14, 1, 10_000),
         tls_cert=cert, tls_key=key,
         gmail_enabled=_bool(environ, "CRM_GMAIL_INTEGRATION_ENABLED"),
+        stale_days=_int(environ, "CRM_STALE_DAYS", 90, 1, 36500),
     )

@@ -175,7 +175,7 @@ def _snippet(row: dict, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def cards(conn, status: str = "pending", limit: int = 1000) -> list[dict]:
-    rows = db_proposals.list_cards(conn, status, limit)
+def cards(conn, status: str = "pending", limit: int = 1000, investor_id: int | None = None) -> list[dict]:
+    rows = db_proposals.list_cards(conn, status, limit, investor_id=investor_id)
     people = db_proposals.recipients(conn, [r["email_id"] for r in rows])
     return [card(r, people.get(r["email_id"], {})) for r in rows]

@@ -1,0 +1,124 @@
+"""SQL behind the relationship view: an investor's emails for the timeline, the rows the strength
+is computed from, and the precomputed per-(investor, teammate) stats with their dirty marks."""
+from __future__ import annotations
+
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+
+
+def teammates(conn) -> dict[str, dict]:
+    """{lower-case address: {id, name, email}} of every person (not bot): their login and any mailbox of theirs."""
+    rows = conn.execute(
+        "SELECT lower(u.email) AS address, u.id, u.name, u.email FROM users u WHERE u.role != 'bot' "
+        "UNION SELECT lower(a.email), u.id, u.name, u.email FROM email_accounts a JOIN users u ON u.id = a.user_id "
+        "WHERE u.role != 'bot'")
+    return {r["address"]: {"id": r["id"], "name": r["name"], "email": r["email"]} for r in rows}
+
+
+# -- the timeline -------------------------------------------------------------------------------
+def emails_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[dict]:
+    """The investor's newest linked emails older than `bound` (at, id), newest first."""
+    where, params = "l.investor_id = ? AND e.matched = 1", [investor_id]
+    if bound is not None:
+        where += " AND (coalesce(e.date, e.created_at) < ? OR (coalesce(e.date, e.created_at) = ? AND e.id < ?))"
+        params += [bound[0], bound[0], bound[1]]
+    rows = conn.execute(
+        "SELECT e.id, e.thread_id, coalesce(e.date, e.created_at) AS at, e.date, e.subject, e.snippet, e.from_email, "
+        "e.from_name FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
+        f"WHERE {where} ORDER BY at DESC, e.id DESC LIMIT ?", (*params, limit))
+    return [dict(r) for r in rows]
+
+
+# -- what strength is computed from ---------------------------------------------------------------
+def _investor_filter(investor_ids) -> tuple[str, list]:
+    if investor_ids is None:
+        return "", []
+    return f" AND l.investor_id IN ({','.join('?' * len(investor_ids))})", list(investor_ids)
+
+
+def exchange_rows(conn, investor_ids=None) -> list[dict]:
+    """(investor_id, email_id, at, thread_id, sender) of every linked email, in the order strength reads them."""
+    rows = []
+    for chunk in _chunks(investor_ids):
+        clause, params = _investor_filter(chunk)
+        rows += conn.execute(
+            "SELECT l.investor_id, e.id AS email_id, coalesce(e.date, e.created_at) AS at, e.thread_id, "
+            "lower(e.from_email) AS sender FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
+            f"WHERE e.matched = 1{clause} ORDER BY l.investor_id, e.thread_id, at, e.id", params).fetchall()
+    return [dict(r) for r in rows]
+
+
+def teammate_recipients(conn, addresses, investor_ids=None) -> dict[int, set[str]]:
+    """{email_id: lower-case recipient addresses among `addresses`} for the investors' linked emails."""
+    found: dict[int, set[str]] = {}
+    addresses = sorted(addresses)
+    if not addresses:
+        return found
+    marks = ",".join("?" * len(addresses))
+    for chunk in _chunks(investor_ids):
+        clause, params = _investor_filter(chunk)
+        rows = conn.execute(
+            "SELECT DISTINCT p.email_id, lower(p.address) FROM email_investor_links l JOIN email_participants p "
+            f"ON p.email_id = l.email_id WHERE p.role IN ('to', 'cc', 'bcc') AND lower(p.address) IN ({marks}){clause}",
+            (*addresses, *params))
+        for email_id, address in rows:
+            found.setdefault(email_id, set()).add(address)
+    return found
+
+
+def _chunks(ids):
+    if ids is None:
+        yield None
+        return
+    ids = list(ids)
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start:start + _CHUNK]
+
+
+# -- precomputed stats ----------------------------------------------------------------------------
+def mark_dirty(conn, investor_ids) -> None:
+    """These investors' emails changed: their stats are recomputed at the next read."""
+    conn.executemany("INSERT OR IGNORE INTO email_relationship_dirty (investor_id) VALUES (?)",
+                     [(i,) for i in investor_ids])
+
+
+def mark_thread_dirty(conn, thread_id: int) -> None:
+    """A conversation was regrouped: who answered whom may have changed for everyone in it."""
+    conn.execute("INSERT OR IGNORE INTO email_relationship_dirty (investor_id) SELECT DISTINCT l.investor_id "
+                 "FROM emails e JOIN email_investor_links l ON l.email_id = e.id WHERE e.thread_id = ?", (thread_id,))
+
+
+def dirty_ids(conn) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT investor_id FROM email_relationship_dirty ORDER BY investor_id")]
+
+
+def basis(conn) -> str | None:
+    row = conn.execute("SELECT fingerprint FROM email_relationship_basis WHERE id = 1").fetchone()
+    return row[0] if row else None
+
+
+def replace_stats(conn, investor_ids, stats: list[tuple], fingerprint: str | None = None) -> None:
+    """Swap in freshly computed stats for `investor_ids` (None: all) and clear their dirty marks.
+
+    stats: (investor_id, user_id, received_anchored, sent_anchored, last_sent, last_received, last_two_way).
+    """
+    if investor_ids is None:
+        conn.execute("DELETE FROM email_relationship_stats")
+        conn.execute("DELETE FROM email_relationship_dirty")
+    else:
+        for chunk in _chunks(investor_ids):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM email_relationship_stats WHERE investor_id IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM email_relationship_dirty WHERE investor_id IN ({marks})", chunk)
+    conn.executemany("INSERT INTO email_relationship_stats (investor_id, user_id, received_anchored, sent_anchored, "
+                     "last_sent, last_received, last_two_way) VALUES (?, ?, ?, ?, ?, ?, ?)", stats)
+    if fingerprint is not None:
+        conn.execute("INSERT INTO email_relationship_basis (id, fingerprint) VALUES (1, ?) "
+                     "ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint", (fingerprint,))
+
+
+def all_stats(conn) -> list[dict]:
+    """Every stored (investor, teammate) row with the teammate's name: what the grid's columns come from."""
+    rows = conn.execute(
+        "SELECT s.investor_id, s.received_anchored, s.sent_anchored, s.last_two_way, u.id AS user_id, u.name, "
+        "u.email FROM email_relationship_stats s JOIN users u ON u.id = s.user_id")
+    return [dict(r) for r in rows]
