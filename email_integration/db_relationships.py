@@ -2,6 +2,8 @@
 is computed from, and the precomputed per-(investor, teammate) stats with their dirty marks."""
 from __future__ import annotations
 
+from .db_visibility import METADATA, level_sql, redact
+
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 
@@ -15,17 +17,19 @@ def teammates(conn) -> dict[str, dict]:
 
 
 # -- the timeline -------------------------------------------------------------------------------
-def emails_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[dict]:
-    """The investor's newest linked emails older than `bound` (at, id), newest first."""
-    where, params = "l.investor_id = ? AND e.matched = 1", [investor_id]
+def emails_before(conn, viewer_id: int, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[dict]:
+    """The investor's newest linked emails the viewer may see, older than `bound` (at, id), newest first;
+    each with the viewer's `level` and what that level hides blanked (db_visibility's rule)."""
+    level, level_params = level_sql(viewer_id)
+    where, params = f"l.investor_id = ? AND e.matched = 1 AND {level} >= {METADATA}", [investor_id, *level_params]
     if bound is not None:
         where += " AND (coalesce(e.date, e.created_at) < ? OR (coalesce(e.date, e.created_at) = ? AND e.id < ?))"
         params += [bound[0], bound[0], bound[1]]
     rows = conn.execute(
-        "SELECT e.id, e.thread_id, coalesce(e.date, e.created_at) AS at, e.date, e.subject, e.snippet, e.from_email, "
-        "e.from_name FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
-        f"WHERE {where} ORDER BY at DESC, e.id DESC LIMIT ?", (*params, limit))
-    return [dict(r) for r in rows]
+        f"SELECT e.id, e.thread_id, coalesce(e.date, e.created_at) AS at, e.date, e.subject, e.snippet, e.from_email, "
+        f"e.from_name, {level} AS level FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
+        f"WHERE {where} ORDER BY at DESC, e.id DESC LIMIT ?", (*level_params, *params, limit))
+    return [redact(dict(r), r["level"]) for r in rows]
 
 
 # -- what strength is computed from ---------------------------------------------------------------

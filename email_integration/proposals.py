@@ -167,7 +167,7 @@ def card(row: dict, people: dict) -> dict:
             "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
                       "to": people.get("to", []), "cc": people.get("cc", []), "date": row["date"],
                       "subject": row["subject"], "snippet": _snippet(row)},
-            "created_at": row["created_at"]}
+            "created_at": row["created_at"], "owner_only": bool(row.get("owner_only"))}
 
 
 def _snippet(row: dict, limit: int = 300) -> str:
@@ -175,7 +175,8 @@ def _snippet(row: dict, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def cards(conn, status: str = "pending", limit: int = 1000, investor_id: int | None = None) -> list[dict]:
-    rows = db_proposals.list_cards(conn, status, limit, investor_id=investor_id)
+def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, investor_id: int | None = None) -> list[dict]:
+    """The cards `viewer_id` may see (db_visibility): owner-only ones carry owner_only = true."""
+    rows = db_proposals.list_cards(conn, status, limit, viewer_id=viewer_id, investor_id=investor_id)
     people = db_proposals.recipients(conn, [r["email_id"] for r in rows])
     return [card(r, people.get(r["email_id"], {})) for r in rows]

@@ -31,12 +31,12 @@ class EmailRelationships:
 
     # -- timeline ---------------------------------------------------------------------------
     def timeline(self, conn, investor_id: int, viewer: dict, bound, limit: int) -> list[dict]:
-        rows = db_relationships.emails_before(conn, investor_id, bound("email"), limit)
+        rows = db_relationships.emails_before(conn, viewer["id"], investor_id, bound("email"), limit)
         people = db_proposals.recipients(conn, [r["id"] for r in rows])
         items = [{"kind": "email", "at": r["at"], "id": r["id"], "email": _email_item(r, people[r["id"]])}
                  for r in rows]
         card_bound = bound("card")
-        for card in proposals.cards(conn, "pending", limit=1000, investor_id=investor_id):
+        for card in proposals.cards(conn, viewer["id"], "pending", 1000, investor_id):
             at = card["email"]["date"] or card["created_at"]
             if card_bound is None or (at, card["id"]) < card_bound:
                 items.append({"kind": "card", "at": at, "id": card["id"], "card": card})
@@ -126,7 +126,7 @@ def _fingerprint(conn, mates: dict) -> str:
 def _email_item(row: dict, people: dict) -> dict:
     return {"id": row["id"], "thread_id": row["thread_id"], "date": row["date"], "subject": row["subject"],
             "snippet": row["snippet"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
-            "to": people["to"], "cc": people["cc"]}
+            "to": people["to"], "cc": people["cc"], "visibility": row["visibility"]}
 
 
 def register(config=CONFIG) -> EmailRelationships:

@@ -113,14 +113,14 @@ def threads(req):
     raw_investor = req.query.get("investor_id")
     investor_id = parse_id(raw_investor, "investor_id") if raw_investor not in (None, "") else None
     q = (req.query.get("q") or "").strip()[:200]
-    items, total = db_queries.list_threads(req.conn, investor_id, q or None,
+    items, total = db_queries.list_threads(req.conn, req.user["id"], investor_id, q or None,
                                            query_int(req.query, "limit", 50, 1, 200),
                                            query_int(req.query, "offset", 0, 0, 1_000_000))
     return {"threads": items, "total": total}
 
 
 def thread(req):
-    found = db_queries.get_thread(req.conn, int(req.params["id"]))
+    found = db_queries.get_thread(req.conn, req.user["id"], int(req.params["id"]))
     if found is None:
         raise NotFound("no such thread")
     return found
@@ -131,14 +131,14 @@ def _email_id(req) -> int:
 
 
 def detail(req):
-    found = db_queries.get_email_detail(req.conn, _email_id(req))
+    found = db_queries.get_email_detail(req.conn, req.user["id"], _email_id(req))
     if found is None:
         raise NotFound("no such email")
     return found
 
 
 def email_html(req):
-    html = db_queries.get_email_html(req.conn, _email_id(req))
+    html = db_queries.get_email_html(req.conn, req.user["id"], _email_id(req))
     if not html:
         raise NotFound("this email has no HTML body")
     images = " https:" if req.query.get("images") == "1" else ""
@@ -148,7 +148,7 @@ def email_html(req):
 
 
 def attachment(req):
-    found = db_queries.get_attachment(req.conn, int(req.params["id"]))
+    found = db_queries.get_attachment(req.conn, req.user["id"], int(req.params["id"]))
     if found is None:
         raise NotFound("no such attachment")
     if found["status"] != "stored":
