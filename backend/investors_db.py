@@ -144,10 +144,15 @@ def bump_last_contact(conn, investor_id: int, at: str) -> None:
                  "AND (last_contact_at IS NULL OR last_contact_at < ?)", (at, investor_id, at))
 
 
-def investor_addresses(conn) -> list[tuple[int, str, str]]:
-    """Every (investor_id, 'email'|'domain', value) — what the email matcher indexes."""
-    rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails "
-                        "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains")
+def investor_addresses(conn, investor_id: int | None = None) -> list[tuple[int, str, str]]:
+    """Every (investor_id, 'email'|'domain', value) — what the email matcher indexes; one investor's with `investor_id`."""
+    if investor_id is None:
+        rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails "
+                            "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains")
+    else:
+        rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails WHERE investor_id = ?1 "
+                            "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains "
+                            "WHERE investor_id = ?1", (investor_id,))
     return [tuple(r) for r in rows]
 
 

@@ -81,17 +81,12 @@ def fold_threads(conn, keep: int, other: int) -> None:
     conn.execute("UPDATE email_proposals SET thread_id = ? WHERE thread_id = ?", (keep, other))
 
 
-def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | None = None,
-               investor_id: int | None = None) -> list[dict]:
+def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | None = None) -> list[dict]:
     """Proposals with what a review card shows: investor, email metadata, the draft.
 
     With `viewer_id`, only cards that viewer may see: drafted from mail every teammate can read, or
-    from mail in the viewer's own mailbox (db_visibility). `owner_only` marks the latter kind.
-    With `investor_id`, only that investor's (the investor page's timeline)."""
+    from mail in the viewer's own mailbox (db_visibility). `owner_only` marks the latter kind."""
     where, params = ["p.status = ?"], [status]
-    if investor_id is not None:
-        where.append("p.investor_id = ?")
-        params.append(investor_id)
     if ids is not None:
         where.append(f"p.id IN ({','.join('?' * len(ids))})")
         params.extend(ids)

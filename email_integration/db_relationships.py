@@ -2,7 +2,7 @@
 is computed from, and the precomputed per-(investor, teammate) stats with their dirty marks."""
 from __future__ import annotations
 
-from .db_visibility import METADATA, level_sql, redact
+from .db_visibility import FULL, METADATA, level_sql, redact
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
@@ -30,6 +30,20 @@ def emails_before(conn, viewer_id: int, investor_id: int, bound: tuple[str, int]
         f"e.from_name, {level} AS level FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
         f"WHERE {where} ORDER BY at DESC, e.id DESC LIMIT ?", (*level_params, *params, limit))
     return [redact(dict(r), r["level"]) for r in rows]
+
+
+def pending_card_ids(conn, viewer_id: int, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[int]:
+    """The investor's newest pending proposals the viewer may decide (they may read the whole email),
+    older than `bound` (at = the email's date), newest first."""
+    level, level_params = level_sql(viewer_id)
+    at = "coalesce(e.date, p.created_at)"
+    where, params = f"p.investor_id = ? AND p.status = 'pending' AND {level} = {FULL}", [investor_id, *level_params]
+    if bound is not None:
+        where += f" AND ({at} < ? OR ({at} = ? AND p.id < ?))"
+        params += [bound[0], bound[0], bound[1]]
+    rows = conn.execute(f"SELECT p.id FROM email_proposals p JOIN emails e ON e.id = p.email_id WHERE {where} "
+                        f"ORDER BY {at} DESC, p.id DESC LIMIT ?", (*params, limit))
+    return [r[0] for r in rows]
 
 
 # -- what strength is computed from ---------------------------------------------------------------
@@ -120,9 +134,8 @@ def replace_stats(conn, investor_ids, stats: list[tuple], fingerprint: str | Non
                      "ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint", (fingerprint,))
 
 
-def all_stats(conn) -> list[dict]:
-    """Every stored (investor, teammate) row with the teammate's name: what the grid's columns come from."""
-    rows = conn.execute(
-        "SELECT s.investor_id, s.received_anchored, s.sent_anchored, s.last_two_way, u.id AS user_id, u.name, "
-        "u.email FROM email_relationship_stats s JOIN users u ON u.id = s.user_id")
-    return [dict(r) for r in rows]
+def stats_rows(conn) -> list[tuple]:
+    """Every stored (investor_id, user_id, received_anchored, sent_anchored, last_two_way), as plain tuples:
+    the grid reads ten thousand of them per load."""
+    return conn.execute("SELECT investor_id, user_id, received_anchored, sent_anchored, last_two_way "
+                        "FROM email_relationship_stats").fetchall()

@@ -14,7 +14,7 @@ from backend import email_source
 from backend.db import atomic
 from backend.investors_db import investor_addresses, investors_rev
 
-from . import db_proposals, db_relationships, exchanges, proposals
+from . import db_proposals, db_relationships, exchanges, proposals, strength
 from .config import CONFIG
 from .matcher import InvestorIndex
 
@@ -35,11 +35,10 @@ class EmailRelationships:
         people = db_proposals.recipients(conn, [r["id"] for r in rows])
         items = [{"kind": "email", "at": r["at"], "id": r["id"], "email": _email_item(r, people[r["id"]])}
                  for r in rows]
-        card_bound = bound("card")
-        for card in proposals.cards(conn, viewer["id"], "pending", 1000, investor_id):
-            at = card["email"]["date"] or card["created_at"]
-            if card_bound is None or (at, card["id"]) < card_bound:
-                items.append({"kind": "card", "at": at, "id": card["id"], "card": card})
+        ids = db_relationships.pending_card_ids(conn, viewer["id"], investor_id, bound("card"), limit)
+        for card in proposals.cards(conn, viewer["id"], "pending", limit, ids) if ids else []:
+            items.append({"kind": "card", "at": card["email"]["date"] or card["created_at"], "id": card["id"],
+                          "card": card})
         return items
 
     # -- connections ------------------------------------------------------------------------
@@ -63,12 +62,18 @@ class EmailRelationships:
         rows = db_relationships.exchange_rows(conn, investor_ids)
         recipients = db_relationships.teammate_recipients(conn, mates, investor_ids)
 
+        owners: dict[str, set[int]] = {}  # sender → the investors it belongs to (senders repeat a lot)
+
         def investor_side(investor_id: int, sender: str) -> bool:
-            return any(link[0] == investor_id for link in index.match([sender])) if sender else False
+            if sender not in owners:
+                owners[sender] = {link[0] for link in index.match([sender])} if sender else set()
+            return investor_id in owners[sender]
 
         return exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now)
 
     def _index(self, conn, investor_ids) -> InvestorIndex:
+        if investor_ids is not None and len(investor_ids) == 1:
+            return InvestorIndex(investor_addresses(conn, investor_ids[0]), self.own_domain)
         rows = investor_addresses(conn)
         if investor_ids is not None:
             wanted = set(investor_ids)
@@ -77,26 +82,27 @@ class EmailRelationships:
 
     # -- the grid ---------------------------------------------------------------------------
     def grid(self, conn) -> dict[int, dict]:
+        """Per investor: the closest teammate (highest S; then the newer two-way contact, the lower id),
+        their strength, and the newest two-way contact of anyone on the team."""
         self.refresh(conn)
-        now = _now()
-        facts: dict[int, dict] = {}
-        for row in db_relationships.all_stats(conn):
-            pair = exchanges.Totals(received_anchored=row["received_anchored"], sent_anchored=row["sent_anchored"])
-            score = pair.strength(now)
-            fact = facts.setdefault(row["investor_id"], {"strength": -1, "closest": None, "last_two_way_at": None,
-                                                         "_tie": None})
-            tie = (score, row["last_two_way"] or "", -row["user_id"])
-            if fact["_tie"] is None or tie > fact["_tie"]:
-                fact.update(strength=score, _tie=tie,
-                            closest={"id": row["user_id"], "name": row["name"], "email": row["email"]})
-            if row["last_two_way"] and (fact["last_two_way_at"] or "") < row["last_two_way"]:
-                fact["last_two_way_at"] = row["last_two_way"]
-        for fact in facts.values():
-            del fact["_tie"]
-        return facts
+        factor = strength.decay_since_epoch(_now())
+        best: dict[int, tuple] = {}
+        two_way: dict[int, str] = {}
+        for investor_id, user_id, received, sent, last_two_way in db_relationships.stats_rows(conn):
+            rank = (strength.total(received * factor, sent * factor), last_two_way or "", -user_id)
+            if investor_id not in best or rank > best[investor_id]:
+                best[investor_id] = rank
+            if last_two_way and last_two_way > two_way.get(investor_id, ""):
+                two_way[investor_id] = last_two_way
+        people = {mate["id"]: mate for mate in db_relationships.teammates(conn).values()}
+        return {investor_id: {"strength": strength.from_total(rank[0]), "last_two_way_at": two_way.get(investor_id),
+                              "closest": people.get(-rank[2])} for investor_id, rank in best.items()}
 
     def refresh(self, conn) -> None:
         """Recompute the stats of dirty investors (all of them when the basis changed)."""
+        if _fingerprint(conn, db_relationships.teammates(conn)) == db_relationships.basis(conn) \
+                and not db_relationships.dirty_ids(conn):
+            return  # the usual case, answered without taking the write lock a sync may be holding
         with atomic(conn):
             mates = db_relationships.teammates(conn)
             fingerprint = _fingerprint(conn, mates)

@@ -59,10 +59,19 @@ def decay_since_epoch(now: _dt.datetime) -> float:
     return 2.0 ** (-_days_since_epoch(now) / HALF_LIFE_DAYS)
 
 
+def total(received: float, sent: float) -> float:
+    """S from today's decayed sums R (the investor's emails, weighted) and O (the teammate's sends)."""
+    return received + min(sent, received + OPENER_ALLOWANCE)
+
+
+def from_total(s: float) -> int:
+    """Strength 0-100 from S (monotonic: ranking by S ranks by strength)."""
+    return max(0, min(100, round(100.0 * (1.0 - math.exp(-s / SCALE)))))
+
+
 def score(received: float, sent: float) -> int:
-    """Strength 0-100 from today's decayed sums R (investor's emails, weighted) and O (teammate's sends)."""
-    total = received + min(sent, received + OPENER_ALLOWANCE)
-    return max(0, min(100, round(100.0 * (1.0 - math.exp(-total / SCALE)))))
+    """Strength 0-100 from today's decayed sums R and O."""
+    return from_total(total(received, sent))
 
 
 def event_weight(kind: str) -> float:
