@@ -109,15 +109,29 @@ def dirty_ids(conn) -> list[int]:
     return [r[0] for r in conn.execute("SELECT investor_id FROM email_relationship_dirty ORDER BY investor_id")]
 
 
-def basis(conn) -> str | None:
-    row = conn.execute("SELECT fingerprint FROM email_relationship_basis WHERE id = 1").fetchone()
-    return row[0] if row else None
+def basis(conn) -> tuple[str | None, int | None, str | None]:
+    """(teammates fingerprint, investors_rev, newest investor updated_at) the stored stats were computed at."""
+    row = conn.execute("SELECT fingerprint, investors_rev, investors_seen FROM email_relationship_basis "
+                       "WHERE id = 1").fetchone()
+    return (row[0], row[1], row[2]) if row else (None, None, None)
 
 
-def replace_stats(conn, investor_ids, stats: list[tuple], fingerprint: str | None = None) -> None:
-    """Swap in freshly computed stats for `investor_ids` (None: all) and clear their dirty marks.
+def newest_investor_change(conn) -> str | None:
+    return conn.execute("SELECT max(updated_at) FROM investors").fetchone()[0]
 
-    stats: (investor_id, user_id, received_anchored, sent_anchored, last_sent, last_received, last_two_way).
+
+def investors_changed_since(conn, seen: str | None) -> list[int]:
+    """Investors edited at or after `seen` (same second included: stamps have one-second steps)."""
+    if seen is None:
+        return [r[0] for r in conn.execute("SELECT id FROM investors")]
+    return [r[0] for r in conn.execute("SELECT id FROM investors WHERE updated_at >= ?", (seen,))]
+
+
+def replace_stats(conn, investor_ids, stats: list[tuple], new_basis: tuple) -> None:
+    """Swap in freshly computed stats for `investor_ids` (None: all), clear their dirty marks, record the basis.
+
+    stats: (investor_id, user_id, received_anchored, sent_anchored, last_sent, last_received, last_two_way);
+    new_basis: (teammates fingerprint, investors_rev, newest investor updated_at).
     """
     if investor_ids is None:
         conn.execute("DELETE FROM email_relationship_stats")
@@ -129,9 +143,9 @@ def replace_stats(conn, investor_ids, stats: list[tuple], fingerprint: str | Non
             conn.execute(f"DELETE FROM email_relationship_dirty WHERE investor_id IN ({marks})", chunk)
     conn.executemany("INSERT INTO email_relationship_stats (investor_id, user_id, received_anchored, sent_anchored, "
                      "last_sent, last_received, last_two_way) VALUES (?, ?, ?, ?, ?, ?, ?)", stats)
-    if fingerprint is not None:
-        conn.execute("INSERT INTO email_relationship_basis (id, fingerprint) VALUES (1, ?) "
-                     "ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint", (fingerprint,))
+    conn.execute("INSERT INTO email_relationship_basis (id, fingerprint, investors_rev, investors_seen) "
+                 "VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint, "
+                 "investors_rev = excluded.investors_rev, investors_seen = excluded.investors_seen", new_basis)
 
 
 def stats_rows(conn) -> list[tuple]:

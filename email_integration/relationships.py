@@ -99,23 +99,32 @@ class EmailRelationships:
                               "closest": people.get(-rank[2])} for investor_id, rank in best.items()}
 
     def refresh(self, conn) -> None:
-        """Recompute the stats of dirty investors (all of them when the basis changed)."""
-        if _fingerprint(conn, db_relationships.teammates(conn)) == db_relationships.basis(conn) \
-                and not db_relationships.dirty_ids(conn):
+        """Recompute the stats of dirty investors and of investors edited since the last refresh (their
+        addresses decide which senders are theirs); of all of them when the teammates changed."""
+        if self._stale(conn, db_relationships.teammates(conn)) is None:
             return  # the usual case, answered without taking the write lock a sync may be holding
         with atomic(conn):
             mates = db_relationships.teammates(conn)
-            fingerprint = _fingerprint(conn, mates)
-            if fingerprint != db_relationships.basis(conn):
-                investor_ids = None
-            else:
-                investor_ids = db_relationships.dirty_ids(conn)
-                if not investor_ids:
-                    return
-            found = self._totals(conn, mates, investor_ids, _now())
+            investor_ids = self._stale(conn, mates)
+            if investor_ids is None:
+                return
+            found = self._totals(conn, mates, None if investor_ids == "all" else sorted(investor_ids), _now())
             rows = [(investor_id, user_id, t.received_anchored, t.sent_anchored, t.last_sent, t.last_received,
                      t.last_two_way) for (investor_id, user_id), t in found.items()]
-            db_relationships.replace_stats(conn, investor_ids, rows, fingerprint if investor_ids is None else None)
+            db_relationships.replace_stats(conn, None if investor_ids == "all" else investor_ids, rows,
+                                           (_fingerprint(mates), investors_rev(conn),
+                                            db_relationships.newest_investor_change(conn)))
+
+    @staticmethod
+    def _stale(conn, mates: dict):
+        """None when the stored stats are current; "all"; or the set of investor ids to recompute."""
+        fingerprint, rev, seen = db_relationships.basis(conn)
+        if fingerprint != _fingerprint(mates):
+            return "all"
+        ids = set(db_relationships.dirty_ids(conn))
+        if rev != investors_rev(conn):
+            ids |= set(db_relationships.investors_changed_since(conn, seen))
+        return ids or None
 
 
 def _desc(value: str | None) -> str:
@@ -123,10 +132,9 @@ def _desc(value: str | None) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in value) if value else "\U0010ffff"
 
 
-def _fingerprint(conn, mates: dict) -> str:
-    """What stored stats depend on besides the emails: who the teammates are, and investors' addresses."""
-    basis = repr((sorted((a, m["id"]) for a, m in mates.items()), investors_rev(conn)))
-    return hashlib.sha256(basis.encode()).hexdigest()
+def _fingerprint(mates: dict) -> str:
+    """Who the teammates are (their addresses): what every stored stat depends on besides the emails."""
+    return hashlib.sha256(repr(sorted((a, m["id"]) for a, m in mates.items())).encode()).hexdigest()
 
 
 def _email_item(row: dict, people: dict) -> dict:

@@ -139,9 +139,10 @@ def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
     again, a teammate who joins later gets their history counted; always equal to the live figure."""
     import email.utils
 
-    from backend import users_db
+    from backend import investors_db, users_db
     from capture_fixtures import CaptureRig
     from devtools.make_service_account import make_service_account
+    from email_integration import db_relationships
     from email_integration.relationships import EmailRelationships
     from emulator_fixtures import add_message, make_message, start_emulator
 
@@ -178,6 +179,11 @@ def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
         assert joined[:2] == two_way[:2] and 0 < joined[2]["Ben"] < joined[2]["Ann"]  # cc'd, never wrote
         assert {r["name"] for r in rig.query("SELECT u.name FROM email_relationship_stats s JOIN users u "
                                              "ON u.id = s.user_id")} == {"Ann", "Ben"}
+        investors_db.update_investor(rig.conn, rig.investor_ids[1], {"firm": "Birch II"})
+        mates = db_relationships.teammates(rig.conn)
+        assert provider._stale(rig.conn, mates) == {rig.investor_ids[1]}  # only the edited investor is redone
+        provider.refresh(rig.conn)
+        assert provider._stale(rig.conn, mates) is None
         urllib_delete(emulator.url, "ann@firm.test", reply["id"])
         rig.sync(account)
         assert grid_and_live()[:2] == (15, "Ann")

@@ -1,7 +1,6 @@
 -- Relationship strength, precomputed per (investor, teammate) so the grid's strength column is one
--- indexed read (issue 17). Sums are anchored at strength.EPOCH, so rows stay right as time passes;
--- they change only when an investor's emails change (email_relationship_dirty) or who counts as a
--- teammate or an investor address does (email_relationship_basis).
+-- table read (issue 17). Sums are anchored at strength.EPOCH, so rows stay right as time passes;
+-- they change only when an investor's emails or addresses change, or who counts as a teammate.
 CREATE TABLE IF NOT EXISTS email_relationship_stats (
     investor_id INTEGER NOT NULL REFERENCES investors(id) ON DELETE CASCADE,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -18,10 +17,13 @@ CREATE TABLE IF NOT EXISTS email_relationship_dirty (
     investor_id INTEGER PRIMARY KEY
 );
 
--- What the stored stats were computed against: teammate addresses and the investors' revision.
+-- What the stored stats were computed against: the teammates' addresses (a change recomputes all),
+-- and the investors' revision and newest updated_at (an edited investor's stats are recomputed).
 CREATE TABLE IF NOT EXISTS email_relationship_basis (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    fingerprint TEXT NOT NULL
+    fingerprint TEXT NOT NULL,
+    investors_rev INTEGER,
+    investors_seen TEXT
 );
 
 -- The timeline's and the stats' reads of one investor's emails.
