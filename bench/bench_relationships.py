@@ -9,7 +9,7 @@ notes; --investors - 1 more investors with --other-emails each. Then starts `pyt
 backend.server` with the integration on (its mailboxes disabled so no sync runs) and times, over
 keep-alive HTTP on loopback as a member: the big investor's timeline (first and a deep page) and
 connections, the grid (every investor with strength and closest teammate) warm and right after an
-investor edit (which makes every strength be recomputed), and the going-cold list.
+investor edit (which has that investor's stats recomputed), and the going-cold list.
 Prints median / p95 / max per request; asserts nothing.
 """
 from __future__ import annotations
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
         for n in range(5):
             client.call("PATCH", f"/api/investors/{big}", {"firm": f"Fund 0 rev {n}"})
             after_edit.append(client.call("GET", "/api/investors")[0])
-        report("grid right after an investor edit (recompute all)", after_edit, "-")
+        report("grid right after an investor edit (its stats redone)", after_edit, "-")
         connections = client.call("GET", f"/api/investors/{big}/connections")[1]["connections"]
         print("big investor's connections: " + ", ".join(f"{c['user']['name']} {c['strength']}" for c in connections))
     finally:

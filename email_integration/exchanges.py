@@ -57,19 +57,25 @@ def totals(event_stream, now: _dt.datetime) -> dict[tuple[int, int], Totals]:
     found: dict[tuple[int, int], Totals] = {}
     threads: dict[tuple, list] = {}  # (investor, user, thread) → [has sent, has received, newest at]
     cutoffs = {w: (now - _dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ") for w, days in WINDOWS.items()}
+    keys = {(d, w): f"{d}_{w}" for d in ("sent", "received") for w in WINDOWS}
     for investor_id, user_id, kind, at, thread in event_stream:
-        pair = found.setdefault((investor_id, user_id), Totals())
+        pair = found.get((investor_id, user_id))
+        if pair is None:
+            pair = found[(investor_id, user_id)] = Totals()
         term = strength.anchored(at, strength.event_weight(kind), now)
-        direction = "sent" if kind == "sent" else "received"
         if kind == "sent":
+            direction = "sent"
             pair.sent_anchored += term
-            pair.last_sent = max(pair.last_sent or at, at)
+            if pair.last_sent is None or at > pair.last_sent:
+                pair.last_sent = at
         else:
+            direction = "received"
             pair.received_anchored += term
-            pair.last_received = max(pair.last_received or at, at)
+            if pair.last_received is None or at > pair.last_received:
+                pair.last_received = at
         for window, cutoff in cutoffs.items():
             if at >= cutoff:
-                pair.counts[f"{direction}_{window}"] += 1
+                pair.counts[keys[direction, window]] += 1
         seen = threads.setdefault((investor_id, user_id, thread), [False, False, at])
         seen[0 if kind == "sent" else 1] = True
         seen[2] = max(seen[2], at)

@@ -48,10 +48,13 @@ def _days_since_epoch(moment: _dt.datetime) -> float:
     return (moment - EPOCH).total_seconds() / _DAY
 
 
+_EPOCH_SECONDS = EPOCH.timestamp()
+
+
 def anchored(stamp: str, weight: float, now: _dt.datetime) -> float:
     """One event's term of an anchored sum; a date in the future counts as now (a wrong clock is not news)."""
-    moment = min(parse_iso(stamp), now)
-    return weight * 2.0 ** (_days_since_epoch(moment) / HALF_LIFE_DAYS)
+    seconds = min(parse_iso(stamp).timestamp(), now.timestamp())
+    return weight * 2.0 ** ((seconds - _EPOCH_SECONDS) / _DAY / HALF_LIFE_DAYS)
 
 
 def decay_since_epoch(now: _dt.datetime) -> float:
