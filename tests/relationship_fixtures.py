@@ -17,7 +17,8 @@ import datetime as dt
 import email.utils
 
 from capture_fixtures import start_capture_crm, sync_all
-from emulator_fixtures import add_message, make_message
+from devtools.make_service_account import make_service_account
+from emulator_fixtures import add_message, make_message, start_emulator
 
 FIRM = "firm.test"
 TEAM = ("ann", "ben", "cat")
@@ -76,6 +77,14 @@ def build_histories(mail: Mail) -> None:
     hello = mail.send(f"admin@{FIRM}", "mo@cedar.partners", "Cedar catch-up", ago(101))
     mail.send("mo@cedar.partners", f"admin@{FIRM}", "Re: Cedar catch-up", ago(100), reply_to_id=hello)
     mail.send(f"admin@{FIRM}", "lee@quiet.vc", "Would love to meet", ago(200))
+
+
+def relationship_world(tmp_path_factory):
+    """(server, emulator): a fresh emulator and the CRM above on it; `server.ids` = {investor name: id}."""
+    keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
+    emulator = start_emulator(service_account_key=keys[1])
+    server, server.ids = start_relationship_crm(tmp_path_factory.mktemp("rel"), emulator, keys)
+    return server, emulator
 
 
 def start_relationship_crm(data_dir, emulator, keys, **env):

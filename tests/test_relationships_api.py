@@ -4,17 +4,12 @@ import sqlite3
 import pytest
 
 from conftest import start_crm, with_people
-from devtools.make_service_account import make_service_account
-from emulator_fixtures import start_emulator
-from relationship_fixtures import FIRM, ago, iso, start_relationship_crm
+from relationship_fixtures import FIRM, ago, iso, relationship_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
-    server, ids = start_relationship_crm(tmp_path_factory.mktemp("rel"), emulator, keys)
-    server.ids = ids
+    server, emulator = relationship_world(tmp_path_factory)
     yield server
     server.stop()
     emulator.stop()

@@ -3,9 +3,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import PASSWORD
-from devtools.make_service_account import make_service_account
-from emulator_fixtures import start_emulator
-from relationship_fixtures import FIRM, start_relationship_crm
+from relationship_fixtures import FIRM, relationship_world
 from ui_browser import browsing
 
 pytestmark = pytest.mark.browser
@@ -14,11 +12,7 @@ PAGE_LOGIN = (f"member@{FIRM}", PASSWORD)
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
-    server, ids = start_relationship_crm(tmp_path_factory.mktemp("ui"), emulator, keys)
-    server.ids = ids
-    with browsing(server, emulator) as site:
+    with browsing(*relationship_world(tmp_path_factory)) as site:
         yield site
 
 
