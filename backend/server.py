@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import auth, auth_api, db, investors_api, relationships_api, static
+from . import audit_api, auth, auth_api, db, investors_api, relationships_api, static
 from .ratelimit import SlidingWindowLimiter
 from .settings import Settings, SettingsError, load_settings
 from .web import MAX_BODY_BYTES, HTTPError, Request, Response, resolve
@@ -31,7 +31,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES + relationships_api.ROUTES
+CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES + audit_api.ROUTES + relationships_api.ROUTES
 EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
@@ -174,7 +174,8 @@ class CRMHandler(BaseHTTPRequestHandler):
         self.respond(Response(body=body, content_type=static.content_type(file_path),
                               headers={"Cache-Control": "no-cache"}))
 
-    def do_GET(self):
+    def dispatch(self) -> None:
+        """Every method: the pre-checks, then the email_integration seam, then the core routes."""
         try:
             if not self.pre_checks():
                 return
@@ -189,34 +190,7 @@ class CRMHandler(BaseHTTPRequestHandler):
         finally:
             self._finish()
 
-    def do_POST(self):
-        try:
-            if not self.pre_checks():
-                return
-            # Patch 3 (seed): the email_integration routes, after the auth and rate-limit pre-checks.
-            try:
-                from email_integration.routes import try_handle
-                if try_handle(self):
-                    return
-            except ImportError:
-                pass
-            self.route()
-        finally:
-            self._finish()
-
-    def do_PATCH(self):
-        try:
-            if self.pre_checks():
-                self.route()
-        finally:
-            self._finish()
-
-    def do_DELETE(self):
-        try:
-            if self.pre_checks():
-                self.route()
-        finally:
-            self._finish()
+    do_GET = do_POST = do_PATCH = do_DELETE = dispatch
 
 
 def serve_routes(handler: CRMHandler, routes, not_found: bool = False) -> bool:

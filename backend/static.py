@@ -7,7 +7,7 @@ import re
 FRONTEND_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "frontend")
 STATIC_DIR = os.path.join(FRONTEND_DIR, "static")
 PAGES = {"/": "index.html", "/login": "login.html", "/capture": "capture.html",
-         "/emails": "emails.html", "/admin": "admin.html"}
+         "/emails": "emails.html", "/admin": "admin.html", "/privacy": "privacy.html"}
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",

@@ -10,7 +10,7 @@ import sqlite3
 from backend.db import now_iso
 from backend.investors_db import bump_last_contact
 
-from . import db_proposals, db_relationships
+from . import db_privacy, db_proposals, db_relationships
 
 PARTICIPANT_ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
@@ -61,7 +61,8 @@ def store_body(conn, email_id: int, parsed: dict, account_id: int) -> None:
                      (email_id, part["part_id"], part["filename"], part["mime_type"], part["size"],
                       part["content_id"] or None, int(bool(part["inline"])), account_id, parsed["gmail_id"],
                       part["attachment_id"] or None))
-    people = [parsed.get("from")] + [p for role in PARTICIPANT_ROLES[1:] for p in parsed.get(role) or []]
+    # Bcc recipients stay out of the search index: only the sender may see them (db_visibility).
+    people = [parsed.get("from")] + [p for role in ("to", "cc", "reply_to") for p in parsed.get(role) or []]
     words = " ".join(f"{p['email']} {p.get('name') or ''}" for p in people if p and p.get("email"))
     _fts(conn, "INSERT INTO emails_fts (rowid, subject, participants, body) VALUES (?, ?, ?, ?)",
          (email_id, parsed["subject"], words, parsed["body_text"]))
@@ -252,6 +253,7 @@ def merge_threads(conn, keep: int, others: list[int]) -> None:
     """Fold `others` into `keep`: a message that links two conversations proves they are one."""
     for other in others:
         db_proposals.fold_threads(conn, keep, other)
+        db_privacy.carry_private(conn, keep, other)
         conn.execute("UPDATE emails SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("UPDATE email_thread_keys SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("DELETE FROM email_threads WHERE id = ?", (other,))

@@ -21,20 +21,20 @@ def _fts_query(q: str) -> str:
 def _matching_email_ids_sql(conn, q: str, viewer_id: int) -> tuple[str, list]:
     """A SQL fragment selecting ids of emails matching `q` that the viewer may search: body and
     subject only where they may read them, participants (never Bcc) wherever they see the email."""
-    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     level, level_params = level_sql(viewer_id, "e2")
+    terms = _fts_query(q)
+    if has_fts(conn) and terms:
+        # One FTS5 query per level, narrowed by column filters; the search rows hold no Bcc.
+        parts = [(terms, FULL), (f"{{subject participants}} : ({terms})", SUBJECT), (f"participants : ({terms})", METADATA)]
+        sql = " UNION ".join(f"SELECT e2.id FROM emails e2 WHERE e2.id IN (SELECT rowid FROM emails_fts WHERE "
+                             f"emails_fts MATCH ?) AND {level} >= {minimum}" for _, minimum in parts)
+        return sql, [p for match, _ in parts for p in (match, *level_params)]
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     people = ("SELECT e2.id FROM emails e2 WHERE e2.id IN (SELECT email_id FROM email_participants WHERE role != 'bcc' "
               "AND (address LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'))")
     subject = f"SELECT e2.id FROM emails e2 WHERE e2.subject LIKE ? ESCAPE '\\' AND {level} >= {SUBJECT}"
-    if has_fts(conn) and _fts_query(q):
-        # The FTS row carries subject, participants (no Bcc) and body: readable only at FULL.
-        text = f"SELECT e2.id FROM emails e2 WHERE e2.id IN (SELECT rowid FROM emails_fts WHERE emails_fts MATCH ?) " \
-               f"AND {level} >= {FULL}"
-        text_params = [_fts_query(q), *level_params]
-    else:
-        text = f"SELECT e2.id FROM emails e2 WHERE e2.body_text LIKE ? ESCAPE '\\' AND {level} >= {FULL}"
-        text_params = [like, *level_params]
-    return (f"{people} UNION {subject} UNION {text}", [like, like, like, *level_params, *text_params])
+    text = f"SELECT e2.id FROM emails e2 WHERE e2.body_text LIKE ? ESCAPE '\\' AND {level} >= {FULL}"
+    return f"{people} UNION {subject} UNION {text}", [like, like, like, *level_params, like, *level_params]
 
 
 def _visible(viewer_id: int, alias: str = "e", minimum: int = METADATA) -> tuple[str, list]:

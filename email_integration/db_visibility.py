@@ -72,7 +72,8 @@ def email_level(conn, viewer_id: int, email_id: int) -> int:
 
 def sees_bcc(conn, viewer_id: int, email_id: int) -> bool:
     expr, params = bcc_visible_sql(viewer_id)
-    return conn.execute(f"SELECT {expr} FROM emails e WHERE e.id = ?", [*params, email_id]).fetchone() == (1,)
+    row = conn.execute(f"SELECT {expr} FROM emails e WHERE e.id = ?", [*params, email_id]).fetchone()
+    return bool(row and row[0])
 
 
 def holds_thread(conn, user_id: int, thread_id: int) -> bool:

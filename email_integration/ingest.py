@@ -2,6 +2,7 @@
 
 Privacy: a message that matches no investor keeps only what rematch needs (ids, participants,
 date); its subject, body and attachments are kept only when it matches or CRM_GMAIL_CAPTURE_ALL.
+A message with a participant on the mailbox's exclusion list is not stored at all.
 """
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import hashlib
 
 from backend.db import atomic
 
-from . import db_emails, db_proposals
+from . import db_emails, db_privacy, db_proposals
 from .attachments import BlobStore, store_inline
+from .exclusions import excluded
 from .parser import parse
 from .proposals import propose
 from .threads import resolve_thread
 
-ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
+ADDED, UPDATED, UNCHANGED, EXCLUDED = "added", "updated", "unchanged", "excluded"
 
 
 def message_key(parsed: dict) -> str:
@@ -71,11 +73,15 @@ class Ingestor:
         return self.matcher.index(self.conn).match(addresses_of(parsed))
 
     def store(self, account_id: int, parsed: dict, links: list, seen_gen: int = 0, headers: dict | None = None) -> str:
-        """Thread and store a parsed message with its investor links; 'added', 'updated' or 'unchanged'."""
+        """Thread and store a parsed message with its investor links; 'added', 'updated', 'unchanged', or
+        'excluded' (a participant is on the mailbox's exclusion list: nothing is stored)."""
         if not parsed["gmail_id"]:
             raise ValueError("a Gmail message without an id")
         keep_body = bool(links) or self.capture_all
         with atomic(self.conn):
+            # Read inside the transaction: an exclusion added (and its purge) commits before or after, never between.
+            if excluded(addresses_of(parsed), db_privacy.patterns_for_account(self.conn, account_id)):
+                return EXCLUDED  # never stored, not even the metadata rematch would need
             existing = db_emails.find_email(self.conn, message_key(parsed))
             outcome = UNCHANGED
             if existing is None:

@@ -32,6 +32,7 @@ def work_lists(req):
             card.pop("status")
             card.pop("created_at")
             card.pop("owner_only")  # always false here: only room-safe cards are posted
+            card.pop("thread_id")
             card["web_url"] = web_url(row["id"])
             to_post.append(card)
     return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn)}

@@ -88,7 +88,9 @@
         el("strong", {}, investor.name), investor.firm ? el("span", { className: "status" }, ` · ${investor.firm}`) : null,
         el("span", { className: "card-date" }, formatDate(email.date))),
       el("div", { className: "card-subject" }, email.subject || "(no subject)"),
-      el("div", { className: "status" }, `From ${person(email.from)}`));
+      el("div", { className: "status" }, `From ${person(email.from)}`),
+      proposal.owner_only ? el("p", { className: "status owner-only" },
+        "Only you see this card: your mailbox's visibility keeps this email from teammates and the review room.") : null);
     entry.textarea = el("textarea", { className: "draft", rows: 3, value: proposal.draft });
     entry.textarea.setAttribute("aria-label", "Proposed note");
     entry.textarea.addEventListener("input", () => { entry.dirty = entry.textarea.value !== entry.proposal.draft; });
@@ -102,7 +104,8 @@
     reject.addEventListener("click", () => decide(entry, "reject"));
     save.addEventListener("click", () => decide(entry, "edit"));
     entry.message = el("p", { className: "status", role: "status", hidden: true });
-    node.append(entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton),
+    const hide = window.crm.privacy.toggle(proposal.thread_id, false, () => remove(proposal.id, true));
+    node.append(entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton, hide),
                 entry.message);
     entry.node = node;
     return entry;
