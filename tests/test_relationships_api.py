@@ -1,6 +1,4 @@
 """The relationship view over HTTP (issue 17): timeline, connections, grid strength, going cold, roles."""
-import sqlite3
-
 import pytest
 
 from conftest import start_crm, with_people
@@ -137,23 +135,13 @@ def test_without_the_integration_the_page_shows_notes_only(tmp_path):
         server.stop()
 
 
-def _sql(world, statement, *params):
-    """Privacy settings written as issue 16's endpoints store them (those endpoints land on their branch)."""
-    conn = sqlite3.connect(f"{world.data_dir}/crm.db")
-    try:
-        with conn:
-            return conn.execute(statement, params).fetchall()
-    finally:
-        conn.close()
-
-
 def test_private_conversations_and_limited_mailboxes_in_the_timeline(world):
     mo, lee = world.ids["Mo Chen"], world.ids["Lee Quiet"]
     thread = next(i["email"]["thread_id"] for i in timeline(world.admin, mo)["items"] if i["kind"] == "email")
-    admin_box = _sql(world, "SELECT id FROM email_accounts WHERE email = ?", f"admin@{FIRM}")[0][0]
-    _sql(world, "INSERT INTO email_private_threads (thread_id, marked_at) VALUES (?, '2026-01-01T00:00:00Z')", thread)
-    _sql(world, "INSERT INTO email_account_privacy (account_id, visibility, updated_at) VALUES "
-                "(?, 'metadata', '2026-01-01T00:00:00Z')", admin_box)
+    admin_box = next(a["id"] for a in world.admin.get("/api/email/accounts").json["accounts"]
+                     if a["email"] == f"admin@{FIRM}")
+    assert world.admin.post(f"/api/email/threads/{thread}/private", {"private": True}).status == 200
+    assert world.admin.patch(f"/api/email/accounts/{admin_box}", {"visibility": "metadata"}).status == 200
     try:
         assert timeline(world.member, mo)["items"] == []  # private: emails and card hidden from the others
         assert [i["email"]["subject"] for i in timeline(world.admin, mo)["items"] if i["kind"] == "email"] == [
@@ -165,5 +153,5 @@ def test_private_conversations_and_limited_mailboxes_in_the_timeline(world):
         assert [(e["subject"], e["snippet"], e["visibility"], e["to"]) for e in shown] == [
             (None, None, "metadata", [{"email": "lee@quiet.vc", "name": ""}])]  # who and when only
     finally:
-        _sql(world, "DELETE FROM email_private_threads WHERE thread_id = ?", thread)
-        _sql(world, "DELETE FROM email_account_privacy WHERE account_id = ?", admin_box)
+        world.admin.post(f"/api/email/threads/{thread}/private", {"private": False})
+        world.admin.patch(f"/api/email/accounts/{admin_box}", {"visibility": "everything"})
