@@ -184,7 +184,8 @@ def main(argv=None) -> int:
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="bench-rel-")
     os.makedirs(data_dir, exist_ok=True)
     built = os.path.join(data_dir, "bench.json")
-    if os.path.exists(built):  # --data-dir of an earlier run: measure again without rebuilding
+    fresh = not os.path.exists(built)
+    if not fresh:  # --data-dir of an earlier run: measure again without rebuilding
         with open(built) as handle:
             big, token = json.load(handle)
     else:
@@ -196,7 +197,8 @@ def main(argv=None) -> int:
     try:
         client = Client(port, token)
         elapsed, first = client.call("GET", "/api/investors")  # computes every strength once
-        print(f"first grid load (all strengths computed): {elapsed:.0f} ms, "
+        what = "first grid load (computes every investor's stats)" if fresh else "first grid load (stats kept from before)"
+        print(f"{what}: {elapsed:.0f} ms, "
               f"{sum(1 for i in first['investors'] if i['strength'] is not None)} investors with a strength")
         _, page = client.call("GET", f"/api/investors/{big}/timeline?limit=50")
         deep = page["next_before"]

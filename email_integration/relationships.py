@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import logging
+import sqlite3
 
 from backend import email_source
 from backend.db import atomic
@@ -17,6 +19,8 @@ from backend.investors_db import investor_addresses, investors_rev
 from . import db_proposals, db_relationships, exchanges, proposals, strength
 from .config import CONFIG
 from .matcher import InvestorIndex
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> _dt.datetime:
@@ -103,6 +107,15 @@ class EmailRelationships:
         addresses decide which senders are theirs); of all of them when the teammates changed."""
         if self._stale(conn, db_relationships.teammates(conn)) is None:
             return  # the usual case, answered without taking the write lock a sync may be holding
+        try:
+            self._recompute(conn)
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            # A sync held the write lock past busy_timeout: serve the stats as they are, refresh next read.
+            log.warning("relationship stats not refreshed this time: %s", error)
+
+    def _recompute(self, conn) -> None:
         with atomic(conn):
             mates = db_relationships.teammates(conn)
             investor_ids = self._stale(conn, mates)

@@ -223,3 +223,29 @@ def test_migration_0010_on_a_database_from_before_it_twice(tmp_path):
     init_db(old)
     assert snapshot(old) == once
     assert once["schema"] == snapshot(fresh)["schema"] and once["rows"]["investors"][0][1] == "Kept LP"
+
+
+def test_a_busy_write_lock_serves_the_stored_stats_instead_of_failing(tmp_path):
+    from backend import investors_db, users_db
+    from backend.db import connect
+    from backend.server import init_db
+    from email_integration import db_relationships
+    from email_integration.relationships import EmailRelationships
+
+    path = str(tmp_path / "crm.db")
+    init_db(path)
+    conn, writer = connect(path), connect(path)
+    users_db.create_user(conn, "ann@firm.test", "Ann", "member", None)
+    investor = investors_db.create_investor(conn, "Kim", None, ["kim@alder.vc"], [])
+    provider = EmailRelationships("firm.test")
+    assert provider.grid(conn) == {}
+    db_relationships.mark_dirty(conn, [investor])
+    conn.execute("PRAGMA busy_timeout = 50")
+    writer.execute("BEGIN IMMEDIATE")  # a sync batch holding the write lock
+    try:
+        assert provider.grid(conn) == {}  # answered from what is stored; the dirty mark stays
+    finally:
+        writer.execute("ROLLBACK")
+    assert db_relationships.dirty_ids(conn) == [investor]
+    provider.grid(conn)
+    assert db_relationships.dirty_ids(conn) == []
