@@ -3,7 +3,7 @@ investor's emails and cards, its team connections and the grid's strength column
 
 `register()` installs it (server.main() calls it when CRM_GMAIL_INTEGRATION_ENABLED is on). Strength
 is precomputed per (investor, teammate) in email_relationship_stats and recomputed on read for the
-investors marked dirty, or for all when the teammates or the investors' addresses changed.
+investors marked dirty or edited since, or for all when the teammates changed.
 """
 from __future__ import annotations
 
@@ -57,8 +57,12 @@ class EmailRelationships:
             answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
                            "strength": pair.strength(now), "last_sent": pair.last_sent,
                            "last_received": pair.last_received, "last_two_way": pair.last_two_way, **pair.counts})
-        answer.sort(key=lambda c: (-c["strength"], _desc(c["last_two_way"]), _desc(c["last_received"]),
-                                   _desc(c["last_sent"]), c["user"]["id"]))
+        # strongest first; ties: the newer two-way contact, then received, then sent, then the lower id
+        # (stable sorts, least significant key first)
+        answer.sort(key=lambda c: c["user"]["id"])
+        for stamp in ("last_sent", "last_received", "last_two_way"):
+            answer.sort(key=lambda c: c[stamp] or "", reverse=True)
+        answer.sort(key=lambda c: c["strength"], reverse=True)
         return answer
 
     def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
@@ -138,11 +142,6 @@ class EmailRelationships:
         if rev != investors_rev(conn):
             ids |= set(db_relationships.investors_changed_since(conn, seen))
         return ids or None
-
-
-def _desc(value: str | None) -> str:
-    """A sort key putting newer timestamps first (and None last) in an ascending sort."""
-    return "".join(chr(0x10FFFF - ord(c)) for c in value) if value else "\U0010ffff"
 
 
 def _fingerprint(mates: dict) -> str:
