@@ -249,3 +249,11 @@ def test_a_busy_write_lock_serves_the_stored_stats_instead_of_failing(tmp_path):
     assert db_relationships.dirty_ids(conn) == [investor]
     provider.grid(conn)
     assert db_relationships.dirty_ids(conn) == []
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-5", "36501"])
+def test_a_bad_crm_stale_days_stops_the_start_naming_it(tmp_path, raw):
+    from backend.settings import SettingsError, load_settings
+    with pytest.raises(SettingsError, match="^CRM_STALE_DAYS: "):
+        load_settings({"CRM_DATA_DIR": str(tmp_path), "CRM_STALE_DAYS": raw})
+    assert load_settings({"CRM_DATA_DIR": str(tmp_path)}).stale_days == 90
