@@ -68,8 +68,8 @@ def accounts_of(conn, user_id: int | None) -> list[int]:
     return [r[0] for r in conn.execute("SELECT id FROM email_accounts WHERE user_id = ? ORDER BY id", (user_id,))]
 
 
-def entries_matching(conn, account_id: int, pattern: str) -> list[str]:
-    """Gmail ids of the mailbox's messages with a participant the pattern covers ('a@x' exact,
+def entries_matching(conn, account_id: int, pattern: str) -> list[tuple[str, int]]:
+    """(Gmail id, email id) of the mailbox's messages with a participant the pattern covers ('a@x' exact,
     '@x' the domain and its subdomains). Patterns are validated (exclusions.parse_pattern): a domain
     has only [a-z0-9.-], so it is safe inside LIKE."""
     if pattern.startswith("@"):
@@ -77,9 +77,17 @@ def entries_matching(conn, account_id: int, pattern: str) -> list[str]:
         condition, params = "(p.address LIKE ? OR p.address LIKE ?)", ["%@" + domain, "%@%." + domain]
     else:
         condition, params = "p.address = ?", [pattern]
-    rows = conn.execute("SELECT DISTINCT m.gmail_id FROM email_mailbox_entries m JOIN email_participants p "
+    rows = conn.execute("SELECT DISTINCT m.gmail_id, m.email_id FROM email_mailbox_entries m JOIN email_participants p "
                         f"ON p.email_id = m.email_id WHERE m.account_id = ? AND {condition}", (account_id, *params))
-    return [r[0] for r in rows]
+    return [(r[0], r[1]) for r in rows]
+
+
+def stop_fetching_from(conn, email_id: int, account_id: int) -> None:
+    """An email another mailbox still holds keeps its attachments, but never fetched through the mailbox
+    that excluded it (Gmail's attachmentId belongs to that copy): such pending downloads end here."""
+    conn.execute("UPDATE email_attachments SET status = 'error', error = 'its source mailbox excluded this mail', "
+                 "account_id = NULL WHERE email_id = ? AND account_id = ? AND status = 'pending'",
+                 (email_id, account_id))
 
 
 # -- private conversations ----------------------------------------------------------------------

@@ -43,7 +43,8 @@ def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tupl
             exclusion_id = existing["id"]
         removed = 0
         for account_id in db_privacy.accounts_of(conn, owner):
-            for gmail_id in db_privacy.entries_matching(conn, account_id, pattern):
+            for gmail_id, email_id in db_privacy.entries_matching(conn, account_id, pattern):
+                db_privacy.stop_fetching_from(conn, email_id, account_id)
                 gone, hashes = db_emails.remove_entry(conn, account_id, gmail_id)
                 removed += int(gone)
                 blob_store.release(conn, hashes)
@@ -96,5 +97,5 @@ def set_visibility(conn, user: dict, account_id: int, value) -> dict:
         if before != value:
             db_privacy.set_visibility(conn, account_id, value, user["id"])
             audit(conn, user["id"], "email.account.visibility", "email_account", account_id,
-                  {"before": before, "after": value})
+                  {"visibility": {"before": before, "after": value}})
     return {"id": account_id, "email": account["email"], "visibility": value}

@@ -142,3 +142,19 @@ def test_migration_0007_twice_on_a_populated_copy_and_old_search_rows_lose_bcc(w
     participants = other.execute("SELECT participants FROM emails_fts WHERE rowid = ?", (ids["sent"]["id"],)).fetchone()[0]
     other.close()
     assert "advisors" not in participants and "kim@alder.vc" in participants
+
+
+def test_an_exclusion_purges_one_mailbox_and_never_fetches_through_it(world, tmp_path):
+    from email_integration import privacy
+    conn, users, boxes, ids = world
+    with atomic(conn):  # a download still pending from ann's copy of an email bob holds too
+        conn.execute("INSERT INTO email_attachments (email_id, part_id, filename, account_id, gmail_id, "
+                     "gmail_attachment_id) VALUES (?, '9', 'x.pdf', ?, 'ann1', 'att-1')", (ids["beta"]["id"], boxes["ann"]))
+    ann = {"id": users["ann"], "role": "member"}
+    _, created, removed = privacy.add_exclusion(conn, blob_store_for(str(tmp_path)), ann, "@Alder.vc", "mine")
+    assert created and removed == 3
+    remaining = {r[0] for r in conn.execute("SELECT message_id FROM emails")}
+    assert remaining == {"beta@alder.vc"}  # bob's copy stays; ann's own mail is gone
+    assert email_level(conn, users["bob"], ids["beta"]["id"]) == FULL
+    row = conn.execute("SELECT status, account_id FROM email_attachments WHERE part_id = '9'").fetchone()
+    assert tuple(row) == ("error", None)
