@@ -5,6 +5,7 @@ import re
 
 from . import address_policy, investors_db
 from .auth import require_user
+from .relationships_api import with_relationships
 from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, field_str_list
 
 # A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo).
@@ -45,7 +46,7 @@ def _investor_id(req) -> int:
 
 def list_investors(req):
     q = (req.query.get("q") or "").strip()[:200] or None
-    return {"investors": investors_db.list_investors(req.conn, q)}
+    return {"investors": with_relationships(req, investors_db.list_investors(req.conn, q))}
 
 
 def create_investor(req):

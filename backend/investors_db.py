@@ -116,10 +116,19 @@ def investor_exists(conn, investor_id: int) -> bool:
 
 
 def list_notes(conn, investor_id: int) -> list[dict]:
+    return notes_before(conn, investor_id, None, -1)  # LIMIT -1: all of them
+
+
+def notes_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[dict]:
+    """The investor's newest notes older than `bound` (at, id) (backend.timeline's order), at most `limit`."""
+    where, params = "n.investor_id = ?", [investor_id]
+    if bound is not None:
+        where += " AND (n.created_at < ? OR (n.created_at = ? AND n.id < ?))"
+        params += [bound[0], bound[0], bound[1]]
     rows = conn.execute(
         "SELECT n.id, n.body, n.source, n.source_ref, u.name AS author, n.created_at FROM grid_notes n "
-        "LEFT JOIN users u ON u.id = n.author_user_id WHERE n.investor_id = ? ORDER BY n.created_at DESC, n.id DESC",
-        (investor_id,))
+        f"LEFT JOIN users u ON u.id = n.author_user_id WHERE {where} ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
+        (*params, limit))
     return [dict(r) for r in rows]
 
 
@@ -149,10 +158,15 @@ def bump_last_contact(conn, investor_id: int, at: str) -> None:
                  "AND (last_contact_at IS NULL OR last_contact_at < ?)", (at, investor_id, at))
 
 
-def investor_addresses(conn) -> list[tuple[int, str, str]]:
-    """Every (investor_id, 'email'|'domain', value) — what the email matcher indexes."""
-    rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails "
-                        "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains")
+def investor_addresses(conn, investor_id: int | None = None) -> list[tuple[int, str, str]]:
+    """Every (investor_id, 'email'|'domain', value) — what the email matcher indexes; one investor's with `investor_id`."""
+    if investor_id is None:
+        rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails "
+                            "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains")
+    else:
+        rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails WHERE investor_id = ?1 "
+                            "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains "
+                            "WHERE investor_id = ?1", (investor_id,))
     return [tuple(r) for r in rows]
 
 

@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import audit_api, auth, auth_api, db, investors_api, static
+from . import audit_api, auth, auth_api, db, investors_api, relationships_api, static
 from .ratelimit import SlidingWindowLimiter
 from .settings import Settings, SettingsError, load_settings
 from .web import MAX_BODY_BYTES, HTTPError, Request, Response, resolve
@@ -31,7 +31,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES + audit_api.ROUTES
+CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES + audit_api.ROUTES + relationships_api.ROUTES
 EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
@@ -44,6 +44,9 @@ class CRMHandler(BaseHTTPRequestHandler):
     """One request; `self.user` and `self.conn` are set by the pre-checks for the seam and the routes."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, the body waits for the client's delayed
+    # ACK of the headers (~40 ms on Linux) on every keep-alive request. TCP_NODELAY sends it at once.
+    disable_nagle_algorithm = True
     server_version = "CRM"
     sys_version = ""
 
@@ -305,6 +308,12 @@ def main(argv=None) -> int:
             start_sync_scheduler()
         except ImportError:
             log.warning("CRM_GMAIL_INTEGRATION_ENABLED is on but email_integration.scheduler is not installed")
+        # The relationship view's email facts (backend.email_source): the integration registers its provider.
+        try:
+            from email_integration.relationships import register
+            register()
+        except ImportError:
+            pass
 
     def stop(signum, frame):
         threading.Thread(target=httpd.shutdown, daemon=True).start()

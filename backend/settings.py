@@ -13,6 +13,7 @@
 | CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
 | CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
 | CRM_GMAIL_WORKSPACE_DOMAIN | (unset) | also the firm's own domain for the core: investor addresses there are refused |
+| CRM_STALE_DAYS | 90 | "going cold": the last two-way email contact is older than this many days |
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class Settings:
     tls_key: str = ""
     gmail_enabled: bool = False
     firm_domain: str = ""  # CRM_GMAIL_WORKSPACE_DOMAIN: no investor address may sit there (address_policy)
+    stale_days: int = 90
 
     @property
     def tls(self) -> bool:
@@ -127,4 +129,5 @@ def load_settings(environ=os.environ) -> Settings:
         tls_cert=cert, tls_key=key,
         gmail_enabled=_bool(environ, "CRM_GMAIL_INTEGRATION_ENABLED"),
         firm_domain=environ.get("CRM_GMAIL_WORKSPACE_DOMAIN", "").strip().lower().lstrip("@"),
+        stale_days=_int(environ, "CRM_STALE_DAYS", 90, 1, 36500),
     )

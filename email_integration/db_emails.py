@@ -10,7 +10,7 @@ import sqlite3
 from backend.db import now_iso
 from backend.investors_db import bump_last_contact
 
-from . import db_privacy, db_proposals
+from . import db_privacy, db_proposals, db_relationships
 
 PARTICIPANT_ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
@@ -107,6 +107,7 @@ def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str 
         if date:
             bump_last_contact(conn, investor_id, date)
     conn.execute("UPDATE emails SET matched = ? WHERE id = ?", (int(bool(links)), email_id))
+    db_relationships.mark_dirty(conn, removed | {l[0] for l in links})
     if removed:
         db_proposals.supersede_pending(conn, email_id, removed)
         recompute_last_contact(conn, removed)
@@ -196,6 +197,7 @@ def remove_entry(conn, account_id: int, gmail_id: str) -> tuple[bool, list[str]]
         return True, []
     investors = linked_investor_ids(conn, email_id)
     db_proposals.supersede_pending(conn, email_id, investors)
+    db_relationships.mark_dirty(conn, investors)
     hashes = drop_body(conn, email_id)
     thread = conn.execute("DELETE FROM emails WHERE id = ? RETURNING thread_id", (email_id,)).fetchone()
     recompute_last_contact(conn, investors)
@@ -257,6 +259,7 @@ def merge_threads(conn, keep: int, others: list[int]) -> None:
         conn.execute("DELETE FROM email_threads WHERE id = ?", (other,))
     if others:
         refresh_thread(conn, keep)
+        db_relationships.mark_thread_dirty(conn, keep)
 
 
 def add_thread_keys(conn, thread_id: int, keys: list[str]) -> None:

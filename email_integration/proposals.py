@@ -180,8 +180,8 @@ def _snippet(row: dict, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000) -> list[dict]:
+def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:
     """The cards `viewer_id` may see (db_visibility): owner-only ones carry owner_only = true."""
-    rows = db_proposals.list_cards(conn, status, limit, viewer_id=viewer_id)
+    rows = db_proposals.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
     people = db_proposals.recipients(conn, [r["email_id"] for r in rows])
     return [card(r, people.get(r["email_id"], {})) for r in rows]
