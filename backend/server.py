@@ -19,7 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import auth, auth_api, db, investors_api, static
 from .ratelimit import SlidingWindowLimiter
 from .settings import Settings, SettingsError, load_settings
-from .web import MAX_BODY_BYTES, HTTPError, Request, Response, resolve
+from .router import serve_routes
+from .web import MAX_BODY_BYTES, HTTPError, Response
 
 log = logging.getLogger("crm")
 
@@ -214,38 +215,6 @@ class CRMHandler(BaseHTTPRequestHandler):
                 self.route()
         finally:
             self._finish()
-
-
-def serve_routes(handler: CRMHandler, routes, not_found: bool = False) -> bool:
-    """Resolve in `routes`, run guard + handler, send the response; False if no path matched.
-
-    With `not_found`, an unmatched path answers 404 instead of returning False. Shared with
-    email_integration so every route table turns errors into JSON the same way.
-    """
-    try:
-        route, params = resolve(routes, handler.command, handler.url_path)
-    except HTTPError as error:
-        if error.status == 404 and not not_found:
-            return False
-        handler.respond_error(error)
-        return True
-    request = Request(method=handler.command, path=handler.url_path, query=handler.query, params=params,
-                      headers=handler.headers, user=handler.user, raw_body=handler.raw_body,
-                      handler=handler, conn=handler.conn)
-    try:
-        if route.guard is not None:
-            route.guard(request)
-        result = route.handler(request)
-        if result is None:
-            return True  # the handler streamed its own response
-        handler.respond(result if isinstance(result, Response) else Response.json(result))
-    except HTTPError as error:
-        handler.respond_error(error)
-    except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a 500
-        log.exception("unhandled error in %s %s", handler.command, handler.url_path)
-        handler.close_connection = True
-        handler.respond(Response.error("internal error", 500))
-    return True
 
 
 class CRMServer(ThreadingHTTPServer):
