@@ -20,14 +20,15 @@ def serve_routes(handler, routes, not_found: bool = False) -> bool:
     `handler` is the CRM's request handler after its pre-checks (url_path, query, user, conn,
     raw_body set). With `not_found`, an unmatched path answers 404 instead of returning False.
     """
+    method = "GET" if handler.command == "HEAD" else handler.command  # HEAD is GET without the body
     try:
-        route, params = resolve(routes, handler.command, handler.url_path)
+        route, params = resolve(routes, method, handler.url_path)
     except HTTPError as error:
         if error.status == 404 and not not_found:
             return False
         handler.respond_error(error)
         return True
-    request = Request(method=handler.command, path=handler.url_path, query=handler.query, params=params,
+    request = Request(method=method, path=handler.url_path, query=handler.query, params=params,
                       headers=handler.headers, user=handler.user, raw_body=handler.raw_body,
                       handler=handler, conn=handler.conn)
     try:

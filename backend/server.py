@@ -6,6 +6,7 @@ status (backend.web.HTTPError) and become JSON here, in one place.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
@@ -14,9 +15,10 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from . import auth, auth_api, db, investors_api, static
+from .connections import DeadlineReader, LimitedHTTPServer, Limits
 from .ratelimit import SlidingWindowLimiter
 from .settings import Settings, SettingsError, load_settings
 from .router import serve_routes
@@ -47,6 +49,18 @@ class CRMHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "CRM"
     sys_version = ""
+
+    # -- connection: reads with deadlines (backend.connections) ------------------------------
+    def setup(self) -> None:
+        super().setup()
+        self.reader = DeadlineReader(self.connection, self.server.limits)
+        self.rfile = io.BufferedReader(self.reader)
+        self.requests_served = 0
+
+    def handle_one_request(self) -> None:
+        self.reader.expect_request(first=self.requests_served == 0)
+        self.requests_served += 1
+        super().handle_one_request()
 
     # -- responses -----------------------------------------------------------------------
     def respond(self, response: Response) -> None:
@@ -125,7 +139,17 @@ class CRMHandler(BaseHTTPRequestHandler):
         if length > MAX_BODY_BYTES:
             self.close_connection = True  # the unread body would poison the connection
             raise HTTPError(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
-        return self.rfile.read(length) if length else b""
+        if not length:
+            return b""
+        self.reader.expect_body()
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            body = b""
+        if len(body) < length:
+            self.close_connection = True
+            raise HTTPError("request body not received in time", 408)
+        return body
 
     def _check_csrf(self) -> None:
         """Refuse cookie-authenticated writes that come from another site (bearer calls are exempt)."""
@@ -202,6 +226,8 @@ class CRMHandler(BaseHTTPRequestHandler):
         finally:
             self._finish()
 
+    do_HEAD = do_GET  # answered like GET; respond() leaves out the body
+
     def do_PATCH(self):
         try:
             if self.pre_checks():
@@ -217,22 +243,28 @@ class CRMHandler(BaseHTTPRequestHandler):
             self._finish()
 
 
-class CRMServer(ThreadingHTTPServer):
-    daemon_threads = True
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server's TLS context (TLS 1.2+) when CRM_TLS_CERT is set; the handshake runs per connection."""
+    if not settings.tls:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
+
+
+class CRMServer(LimitedHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, settings: Settings, db_file: str):
-        super().__init__((settings.host, settings.port), CRMHandler)
+        limits = Limits(max_connections=settings.max_connections, header_timeout=settings.header_timeout,
+                        body_timeout=settings.body_timeout, keepalive_idle=settings.keepalive_idle)
+        super().__init__((settings.host, settings.port), CRMHandler, limits, tls_context(settings))
         self.settings = settings
         self.db_path = db_file
         self.request_limiter = SlidingWindowLimiter(settings.rate_limit_per_min, 60.0)
         # RFC-agnostic guess-throttle: N failures per email+address per 15 minutes.
         self.login_limiter = SlidingWindowLimiter(settings.login_max_failures, 15 * 60.0)
-        if settings.tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            context.load_cert_chain(settings.tls_cert, settings.tls_key)
-            self.socket = context.wrap_socket(self.socket, server_side=True)
 
     def handle_error(self, request, client_address):
         log.warning("connection error from %s: %s", client_address[0], sys.exc_info()[1])

@@ -10,6 +10,10 @@
 | CRM_LOGIN_MAX_FAILURES | 5 | failed logins per 15 minutes per email and address before 429 |
 | CRM_BACKUP_INTERVAL_MIN | 1440 | minutes between online backups |
 | CRM_BACKUP_KEEP | 14 | backups kept |
+| CRM_MAX_CONNECTIONS | 200 | connections served at once; one more is answered 503 |
+| CRM_HEADER_TIMEOUT_SEC | 10 | a request line + headers (and a TLS handshake) must arrive within this |
+| CRM_BODY_TIMEOUT_SEC | 30 | a request body must arrive within this (else 408) |
+| CRM_KEEPALIVE_IDLE_SEC | 15 | a kept-alive connection idle this long between requests is closed |
 | CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
 | CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
 """
@@ -35,6 +39,10 @@ class Settings:
     login_max_failures: int = 5
     backup_interval_min: float = 1440.0
     backup_keep: int = 14
+    max_connections: int = 200
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_idle: float = 15.0
     tls_cert: str = ""
     tls_key: str = ""
     gmail_enabled: bool = False
@@ -122,6 +130,10 @@ def load_settings(environ=os.environ) -> Settings:
         login_max_failures=_int(environ, "CRM_LOGIN_MAX_FAILURES", 5, 1, 1000),
         backup_interval_min=_float(environ, "CRM_BACKUP_INTERVAL_MIN", 1440.0, 0.01, 525_600),
         backup_keep=_int(environ, "CRM_BACKUP_KEEP", 14, 1, 10_000),
+        max_connections=_int(environ, "CRM_MAX_CONNECTIONS", 200, 1, 10_000),
+        header_timeout=_float(environ, "CRM_HEADER_TIMEOUT_SEC", 10.0, 0.1, 3600),
+        body_timeout=_float(environ, "CRM_BODY_TIMEOUT_SEC", 30.0, 0.1, 3600),
+        keepalive_idle=_float(environ, "CRM_KEEPALIVE_IDLE_SEC", 15.0, 0.1, 3600),
         tls_cert=cert, tls_key=key,
         gmail_enabled=_bool(environ, "CRM_GMAIL_INTEGRATION_ENABLED"),
     )
