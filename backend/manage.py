@@ -2,7 +2,12 @@
 
     python3 -m backend.manage create-user --email E --name N --role admin|member|bot [--password P]
     python3 -m backend.manage set-role --email E --role R
+    python3 -m backend.manage set-password --email E [--password P]   (ends the user's sessions)
     python3 -m backend.manage issue-token --email E [--label L]
+    python3 -m backend.manage list-tokens [--email E]
+    python3 -m backend.manage revoke-token (--id N | --email E)
+    python3 -m backend.manage deactivate-user --email E   (sessions and tokens stop at once)
+    python3 -m backend.manage reactivate-user --email E
     python3 -m backend.manage list-users
     python3 -m backend.manage backup-now
     python3 -m backend.manage restore-backup NAME_OR_PATH
@@ -16,6 +21,7 @@ import sqlite3
 import sys
 
 from . import auth, backups, db, users_db
+from .data_dir import secure_data_dir
 from .server import init_db
 from .settings import SettingsError, load_settings
 
@@ -25,7 +31,7 @@ class CommandError(Exception):
 
 
 def _open(settings):
-    os.makedirs(settings.data_dir, exist_ok=True)
+    secure_data_dir(settings.data_dir)
     path = db.db_path(settings.data_dir)
     init_db(path)
     return db.connect(path)
@@ -67,15 +73,48 @@ def set_role(conn, args, settings) -> None:
 
 
 def set_password(conn, args, settings) -> None:
-    _existing_user(conn, args.email)
     password = args.password or getpass.getpass("New password: ")
+    user = _existing_user(conn, args.email)
     users_db.set_password_hash(conn, args.email, auth.hash_password(password))
-    print(f"{args.email}: password set")
+    ended = users_db.end_sessions(conn, user["id"])  # a stolen session must not outlive the old password
+    print(f"{args.email}: password set; {ended} session(s) ended")
 
 
 def issue_token(conn, args, settings) -> None:
     user = _existing_user(conn, args.email)
     print(auth.issue_api_token(conn, user["id"], args.label))
+
+
+def list_tokens(conn, args, settings) -> None:
+    user_id = _existing_user(conn, args.email)["id"] if args.email else None
+    for token in users_db.list_tokens(conn, user_id):
+        state = f"revoked {token['revoked_at']}" if token["revoked_at"] else "live"
+        print("\t".join([str(token["id"]), token["email"], token["label"] or "-", token["created_at"],
+                         token["last_used_at"] or "never used", state]))
+
+
+def revoke_token(conn, args, settings) -> None:
+    if (args.id is None) == (args.email is None):
+        raise CommandError("give either --id N (see list-tokens) or --email E (all of that user's tokens)")
+    if args.id is not None:
+        if not users_db.revoke_token(conn, args.id):
+            raise CommandError(f"no live token with id {args.id}")
+        print(f"token {args.id} revoked")
+        return
+    user = _existing_user(conn, args.email)
+    print(f"{args.email}: {users_db.revoke_tokens(conn, user['id'])} token(s) revoked")
+
+
+def deactivate_user(conn, args, settings) -> None:
+    user = _existing_user(conn, args.email)
+    users_db.set_active(conn, user["id"], False)
+    print(f"{args.email}: deactivated; sessions ended and API tokens revoked")
+
+
+def reactivate_user(conn, args, settings) -> None:
+    user = _existing_user(conn, args.email)
+    users_db.set_active(conn, user["id"], True)
+    print(f"{args.email}: reactivated (log in again; issue new tokens)")
 
 
 def list_users(conn, args, settings) -> None:
@@ -116,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", required=True)
     p.add_argument("--role", required=True)
     p.set_defaults(run=set_role)
-    p = sub.add_parser("set-password", help="set a user's password")
+    p = sub.add_parser("set-password", help="set a user's password and end their sessions")
     p.add_argument("--email", required=True)
     p.add_argument("--password")
     p.set_defaults(run=set_password)
@@ -124,6 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", required=True)
     p.add_argument("--label")
     p.set_defaults(run=issue_token)
+    p = sub.add_parser("list-tokens", help="list API tokens: id, email, label, created, last used, state")
+    p.add_argument("--email")
+    p.set_defaults(run=list_tokens)
+    p = sub.add_parser("revoke-token", help="revoke one token (--id) or all of a user's tokens (--email)")
+    p.add_argument("--id", type=int)
+    p.add_argument("--email")
+    p.set_defaults(run=revoke_token)
+    p = sub.add_parser("deactivate-user", help="block a user now: sessions end, API tokens are revoked")
+    p.add_argument("--email", required=True)
+    p.set_defaults(run=deactivate_user)
+    p = sub.add_parser("reactivate-user", help="let a deactivated user log in again")
+    p.add_argument("--email", required=True)
+    p.set_defaults(run=reactivate_user)
     p = sub.add_parser("list-users", help="list users: id, email, role, name")
     p.set_defaults(run=list_users)
     p = sub.add_parser("backup-now", help="take an online backup now and print its path")

@@ -19,9 +19,10 @@ from http.server import BaseHTTPRequestHandler
 
 from . import auth, auth_api, db, investors_api, static
 from .connections import DeadlineReader, LimitedHTTPServer, Limits
+from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
-from .settings import Settings, SettingsError, load_settings
 from .router import serve_routes
+from .settings import Settings, SettingsError, load_settings
 from .web import MAX_BODY_BYTES, HTTPError, Response
 
 log = logging.getLogger("crm")
@@ -316,7 +317,7 @@ def main(argv=None) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    os.makedirs(settings.data_dir, exist_ok=True)
+    secure_data_dir(settings.data_dir)
     db_file = db.db_path(settings.data_dir)
     init_db(db_file)
     try:
