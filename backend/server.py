@@ -40,6 +40,15 @@ EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
+def printable(text: str) -> str:
+    """`text` for a log line: control and non-ASCII characters as \\xNN / \\uNNNN, so a request
+    path cannot forge or hide log lines (ESC sequences, CR/LF)."""
+    return text.translate(_CONTROL_ESCAPES).encode("ascii", "backslashreplace").decode("ascii")
+
+
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x5c, 0x7f]}  # 0x5c: a literal backslash
+
+
 def is_email_path(path: str) -> bool:
     return path.startswith(EMAIL_PREFIXES) or path in ("/api/email", "/api/intake")
 
@@ -96,7 +105,8 @@ class CRMHandler(BaseHTTPRequestHandler):
     def _log_access(self, status: int) -> None:
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
         path = urllib.parse.urlsplit(getattr(self, "path", "") or "").path
-        log.info("%s %s %s %d %.1fms", self.client_address[0], self.command or "-", path[:200], status, elapsed)
+        log.info("%s %s %s %d %.1fms", self.client_address[0], printable(self.command or "-")[:20],
+                 printable(path[:200]), status, elapsed)
 
     # -- pre-checks ----------------------------------------------------------------------
     def pre_checks(self) -> bool:
@@ -162,12 +172,28 @@ class CRMHandler(BaseHTTPRequestHandler):
         if fetch_site in ("cross-site", "same-site"):
             raise HTTPError("cross-site request refused", 403)
         origin = self.headers.get("Origin")
-        if origin and origin != "null":
-            host = self.headers.get("Host") or ""
-            if urllib.parse.urlsplit(origin).netloc.lower() != host.lower():
+        if origin is not None:
+            if not self._same_origin(origin):
                 raise HTTPError("cross-origin request refused", 403)
-        elif origin == "null":
-            raise HTTPError("cross-origin request refused", 403)
+        elif not fetch_site and not self._json_content_type():
+            # Neither header: an old browser's form post could look like this. A form cannot send
+            # application/json (that needs CORS preflight), so a JSON write is still ours.
+            raise HTTPError("write refused: send Origin or Content-Type: application/json", 403)
+
+    def _same_origin(self, origin: str) -> bool:
+        """Origin's scheme and host:port are ours ("null" and anything malformed are not)."""
+        try:
+            parts = urllib.parse.urlsplit(origin)
+        except ValueError:
+            return False
+        # Behind a TLS-terminating proxy the browser's scheme is the proxy's (X-Forwarded-Proto).
+        forwarded = (self.headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower()
+        scheme = "https" if self.server.settings.tls else (forwarded or "http")
+        host = (self.headers.get("Host") or "").lower()
+        return parts.scheme == scheme and bool(host) and parts.netloc.lower() == host and parts.path in ("", "/")
+
+    def _json_content_type(self) -> bool:
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/json"
 
     # -- dispatch --------------------------------------------------------------------------
     def _finish(self) -> None:
