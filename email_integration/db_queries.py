@@ -5,6 +5,7 @@ import json
 import re
 
 from .db import has_fts
+from .headers import strip_bidi
 
 _WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
 
@@ -104,7 +105,8 @@ def get_email_detail(conn, email_id: int) -> dict | None:
     detail["to"] = [{"email": p["address"], "name": p["name"] or ""} for p in people if p["role"] == "to"]
     detail["cc"] = [{"email": p["address"], "name": p["name"] or ""} for p in people if p["role"] == "cc"]
     detail["problems"] = json.loads(detail.pop("problems_json") or "[]")
-    detail["attachments"] = [{**dict(a), "inline": bool(a["inline"])} for a in attachments]
+    detail["attachments"] = [{**dict(a), "filename": strip_bidi(a["filename"]), "inline": bool(a["inline"])}
+                             for a in attachments]  # strip_bidi: names stored before the parser did it
     detail["investors"] = email_investors(conn, email_id)
     return detail
 

@@ -29,6 +29,22 @@ def message_key(parsed: dict) -> str:
     return "hash:" + hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:40]
 
 
+def copy_basis(from_email: str | None, date: str | None, date_source: str | None) -> tuple:
+    """What every copy of one message shares besides its Message-ID: the sender, and the Date header
+    (Gmail's internal date differs per mailbox, so a message without Date agrees on the sender alone)."""
+    return ((from_email or "").lower(), date if date_source == "header" else None)
+
+
+def parsed_basis(parsed: dict) -> tuple:
+    return copy_basis((parsed.get("from") or {}).get("email"), parsed.get("date"), parsed.get("date_source"))
+
+
+def collision_key(key: str, parsed: dict) -> str:
+    """The key of a message that reuses a known Message-ID but disagrees with its first copy:
+    stable (its own later copies dedup with it), distinct from the original's."""
+    return key + "#" + hashlib.sha256("\x1f".join(map(str, parsed_basis(parsed))).encode("utf-8", "replace")).hexdigest()[:16]
+
+
 def raw_headers(resource: dict) -> dict:
     """Top-level headers of a Gmail resource, lower-cased name → first value (for the automated-mail rules)."""
     found = {}
@@ -76,11 +92,21 @@ class Ingestor:
             raise ValueError("a Gmail message without an id")
         keep_body = bool(links) or self.capture_all
         with atomic(self.conn):
-            existing = db_emails.find_email(self.conn, message_key(parsed))
+            key = message_key(parsed)
+            existing = db_emails.find_email(self.conn, key)
+            collides_with = None
+            if existing is not None and key.startswith("mid:") and \
+                    copy_basis(existing["from_email"], existing["date"], existing["date_source"]) != parsed_basis(parsed):
+                # Same Message-ID, different sender or date: not a copy. Merging would let a forged
+                # message rewrite the real one's participants and investor links (issue 15, item 11).
+                collides_with, key = existing["id"], collision_key(key, parsed)
+                existing = db_emails.find_email(self.conn, key)
             outcome = UNCHANGED
             if existing is None:
                 thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed)
-                email_id = db_emails.insert_email(self.conn, message_key(parsed), parsed, thread_id)
+                email_id = db_emails.insert_email(self.conn, key, parsed, thread_id)
+                if collides_with is not None:
+                    db_emails.record_collision(self.conn, parsed["message_id"], collides_with, email_id, account_id)
                 db_emails.store_participants(self.conn, email_id, parsed)
                 db_emails.set_links(self.conn, email_id, links, parsed["date"], new=True)
                 outcome = ADDED
