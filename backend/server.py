@@ -17,7 +17,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
-from . import auth, auth_api, db, investors_api, static
+from . import accounts_api, auth, auth_api, db, investors_api, static
 from .connections import DeadlineReader, LimitedHTTPServer, Limits
 from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
@@ -35,7 +35,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES
+CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES + accounts_api.ROUTES
 EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 

@@ -103,3 +103,27 @@ def test_wide_existing_files_are_narrowed_at_start_with_one_line(crm_factory, tm
         assert mode(f"{again.data_dir}/crm.db{suffix}") == 0o600, suffix
     lines = [line for line in again.stop().splitlines() if "permissions narrowed" in line]
     assert len(lines) == 1 and "crm.db 0644→0600" in lines[0] and "d 0755→0700" in lines[0], lines
+
+
+def test_admin_api_for_the_lifecycle(crm_factory):
+    from conftest import with_people
+    server = with_people(crm_factory())
+    users = {u["email"]: u for u in server.admin.get("/api/admin/users").json["users"]}
+    member_id, bot_id = users["member@firm.test"]["id"], users["bot@firm.test"]["id"]
+    for client, status in ((server.client(), 401), (server.member, 403), (server.bot, 403)):
+        assert client.get("/api/admin/users").status == status
+        assert client.post(f"/api/admin/users/{member_id}/deactivate", {}).status == status
+    tokens = server.admin.get(f"/api/admin/tokens?user_id={bot_id}").json["tokens"]
+    assert len(tokens) == 1 and "token_hash" not in tokens[0] and tokens[0]["revoked_at"] is None
+    assert server.admin.post(f"/api/admin/tokens/{tokens[0]['id']}/revoke", {}).json == {"revoked": tokens[0]["id"]}
+    assert server.bot.get("/api/auth/me").status == 401
+    assert server.admin.post(f"/api/admin/tokens/{tokens[0]['id']}/revoke", {}).status == 404
+    reply = server.admin.post(f"/api/admin/users/{member_id}/deactivate", {})
+    assert reply.status == 200 and reply.json["user"]["active"] is False
+    assert server.member.get("/api/investors").status == 401
+    admin_id = users["admin@firm.test"]["id"]
+    assert server.admin.post(f"/api/admin/users/{admin_id}/deactivate", {}).status == 409
+    assert server.admin.post("/api/admin/users/999999/deactivate", {}).status == 404
+    assert server.admin.get("/api/admin/tokens?user_id=abc").status == 400
+    assert server.admin.post(f"/api/admin/users/{member_id}/reactivate", {}).json["user"]["active"] is True
+    assert server.logged_in("member@firm.test").get("/api/investors").status == 200
