@@ -1,8 +1,8 @@
-"""The CRM's HTTP server: ThreadingHTTPServer + CRMHandler, init_db() and main().
+"""The CRM's HTTP server: CRMServer (backend.connections' limits) + CRMHandler, init_db() and main().
 
-Every request goes: rate limit → body (1 MiB cap) → the Gmail flag gate → who is asking →
-CSRF check → the email_integration seam → the core route table → JSON. Errors carry their
-status (backend.web.HTTPError) and become JSON here, in one place.
+Every request goes: rate limit → body (1 MiB cap, read deadline) → the Gmail flag gate → who is
+asking → CSRF check → the email_integration seam → the core route table → JSON. Errors carry
+their status (backend.web.HTTPError) and become JSON in one place, backend.router.
 """
 from __future__ import annotations
 
