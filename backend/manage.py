@@ -142,47 +142,41 @@ def restore_backup(conn, args, settings) -> None:
     print("restart the CRM server to serve the restored data")
 
 
+def _command(sub, name: str, run, help_text: str) -> argparse.ArgumentParser:
+    command = sub.add_parser(name, help=help_text)
+    command.set_defaults(run=run)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python3 -m backend.manage", description="Venture CRM administration")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("create-user", help="create a user and print its id")
+    p = _command(sub, "create-user", create_user, "create a user and print its id")
     p.add_argument("--email", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--role", required=True, help="admin, member or bot")
     p.add_argument("--password", help="omit for a prompt (or no password for bots)")
-    p.set_defaults(run=create_user)
-    p = sub.add_parser("set-role", help="change a user's role, e.g. flip the bot's user member→bot")
+    p = _command(sub, "set-role", set_role, "change a user's role, e.g. flip the bot's user member→bot")
     p.add_argument("--email", required=True)
     p.add_argument("--role", required=True)
-    p.set_defaults(run=set_role)
-    p = sub.add_parser("set-password", help="set a user's password and end their sessions")
+    p = _command(sub, "set-password", set_password, "set a user's password and end their sessions")
     p.add_argument("--email", required=True)
     p.add_argument("--password")
-    p.set_defaults(run=set_password)
-    p = sub.add_parser("issue-token", help="print a new API bearer token (shown once, stored hashed)")
+    p = _command(sub, "issue-token", issue_token, "print a new API bearer token (shown once, stored hashed)")
     p.add_argument("--email", required=True)
     p.add_argument("--label")
-    p.set_defaults(run=issue_token)
-    p = sub.add_parser("list-tokens", help="list API tokens: id, email, label, created, last used, state")
+    p = _command(sub, "list-tokens", list_tokens, "list API tokens: id, email, label, created, last used, state")
     p.add_argument("--email")
-    p.set_defaults(run=list_tokens)
-    p = sub.add_parser("revoke-token", help="revoke one token (--id) or all of a user's tokens (--email)")
+    p = _command(sub, "revoke-token", revoke_token, "revoke one token (--id) or all of a user's tokens (--email)")
     p.add_argument("--id", type=int)
     p.add_argument("--email")
-    p.set_defaults(run=revoke_token)
-    p = sub.add_parser("deactivate-user", help="block a user now: sessions end, API tokens are revoked")
-    p.add_argument("--email", required=True)
-    p.set_defaults(run=deactivate_user)
-    p = sub.add_parser("reactivate-user", help="let a deactivated user log in again")
-    p.add_argument("--email", required=True)
-    p.set_defaults(run=reactivate_user)
-    p = sub.add_parser("list-users", help="list users: id, email, role, name")
-    p.set_defaults(run=list_users)
-    p = sub.add_parser("backup-now", help="take an online backup now and print its path")
-    p.set_defaults(run=backup_now)
-    p = sub.add_parser("restore-backup", help="restore a backup (a name in $CRM_DATA_DIR/backups or a path)")
+    for name, run, help_text in (("deactivate-user", deactivate_user, "block a user now: sessions end, tokens are revoked"),
+                                 ("reactivate-user", reactivate_user, "let a deactivated user log in again")):
+        _command(sub, name, run, help_text).add_argument("--email", required=True)
+    _command(sub, "list-users", list_users, "list users: id, email, role, name")
+    _command(sub, "backup-now", backup_now, "take an online backup now and print its path")
+    p = _command(sub, "restore-backup", restore_backup, "restore a backup (a name in $CRM_DATA_DIR/backups or a path)")
     p.add_argument("backup")
-    p.set_defaults(run=restore_backup)
     return parser
 
 
