@@ -92,10 +92,6 @@ class LimitedHTTPServer(ThreadingHTTPServer):
         self._rejects: queue.Queue = queue.Queue(REJECT_QUEUE)
         threading.Thread(target=self._reject_loop, name="crm-rejecter", daemon=True).start()
 
-    @property
-    def active_connections(self) -> int:
-        return self._active
-
     def process_request(self, request, client_address):
         """In the accept loop: count the connection in, or hand it to the rejecter; never block."""
         with self._active_lock:
@@ -119,7 +115,7 @@ class LimitedHTTPServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         """The TLS handshake (if any) here, in the connection's thread, within header_timeout."""
-        secured = self._secure(request, client_address)
+        secured = self._secure(request, client_address, self.limits.header_timeout)
         if secured is None:
             return
         try:
@@ -128,12 +124,12 @@ class LimitedHTTPServer(ThreadingHTTPServer):
             if secured is not request:
                 self.shutdown_request(secured)
 
-    def _secure(self, sock, client_address):
+    def _secure(self, sock, client_address, timeout: float):
         """The socket to speak HTTP on: itself, its TLS wrapper after a handshake, or None."""
         if self.tls_context is None:
             return sock
         try:
-            sock.settimeout(self.limits.header_timeout)
+            sock.settimeout(timeout)
             wrapped = self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             wrapped.do_handshake()
             return wrapped
@@ -155,7 +151,7 @@ class LimitedHTTPServer(ThreadingHTTPServer):
         """503 to one over-cap client, then read until it closes (closing first could reset the 503)."""
         log.warning("%s refused: %d connections open (CRM_MAX_CONNECTIONS)", client_address[0],
                     self.limits.max_connections)
-        secured = self._secure(sock, client_address) if self.tls_context else sock
+        secured = self._secure(sock, client_address, REJECT_LINGER_SEC)
         if secured is None:
             return
         try:

@@ -63,6 +63,7 @@ class CRMHandler(BaseHTTPRequestHandler):
     # -- connection: reads with deadlines (backend.connections) ------------------------------
     def setup(self) -> None:
         super().setup()
+        self.rfile.close()  # the plain socket file; reads go through the deadlines instead
         self.reader = DeadlineReader(self.connection, self.server.limits)
         self.rfile = io.BufferedReader(self.reader)
         self.requests_served = 0
@@ -186,11 +187,15 @@ class CRMHandler(BaseHTTPRequestHandler):
             parts = urllib.parse.urlsplit(origin)
         except ValueError:
             return False
-        # Behind a TLS-terminating proxy the browser's scheme is the proxy's (X-Forwarded-Proto).
+        public = self.server.settings.public_origin
+        if public:  # behind a proxy: exactly the origin the browsers use
+            return origin.lower() == public
+        # Else this request's own: the Host header, and the scheme the browser used (a TLS-terminating
+        # proxy says so in X-Forwarded-Proto; a header a cross-site page cannot add without preflight).
         forwarded = (self.headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower()
         scheme = "https" if self.server.settings.tls else (forwarded or "http")
         host = (self.headers.get("Host") or "").lower()
-        return parts.scheme == scheme and bool(host) and parts.netloc.lower() == host and parts.path in ("", "/")
+        return parts.scheme == scheme and bool(host) and parts.netloc.lower() == host and not parts.path
 
     def _json_content_type(self) -> bool:
         return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/json"

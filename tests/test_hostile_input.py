@@ -92,3 +92,26 @@ def test_a_cookie_write_without_origin_or_fetch_site_needs_json(crm):
     same_origin = {"Origin": None, "Sec-Fetch-Site": "same-origin", "Content-Type": "text/plain"}
     assert crm.member.request("POST", "/api/investors", body=b'{"name": "Fetch Site LP"}',
                               headers=same_origin).status == 201
+
+
+def test_a_tls_proxy_says_its_scheme_in_x_forwarded_proto(crm):
+    host = crm.url.split("//")[1]
+    behind_proxy = {"Origin": f"https://{host}", "X-Forwarded-Proto": "https"}
+    assert crm.member.post("/api/investors", {"name": "Proxied LP"}, headers=behind_proxy).status == 201
+    downgraded = {"Origin": f"http://{host}", "X-Forwarded-Proto": "https"}
+    assert crm.member.post("/api/investors", {"name": "Downgraded LP"}, headers=downgraded).status == 403
+
+
+def test_crm_public_origin_is_the_only_origin_for_cookie_writes(crm_factory):
+    from conftest import with_people
+    server = with_people(crm_factory({"CRM_PUBLIC_ORIGIN": "https://CRM.firm.test/"}))
+    assert server.member.post("/api/investors", {"name": "Public LP"},
+                              headers={"Origin": "https://crm.firm.test"}).status == 201
+    assert server.member.post("/api/investors", {"name": "Direct LP"}).status == 403  # Origin: the loopback URL
+
+
+@pytest.mark.parametrize("value", ["crm.firm.test", "https://crm.firm.test/app", "ftp://crm.firm.test"])
+def test_a_bad_public_origin_stops_the_server_with_one_line(tmp_path, value):
+    from conftest import start_crm
+    code, stderr = start_crm(tmp_path / "d", {"CRM_PUBLIC_ORIGIN": value}, expect_failure=True)
+    assert code == 2 and "CRM_PUBLIC_ORIGIN" in stderr and "Traceback" not in stderr
