@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import queue
+import select
 import socket
 import ssl
 import threading
@@ -24,8 +25,10 @@ from http.server import ThreadingHTTPServer
 log = logging.getLogger("crm")
 
 LISTEN_BACKLOG = 128  # Linux caps it at net.core.somaxconn (4096 on current kernels)
-REJECT_QUEUE = 32  # over-cap connections waiting for their 503; more are closed at once
-REJECT_LINGER_SEC = 0.25  # how long the rejecter waits for an over-cap client to read its 503
+REJECT_QUEUE = 32  # over-cap connections waiting for (or lingering after) their 503; more are closed at once
+REJECT_LINGER_SEC = 1.0  # how long a 503'd connection stays open for its client to read the answer
+REJECT_HANDSHAKE_SEC = 0.25  # an over-cap TLS client gets this long to shake hands for its 503
+REFUSED_LOG_EVERY_SEC = 10.0  # one log line per this interval however many are refused
 _OVER_CAPACITY_BODY = b'{"error":"too many connections; retry shortly"}'
 OVER_CAPACITY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
                  b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(_OVER_CAPACITY_BODY)) + _OVER_CAPACITY_BODY
@@ -89,8 +92,7 @@ class LimitedHTTPServer(ThreadingHTTPServer):
         self.limits, self.tls_context = limits, tls_context
         self._active = 0
         self._active_lock = threading.Lock()
-        self._rejects: queue.Queue = queue.Queue(REJECT_QUEUE)
-        threading.Thread(target=self._reject_loop, name="crm-rejecter", daemon=True).start()
+        self._rejecter = Rejecter(self)
 
     def process_request(self, request, client_address):
         """In the accept loop: count the connection in, or hand it to the rejecter; never block."""
@@ -101,10 +103,7 @@ class LimitedHTTPServer(ThreadingHTTPServer):
         if admitted:
             super().process_request(request, client_address)
             return
-        try:
-            self._rejects.put_nowait((request, client_address))
-        except queue.Full:
-            self.shutdown_request(request)
+        self._rejecter.reject(request, client_address)
 
     def process_request_thread(self, request, client_address):
         try:
@@ -115,7 +114,7 @@ class LimitedHTTPServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         """The TLS handshake (if any) here, in the connection's thread, within header_timeout."""
-        secured = self._secure(request, client_address, self.limits.header_timeout)
+        secured = self.secure(request, client_address, self.limits.header_timeout)
         if secured is None:
             return
         try:
@@ -124,7 +123,7 @@ class LimitedHTTPServer(ThreadingHTTPServer):
             if secured is not request:
                 self.shutdown_request(secured)
 
-    def _secure(self, sock, client_address, timeout: float):
+    def secure(self, sock, client_address, timeout: float):
         """The socket to speak HTTP on: itself, its TLS wrapper after a handshake, or None."""
         if self.tls_context is None:
             return sock
@@ -138,20 +137,47 @@ class LimitedHTTPServer(ThreadingHTTPServer):
             self.shutdown_request(sock)
             return None
 
-    def _reject_loop(self) -> None:
-        while True:
-            sock, client_address = self._rejects.get()
-            try:
-                self._reject(sock, client_address)
-            except Exception:  # noqa: BLE001 - the rejecter must outlive any one bad socket
-                log.debug("rejecting %s failed", client_address[0], exc_info=True)
-                self.shutdown_request(sock)
 
-    def _reject(self, sock, client_address) -> None:
-        """503 to one over-cap client, then read until it closes (closing first could reset the 503)."""
-        log.warning("%s refused: %d connections open (CRM_MAX_CONNECTIONS)", client_address[0],
-                    self.limits.max_connections)
-        secured = self._secure(sock, client_address, REJECT_LINGER_SEC)
+class Rejecter:
+    """One thread that answers over-cap connections 503, so the accept loop never waits on them.
+
+    After the 503 it keeps each socket open (up to REJECT_LINGER_SEC, reading what arrives)
+    until the client closes: closing with its request unread would reset the connection and
+    could destroy the 503 before the client reads it. Lingering sockets are multiplexed, so
+    idle over-cap clients cannot delay the 503 of the next one.
+    """
+
+    def __init__(self, server: LimitedHTTPServer):
+        self.server = server
+        self.waiting: queue.Queue = queue.Queue(REJECT_QUEUE)
+        self.lingering: dict = {}  # socket -> deadline (monotonic)
+        self.refused, self.next_log_at = 0, 0.0
+        threading.Thread(target=self._loop, name="crm-rejecter", daemon=True).start()
+
+    def reject(self, sock, client_address) -> None:
+        """From the accept loop: queue the socket for its 503, or close it when the queue is full."""
+        try:
+            self.waiting.put_nowait((sock, client_address))
+        except queue.Full:
+            self.server.shutdown_request(sock)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                sock, client_address = self.waiting.get(timeout=0.05 if self.lingering else None)
+            except queue.Empty:
+                pass
+            else:
+                self._answer(sock, client_address)
+            self._drain()
+
+    def _answer(self, sock, client_address) -> None:
+        self.refused += 1
+        if time.monotonic() >= self.next_log_at:  # a flood must not flood the log too
+            log.warning("%s refused: %d connections open (CRM_MAX_CONNECTIONS); %d refused since the last line",
+                        client_address[0], self.server.limits.max_connections, self.refused)
+            self.refused, self.next_log_at = 0, time.monotonic() + REFUSED_LOG_EVERY_SEC
+        secured = self.server.secure(sock, client_address, REJECT_HANDSHAKE_SEC)
         if secured is None:
             return
         try:
@@ -159,10 +185,36 @@ class LimitedHTTPServer(ThreadingHTTPServer):
             secured.sendall(OVER_CAPACITY)
             if secured is sock:
                 sock.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + REJECT_LINGER_SEC
-            while time.monotonic() < deadline and secured.recv(65536):
-                pass
+            secured.setblocking(False)
+        except OSError:
+            self.server.shutdown_request(secured)
+            return
+        if len(self.lingering) >= REJECT_QUEUE:  # bounded: the oldest gives way
+            oldest = min(self.lingering, key=self.lingering.get)
+            self._close(oldest)
+        self.lingering[secured] = time.monotonic() + REJECT_LINGER_SEC
+
+    def _drain(self) -> None:
+        """Read what lingering clients sent; close those that closed or whose time is up."""
+        if not self.lingering:
+            return
+        readable, _, _ = select.select(list(self.lingering), [], [], 0)
+        for sock in readable:
+            try:
+                done = not sock.recv(65536)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                done = False
+            except OSError:
+                done = True
+            if done:
+                self._close(sock)
+        now = time.monotonic()
+        for sock in [s for s, deadline in self.lingering.items() if deadline <= now]:
+            self._close(sock)
+
+    def _close(self, sock) -> None:
+        self.lingering.pop(sock, None)
+        try:
+            sock.close()
         except OSError:
             pass
-        finally:
-            self.shutdown_request(secured)
