@@ -295,7 +295,8 @@ class CRMServer(LimitedHTTPServer):
         self.settings = settings
         self.db_path = db_file
         self.request_limiter = SlidingWindowLimiter(settings.rate_limit_per_min, 60.0)
-        # RFC-agnostic guess-throttle: N failures per email+address per 15 minutes.
+        # Guess throttle: N attempts per email+address per 15 minutes, counted before the password
+        # is hashed (backend.auth_api.login); a successful login clears its key.
         self.login_limiter = SlidingWindowLimiter(settings.login_max_failures, 15 * 60.0)
 
     def handle_error(self, request, client_address):

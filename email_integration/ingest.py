@@ -92,18 +92,13 @@ class Ingestor:
             raise ValueError("a Gmail message without an id")
         keep_body = bool(links) or self.capture_all
         with atomic(self.conn):
-            key = message_key(parsed)
-            existing = db_emails.find_email(self.conn, key)
-            collides_with = None
-            if existing is not None and key.startswith("mid:") and \
-                    copy_basis(existing["from_email"], existing["date"], existing["date_source"]) != parsed_basis(parsed):
-                # Same Message-ID, different sender or date: not a copy. Merging would let a forged
-                # message rewrite the real one's participants and investor links (issue 15, item 11).
-                collides_with, key = existing["id"], collision_key(key, parsed)
-                existing = db_emails.find_email(self.conn, key)
+            key, existing, collides_with = self._identify(parsed)
+            # A message whose Message-ID belongs to another email threads without it (its Gmail
+            # thread and its References still apply), or it would join that email's conversation.
+            threading = parsed if key == message_key(parsed) else {**parsed, "message_id": ""}
             outcome = UNCHANGED
             if existing is None:
-                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed)
+                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], threading)
                 email_id = db_emails.insert_email(self.conn, key, parsed, thread_id)
                 if collides_with is not None:
                     db_emails.record_collision(self.conn, parsed["message_id"], collides_with, email_id, account_id)
@@ -112,7 +107,7 @@ class Ingestor:
                 outcome = ADDED
             else:
                 email_id, thread_id = existing["id"], existing["thread_id"]
-                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed, thread_id)
+                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], threading, thread_id)
                 db_emails.set_email_thread(self.conn, email_id, thread_id)
                 # Another mailbox's copy may name more people (a Bcc only its sender's copy shows):
                 # keep them all, and link by everyone seen in any copy.
@@ -138,6 +133,21 @@ class Ingestor:
             if links or keep_body or existing is not None:  # thread subject/date come from kept, matched mail
                 db_emails.refresh_thread(self.conn, thread_id)
         return outcome
+
+    def _identify(self, parsed: dict) -> tuple[str, dict | None, int | None]:
+        """(message key, the stored email it is a copy of or None, the email whose Message-ID it reuses or None).
+
+        Copies merge on Message-ID only when they agree on sender and date (copy_basis): merging a
+        message that merely reuses the id would let it rewrite the real email's participants and
+        investor links (issue 15, item 11). Such a message gets its own key and the pair is recorded.
+        """
+        key = message_key(parsed)
+        existing = db_emails.find_email(self.conn, key)
+        if existing is None or not key.startswith("mid:") or \
+                copy_basis(existing["from_email"], existing["date"], existing["date_source"]) == parsed_basis(parsed):
+            return key, existing, None
+        key = collision_key(key, parsed)
+        return key, db_emails.find_email(self.conn, key), existing["id"]
 
     def _investor(self, investor_id: int) -> dict | None:
         """Name and firm for drafting, cached for this ingestor's life (one sync run)."""

@@ -56,6 +56,9 @@ def test_a_forged_message_reusing_a_message_id_leaves_the_real_email_alone(site)
     assert len(both) == 2 and both[0]["id"] == original["id"]  # kept apart
     other = site.admin.get(f"/api/email/detail?id={both[1]['id']}").json
     assert "Wire the money" in other["body_text"] and [i["name"] for i in other["investors"]] == ["Raj Patel"]
+    (real_thread,) = rows(site, "SELECT thread_id FROM emails WHERE id = ?", original["id"])
+    thread = site.admin.get(f"/api/email/threads/{real_thread['thread_id']}").json
+    assert [e["id"] for e in thread["emails"]] == [original["id"]]  # nor did it join the real conversation
     collisions = rows(site, "SELECT message_id, email_id, other_email_id FROM email_message_id_collisions")
     assert {"message_id": "ts-1@alder.vc", "email_id": original["id"], "other_email_id": both[1]["id"]} in collisions
     sync_all(site)  # a later run sees the forged copy again: still two emails, one collision
