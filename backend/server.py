@@ -38,6 +38,7 @@ SECURITY_HEADERS = {
 CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES + accounts_api.ROUTES
 EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+WRITE_SLICE = 256 * 1024  # bytes per write; each gets CRM_BODY_TIMEOUT_SEC
 
 
 def printable(text: str) -> str:
@@ -87,7 +88,10 @@ class CRMHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            # In slices: the socket timeout bounds each sendall as a whole, so a slice that stalls
+            # ends the connection while a large attachment to a slow reader still gets through.
+            for start in range(0, len(body), WRITE_SLICE):
+                self.wfile.write(body[start:start + WRITE_SLICE])
         self._log_access(response.status)
 
     def respond_error(self, error: HTTPError) -> None:
