@@ -12,7 +12,7 @@
 | CRM_BACKUP_KEEP | 14 | backups kept |
 | CRM_MAX_CONNECTIONS | 200 | connections served at once; one more is answered 503 |
 | CRM_HEADER_TIMEOUT_SEC | 10 | a request line + headers (and a TLS handshake) must arrive within this |
-| CRM_BODY_TIMEOUT_SEC | 30 | a request body must arrive within this (else 408) |
+| CRM_BODY_TIMEOUT_SEC | 30 | a request body must arrive within this (else 408); each 256 KiB of a response too |
 | CRM_KEEPALIVE_IDLE_SEC | 15 | a kept-alive connection idle this long between requests is closed |
 | CRM_PUBLIC_ORIGIN | (unset) | e.g. https://crm.firm.com behind a proxy: the only Origin cookie writes may come from |
 | CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
