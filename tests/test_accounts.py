@@ -1,6 +1,7 @@
 """Account lifecycle against a real CRM (issue 15, items 5–7): the login throttle under parallel
 guesses, token revocation, deactivation, set-password ending sessions, private data files."""
 import os
+import sqlite3
 import stat
 import threading
 
@@ -92,17 +93,25 @@ def test_wide_existing_files_are_narrowed_at_start_with_one_line(crm_factory, tm
     server.create_user("a@firm.test", "admin")
     server.logged_in("a@firm.test")
     assert "permissions narrowed: d 0755→0700" in server.stop()  # conftest made the dir with umask 022
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(f"{server.data_dir}/crm.db{suffix}"):
-            os.chmod(f"{server.data_dir}/crm.db{suffix}", 0o644)
+    database = f"{server.data_dir}/crm.db"
+    os.chmod(database, 0o644)
     os.chmod(server.data_dir, 0o755)
-    again = crm_factory(name="d")
-    again.logged_in("a@firm.test")  # the WAL and SHM exist now
-    assert mode(again.data_dir) == 0o700
-    for suffix in ("", "-wal", "-shm"):
-        assert mode(f"{again.data_dir}/crm.db{suffix}") == 0o600, suffix
+    holder = sqlite3.connect(database)  # as an older version left them: WAL and SHM beside crm.db, 0644
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("CREATE TABLE IF NOT EXISTS probe (x)")
+    try:
+        assert mode(database + "-wal") == mode(database + "-shm") == 0o644
+        again = crm_factory(name="d")
+        again.logged_in("a@firm.test")
+        assert mode(again.data_dir) == 0o700
+        for suffix in ("", "-wal", "-shm"):
+            assert mode(database + suffix) == 0o600, suffix
+    finally:
+        holder.close()
     lines = [line for line in again.stop().splitlines() if "permissions narrowed" in line]
-    assert len(lines) == 1 and "crm.db 0644→0600" in lines[0] and "d 0755→0700" in lines[0], lines
+    assert len(lines) == 1, lines
+    assert all(note in lines[0] for note in ("d 0755→0700", "crm.db 0644→0600", "crm.db-wal 0644→0600",
+                                             "crm.db-shm 0644→0600")), lines
 
 
 def test_admin_api_for_the_lifecycle(crm_factory):
