@@ -22,7 +22,8 @@ import threading
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_support import ROOT, start_crm_process  # noqa: E402
 
 
 def start_crm(data_dir: str) -> tuple[subprocess.Popen, str, dict]:
@@ -32,13 +33,8 @@ def start_crm(data_dir: str) -> tuple[subprocess.Popen, str, dict]:
                     "W", "--role", "member"], cwd=ROOT, env=env, check=True, capture_output=True)
     token = subprocess.run([sys.executable, "-m", "backend.manage", "issue-token", "--email", "w@bench.example"],
                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.strip()
-    log = open(os.path.join(data_dir, "server.log"), "w")
-    server = subprocess.Popen([sys.executable, "-m", "backend.server"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=log, text=True)
-    line = server.stdout.readline()
-    if "listening on" not in line:
-        raise SystemExit(f"the CRM did not start; see {log.name}")
-    return server, line.strip().rsplit(" ", 1)[-1], {"Authorization": f"Bearer {token}"}
+    server, url = start_crm_process(env, data_dir)
+    return server, url, {"Authorization": f"Bearer {token}"}
 
 
 def proc_counts(pid: int) -> tuple[int, int]:
