@@ -16,9 +16,16 @@ PARTICIPANT_ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
 
 def find_email(conn, message_key: str) -> dict | None:
-    row = conn.execute("SELECT id, thread_id, matched, has_body, date FROM emails WHERE message_key = ?",
-                       (message_key,)).fetchone()
+    row = conn.execute("SELECT id, thread_id, matched, has_body, date, date_source, from_email FROM emails "
+                       "WHERE message_key = ?", (message_key,)).fetchone()
     return dict(row) if row else None
+
+
+def record_collision(conn, message_id: str, email_id: int, other_email_id: int, account_id: int) -> None:
+    """Two different emails claim one Message-ID (see ingest.copy_basis); kept apart, noted here."""
+    conn.execute("INSERT OR IGNORE INTO email_message_id_collisions (message_id, email_id, other_email_id, "
+                 "account_id, detected_at) VALUES (?, ?, ?, ?, ?)",
+                 (message_id, email_id, other_email_id, account_id, now_iso()))
 
 
 def insert_email(conn, message_key: str, parsed: dict, thread_id: int) -> int:
@@ -31,7 +38,14 @@ def insert_email(conn, message_key: str, parsed: dict, thread_id: int) -> int:
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (message_key, parsed["message_id"] or None, thread_id, sender.get("email"), sender.get("name"),
          parsed["date"] or None, parsed["date_source"] or None, " ".join(parsed["in_reply_to"]) or None,
-         json.dumps(parsed["references"]), parsed["size_estimate"], json.dumps(parsed["problems"]), now, now)).lastrowid
+         json.dumps(parsed["references"]), parsed["size_estimate"], json.dumps(problem_kinds(parsed["problems"])),
+         now, now)).lastrowid
+
+
+def problem_kinds(problems: list[str]) -> list[str]:
+    """Only the kind of each parse problem ("date", "charset", "to", …), for mail we do not keep:
+    the full text quotes raw header fragments (issue 15, item 12). store_body() keeps the full text."""
+    return sorted({str(problem).split(":", 1)[0].strip()[:40] for problem in problems})
 
 
 def store_participants(conn, email_id: int, parsed: dict) -> None:
@@ -82,9 +96,13 @@ def drop_body(conn, email_id: int) -> list[str]:
     hashes = [r[0] for r in conn.execute("SELECT sha256 FROM email_attachments WHERE email_id = ? AND "
                                          "sha256 IS NOT NULL", (email_id,))]
     conn.execute("DELETE FROM email_attachments WHERE email_id = ?", (email_id,))
+    problems = conn.execute("SELECT problems_json FROM emails WHERE id = ?", (email_id,)).fetchone()
+    kinds = problem_kinds(json.loads(problems[0] or "[]")) if problems else []
     conn.execute("UPDATE emails SET has_body = 0, subject = NULL, snippet = NULL, body_text = NULL, quoted_text = NULL, "
-                 "signature = NULL, body_html = NULL, updated_at = ? WHERE id = ?", (now_iso(), email_id))
+                 "signature = NULL, body_html = NULL, problems_json = ?, updated_at = ? WHERE id = ?",
+                 (json.dumps(kinds), now_iso(), email_id))
     _fts(conn, "DELETE FROM emails_fts WHERE rowid = ?", (email_id,))
+    db_proposals.clear_undecided_drafts(conn, email_id)  # a draft quotes the body we just dropped
     return hashes
 
 

@@ -50,6 +50,13 @@ def supersede_pending(conn, email_id: int, investor_ids) -> None:
                      (now_iso(), now_iso(), email_id, investor_id))
 
 
+def clear_undecided_drafts(conn, email_id: int) -> None:
+    """The email's body is being dropped: drafts that never became a grid note (superseded or
+    rejected) lose their text too, which was drawn from that body (issue 15, item 12)."""
+    conn.execute("UPDATE email_proposals SET draft = '', updated_at = ? WHERE email_id = ? "
+                 "AND status IN ('superseded', 'rejected') AND draft != ''", (now_iso(), email_id))
+
+
 def get(conn, proposal_id: int) -> dict | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM email_proposals p WHERE p.id = ?", (proposal_id,)).fetchone()
     return dict(row) if row else None

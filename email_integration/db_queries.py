@@ -8,6 +8,7 @@ import re
 from .db import has_fts
 from .db_visibility import (FULL, HIDDEN, METADATA, SUBJECT, bcc_visible_sql, email_level, holds_thread,
                              is_private, level_sql, redact, sees_bcc)
+from .headers import strip_bidi
 
 _WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
 
@@ -155,7 +156,8 @@ def get_email_detail(conn, viewer_id: int, email_id: int) -> dict | None:
     if "bcc" in roles:
         detail["bcc"] = [{"email": p["address"], "name": p["name"] or ""} for p in people if p["role"] == "bcc"]
     detail["problems"] = json.loads(detail.pop("problems_json") or "[]")
-    detail["attachments"] = [{**dict(a), "inline": bool(a["inline"])} for a in attachments]
+    detail["attachments"] = [{**dict(a), "filename": strip_bidi(a["filename"]), "inline": bool(a["inline"])}
+                             for a in attachments]  # strip_bidi: names stored before the parser did it
     detail["investors"] = email_investors(conn, email_id)
     detail["private"] = is_private(conn, detail["thread_id"]) if detail["thread_id"] else False
     return redact(detail, level)

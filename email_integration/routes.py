@@ -9,6 +9,7 @@ import urllib.parse
 
 from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_user, token_hash
 from backend.db import atomic, iso_at
+from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
 
 from . import db, db_privacy, db_queries
@@ -248,5 +249,4 @@ def try_handle(handler) -> bool:
         table = INTAKE_ROUTES
     else:
         return False
-    from backend.server import serve_routes
     return serve_routes(handler, table, not_found=True)

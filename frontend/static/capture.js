@@ -5,7 +5,10 @@
 
 (function () {
   const { api, el, formatDate } = window.crm;
-  const POLL_MS = Number(new URLSearchParams(window.location.search).get("poll")) || 25000;
+  // ?poll= is for tests; the floor keeps a crafted link (?poll=1) from hammering the server and
+  // using up the per-address rate limit of everyone behind the same address.
+  const MIN_POLL_MS = 2000;
+  const POLL_MS = Math.max(MIN_POLL_MS, Number(new URLSearchParams(window.location.search).get("poll")) || 25000);
   const list = document.getElementById("cards");
   const status = document.getElementById("capture-status");
   const errorBox = document.getElementById("capture-error");
