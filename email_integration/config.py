@@ -45,6 +45,8 @@ class GmailConfig:
     batch_size: int = 50  # Gmail allows 100 calls a batch and recommends no more than 50
     http_timeout_sec: float = 30.0
     capture_all: bool = False
+    capture_scope: str = "investors"  # "investors": list and fetch investor mail only; "all": every message
+    poll_sec: float = 60.0  # history.list poll per account, apart from the full schedule
     api_base: str = "https://gmail.googleapis.com"
     token_uri: str = "https://oauth2.googleapis.com/token"
     errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
@@ -147,6 +149,8 @@ _PARSERS = (
     ("batch_size", _number(int, 1, 100)),  # Gmail's hard limit is 100 calls a batch
     ("http_timeout_sec", _number(float, 0.1, 600)),
     ("capture_all", _bool),
+    ("capture_scope", _choice("investors", "all")),
+    ("poll_sec", _number(float, 1, 24 * 3600)),
     ("api_base", _url),
     ("token_uri", _url),
 )

@@ -61,6 +61,7 @@ class Ingestor:
         self.conn, self.matcher, self.blobs = conn, matcher_cache, blob_store
         self.capture_all, self.max_attachment_bytes = capture_all, max_attachment_bytes
         self._investors: dict[int, dict | None] = {}
+        self.last_links: list = []  # the investor links of the message stored last (the sync counts captures)
 
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
         """Store one Gmail message resource (format full) held by the account's mailbox."""
@@ -111,6 +112,7 @@ class Ingestor:
                 outcome = UPDATED
             if links or keep_body or existing is not None:  # thread subject/date come from kept, matched mail
                 db_emails.refresh_thread(self.conn, thread_id)
+        self.last_links = links
         return outcome
 
     def _investor(self, investor_id: int) -> dict | None:

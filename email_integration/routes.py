@@ -10,7 +10,7 @@ from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_u
 from backend.db import atomic, iso_at
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
 
-from . import db, db_queries
+from . import db, db_capture, db_queries
 from .attachments import content_disposition
 from .config import CONFIG
 from .intake_routes import INTAKE_ROUTES
@@ -40,7 +40,17 @@ def _account_view(conn, account: dict, scheduler) -> dict:
                          "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
             "last_success_at": state["last_success_at"], "queued": db.queue_size(conn, account["id"]),
             "given_up": db.given_up_count(conn, account["id"]),
-            "counts": db_queries.account_counts(conn, account["id"]), "last_run": run}
+            "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
+            "capture": _capture_view(conn, account["id"])}
+
+
+def _capture_view(conn, account_id: int) -> dict:
+    """Targeted capture on the Admin page: scope, listed / fetched / skipped, units per captured message."""
+    tally = db_capture.counts(conn, account_id)
+    return {"scope": CONFIG.capture_scope, **tally,
+            "units_per_captured": round(tally["units"] / tally["captured"], 1) if tally["captured"] else None,
+            "attachments_waiting": db_capture.waiting_attachments(conn, account_id),
+            "backfill": db_capture.backfill_queue(conn, account_id, limit=5)}
 
 
 def status(req):
@@ -105,7 +115,7 @@ def run_now(req):
 def rematch(req):
     scheduler = _scheduler(req)
     counts = scheduler.service.rematch()
-    started = scheduler.run_now() if counts["queued"] else []
+    started = scheduler.run_now() if counts["queued"] or counts["backfills"] else []
     return {**counts, "started": started}
 
 
@@ -151,6 +161,9 @@ def attachment(req):
     found = db_queries.get_attachment(req.conn, int(req.params["id"]))
     if found is None:
         raise NotFound("no such attachment")
+    if found["status"] == "pending":  # its bytes wait behind the mail: the first download fetches them now
+        _scheduler(req).service.download_attachments(only_id=found["id"])
+        found = db_queries.get_attachment(req.conn, found["id"])
     if found["status"] != "stored":
         raise Conflict(f"attachment not available ({found['status']})")
     store = _scheduler(req).service.blob_store

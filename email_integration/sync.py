@@ -5,21 +5,36 @@ every change up to it is applied; a 404 from history.list (or a last success old
 CRM_GMAIL_HISTORY_STALE_DAYS) means a full listing, which converges without duplicates because
 every message is keyed by (account, Gmail id) and every email by its Message-ID.
 A listing saves its page token after each page, so a killed process resumes where it stopped.
+
+CRM_GMAIL_CAPTURE_SCOPE=investors (the default) fetches investor conversations only: Gmail's
+search (search_query.py) says which ids involve an investor, a cheap id-only listing says which
+other messages share their threads (a teammate's internal reply), and only those are fetched, a
+whole thread at a time where that is cheaper (targeted.py). New mail from history is checked the
+same way, with the search limited to a window around the last sync. `all` lists and fetches
+every message, as before, and matches locally.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import threading
+import time
 
-from backend.db import atomic, iso_after, now_iso
+from backend.db import ISO_FORMAT, atomic, iso_after, now_iso
 
-from . import db, db_emails
+from . import db, db_capture, db_emails
 from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError
 from .ingest import Ingestor
+from .search_query import build_queries
+from .targeted import current_terms, plan_fetches, queue_new_terms
 
 log = logging.getLogger(__name__)
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 HIDDEN_LABELS = {"SPAM", "TRASH"}
+# New mail is searched for from this long before the last good sync: room for clock skew and for mail
+# Gmail accepted a while before it reached history. Older mail arriving now (an import, a message
+# restored from the trash) is found by the next scheduled run's search without a window.
+WINDOW_SLACK_SEC = 86400
 
 
 class Interrupted(Exception):
@@ -33,7 +48,7 @@ def _stale(last_success_at: str | None, days: float) -> bool:
 class AccountSync:
     """One run for one account over `conn` (a connection of its own) with the account's GmailClient."""
 
-    def __init__(self, conn, account: dict, client, config, matcher_cache, blob_store, stop=None):
+    def __init__(self, conn, account: dict, client, config, matcher_cache, blob_store, stop=None, excluded=()):
         self.conn, self.account, self.client, self.config = conn, account, client, config
         self.account_id = account["id"]
         self.ingestor = Ingestor(conn, matcher_cache, blob_store, config.capture_all, config.max_attachment_bytes)
@@ -41,10 +56,26 @@ class AccountSync:
         self.stop = stop or threading.Event()
         self.counts = {"added": 0, "updated": 0, "deleted": 0, "failed": 0}
         self.run_id = None
+        self.targeted = config.capture_scope == "investors"
+        self.excluded = tuple(excluded)  # addresses / "@domains" never to search for (per-person exclusions)
+        self.tally = {"listed": 0, "fetched": 0, "skipped": 0, "captured": 0}
+
+    def is_due_for_poll(self) -> bool:
+        """A poll only reads history: nothing to do for a mailbox that has not finished its listing."""
+        state = db.get_sync_state(self.conn, self.account_id)
+        return bool(state["history_id"]) and not state["listing_kind"] and \
+            not _stale(state["last_success_at"], self.config.history_stale_days)
 
     # -- the run ------------------------------------------------------------------------------
-    def run(self) -> dict | None:
-        """Run whatever the account needs next; the finished run row, or None when another process runs it."""
+    def run(self, poll: bool = False) -> dict | None:
+        """Run whatever the account needs next; the finished run row, or None when another process runs it.
+
+        `poll`: the one-minute freshness check (history only, then queued targeted backfills); a poll
+        that finds nothing to do leaves no run row.
+        """
+        if poll and not self.is_due_for_poll():
+            return None
+        spent_before = self._units_spent()
         if not db.claim_account(self.conn, self.account_id):
             log.info("account %s is being synced by another process; skipped", self.account_id)
             return None
@@ -56,6 +87,8 @@ class AccountSync:
             self.run_id = db.start_run(self.conn, self.account_id, kind)
         status, error, account_state = "ok", None, "idle"
         try:
+            if self.targeted:
+                queue_new_terms(self.conn, self.config.workspace_domain)
             # Inside an unfinished listing, what the queue fetches counts as seen by that listing.
             self._retry_queue(state["listing_gen"] if state["listing_kind"] else 0)
             if kind == "incremental":
@@ -69,6 +102,10 @@ class AccountSync:
             if kind != "incremental":
                 self._listing(kind, resume=bool(state["listing_kind"]))
                 self._incremental(db.get_sync_state(self.conn, self.account_id)["history_id"])
+            elif self.targeted and not poll:
+                self._search_all()  # the scheduled run catches what the windowed poll searches cannot see
+            if self.targeted:
+                self._backfill_new_terms()
             queued = db.queue_size(self.conn, self.account_id)
             if self.counts["failed"] or queued:
                 status, error = "partial", f"{queued} message(s) could not be fetched; retried next run"
@@ -83,10 +120,19 @@ class AccountSync:
         except Exception as exc:  # noqa: BLE001 - recorded on the run; the scheduler must go on
             log.exception("sync of account %s failed", self.account_id)
             status, error, account_state = "error", f"internal error: {type(exc).__name__}", "error"
+        idle_poll = poll and status == "ok" and not any(self.counts.values()) and not self.tally["fetched"]
         with atomic(self.conn):
             db.finish_run(self.conn, self.run_id, status, self.counts, error)
+            if idle_poll:
+                db_capture.discard_run(self.conn, self.run_id)
             db.release_account(self.conn, self.account_id, account_state, error if account_state != "idle" else None)
-        return db.last_run(self.conn, self.account_id)
+            db_capture.add_counts(self.conn, self.account_id,
+                                  {**self.tally, "units": self._units_spent() - spent_before})
+        return None if idle_poll else db.last_run(self.conn, self.account_id)
+
+    def _units_spent(self) -> float:
+        """Quota units the account's limiter has charged so far (shared by every client of the account)."""
+        return getattr(getattr(self.client, "limiter", None), "spent", 0.0)
 
     def _check_stop(self) -> None:
         """Between batches: stop if asked, and renew the run lease (other processes see we are alive)."""
@@ -101,6 +147,7 @@ class AccountSync:
         for start in range(0, len(gmail_ids), self.config.batch_size * 4):
             self._check_stop()
             found, failed = self.client.batch_get_messages(gmail_ids[start:start + self.config.batch_size * 4])
+            self.tally["fetched"] += len(found)
             with atomic(self.conn):  # one commit per batch: a commit per message costs more than the rest
                 for gmail_id, resource in found.items():
                     self._store_one(gmail_id, resource, seen_gen, reason)
@@ -126,7 +173,100 @@ class AccountSync:
             return
         if outcome != "unchanged":
             self.counts["added" if outcome == "added" else "updated"] += 1
+        if self.targeted or self.ingestor.last_links:  # targeted: all we fetch is investor conversation
+            self.tally["captured"] += 1
         db.dequeue_fetch(self.conn, self.account_id, gmail_id)
+
+    def _fetch_conversations(self, groups: dict, seen_gen: int = 0, reason: str = "sync") -> None:
+        """Fetch {threadId: [message ids]}: whole threads where that is cheaper, the rest one by one."""
+        if not groups:
+            return
+        cost = self.config.quota.cost
+        threads, singles = plan_fetches(groups, cost("messages.get"), cost("threads.get"))
+        for start in range(0, len(threads), self.config.batch_size):
+            self._check_stop()
+            found, failed = self.client.batch_get_threads(threads[start:start + self.config.batch_size])
+            with atomic(self.conn):
+                for resource in found.values():
+                    for message in resource.get("messages") or []:
+                        self.tally["fetched"] += 1
+                        self._store_one(message["id"], message, seen_gen, reason)
+                for thread_id, error in failed.items():
+                    if isinstance(error, NotFoundError):  # the whole conversation is gone
+                        for gmail_id in groups[thread_id]:
+                            db.dequeue_fetch(self.conn, self.account_id, gmail_id)
+                            self._remove(gmail_id)
+                    else:
+                        singles.extend(groups[thread_id])  # one by one instead (queued on failure)
+        self._fetch_and_store(singles, seen_gen, reason)
+
+    # -- investor search (targeted scope) -----------------------------------------------------
+    def _queries(self, terms=None, after: int | None = None) -> list[str]:
+        terms = current_terms(self.conn, self.config.workspace_domain) if terms is None else terms
+        return build_queries(terms, self.excluded, after=after)
+
+    def _search(self, queries: list[str]) -> dict[str, str]:
+        """{message id: threadId} of everything the queries find (spam and trash excluded)."""
+        found: dict[str, str] = {}
+        for q in queries:
+            for refs, _ in self.client.iter_message_refs(q=q, page_size=self.config.backfill_page_size):
+                self._check_stop()
+                for ref in refs:
+                    found[ref["id"]] = ref.get("threadId") or ""
+        self.tally["listed"] += len(found)
+        return found
+
+    def _fetch_unknown(self, found: dict[str, str], reason: str) -> None:
+        known = db_emails.known_gmail_ids(self.conn, self.account_id, list(found))
+        groups: dict[str, list] = {}
+        for gmail_id, thread_id in found.items():
+            if gmail_id not in known:
+                groups.setdefault(thread_id, []).append(gmail_id)
+        self._fetch_conversations(groups, reason=reason)
+
+    def _search_all(self) -> None:
+        """Investor mail we do not hold yet, searched without a time window (scheduled runs only)."""
+        self._fetch_unknown(self._search(self._queries()), "search")
+
+    def _backfill_new_terms(self) -> None:
+        """Targeted backfill for investor terms added since this mailbox was searched (queued per mailbox)."""
+        terms = db_capture.pending_backfill_terms(self.conn, self.account_id)
+        if not terms:
+            return
+        found = self._search(self._queries(terms))
+        self._fetch_unknown(found, "backfill")
+        with atomic(self.conn):
+            db_capture.finish_backfill(self.conn, self.account_id, terms, len(found))
+
+    def _investor_candidates(self, candidates: dict[str, str]) -> dict[str, list]:
+        """Of new ids {id: threadId}, those of investor conversations, grouped by thread.
+
+        A message in a thread this mailbox already holds belongs to that conversation; the others are
+        checked against the investor search limited to a window since the last good sync (a
+        messages.list costs 5 units a query; a metadata get to check each id would cost 20 an id).
+        """
+        if not candidates:
+            return {}
+        held = db_capture.held_thread_ids(self.conn, self.account_id)
+        wanted = {i: t for i, t in candidates.items() if t and t in held}
+        rest = {i: t for i, t in candidates.items() if i not in wanted}
+        if rest:
+            found = self._search(self._queries(after=self._window_start()))
+            threads = set(found.values())
+            wanted.update({i: t for i, t in rest.items() if i in found or (t and t in threads)})
+        self.tally["skipped"] += len(candidates) - len(wanted)
+        groups: dict[str, list] = {}
+        for gmail_id, thread_id in wanted.items():
+            groups.setdefault(thread_id, []).append(gmail_id)
+        return groups
+
+    def _window_start(self) -> int:
+        last = db.get_sync_state(self.conn, self.account_id)["last_success_at"]
+        try:
+            since = _dt.datetime.strptime(last, ISO_FORMAT).replace(tzinfo=_dt.timezone.utc).timestamp()
+        except (TypeError, ValueError):
+            since = time.time() - self.config.history_stale_days * 86400
+        return int(min(since, time.time()) - WINDOW_SLACK_SEC)
 
     def _retry_queue(self, seen_gen: int) -> None:
         queued = db.queued_fetches(self.conn, self.account_id)
@@ -157,18 +297,35 @@ class AccountSync:
             pages = iter(())  # the last page was applied before the stop; only the finish is left
         else:
             pages = self.client.iter_message_refs(page_size=self.config.backfill_page_size, page_token=token)
+        # Targeted: the investor search first; the id listing below then finds the rest of their threads.
+        investor = self._search(self._queries()) if self.targeted else None
+        threads = (set(investor.values()) | db_capture.held_thread_ids(self.conn, self.account_id)) - {""} \
+            if self.targeted else set()
+        groups: dict[str, list] = {}
         for refs, next_token in pages:
             self._check_stop()
             ids = [ref["id"] for ref in refs]
             known = db_emails.known_gmail_ids(self.conn, self.account_id, ids)
             with atomic(self.conn):
                 db_emails.mark_seen(self.conn, self.account_id, known, gen)
-            self._fetch_and_store([i for i in ids if i not in known], gen)
+            if investor is None:
+                self.tally["listed"] += len(ids)
+                self._fetch_and_store([i for i in ids if i not in known], gen)
+            else:
+                unknown = [r for r in refs if r["id"] not in known]
+                wanted = [r for r in unknown if r["id"] in investor or r.get("threadId") in threads]
+                with atomic(self.conn):  # queued: an interrupted listing still fetches them next run
+                    for ref in wanted:
+                        db.queue_fetch(self.conn, self.account_id, ref["id"], "investor")
+                for ref in wanted:
+                    groups.setdefault(ref.get("threadId") or "", []).append(ref["id"])
+                self.tally["skipped"] += len(unknown) - len(wanted)
             if kind == "full_resync" and known:
                 self._refresh_labels(sorted(known))
             done += len(ids)
             with atomic(self.conn):
                 db.update_sync_state(self.conn, self.account_id, listing_page_token=next_token, progress_done=done)
+        self._fetch_conversations(groups, gen)
         self._check_stop()
         with atomic(self.conn):
             # A message the finished listing did not see is gone from the mailbox (unless queued: then
@@ -192,9 +349,10 @@ class AccountSync:
 
     # -- incremental --------------------------------------------------------------------------
     def _incremental(self, start_history_id: str) -> None:
-        added: dict[str, None] = {}
+        added: dict[str, str] = {}  # id → threadId
         deleted: set[str] = set()
         labels: dict[str, list] = {}
+        thread_of: dict[str, str] = {}
         newest = None
         for records, mailbox_history_id in self.client.iter_history(start_history_id, HISTORY_TYPES):
             self._check_stop()
@@ -204,7 +362,7 @@ class AccountSync:
                     message = item["message"]
                     if HIDDEN_LABELS & set(message.get("labelIds", [])):
                         continue  # arrived straight in spam or trash
-                    added[message["id"]] = None
+                    added[message["id"]] = message.get("threadId") or ""
                     deleted.discard(message["id"])
                 for item in record.get("messagesDeleted", []):
                     message_id = item["message"]["id"]
@@ -215,6 +373,7 @@ class AccountSync:
                     message = item["message"]
                     if message["id"] not in deleted and "labelIds" in message:
                         labels[message["id"]] = message["labelIds"]
+                        thread_of[message["id"]] = message.get("threadId") or ""
         # Spam and trash are outside the mailbox as messages.list shows it (includeSpamTrash=false):
         # moving a message there removes it from the CRM; taking it out brings it back.
         for gmail_id, label_ids in list(labels.items()):
@@ -223,7 +382,12 @@ class AccountSync:
                 added.pop(gmail_id, None)
                 del labels[gmail_id]
         unknown = set(labels) - db_emails.known_gmail_ids(self.conn, self.account_id, list(labels))
-        self._fetch_and_store(list(added) + sorted(unknown - set(added)))
+        if self.targeted:  # only investor conversations; the rest is never fetched
+            candidates = {**{i: thread_of[i] for i in sorted(unknown - set(added))}, **added}
+            self._fetch_conversations(self._investor_candidates(candidates))
+        else:
+            self.tally["listed"] += len(added)
+            self._fetch_and_store(list(added) + sorted(unknown - set(added)))
         with atomic(self.conn):
             for gmail_id in deleted:
                 self._remove(gmail_id)

@@ -25,10 +25,13 @@ INVESTORS = [("Kim Lee", "Alder Ventures", ["kim@alder.vc"], ["alder.vc"]),
 
 
 def capture_env(emulator, key_path: str, **extra) -> dict:
-    return {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator.url,
-            "CRM_GMAIL_TOKEN_URI": emulator.url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
-            "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_RATE_UNITS_SEC": "250", "CRM_GMAIL_RETRY_MAX": "8",
-            "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20", **extra}
+    """Settings for a capture against `emulator`; a value of None in `extra` leaves that variable unset
+    (its default). The tests written before targeted capture run in CRM_GMAIL_CAPTURE_SCOPE=all."""
+    env = {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator.url,
+           "CRM_GMAIL_TOKEN_URI": emulator.url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
+           "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_RATE_UNITS_SEC": "250", "CRM_GMAIL_RETRY_MAX": "8",
+           "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20", "CRM_GMAIL_CAPTURE_SCOPE": "all", **extra}
+    return {name: value for name, value in env.items() if value is not None}
 
 
 class CaptureRig:

@@ -30,6 +30,23 @@
     return cell;
   }
 
+  function captureCell(account) {
+    // What the targeted capture did: scope, listed / fetched / skipped, quota units per captured message,
+    // the targeted backfills queued for new investors, and attachment bytes waiting behind the mail.
+    const c = account.capture;
+    const lines = [
+      `${c.scope} scope: ${c.listed} listed, ${c.fetched} fetched, ${c.skipped} skipped`,
+      c.units_per_captured === null ? `${c.units} quota units` :
+        `${c.units_per_captured} units per captured message (${c.captured} captured)`,
+    ];
+    if (c.backfill.pending) lines.push(`${c.backfill.pending} investor backfill(s) queued`);
+    if (c.attachments_waiting) lines.push(`${c.attachments_waiting} attachment(s) waiting`);
+    const cell = el("td", { className: "capture" });
+    lines.forEach((line, i) => cell.append(i ? el("div", {}, line) : line));
+    cell.dataset.scope = c.scope;
+    return cell;
+  }
+
   function row(account) {
     const sync = el("button", { type: "button", disabled: account.state === "running" }, "Sync now");
     sync.addEventListener("click", () => act("POST", "/api/email/sync/run-now", { account_id: account.id },
@@ -40,7 +57,7 @@
       progressCell(account), lastRunCell(account.last_run),
       el("td", { className: "num", title: `${account.counts.messages} messages in this mailbox` },
          String(account.counts.matched)),
-      el("td", {}, sync));
+      captureCell(account), el("td", {}, sync));
     tr.dataset.accountId = account.id;
     if (account.last_error && account.state !== "idle") tr.append(el("td", { className: "error" }, account.last_error));
     return tr;
