@@ -22,7 +22,7 @@ SUBJECTS = ["Web decides", "Bot approves", "Bot edits", "Posted twice", "Stale b
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     for i, subject in enumerate(SUBJECTS):
         add_message(emulator.url, ADMIN, make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<mx{i}@alder.vc>",

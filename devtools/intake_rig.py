@@ -135,7 +135,7 @@ class World:
         self.room = self.ann.create_room(invite=[self.bot_id, self.eve.user_id])
         self.eve.join(self.room)
         keys = make_service_account(str(tmp / "sa"))
-        self.emulator = start_emulator(service_account_key=keys[1])
+        self.emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
         for i, subject in enumerate(subjects):
             self.add_mail(subject, i)
         self.crm = with_people(start_crm(tmp / "crm", capture_env(self.emulator, keys[0])))

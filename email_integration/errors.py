@@ -8,6 +8,11 @@ import time
 # Gmail's rate-limit reasons (developers.google.com/gmail/api/guides/handle-errors):
 # 429 userRateLimitExceeded / rateLimitExceeded, and 403 with the same reasons.
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+# Gmail's 429 for too many calls in flight for one user (often parts of a big batch): its message.
+CONCURRENCY_MESSAGE = "too many concurrent requests for user"
+# Token-endpoint errors (RFC 6749 §5.2) that mean "this client may not act for this user": for a
+# service account, domain-wide delegation is not granted for the client ID and scope.
+UNAUTHORIZED_CLIENT_REASONS = frozenset({"unauthorized_client", "access_denied"})
 
 
 class GmailError(Exception):
@@ -52,6 +57,11 @@ class HistoryExpiredError(NotFoundError):
 
 class PermanentError(GmailError):
     """Any other 4xx: retrying will not help."""
+
+
+def is_concurrency_limit(error: GmailError) -> bool:
+    """A 429 about calls in flight rather than units spent: shrink the batch, keep the pace."""
+    return isinstance(error, RateLimitedError) and CONCURRENCY_MESSAGE in str(error).lower()
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -110,7 +120,7 @@ def classify(status: int, body: bytes | str | None = None, headers=None, *, hist
         return TransientError(text, status, reason, retry_after)
     if reason == "invalid_grant":
         return NeedsReconsentError(text, status, reason)
-    if status == 401:
+    if status == 401 or reason in UNAUTHORIZED_CLIENT_REASONS:
         return AuthError(text, status, reason)
     if status == 404:
         return (HistoryExpiredError if history else NotFoundError)(text, status, reason)

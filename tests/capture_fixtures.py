@@ -29,7 +29,7 @@ def capture_env(emulator, key_path: str, **extra) -> dict:
     (its default). The tests written before targeted capture run in CRM_GMAIL_CAPTURE_SCOPE=all."""
     env = {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator.url,
            "CRM_GMAIL_TOKEN_URI": emulator.url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
-           "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_RATE_UNITS_SEC": "250", "CRM_GMAIL_RETRY_MAX": "8",
+           "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_QUOTA_PROFILE": "legacy", "CRM_GMAIL_RETRY_MAX": "8",
            "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20", "CRM_GMAIL_CAPTURE_SCOPE": "all", **extra}
     return {name: value for name, value in env.items() if value is not None}
 

@@ -147,7 +147,7 @@ def keys(tmp_path_factory):
 def emulator(keys):
     """A fresh Gmail emulator verifying JWTs against `keys` (modules with seeded mail override this)."""
     from devtools.gmail_emulator.server import start_emulator
-    handle = start_emulator(service_account_key=keys[1])
+    handle = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     yield handle
     handle.stop()
 

@@ -15,7 +15,7 @@ HTML = "<html><body><p>Deck attached.</p><script>alert(1)</script><img src='http
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     add_message(emulator.url, ADMIN, make_message(
         sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject="Fund III deck", body="Deck attached.\n", html=HTML,
         message_id="<deck@alder.vc>", attachments=[("Fund III.pdf", "application/pdf", b"%PDF-1.4 fund three")]))

@@ -74,7 +74,7 @@ def conversation(url, subject, messages=1, prefix=""):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, keys):
     from devtools.gmail_emulator.server import start_emulator
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     conversation(emulator.url, "Three messages", 3)
     for subject in ("Edit me", "Approve me", "Reject me", "Race me", "Stale me", "Bad input"):
         conversation(emulator.url, subject)

@@ -20,7 +20,7 @@ HOSTILE = ("<html><body><p id='marker'>Hostile body</p><script>parent.postMessag
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, keys):
     from devtools.gmail_emulator.server import start_emulator
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     for i, subject in enumerate(["Fails politely", "Deck review", "Hostile html", "Keyboard one", "Keyboard two",
                                  "Decided by API"]):
         add_message(emulator.url, ADMIN, make_message(

@@ -17,7 +17,7 @@ HOSTILE_HTML = ("<html><body><p id='x'>Deck inside.</p><script>parent.document.t
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     for i in range(3):
         add_message(emulator.url, ADMIN, make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"Fund III update {i}", body=f"Update {i}.\n",
