@@ -134,7 +134,7 @@ class FailOne:
         return found, failed
 
 
-def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, keys, tmp_path):
+def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, keys):
     from capture_fixtures import capture_env
     from conftest import start_crm, with_people
     deck = b"%PDF-1.4 deck " * 100
@@ -153,8 +153,7 @@ def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, 
     calls = stats(emulator.url)["users"][ANN]["calls"]
     assert "messages.attachments.get" not in calls
     # the first download fetches the bytes at once, backlog or not
-    server = with_people(start_crm(tmp_path / "crm", {**capture_env(emulator, keys[0], **TARGETED),
-                                                      "CRM_DATA_DIR": rig.data_dir}))
+    server = with_people(start_crm(rig.data_dir, capture_env(emulator, keys[0], **TARGETED)))  # the rig's database
     try:
         attachment_id = rig.query("SELECT id FROM email_attachments")[0]["id"]
         reply = server.admin.get(f"/api/email/attachments/{attachment_id}")
