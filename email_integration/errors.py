@@ -112,7 +112,9 @@ def _google_reason(body: bytes | str | None) -> tuple[str, str]:
 def classify(status: int, body: bytes | str | None = None, headers=None, *, history: bool = False) -> GmailError:
     """Map an HTTP error response to the taxonomy; `history=True` turns a 404 into HistoryExpiredError."""
     reason, message = _google_reason(body)
-    retry_after = parse_retry_after(headers.get("Retry-After") if headers is not None else None)
+    # Header names are case-insensitive (RFC 9110 §5.1); batch parts come with lower-cased ones.
+    retry_after = parse_retry_after(None if headers is None else
+                                    headers.get("Retry-After") or headers.get("retry-after"))
     text = f"HTTP {status}" + (f" {reason}" if reason else "") + (f": {message}" if message else "")
     if status == 429 or (status == 403 and reason in RATE_LIMIT_REASONS):
         return RateLimitedError(text, status, reason or "rateLimitExceeded", retry_after)

@@ -68,6 +68,10 @@ class Ingestor:
         parsed = parse(resource)
         return self.store(account_id, parsed, self.match(parsed), seen_gen, raw_headers(resource))
 
+    def keeps_body(self, resource: dict) -> bool:
+        """Whether ingesting this resource would keep its body (matched mail, or CRM_GMAIL_CAPTURE_ALL)."""
+        return self.capture_all or bool(self.match(parse(resource)))
+
     def match(self, parsed: dict) -> list:
         return self.matcher.index(self.conn).match(addresses_of(parsed))
 

@@ -14,6 +14,7 @@ from . import db, db_capture, db_queries
 from .attachments import content_disposition
 from .config import CONFIG
 from .intake_routes import INTAKE_ROUTES
+from .pacing import known_limiter
 from .proposal_routes import WEB_ROUTES
 
 ID = r"(?P<id>[0-9]{1,12})"
@@ -41,6 +42,7 @@ def _account_view(conn, account: dict, scheduler) -> dict:
             "last_success_at": state["last_success_at"], "queued": db.queue_size(conn, account["id"]),
             "given_up": db.given_up_count(conn, account["id"]),
             "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
+            "quota": _account_quota(account["email"]),
             "capture": _capture_view(conn, account["id"])}
 
 
@@ -53,6 +55,23 @@ def _capture_view(conn, account_id: int) -> dict:
             "backfill": db_capture.backfill_queue(conn, account_id, limit=5)}
 
 
+def _account_quota(address: str) -> dict:
+    """The account's pace and what Gmail charged it lately (this process's counters; zeros before a sync)."""
+    limiter = known_limiter(address)
+    if limiter is not None:
+        return limiter.snapshot()
+    return {"budget_units_per_min": round(CONFIG.pace_units_per_min), "pace_units_per_min":
+            round(CONFIG.pace_units_per_min), "units_last_minute": 0, "units_last_hour": 0,
+            "rate_limited_last_hour": 0, "paused_for_sec": 0}
+
+
+def _quota() -> dict:
+    """The regime the CRM is configured for (email_integration.quota) and the pace it keeps per account."""
+    profile = CONFIG.quota
+    return {"profile": profile.name, "user_units_per_min": profile.user_units_per_min,
+            "pace_units_per_min": round(CONFIG.pace_units_per_min), "costs": dict(profile.costs)}
+
+
 def status(req):
     from .scheduler import current_scheduler
     scheduler = current_scheduler()
@@ -61,7 +80,7 @@ def status(req):
             "scheduler": {"running": bool(scheduler and scheduler.running),
                           "interval_min": CONFIG.sync_interval_min,
                           "next_run_at": iso_at(next_run) if next_run else None},
-            "accounts": _account_views(req.conn, scheduler)}
+            "quota": _quota(), "accounts": _account_views(req.conn, scheduler)}
 
 
 def _account_views(conn, scheduler) -> list[dict]:

@@ -15,6 +15,7 @@ every message, as before, and matches locally.
 """
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import logging
 import threading
@@ -23,14 +24,20 @@ import time
 from backend.db import ISO_FORMAT, atomic, iso_after, now_iso
 
 from . import db, db_capture, db_emails
-from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError
+from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError, PermanentError
 from .ingest import Ingestor
+from .parser import body_references
 from .search_query import build_queries
 from .targeted import current_terms, plan_fetches, queue_new_terms
 
 log = logging.getLogger(__name__)
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 HIDDEN_LABELS = {"SPAM", "TRASH"}
+# Drafts and chat transcripts are messages to Gmail but not mail: never captured nor proposed
+# (developers.google.com/gmail/api/guides/labels: DRAFT and CHAT are system labels).
+NOT_MAIL_LABELS = {"DRAFT", "CHAT"}
+SKIPPED_LABELS = HIDDEN_LABELS | NOT_MAIL_LABELS
+RESTARTED = object()  # the page-token marker _pages yields when it had to list from the start
 # New mail is searched for from this long before the last good sync: room for clock skew and for mail
 # Gmail accepted a while before it reached history. Older mail arriving now (an import, a message
 # restored from the trash) is found by the next scheduled run's search without a window.
@@ -148,6 +155,8 @@ class AccountSync:
             self._check_stop()
             found, failed = self.client.batch_get_messages(gmail_ids[start:start + self.config.batch_size * 4])
             self.tally["fetched"] += len(found)
+            for resource in found.values():
+                self._fetch_bodies_by_reference(resource)
             with atomic(self.conn):  # one commit per batch: a commit per message costs more than the rest
                 for gmail_id, resource in found.items():
                     self._store_one(gmail_id, resource, seen_gen, reason)
@@ -158,9 +167,32 @@ class AccountSync:
                     else:
                         db.queue_fetch(self.conn, self.account_id, gmail_id, reason, str(error)[:300])
                         self.counts["failed"] += 1
+            # What was fetched is stored above; then an authorization failure ends the run as one.
+            auth = next((e for e in failed.values() if isinstance(e, AuthError)), None)
+            if auth is not None:
+                raise auth
+
+    def _fetch_bodies_by_reference(self, resource: dict) -> None:
+        """Fetch the body parts Gmail handed out by attachmentId (large bodies) of mail we will keep;
+        one that cannot be fetched stays missing and the parser records it as a problem."""
+        parts = body_references(resource)
+        if not parts or SKIPPED_LABELS & set(resource.get("labelIds") or []) or \
+                not self.ingestor.keeps_body(resource):
+            return
+        for part in parts:
+            try:
+                data = self.client.get_attachment(resource["id"], part["body"]["attachmentId"])
+            except AuthError:
+                raise
+            except GmailError as exc:
+                log.info("account %s: a body part of %s could not be fetched: %s", self.account_id,
+                         resource.get("id"), exc)
+                continue
+            part["body"] = {**part["body"], "data": base64.urlsafe_b64encode(data).decode("ascii")}
 
     def _store_one(self, gmail_id: str, resource: dict, seen_gen: int, reason: str) -> None:
-        if HIDDEN_LABELS & set(resource.get("labelIds") or []):  # moved to spam/trash since it was listed
+        # Moved to spam/trash since it was listed, or a draft/chat: nothing to keep.
+        if SKIPPED_LABELS & set(resource.get("labelIds") or []):
             db.dequeue_fetch(self.conn, self.account_id, gmail_id)
             self._remove(gmail_id)
             return
@@ -186,6 +218,9 @@ class AccountSync:
         for start in range(0, len(threads), self.config.batch_size):
             self._check_stop()
             found, failed = self.client.batch_get_threads(threads[start:start + self.config.batch_size])
+            for resource in found.values():
+                for message in resource.get("messages") or []:
+                    self._fetch_bodies_by_reference(message)
             with atomic(self.conn):
                 for resource in found.values():
                     for message in resource.get("messages") or []:
@@ -198,6 +233,9 @@ class AccountSync:
                             self._remove(gmail_id)
                     else:
                         singles.extend(groups[thread_id])  # one by one instead (queued on failure)
+            auth = next((e for e in failed.values() if isinstance(e, AuthError)), None)
+            if auth is not None:
+                raise auth
         self._fetch_and_store(singles, seen_gen, reason)
 
     # -- investor search (targeted scope) -----------------------------------------------------
@@ -296,13 +334,16 @@ class AccountSync:
         if resume and token is None and done:
             pages = iter(())  # the last page was applied before the stop; only the finish is left
         else:
-            pages = self.client.iter_message_refs(page_size=self.config.backfill_page_size, page_token=token)
+            pages = self._pages(token)
         # Targeted: the investor search first; the id listing below then finds the rest of their threads.
         investor = self._search(self._queries()) if self.targeted else None
         threads = (set(investor.values()) | db_capture.held_thread_ids(self.conn, self.account_id)) - {""} \
             if self.targeted else set()
         groups: dict[str, list] = {}
         for refs, next_token in pages:
+            if next_token is RESTARTED:
+                done = 0
+                continue
             self._check_stop()
             ids = [ref["id"] for ref in refs]
             known = db_emails.known_gmail_ids(self.conn, self.account_id, ids)
@@ -338,6 +379,26 @@ class AccountSync:
                                  listing_kind=None, listing_page_token=None, progress_done=done,
                                  progress_total=max(done, state["progress_total"]))
 
+    def _pages(self, token: str | None):
+        """The listing's pages from `token`; a saved token Gmail refuses (400: tokens do not live forever)
+        restarts the listing from its first page, within the same generation (marks stay valid)."""
+        pages = self.client.iter_message_refs(page_size=self.config.backfill_page_size, page_token=token)
+        try:
+            first = next(pages, None)
+        except PermanentError as exc:
+            if token is None or exc.status != 400:
+                raise
+            log.info("account %s: the saved page token was refused (%s); listing again from the start",
+                     self.account_id, exc)
+            with atomic(self.conn):
+                db.update_sync_state(self.conn, self.account_id, listing_page_token=None, progress_done=0)
+            yield [], RESTARTED
+            yield from self.client.iter_message_refs(page_size=self.config.backfill_page_size)
+            return
+        if first is not None:
+            yield first
+            yield from pages
+
     def _refresh_labels(self, gmail_ids: list[str]) -> None:
         found, failed = self.client.batch_get_messages(gmail_ids, fmt="minimal")
         with atomic(self.conn):
@@ -360,8 +421,8 @@ class AccountSync:
             for record in records:
                 for item in record.get("messagesAdded", []):
                     message = item["message"]
-                    if HIDDEN_LABELS & set(message.get("labelIds", [])):
-                        continue  # arrived straight in spam or trash
+                    if SKIPPED_LABELS & set(message.get("labelIds", [])):
+                        continue  # arrived straight in spam or trash, or a draft or chat: not fetched
                     added[message["id"]] = message.get("threadId") or ""
                     deleted.discard(message["id"])
                 for item in record.get("messagesDeleted", []):

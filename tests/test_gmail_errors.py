@@ -54,3 +54,9 @@ def test_reason_and_message_reach_the_text():
 def test_garbage_bodies_do_not_break_classification():
     for body in (b"\xff\xfe", "[]", '{"error": 5}', '{"error": {"errors": "x"}}', ""):
         assert type(errors.classify(502, body)) is errors.TransientError
+
+
+def test_retry_after_is_read_whatever_the_header_case():
+    # Batch parts come back with lower-cased header names (email_integration.batch.decode_batch).
+    assert errors.classify(429, b"", {"retry-after": "3"}).retry_after == 3.0
+    assert errors.classify(429, b"", {"Retry-After": "4"}).retry_after == 4.0

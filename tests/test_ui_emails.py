@@ -1,4 +1,6 @@
 """The Admin and Emails pages in real Chromium: enroll, sync, progress; threads, detail, sandboxed HTML."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -40,6 +42,10 @@ def test_admin_enrolls_and_syncs_with_progress(page):
     row.wait_for()
     expect(page.page.locator("#accounts-body")).to_contain_text("backfill: ok", timeout=30_000)
     assert "member@firm.test" in page.page.locator("#accounts-body").inner_text()
+    # The quota regime, and the units Gmail charged the mailbox (last minute / hour) with its pace.
+    expect(page.page.locator("#quota")).to_contain_text("Gmail quota profile legacy: 15,000 units per minute")
+    expect(row.locator("[data-quota-units]")).to_contain_text(re.compile(r"[1-9][\d,]* / h"))
+    expect(row.locator("[data-quota-units]")).to_contain_text("pace 13,500 / min")
     assert page.unexpected_errors() == []
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from . import gmail_format
 from .query import compile_query
 
-SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT",
+SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "CHAT", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT",
                  "CATEGORY_PERSONAL", "CATEGORY_UPDATES", "CATEGORY_PROMOTIONS", "CATEGORY_SOCIAL", "CATEGORY_FORUMS")
 ADDRESS_HEADERS = ("From", "To", "Cc", "Bcc")
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")

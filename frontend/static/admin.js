@@ -47,6 +47,26 @@
     return cell;
   }
 
+  const number = (n) => Number(n).toLocaleString("en-US");
+
+  function quotaCell(quota) {
+    // Units Gmail charged this mailbox in the last minute / hour, and the pace the client keeps now.
+    const cell = el("td", { className: "num" },
+      `${number(quota.units_last_minute)} / min · ${number(quota.units_last_hour)} / h`,
+      el("div", { className: "status" }, `pace ${number(quota.pace_units_per_min)} / min`));
+    cell.dataset.quotaUnits = "";
+    if (quota.rate_limited_last_hour) {
+      cell.append(el("div", { className: "error" }, `${quota.rate_limited_last_hour} rate-limited in the last hour`));
+    }
+    return cell;
+  }
+
+  function quotaLine(quota) {
+    return `Gmail quota profile ${quota.profile}: ${number(quota.user_units_per_min)} units per minute per user; ` +
+      `each mailbox paced at ${number(quota.pace_units_per_min)} / min (messages.get costs ` +
+      `${quota.costs["messages.get"]} units).`;
+  }
+
   function row(account) {
     const sync = el("button", { type: "button", disabled: account.state === "running" }, "Sync now");
     sync.addEventListener("click", () => act("POST", "/api/email/sync/run-now", { account_id: account.id },
@@ -57,7 +77,8 @@
       progressCell(account), lastRunCell(account.last_run),
       el("td", { className: "num", title: `${account.counts.messages} messages in this mailbox` },
          String(account.counts.matched)),
-      captureCell(account), el("td", {}, sync));
+      quotaCell(account.quota), captureCell(account),
+      el("td", {}, sync));
     tr.dataset.accountId = account.id;
     if (account.last_error && account.state !== "idle") tr.append(el("td", { className: "error" }, account.last_error));
     return tr;
@@ -70,6 +91,7 @@
       document.getElementById("scheduler").textContent = scheduler.running
         ? `Scheduler on, every ${scheduler.interval_min} min; next ${formatDate(scheduler.next_run_at)}`
         : "Scheduler off";
+      document.getElementById("quota").textContent = quotaLine(status.quota);
       body.replaceChildren(...status.accounts.map(row));
       document.getElementById("accounts").hidden = !status.accounts.length;
       document.getElementById("accounts-empty").hidden = !!status.accounts.length;
