@@ -41,6 +41,8 @@ def queue_new_terms(conn, own_domain: str) -> dict:
     investor holds any more are forgotten (their mail is unlinked by rematch, as before).
     Returns {"new": [...], "removed": [...]}.
     """
+    if set(current_terms(conn, own_domain)) == db_capture.searched_terms(conn):
+        return {"new": [], "removed": []}  # the usual case (every run and poll asks): no write at all
     with atomic(conn):  # BEGIN IMMEDIATE: two accounts' runs never queue the same terms twice
         terms = set(current_terms(conn, own_domain))
         known = db_capture.searched_terms(conn)

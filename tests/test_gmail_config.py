@@ -17,6 +17,7 @@ def test_defaults_are_the_seeds():
     assert (config.attach_concurrency, config.retry_max, config.batch_size) == (4, 5, 50)
     assert (config.quota_profile, config.quota.user_units_per_min, config.pace_units_per_min) == ("2026", 6000, 5400)
     assert config.history_stale_days == 5
+    assert (config.capture_scope, config.poll_sec) == ("investors", 60)
     assert config.api_base == "https://gmail.googleapis.com"
     assert config.token_uri == "https://oauth2.googleapis.com/token"
 
@@ -29,8 +30,11 @@ def test_values_are_parsed():
         "CRM_GMAIL_API_BASE": "http://127.0.0.1:9/",
         "CRM_GMAIL_WORKSPACE_DOMAIN": "@Ten31.XYZ",
         "CRM_GMAIL_SECRET_KEY": KEY,
+        "CRM_GMAIL_CAPTURE_SCOPE": " All ",
+        "CRM_GMAIL_POLL_SEC": "15",
     })
     assert config.errors == []
+    assert (config.capture_scope, config.poll_sec) == ("all", 15.0)
     assert config.integration_enabled is True
     assert (config.quota_profile, config.rate_units_sec, config.pace_units_per_min) == ("legacy", 250.0, 15000)
     assert config.api_base == "http://127.0.0.1:9"
@@ -50,6 +54,9 @@ def test_values_are_parsed():
     ("CRM_GMAIL_AUTH_METHOD", "password"),
     ("CRM_GMAIL_INTEGRATION_ENABLED", "maybe"),
     ("CRM_GMAIL_API_BASE", "ftp://x"),
+    ("CRM_GMAIL_CAPTURE_SCOPE", "everything"),
+    ("CRM_GMAIL_POLL_SEC", "0"),
+    ("CRM_GMAIL_POLL_SEC", "a minute"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(name, value):
     config = load_config({name: value})

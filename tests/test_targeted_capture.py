@@ -2,7 +2,6 @@
 hidden-style mailboxes is captured and nothing else is ever fetched (the emulator's own per-id
 counts say so); investors added later get a targeted backfill; new mail is checked by search;
 attachments wait for the messages (or the first download)."""
-import threading
 import time
 
 import pytest
