@@ -34,9 +34,9 @@ def write_mailboxes(root: str, addresses: list[str], per_box: int, min_kb: int =
     return count
 
 
-def start_emulator_process(mailboxes: str, key_path: str, quota=None, latency_ms: float = 0.0):
+def start_emulator_process(mailboxes: str, key_path: str, quota=None, latency_ms: float = 0.0, extra=()):
     args = [sys.executable, "-m", "devtools.gmail_emulator", "--mailboxes", mailboxes,
-            "--service-account-key", key_path, "--latency-ms", str(latency_ms)]
+            "--service-account-key", key_path, "--latency-ms", str(latency_ms), *extra]
     if quota:
         args += ["--quota-units-per-sec", str(quota)]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,8 @@ from email.message import EmailMessage
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_support import ROOT, DOMAIN, capture_environ, crm_database, service_account  # noqa: E402
+from bench_support import (DOMAIN, capture_environ, crm_database, service_account,  # noqa: E402
+                           start_emulator_process)
 from backend.db import connect  # noqa: E402
 from devtools.mailgen import FUNDS, _address  # noqa: E402
 from email_integration import db as email_db  # noqa: E402
@@ -43,6 +43,7 @@ from email_integration.sync import AccountSync  # noqa: E402
 from email_integration.targeted import current_terms  # noqa: E402
 
 OWNER = f"ann@{DOMAIN}"
+OPTIONS = (("--messages", int, 5000), ("--investor-share", float, 0.1), ("--new-mail", int, 100), ("--seed", int, 7))
 PACE_2026 = 5400  # units per minute: 90% of the 2026 profile's 6,000 per user
 OTHERS = [("Sara", "sara.k@gmail.com"), ("Term Sheet Weekly", "news@termsheetweekly.com"),
           ("Acme Billing", "billing@acme-saas.example"), ("Landlord", "office@harbour-lettings.example"),
@@ -101,17 +102,6 @@ class Mailbox:
             self.thread(self.rng.random() < share)
 
 
-def start_emulator(mailboxes: str, key_path: str):
-    args = [sys.executable, "-m", "devtools.gmail_emulator", "--mailboxes", mailboxes, "--service-account-key",
-            key_path, "--quota-profile", "2026", "--quota-units-per-min", "100000000"]
-    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()
-    if "listening on" not in line:
-        process.kill()
-        raise SystemExit("the emulator did not start")
-    return process, line.strip().rsplit(" ", 1)[-1]
-
-
 def emulator(url: str, path: str, body: bytes | None = None, method: str = "GET", content_type=None) -> dict:
     headers = {"Content-Type": content_type} if content_type else {}
     request = urllib.request.Request(url + path, body, headers, method=method)
@@ -150,17 +140,17 @@ def capture(url: str, key_path: str, work: str, scope: str) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--investor-share", type=float, default=0.1)
-    parser.add_argument("--new-mail", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=7)
+    parser = argparse.ArgumentParser(description="targeted vs full capture, one generated mailbox")
+    for flag, kind, default in OPTIONS:
+        parser.add_argument(flag, type=kind, default=default)
     args = parser.parse_args(argv)
     work = tempfile.mkdtemp(prefix="bench-targeted-")
     box = Mailbox(os.path.join(work, "mail", OWNER), args.seed)
     box.fill(args.messages, args.investor_share)
     keys = service_account(os.path.join(work, "sa"))
-    process, url = start_emulator(os.path.join(work, "mail"), keys[1])
+    # The 2026 costs; a budget high enough that the figures measure the work, not the wait.
+    process, url = start_emulator_process(os.path.join(work, "mail"), keys[1],
+                                          extra=("--quota-profile", "2026", "--quota-units-per-min", "100000000"))
     try:
         results = {scope: capture(url, keys[0], work, scope) for scope in ("investors", "all")}
         # Every id's Message-ID and thread, from the full capture (which holds every message).

@@ -79,6 +79,24 @@ class CaptureRig:
         self.conn.close()
 
 
+class FailingFetch:
+    """The real client, except that fetching one message always fails (transiently: it stays queued)."""
+
+    def __init__(self, client, victim):
+        self.client, self.victim = client, victim
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def batch_get_messages(self, ids, *args, **kwargs):
+        from email_integration.errors import TransientError
+        found, failed = self.client.batch_get_messages(ids, *args, **kwargs)
+        if self.victim in found:
+            del found[self.victim]
+            failed[self.victim] = TransientError("injected")
+        return found, failed
+
+
 def problems(detail_json: str) -> list:
     return json.loads(detail_json)
 

@@ -7,10 +7,9 @@ import time
 import pytest
 
 from backend import investors_db
-from capture_fixtures import KIM, CaptureRig, start_capture_crm
+from capture_fixtures import KIM, CaptureRig, FailingFetch, start_capture_crm
 from email_integration import db as email_db
 from email_integration import db_capture
-from email_integration.errors import TransientError
 from email_integration.service import message_backlog
 from email_integration.sync import AccountSync
 from emulator_fixtures import add_message, make_message, post_json, stats
@@ -116,23 +115,6 @@ def test_an_investor_added_later_gets_a_targeted_backfill(rig, emulator):
     assert queue["recent"][0]["status"] == "done" and queue["recent"][0]["found"] == 3
 
 
-class FailOne:
-    """The real client, except that one message's fetch fails (it stays queued: a message backlog)."""
-
-    def __init__(self, client, victim):
-        self.client, self.victim = client, victim
-
-    def __getattr__(self, name):
-        return getattr(self.client, name)
-
-    def batch_get_messages(self, ids, *args, **kwargs):
-        found, failed = self.client.batch_get_messages(ids, *args, **kwargs)
-        if self.victim in found:
-            del found[self.victim]
-            failed[self.victim] = TransientError("injected")
-        return found, failed
-
-
 def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, keys):
     from capture_fixtures import capture_env
     from conftest import start_crm, with_people
@@ -142,7 +124,7 @@ def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, 
     ann = rig.enroll(ANN)
     conn = rig.service.connect()
     try:
-        sync = AccountSync(conn, email_db.get_account(conn, ann), FailOne(rig.service.client_for(ann), victim),
+        sync = AccountSync(conn, email_db.get_account(conn, ann), FailingFetch(rig.service.client_for(ann), victim),
                            rig.config, rig.service.matcher, rig.service.blob_store)
         assert sync.run()["status"] == "partial"
     finally:
