@@ -199,8 +199,8 @@ class AccountSync(TargetedCapture):
             return
         if outcome != "unchanged":
             self.counts["added" if outcome == "added" else "updated"] += 1
-        if self.targeted or self.ingestor.last_links:  # targeted: all we fetch is investor conversation
-            self.tally["captured"] += 1
+        if outcome != "unchanged" and (self.targeted or self.ingestor.last_links):
+            self.tally["captured"] += 1  # targeted: all we fetch is investor conversation
         db.dequeue_fetch(self.conn, self.account_id, gmail_id)
 
     def _retry_queue(self, seen_gen: int) -> None:

@@ -46,6 +46,9 @@ def test_admin_enrolls_and_syncs_with_progress(page):
     expect(page.page.locator("#quota")).to_contain_text("Gmail quota profile legacy: 15,000 units per minute")
     expect(row.locator("[data-quota-units]")).to_contain_text(re.compile(r"[1-9][\d,]* / h"))
     expect(row.locator("[data-quota-units]")).to_contain_text("pace 13,500 / min")
+    # What the capture did for this mailbox: scope, listed / fetched / skipped, units per captured message.
+    expect(row.locator("td.capture")).to_contain_text("all scope: 3 listed, 3 fetched, 0 skipped")
+    expect(row.locator("td.capture")).to_contain_text(re.compile(r"[\d.]+ units per captured message \(3 captured\)"))
     assert page.unexpected_errors() == []
 
 
