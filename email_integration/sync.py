@@ -64,7 +64,9 @@ class AccountSync(TargetedCapture):
     def is_due_for_poll(self) -> bool:
         """A poll only reads history: nothing to do for a mailbox that has not finished its listing."""
         state = db.get_sync_state(self.conn, self.account_id)
-        return bool(state["history_id"]) and not state["listing_kind"] and \
+        account = db.get_account(self.conn, self.account_id)  # an account in error waits for the full schedule
+        return account is not None and account["state"] == "idle" and \
+            bool(state["history_id"]) and not state["listing_kind"] and \
             not _stale(state["last_success_at"], self.config.history_stale_days)
 
     # -- the run ------------------------------------------------------------------------------
@@ -103,10 +105,10 @@ class AccountSync(TargetedCapture):
             if kind != "incremental":
                 self._listing(kind, resume=bool(state["listing_kind"]))
                 self._incremental(db.get_sync_state(self.conn, self.account_id)["history_id"])
-            elif self.targeted and not poll:
-                self._search_all()  # the scheduled run catches what the windowed poll searches cannot see
             if self.targeted:
-                self._backfill_new_terms()
+                self._backfill_new_terms()  # before the search below, which would find their mail without its threads
+                if kind == "incremental" and not poll:
+                    self._search_all()  # the scheduled run catches what the windowed poll searches cannot see
             queued = db.queue_size(self.conn, self.account_id)
             if self.counts["failed"] or queued:
                 status, error = "partial", f"{queued} message(s) could not be fetched; retried next run"

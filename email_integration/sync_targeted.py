@@ -70,13 +70,27 @@ class TargetedCapture:
         self.tally["listed"] += len(found)
         return found
 
-    def _fetch_unknown(self, found: dict[str, str], reason: str) -> None:
+    def _fetch_unknown(self, found: dict[str, str], reason: str, with_thread_mates: bool = False) -> None:
+        """Fetch what of `found` {id: threadId} the mailbox does not hold; `with_thread_mates`: also the
+        other messages of their threads (an id-only listing, 5 units per 500 ids, finds them)."""
         known = db_emails.known_gmail_ids(self.conn, self.account_id, list(found))
+        unknown = {i: t for i, t in found.items() if i not in known}
+        if unknown and with_thread_mates:
+            unknown.update(self._thread_mates(set(unknown.values()) - {""}))
         groups: dict[str, list] = {}
-        for gmail_id, thread_id in found.items():
-            if gmail_id not in known:
-                groups.setdefault(thread_id, []).append(gmail_id)
+        for gmail_id, thread_id in unknown.items():
+            groups.setdefault(thread_id, []).append(gmail_id)
         self._fetch_conversations(groups, reason=reason)
+
+    def _thread_mates(self, threads: set[str]) -> dict[str, str]:
+        """{id: threadId} of the messages of `threads` this mailbox does not hold yet."""
+        mates: dict[str, str] = {}
+        for refs, _ in self.client.iter_message_refs(page_size=self.config.backfill_page_size):
+            self._check_stop()
+            inside = [r["id"] for r in refs if r.get("threadId") in threads]
+            known = db_emails.known_gmail_ids(self.conn, self.account_id, inside) if inside else set()
+            mates.update({r["id"]: r["threadId"] for r in refs if r["id"] in inside and r["id"] not in known})
+        return mates
 
     def _search_all(self) -> None:
         """Investor mail we do not hold yet, searched without a time window (scheduled runs only)."""
@@ -88,7 +102,7 @@ class TargetedCapture:
         if not terms:
             return
         found = self._search(self._queries(terms))
-        self._fetch_unknown(found, "backfill")
+        self._fetch_unknown(found, "backfill", with_thread_mates=True)
         with atomic(self.conn):
             db_capture.finish_backfill(self.conn, self.account_id, terms, len(found))
 

@@ -40,6 +40,8 @@
         `${c.units_per_captured} units per captured message (${c.captured} captured)`,
     ];
     if (c.backfill.pending) lines.push(`${c.backfill.pending} investor backfill(s) queued`);
+    const last = c.backfill.recent.find((b) => b.status === "done");
+    if (last) lines.push(`last investor backfill: ${last.term}, ${last.found} found`);
     if (c.attachments_waiting) lines.push(`${c.attachments_waiting} attachment(s) waiting`);
     const cell = el("td", { className: "capture" });
     lines.forEach((line, i) => cell.append(i ? el("div", {}, line) : line));
