@@ -25,6 +25,7 @@ from . import db, db_capture, db_emails
 from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError, PermanentError
 from .ingest import Ingestor
 from .parser import body_references
+from .search_query import ALWAYS
 from .sync_targeted import TargetedCapture
 from .targeted import queue_new_terms
 
@@ -60,6 +61,9 @@ class AccountSync(TargetedCapture):
         self.targeted = config.capture_scope == "investors"
         self.excluded = tuple(excluded)  # addresses / "@domains" never to search for (per-person exclusions)
         self.tally = {"listed": 0, "fetched": 0, "skipped": 0, "captured": 0}
+        # Targeted: the id-only listing leaves out drafts and chats too (a draft reply inside an investor
+        # thread is not mail, and must not be fetched as the thread's member).
+        self.listing_q = " ".join(ALWAYS) if self.targeted else None
 
     def is_due_for_poll(self) -> bool:
         """A poll only reads history: nothing to do for a mailbox that has not finished its listing."""
@@ -281,7 +285,8 @@ class AccountSync(TargetedCapture):
     def _pages(self, token: str | None):
         """The listing's pages from `token`; a saved token Gmail refuses (400: tokens do not live forever)
         restarts the listing from its first page, within the same generation (marks stay valid)."""
-        pages = self.client.iter_message_refs(page_size=self.config.backfill_page_size, page_token=token)
+        pages = self.client.iter_message_refs(q=self.listing_q, page_size=self.config.backfill_page_size,
+                                              page_token=token)
         try:
             first = next(pages, None)
         except PermanentError as exc:
@@ -292,7 +297,7 @@ class AccountSync(TargetedCapture):
             with atomic(self.conn):
                 db.update_sync_state(self.conn, self.account_id, listing_page_token=None, progress_done=0)
             yield [], RESTARTED
-            yield from self.client.iter_message_refs(page_size=self.config.backfill_page_size)
+            yield from self.client.iter_message_refs(q=self.listing_q, page_size=self.config.backfill_page_size)
             return
         if first is not None:
             yield first

@@ -85,7 +85,7 @@ class TargetedCapture:
     def _thread_mates(self, threads: set[str]) -> dict[str, str]:
         """{id: threadId} of the messages of `threads` this mailbox does not hold yet."""
         mates: dict[str, str] = {}
-        for refs, _ in self.client.iter_message_refs(page_size=self.config.backfill_page_size):
+        for refs, _ in self.client.iter_message_refs(q=self.listing_q, page_size=self.config.backfill_page_size):
             self._check_stop()
             inside = [r["id"] for r in refs if r.get("threadId") in threads]
             known = db_emails.known_gmail_ids(self.conn, self.account_id, inside) if inside else set()
