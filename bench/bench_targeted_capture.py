@@ -149,8 +149,7 @@ def main(argv=None) -> int:
     box.fill(args.messages, args.investor_share)
     keys = service_account(os.path.join(work, "sa"))
     # The 2026 costs; a budget high enough that the figures measure the work, not the wait.
-    process, url = start_emulator_process(os.path.join(work, "mail"), keys[1],
-                                          extra=("--quota-profile", "2026", "--quota-units-per-min", "100000000"))
+    process, url = start_emulator_process(os.path.join(work, "mail"), keys[1], "2026", units_per_min=100_000_000)
     try:
         results = {scope: capture(url, keys[0], work, scope) for scope in ("investors", "all")}
         # Every id's Message-ID and thread, from the full capture (which holds every message).

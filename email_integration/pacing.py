@@ -60,7 +60,7 @@ class BatchSizer:
     shrinks to what got through when parts come back rate-limited, and grows by one after clean
     batches, but past a size that was refused only after many clean batches (each probe costs 429s)."""
 
-    GROW_AFTER = 4  # clean batches in a row before trying one call more
+    GROW_AFTER = 16  # clean batches in a row before trying one call more (a refused probe costs a 429)
     PROBE_AFTER = 100  # clean batches in a row before trying a size that was refused again
 
     def __init__(self, maximum: int):
