@@ -178,3 +178,24 @@ def test_new_investor_mail_is_a_pending_card_within_90_seconds_with_default_sett
         assert admin_gets == {}  # the personal mail of the admin was never fetched
     finally:
         server.stop()
+
+
+def test_the_poll_runs_apart_from_the_full_schedule(rig, emulator):
+    from email_integration.scheduler import SyncScheduler
+    put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)
+    ann = rig.enroll(ANN)
+    scheduler = SyncScheduler(rig.service, interval_min=24 * 60, poll_sec=1).start()  # full runs: once, at start
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(rig.view(ann)) < 1:
+            time.sleep(0.1)
+        new = put(emulator, ANN, 2, "Kim <kim@alder.vc>", ANN)["id"]
+        while time.monotonic() < deadline and new not in rig.view(ann):
+            time.sleep(0.1)
+        assert new in rig.view(ann)
+        time.sleep(2.5)  # more polls that find nothing
+    finally:
+        scheduler.stop()
+    runs = rig.run_rows(ann)
+    assert [r["kind"] for r in runs] == ["incremental", "backfill"]  # idle polls leave no run rows
+    assert stats(emulator.url)["users"][ANN]["calls"]["history.list"] >= 4
