@@ -44,10 +44,6 @@ class QuotaProfile:
         return self.costs[method]
 
     @property
-    def user_units_per_sec(self) -> float:
-        return self.user_units_per_min / 60.0
-
-    @property
     def default_pace_units_per_min(self) -> float:
         return self.user_units_per_min * PACE_FRACTION
 
