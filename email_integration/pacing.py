@@ -6,25 +6,31 @@ debt) and then sleeps until the debt is paid, so a request's time on the network
 wait for the next one and a single caller still sustains the full pace.
 
 On top of the static budget the pace adapts (AIMD, as TCP does): a rate-limited answer halves it
-(once per episode: the 429s of one burst count once) and sets a ceiling just under where it hit;
+(once per episode: the 429s of one burst count once) and sets a ceiling under where it hit;
 clean traffic raises it again additively, and the ceiling drifts back to the budget. `pause()`
 holds every caller of the account (Retry-After). The pace never exceeds the configured budget.
-The limiter also counts what Gmail charged, for the status page (`usage()`).
+
+The ceiling uses what Gmail's answer implies. The per-user limit is per minute and only this
+CRM spends its project's quota for the user, so when Gmail says "retry in r seconds", what we
+were charged over the last 60 - r seconds is about what the minute allows (for a moving window
+and for fixed minutes alike): the ceiling goes to 90% of that. Without a Retry-After, or before
+the limiter has a minute of history, the ceiling is 90% of the pace that hit the limit.
+The limiter also counts what Gmail charged, for the status page (`snapshot()`).
 """
 from __future__ import annotations
 
 import threading
 import time
 
-from .quota import CONCURRENT_CALLS_PER_USER, RECOMMENDED_BATCH_CALLS
+from .quota import CONCURRENT_CALLS_PER_USER, QUOTA_WINDOW_SEC, RECOMMENDED_BATCH_CALLS
 
 DECREASE_FACTOR = 0.5  # multiplicative decrease on a rate-limited answer
-CEILING_FACTOR = 0.9  # after a 429 at pace p, climb back only to 0.9 p ...
-CEILING_RECOVERY_SEC = 600.0  # ... and let that ceiling drift back to the budget over ten clean minutes
-RECOVERY_SEC = 30.0  # clean traffic climbs from 0 to the budget in this many seconds of sending
+CEILING_FACTOR = 0.9  # after a 429, climb back only to 90% of what the minute allowed ...
+CEILING_RECOVERY_SEC = 1800.0  # ... and let that ceiling drift back to the budget over 30 clean minutes
+RECOVERY_SEC = 120.0  # clean traffic climbs from 0 to the budget in this many seconds of sending
 FLOOR_FRACTION = 0.02  # never below 2% of the budget: progress goes on, slowly
 HOLD_SEC = 1.0  # 429s within this long of a decrease (plus its Retry-After) are the same episode
-BUCKET_SEC = 10.0  # usage is counted in 10-second buckets, kept for an hour
+BUCKET_SEC = 1.0  # usage is counted in one-second buckets, kept for an hour
 HOUR = 3600.0
 
 
@@ -96,6 +102,7 @@ class QuotaLimiter:
         self.burst_sec, self.clock, self.sleep = burst_sec, clock, sleep
         self._level, self._last = self.budget * burst_sec, clock()
         self._paused_until = self._hold_until = 0.0
+        self._born = clock()
         self._lock = threading.Lock()
         self.usage = UsageMeter(clock)
         self.batches = BatchSizer(batch_max)
@@ -142,11 +149,19 @@ class QuotaLimiter:
                 self._paused_until = max(self._paused_until, now + retry_after)
             if now < self._hold_until:
                 return
-            self.ceiling = min(self.ceiling, self.rate * CEILING_FACTOR)
-            self.rate = max(self.budget * FLOOR_FRACTION, self.rate * DECREASE_FACTOR)
+            self.ceiling = min(self.ceiling, CEILING_FACTOR * self._allowed_per_sec(now, retry_after))
+            self.rate = max(self.budget * FLOOR_FRACTION, min(self.rate * DECREASE_FACTOR, self.ceiling))
             self._level = min(self._level, 0.0)  # no burst right after being told to slow down
             self._hold_until = now + HOLD_SEC + (retry_after or 0.0)
             self.decreases += 1
+
+    def _allowed_per_sec(self, now: float, retry_after: float | None) -> float:
+        """Units/s the minute allowed, as Gmail's Retry-After implies (see the module docstring); else the pace."""
+        if retry_after and 0 < retry_after < QUOTA_WINDOW_SEC and now - self._born >= QUOTA_WINDOW_SEC:
+            spent, _ = self.usage.window(QUOTA_WINDOW_SEC - retry_after)
+            if spent > 0:
+                return spent / QUOTA_WINDOW_SEC
+        return self.rate
 
     def charged(self, units: float) -> None:
         """Gmail answered calls worth `units` (it charges every admitted call); clean traffic raises the pace."""

@@ -19,6 +19,7 @@ QUOTA_PAGE = "https://developers.google.com/gmail/api/reference/quota"
 BATCH_GUIDE = "https://developers.google.com/gmail/api/guides/batch"
 
 PROJECT_UNITS_PER_MIN = 1_200_000  # per project, both regimes (reason rateLimitExceeded)
+QUOTA_WINDOW_SEC = 60  # both budgets are per minute
 MAX_BATCH_CALLS = 100  # batch guide: "You're limited to 100 calls in a single batch request"
 RECOMMENDED_BATCH_CALLS = 50  # batch guide: "Sending batches larger than 50 requests is not recommended"
 # Gmail answers batch parts beyond some number of concurrent calls for one user with 429 "Too many
@@ -41,10 +42,6 @@ class QuotaProfile:
     def cost(self, method: str) -> int:
         """Units one call of `method` costs (KeyError for a method we never call)."""
         return self.costs[method]
-
-    @property
-    def user_units_per_sec(self) -> float:
-        return self.user_units_per_min / 60.0
 
     @property
     def default_pace_units_per_min(self) -> float:

@@ -188,3 +188,23 @@ def test_spam_and_trash_only_on_request():
     box.add(make_message(subject="ok"))
     assert box.list()["resultSizeEstimate"] == 1
     assert box.list(include_spam_trash=True)["resultSizeEstimate"] == 2
+
+
+def test_the_command_line_takes_the_quota_flags(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    process = subprocess.Popen([sys.executable, "-m", "devtools.gmail_emulator", "--port", "0", "--quota-profile",
+                                "legacy", "--quota-units-per-min", "900", "--max-concurrent", "5"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        report = stats(url)
+        assert (report["profile"], report["units_per_min"], report["max_concurrent"]) == ("legacy", 900, 5)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    refused = subprocess.run([sys.executable, "-m", "devtools.gmail_emulator", "--quota-profile", "2025"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--quota-profile" in refused.stderr

@@ -82,3 +82,16 @@ def test_usage_counts_the_last_minute_and_hour():
     limiter.charged(40)
     assert limiter.snapshot() == {"budget_units_per_min": 6000, "pace_units_per_min": 6000, "units_last_minute": 40,
                                   "units_last_hour": 40, "rate_limited_last_hour": 0, "paused_for_sec": 0}
+
+
+def test_retry_after_tells_what_the_minute_allows():
+    # Two minutes at 100 units/s, then Gmail's budget is cut to 2,000/min: its window holds 6,000 and
+    # it says "retry in 40 s"; what we spent over the last 20 s (2,000) is what the minute allows.
+    limiter, now = limiter_at(6000)
+    for _ in range(120):
+        now[0] += 1.0
+        limiter.charged(100)
+    limiter.rate_limited(retry_after=40.0)
+    assert limiter.ceiling * 60 == pytest.approx(0.9 * 2000, rel=0.06)
+    assert limiter.rate == limiter.ceiling  # under the new budget at once, not after halvings
+    assert limiter.reserve(0) == pytest.approx(40.0)

@@ -4,10 +4,12 @@ Shared by plain requests and the parts of a batch, so both count quota and stats
 """
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
 import threading
+import time
 import urllib.parse
 from collections import defaultdict
 
@@ -113,7 +115,10 @@ class GmailApi:
             wait = self.quota.charge(user, cost)
             if wait:
                 self.stats.record(user, name, limited=True)
-                raise ApiError(429, "User-rate limit exceeded.  Retry after " + str(math.ceil(wait)) + "s",
+                # Gmail's wording names the moment (RFC 3339, UTC); the header rounds up to whole seconds.
+                when = datetime.datetime.fromtimestamp(time.time() + wait, datetime.timezone.utc)
+                raise ApiError(429, "User-rate limit exceeded.  Retry after "
+                               + when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
                                "userRateLimitExceeded", "usageLimits", retry_after=max(1, math.ceil(wait)))
             charged = cost  # like Gmail, a call that fails after admission still costs its units
             body = getattr(self, "_" + name.replace(".", "_"))(self.store.mailbox(user), match.groupdict(), query)
