@@ -91,3 +91,26 @@ def pending_attachment(conn, attachment_id: int, max_attempts: int = 5) -> list[
         "SELECT id, email_id, part_id, filename, size, attempts, account_id, gmail_id, gmail_attachment_id "
         "FROM email_attachments WHERE id = ? AND status = 'pending' AND attempts < ?", (attachment_id, max_attempts))
     return [dict(r) for r in rows]
+
+
+def thread_has_investor_mail(conn, thread_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM emails e JOIN email_investor_links l ON l.email_id = e.id "
+                        "WHERE e.thread_id = ? LIMIT 1", (thread_id,)).fetchone() is not None
+
+
+def show_in_conversation(conn, email_id: int) -> None:
+    """An unlinked email of an investor conversation (investors scope) is shown with it: matched, no links."""
+    conn.execute("UPDATE emails SET matched = 1 WHERE id = ?", (email_id,))
+
+
+def orphaned_conversation_emails(conn) -> list[tuple[int, int]]:
+    """(email id, thread id) of unlinked emails shown with a conversation that holds no investor mail any more."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT e.id, e.thread_id FROM emails e WHERE e.matched = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM email_investor_links l WHERE l.email_id = e.id) "
+        "AND NOT EXISTS (SELECT 1 FROM emails o JOIN email_investor_links l ON l.email_id = o.id "
+        "WHERE o.thread_id = e.thread_id)")]
+
+
+def hide_from_conversation(conn, email_id: int) -> None:
+    conn.execute("UPDATE emails SET matched = 0 WHERE id = ?", (email_id,))

@@ -1,4 +1,5 @@
-"""Read queries behind /api/email/*: only matched (investor-linked) emails are ever returned."""
+"""Read queries behind /api/email/*: only matched emails are ever returned (investor-linked, or in the
+investors scope an unlinked reply inside an investor conversation, shown with it: ingest.py)."""
 from __future__ import annotations
 
 import json

@@ -2,6 +2,9 @@
 
 Privacy: a message that matches no investor keeps only what rematch needs (ids, participants,
 date); its subject, body and attachments are kept only when it matches or CRM_GMAIL_CAPTURE_ALL.
+In the investors scope (`conversations=True`) a message without an investor of its own that joins a
+conversation holding investor mail (a teammate's internal reply) is kept and shown with it, unlinked:
+no proposal, no last contact.
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import hashlib
 
 from backend.db import atomic
 
-from . import db_emails, db_proposals
+from . import db_capture, db_emails, db_proposals
 from .attachments import BlobStore, store_inline
 from .parser import parse
 from .proposals import propose
@@ -57,9 +60,10 @@ class Ingestor:
     """Stores parsed messages for the accounts of one database connection."""
 
     def __init__(self, conn, matcher_cache, blob_store: BlobStore, capture_all: bool = False,
-                 max_attachment_bytes: int = 50 << 20):
+                 max_attachment_bytes: int = 50 << 20, conversations: bool = False):
         self.conn, self.matcher, self.blobs = conn, matcher_cache, blob_store
         self.capture_all, self.max_attachment_bytes = capture_all, max_attachment_bytes
+        self.conversations = conversations
         self._investors: dict[int, dict | None] = {}
         self.last_links: list = []  # the investor links of the message stored last (the sync counts captures)
 
@@ -88,6 +92,7 @@ class Ingestor:
                 email_id = db_emails.insert_email(self.conn, message_key(parsed), parsed, thread_id)
                 db_emails.store_participants(self.conn, email_id, parsed)
                 db_emails.set_links(self.conn, email_id, links, parsed["date"], new=True)
+                keep_body = keep_body or self._joins_conversation(email_id, thread_id, links)
                 outcome = ADDED
             else:
                 email_id, thread_id = existing["id"], existing["thread_id"]
@@ -97,7 +102,7 @@ class Ingestor:
                 # keep them all, and link by everyone seen in any copy.
                 db_emails.store_participants(self.conn, email_id, parsed)
                 links, changed = relink(self.conn, self.matcher.index(self.conn), email_id, parsed["date"])
-                keep_body = bool(links) or self.capture_all
+                keep_body = bool(links) or self.capture_all or self._joins_conversation(email_id, thread_id, links)
                 if changed:
                     outcome = UPDATED
             if keep_body and not (existing and existing["has_body"]):
@@ -118,6 +123,13 @@ class Ingestor:
                 db_emails.refresh_thread(self.conn, thread_id)
         self.last_links = links
         return outcome
+
+    def _joins_conversation(self, email_id: int, thread_id: int, links: list) -> bool:
+        """Investors scope: an unlinked message in a conversation with investor mail is shown with it."""
+        if links or not self.conversations or not db_capture.thread_has_investor_mail(self.conn, thread_id):
+            return False
+        db_capture.show_in_conversation(self.conn, email_id)
+        return True
 
     def _investor(self, investor_id: int) -> dict | None:
         """Name and firm for drafting, cached for this ingestor's life (one sync run)."""

@@ -154,6 +154,14 @@ class CaptureService:
                     counts["linked" if links else "unlinked"] += 1
                     if brief["thread_id"]:
                         db_emails.refresh_thread(conn, brief["thread_id"])
+            # A teammate's reply shown with an investor conversation goes when the conversation has none left.
+            with atomic(conn):
+                for email_id, thread_id in db_capture.orphaned_conversation_emails(conn):
+                    if not self.config.capture_all:
+                        self.blob_store.release(conn, db_emails.drop_body(conn, email_id))
+                    db_capture.hide_from_conversation(conn, email_id)
+                    db_emails.refresh_thread(conn, thread_id)
+                    counts["unlinked"] += 1
         finally:
             conn.close()
         return counts

@@ -53,7 +53,8 @@ class AccountSync(TargetedCapture):
     def __init__(self, conn, account: dict, client, config, matcher_cache, blob_store, stop=None, excluded=()):
         self.conn, self.account, self.client, self.config = conn, account, client, config
         self.account_id = account["id"]
-        self.ingestor = Ingestor(conn, matcher_cache, blob_store, config.capture_all, config.max_attachment_bytes)
+        self.ingestor = Ingestor(conn, matcher_cache, blob_store, config.capture_all, config.max_attachment_bytes,
+                                 conversations=config.capture_scope == "investors")
         self.blob_store = blob_store
         self.stop = stop or threading.Event()
         self.counts = {"added": 0, "updated": 0, "deleted": 0, "failed": 0}
@@ -158,7 +159,7 @@ class AccountSync(TargetedCapture):
             for resource in found.values():
                 self._fetch_bodies_by_reference(resource)
             with atomic(self.conn):  # one commit per batch: a commit per message costs more than the rest
-                for gmail_id, resource in found.items():
+                for gmail_id, resource in self._investor_mail_first(found.items()):
                     self._store_one(gmail_id, resource, seen_gen, reason)
                 for gmail_id, error in failed.items():
                     if isinstance(error, NotFoundError):  # deleted since it was listed: nothing to keep
@@ -208,6 +209,13 @@ class AccountSync(TargetedCapture):
         if outcome != "unchanged" and (self.targeted or self.ingestor.last_links):
             self.tally["captured"] += 1  # targeted: all we fetch is investor conversation
         db.dequeue_fetch(self.conn, self.account_id, gmail_id)
+
+    def _investor_mail_first(self, items):
+        """Targeted: investor mail before the rest of its conversation, which it then lets in (ingest.py)."""
+        items = list(items)
+        if not self.targeted:
+            return items
+        return sorted(items, key=lambda item: not self.ingestor.keeps_body(item[1]))
 
     def _retry_queue(self, seen_gen: int) -> None:
         queued = db.queued_fetches(self.conn, self.account_id)

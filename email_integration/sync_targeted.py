@@ -39,9 +39,10 @@ class TargetedCapture:
                     self._fetch_bodies_by_reference(message)
             with atomic(self.conn):
                 for resource in found.values():
-                    for message in resource.get("messages") or []:
-                        self.tally["fetched"] += 1
-                        self._store_one(message["id"], message, seen_gen, reason)
+                    messages = resource.get("messages") or []
+                    self.tally["fetched"] += len(messages)
+                    for gmail_id, message in self._investor_mail_first((m["id"], m) for m in messages):
+                        self._store_one(gmail_id, message, seen_gen, reason)
                 for thread_id, error in failed.items():
                     if isinstance(error, NotFoundError):  # the whole conversation is gone
                         for gmail_id in groups[thread_id]:

@@ -9,7 +9,7 @@ import pytest
 from backend import investors_db
 from capture_fixtures import KIM, CaptureRig, FailingFetch, start_capture_crm
 from email_integration import db as email_db
-from email_integration import db_capture
+from email_integration import db_capture, db_queries
 from email_integration.service import message_backlog
 from email_integration.sync import AccountSync
 from emulator_fixtures import add_message, make_message, post_json, stats
@@ -80,6 +80,14 @@ def test_every_investor_message_is_captured_and_nothing_else_fetched(rig, emulat
     linked = rig.query("SELECT e.message_id FROM emails e JOIN email_investor_links l ON l.email_id = e.id "
                        "WHERE l.investor_id = ?", rig.investor_ids[0])
     assert {"m4@mail.test", "m5@mail.test"} <= {r["message_id"] for r in linked}
+    # the internal reply is shown in its conversation, unlinked: no proposal, no investor contact
+    reply = rig.query("SELECT id, thread_id, matched, has_body FROM emails WHERE message_id = 'm6@mail.test'")[0]
+    assert reply["matched"] == 1 and reply["has_body"] == 1
+    assert rig.query("SELECT * FROM email_investor_links WHERE email_id = ?", reply["id"]) == []
+    shown = db_queries.get_thread(rig.conn, reply["thread_id"])
+    assert [e["subject"] for e in shown["emails"]] == ["Round", "Re: Round"]
+    assert [i["name"] for i in shown["investors"]] == ["Kim Lee"]
+    assert rig.query("SELECT count(*) AS n FROM email_proposals WHERE thread_id = ?", reply["thread_id"])[0]["n"] == 1
     counts = db_capture.counts(rig.conn, ann)
     assert counts["fetched"] == len(investor) == counts["captured"] and counts["skipped"] == len(other) - 3
     assert counts["units"] > 0
@@ -92,6 +100,7 @@ def test_every_investor_message_is_captured_and_nothing_else_fetched(rig, emulat
     assert run["kind"] == "incremental" and run["messages_added"] == 2
     view = rig.view(ann)
     assert new_investor in view and internal_reply in view and personal not in view
+    assert rig.query("SELECT matched FROM emails WHERE message_id = 'm31@mail.test'") == [{"matched": 1}]
     assert personal not in gets(emulator, ANN)[0]
     assert rig.service.sync_account(ann, poll=True) is None  # nothing new: no run row
 
@@ -116,6 +125,14 @@ def test_an_investor_added_later_gets_a_targeted_backfill(rig, emulator):
     queue = db_capture.backfill_queue(rig.conn, ann)
     assert queue["pending"] == 0 and queue["recent"][0]["term"] == "nia@newfund.vc"
     assert queue["recent"][0]["status"] == "done" and queue["recent"][0]["found"] == 3
+    # Nia removed: rematch unlinks her mail and takes Ann's reply out of the conversation it joined
+    reply = "SELECT matched, has_body FROM emails WHERE message_id = 'm3@mail.test'"
+    assert rig.query(reply) == [{"matched": 1, "has_body": 1}]
+    nia_id = rig.query("SELECT id FROM investors WHERE name = 'Nia Okafor'")[0]["id"]
+    investors_db.update_investor(rig.conn, nia_id, {"emails": []})
+    rig.service.rematch()
+    assert rig.query(reply) == [{"matched": 0, "has_body": 0}]
+    assert rig.query("SELECT count(*) AS n FROM emails WHERE matched = 1")[0]["n"] == 1  # Kim's
 
 
 def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, keys):
