@@ -85,11 +85,14 @@ def steady(keys, profile, seconds, latency_ms) -> None:
         emulator.server.stats.reset()
         emulator.server.faults.configure(0.1, seed=5)
         faulty = client(emulator.url, keys[0], profile)
+        started = time.monotonic()
         result = fetch_all(faulty, ids)
+        elapsed = time.monotonic() - started
         gets = emulator.server.stats.snapshot()[USER]["message_gets"]
         lost = set(ids) - set(result["found"])
         print(f"{profile:>6}, 10% faults: injected {dict(emulator.server.faults.injected)}; lost {len(lost)}, "
-              f"fetched twice after success {sum(1 for n in gets.values() if n > 1)}, failed {len(result['failed'])}")
+              f"fetched twice after success {sum(1 for n in gets.values() if n > 1)}, failed {len(result['failed'])}; "
+              f"{elapsed:.1f}s ({100 * (len(ids) / elapsed) / (count / seconds):.0f}% of the clean pace)")
     finally:
         emulator.stop()
 

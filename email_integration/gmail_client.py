@@ -84,11 +84,9 @@ class GmailClient:
 
     def _rate_limited(self, error: RateLimitedError, delay: float) -> None:
         """Hold the whole account; a quota 429 (not a concurrency one) also lowers the pace."""
-        if is_concurrency_limit(error):
-            self.limiter.pause(delay)
-        else:
-            self.limiter.rate_limited(error.retry_after)
-            self.limiter.pause(delay)
+        if not is_concurrency_limit(error):
+            self.limiter.rate_limited(error.retry_after, per_user=error.reason == "userRateLimitExceeded")
+        self.limiter.pause(delay)
 
     def _get(self, method: str, suffix: str, query: dict | None = None, *, history: bool = False) -> dict:
         path = self._path(suffix, query)

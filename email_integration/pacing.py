@@ -139,8 +139,13 @@ class QuotaLimiter:
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock() + seconds)
 
-    def rate_limited(self, retry_after: float | None = None) -> None:
-        """Gmail said 429 (or 403 rateLimitExceeded): pause for Retry-After, and halve the pace once per episode."""
+    def rate_limited(self, retry_after: float | None = None, per_user: bool = True) -> None:
+        """Gmail said 429 (or 403 rate limit): pause for Retry-After, and halve the pace once per episode.
+
+        `per_user` (reason userRateLimitExceeded): our own budget is spent, and the ceiling learns what
+        the minute allowed. Otherwise (rateLimitExceeded: the project's limit, or Gmail shedding load)
+        the ceiling stays and an episode lasts a whole minute, so stray 429s cannot starve the pace.
+        """
         with self._lock:
             now = self.clock()
             self._refill(now)
@@ -149,10 +154,11 @@ class QuotaLimiter:
                 self._paused_until = max(self._paused_until, now + retry_after)
             if now < self._hold_until:
                 return
-            self.ceiling = min(self.ceiling, CEILING_FACTOR * self._allowed_per_sec(now, retry_after))
+            if per_user:
+                self.ceiling = min(self.ceiling, CEILING_FACTOR * self._allowed_per_sec(now, retry_after))
             self.rate = max(self.budget * FLOOR_FRACTION, min(self.rate * DECREASE_FACTOR, self.ceiling))
             self._level = min(self._level, 0.0)  # no burst right after being told to slow down
-            self._hold_until = now + HOLD_SEC + (retry_after or 0.0)
+            self._hold_until = now + (HOLD_SEC + (retry_after or 0.0) if per_user else QUOTA_WINDOW_SEC)
             self.decreases += 1
 
     def _allowed_per_sec(self, now: float, retry_after: float | None) -> float:

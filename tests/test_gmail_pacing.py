@@ -95,3 +95,15 @@ def test_retry_after_tells_what_the_minute_allows():
     assert limiter.ceiling * 60 == pytest.approx(0.9 * 2000, rel=0.06)
     assert limiter.rate == limiter.ceiling  # under the new budget at once, not after halvings
     assert limiter.reserve(0) == pytest.approx(40.0)
+
+
+def test_a_429_that_is_not_about_our_budget_keeps_the_ceiling_and_counts_once_a_minute():
+    limiter, now = limiter_at(6000)
+    limiter.rate_limited(retry_after=1.0, per_user=False)  # rateLimitExceeded: the project, or load shedding
+    assert (limiter.rate, limiter.ceiling) == (50, 100)
+    now[0] = 30.0
+    limiter.rate_limited(retry_after=1.0, per_user=False)
+    assert limiter.rate == 50  # stray 429s within the minute do not halve it again
+    now[0] = 61.0
+    limiter.rate_limited(retry_after=1.0, per_user=False)
+    assert limiter.rate == 25
