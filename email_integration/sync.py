@@ -204,10 +204,10 @@ class AccountSync(TargetedCapture):
             db.queue_fetch(self.conn, self.account_id, gmail_id, reason, f"not stored: {type(exc).__name__}")
             self.counts["failed"] += 1
             return
-        if outcome != "unchanged":
-            self.counts["added" if outcome == "added" else "updated"] += 1
-        if outcome != "unchanged" and (self.targeted or self.ingestor.last_links):
-            self.tally["captured"] += 1  # targeted: all we fetch is investor conversation
+        if outcome in ("added", "updated"):
+            self.counts[outcome] += 1
+            if self.targeted or self.ingestor.last_links:
+                self.tally["captured"] += 1  # targeted: all we fetch is investor conversation
         db.dequeue_fetch(self.conn, self.account_id, gmail_id)
 
     def _investor_mail_first(self, items):
