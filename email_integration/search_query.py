@@ -73,11 +73,18 @@ def build_queries(values, excluded=(), after: int | None = None, before: int | N
     """Queries matching mail from, to, cc or bcc any of `values`, each at most `max_chars` long.
 
     `after` / `before` (epoch seconds) bound the message's internalDate; `excluded` adds one
-    negative group per pattern to every query. Every value lands in exactly one query.
+    negative group per pattern to every query, as many as fit in half the length (the exclusions
+    are a saving: ingest refuses excluded mail whatever is fetched). Every value lands in exactly
+    one query.
     """
-    suffix = " ".join([*ALWAYS, *exclusion_terms(excluded),
-                       *([f"after:{int(after)}"] if after is not None else []),
-                       *([f"before:{int(before)}"] if before is not None else [])])
+    fixed = [*ALWAYS, *([f"after:{int(after)}"] if after is not None else []),
+             *([f"before:{int(before)}"] if before is not None else [])]
+    negatives = []
+    for term in exclusion_terms(excluded):
+        if len(" ".join(fixed + negatives + [term])) > max_chars // 2:
+            break
+        negatives.append(term)
+    suffix = " ".join([*fixed[:len(ALWAYS)], *negatives, *fixed[len(ALWAYS):]])
     queries, current = [], []
     for value in values:
         group = _any_field(value)

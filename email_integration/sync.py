@@ -21,7 +21,7 @@ import threading
 
 from backend.db import atomic, iso_after, now_iso
 
-from . import db, db_capture, db_emails
+from . import db, db_capture, db_emails, db_privacy
 from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError, PermanentError
 from .ingest import Ingestor
 from .parser import body_references
@@ -60,7 +60,9 @@ class AccountSync(TargetedCapture):
         self.counts = {"added": 0, "updated": 0, "deleted": 0, "failed": 0}
         self.run_id = None
         self.targeted = config.capture_scope == "investors"
-        self.excluded = tuple(excluded)  # addresses / "@domains" never to search for (per-person exclusions)
+        # Addresses / "@domains" this mailbox keeps out (its owner's and the firm's exclusions): left out of
+        # the investor search, so their mail is not even fetched (ingest refuses it in any case).
+        self.excluded = tuple(excluded) or tuple(db_privacy.patterns_for_account(conn, self.account_id))
         self.tally = {"listed": 0, "fetched": 0, "skipped": 0, "captured": 0}
         # Targeted: the id-only listing leaves out drafts and chats too (a draft reply inside an investor
         # thread is not mail, and must not be fetched as the thread's member).

@@ -58,3 +58,11 @@ def test_every_value_lands_in_exactly_one_query_under_the_limit(values):
         holding = [q for q in queries if f"from:{value} " in q]
         assert len(holding) == 1
         assert compile_query(holding[0])(facts(to=value))
+
+
+def test_exclusions_fill_at_most_half_a_query():
+    many = [f"@excluded-domain-number-{i}.example" for i in range(40)]
+    queries = build_queries(["kim@alder.vc"], excluded=many, max_chars=MAX_QUERY_CHARS)
+    (q,) = queries
+    assert len(q) <= MAX_QUERY_CHARS and 0 < q.count("-{from:") < 40
+    assert q.startswith("{from:kim@alder.vc") and "-in:chats -in:drafts" in q

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from backend import investors_db
-from capture_fixtures import KIM, CaptureRig, FailingFetch, start_capture_crm
+from capture_fixtures import KIM, NOBODY, CaptureRig, FailingFetch, start_capture_crm
 from email_integration import db as email_db
 from email_integration import db_capture, db_queries
 from email_integration.service import message_backlog
@@ -84,7 +84,7 @@ def test_every_investor_message_is_captured_and_nothing_else_fetched(rig, emulat
     reply = rig.query("SELECT id, thread_id, matched, has_body FROM emails WHERE message_id = 'm6@mail.test'")[0]
     assert reply["matched"] == 1 and reply["has_body"] == 1
     assert rig.query("SELECT * FROM email_investor_links WHERE email_id = ?", reply["id"]) == []
-    shown = db_queries.get_thread(rig.conn, reply["thread_id"])
+    shown = db_queries.get_thread(rig.conn, NOBODY, reply["thread_id"])
     assert [e["subject"] for e in shown["emails"]] == ["Round", "Re: Round"]
     assert [i["name"] for i in shown["investors"]] == ["Kim Lee"]
     assert rig.query("SELECT count(*) AS n FROM email_proposals WHERE thread_id = ?", reply["thread_id"])[0]["n"] == 1
@@ -103,6 +103,18 @@ def test_every_investor_message_is_captured_and_nothing_else_fetched(rig, emulat
     assert rig.query("SELECT matched FROM emails WHERE message_id = 'm31@mail.test'") == [{"matched": 1}]
     assert personal not in gets(emulator, ANN)[0]
     assert rig.service.sync_account(ann, poll=True) is None  # nothing new: no run row
+
+
+def test_excluded_people_are_left_out_of_the_search(rig, emulator):
+    from email_integration import db_privacy
+    kept = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+    secret = put(emulator, ANN, 2, "Lee <lee@alder.vc>", ANN, cc="Dr Who <who@clinic.example>")["id"]
+    with rig.conn:
+        db_privacy.add_exclusion(rig.conn, "firm", None, "@clinic.example", None)
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    assert sorted(rig.view(ann)) == [kept]
+    assert secret not in gets(emulator, ANN)[0]  # never fetched, not just dropped
 
 
 def test_an_investor_added_later_gets_a_targeted_backfill(rig, emulator):
