@@ -2,7 +2,7 @@
 drafts and chats are not mail; a refused saved page token restarts the listing; a body Gmail hands
 out by attachmentId is fetched (only for mail we keep); a DWD grant missing for a user shows the
 delegation hint in /api/email/status."""
-from capture_fixtures import CaptureRig, start_capture_crm, sync_all
+from capture_fixtures import NOBODY, CaptureRig, start_capture_crm, sync_all
 from email_integration import db as email_db
 from email_integration import db_queries
 from emulator_fixtures import add_message, make_message, start_emulator, stats
@@ -62,7 +62,7 @@ def test_a_body_delivered_by_attachment_id_is_fetched_for_kept_mail_only(tmp_pat
     account = rig.enroll(ANN)
     assert rig.sync(account)["status"] == "ok"
     email_id = rig.query("SELECT id FROM emails WHERE subject = 'Round 1'")[0]["id"]
-    detail = db_queries.get_email_detail(rig.conn, email_id)
+    detail = db_queries.get_email_detail(rig.conn, NOBODY, email_id)
     assert detail["body_text"].rstrip().endswith("The end of the memo.") and detail["problems"] == []
     assert detail["attachments"] == []  # it is the body, not an attachment
     # Exactly one body fetched: the unmatched message's body is not mail we keep, so it is not fetched.
