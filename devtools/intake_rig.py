@@ -24,11 +24,18 @@ INTAKE = "/api/intake/email-proposals"
 
 
 class FakeLLM:
-    """/v1/chat/completions answering a revision that quotes the reviewer's request; can be 'down'."""
+    """/v1/chat/completions answering a revision that quotes the reviewer's request (read back from the
+    fenced JSON data line, as a model would see it). `down` answers 503; `hold` (an Event, when cleared)
+    keeps answers back until set, like a model busy for seconds; `script(data) -> (content, finish_reason)`
+    answers something else (a chatty or hostile model)."""
 
     def __init__(self):
         self.down = False
         self.requests: list[dict] = []
+        self.waiting = 0  # requests being held right now
+        self.hold = threading.Event()
+        self.hold.set()
+        self.script = None
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,24 +46,36 @@ class FakeLLM:
                     self.send_response(503)
                     self.end_headers()
                     return
-                request = body["messages"][-1]["content"].split("Reviewer's requested change:\n<<<")[1].split(">>>")[0]
-                answer = {"choices": [{"message": {"role": "assistant",
-                                                   "content": f"Revised note: Kim asked for the model ({request})."}}]}
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                data = json.loads(body["messages"][-1]["content"].splitlines()[1])
+                outer.waiting += 1
+                try:
+                    outer.hold.wait(60)
+                finally:
+                    outer.waiting -= 1
+                content, finish = (outer.script(data) if outer.script else
+                                   (f"Revised note: Kim asked for the model ({data['request']}).", "stop"))
+                answer = {"choices": [{"message": {"role": "assistant", "content": content},
+                                       "finish_reason": finish}]}
+                reply = json.dumps(answer).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bot stopped (or timed out) while the answer was held
 
             def log_message(self, *args):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def stop(self):
+        self.hold.set()
         self.server.shutdown()
 
 
@@ -67,11 +86,13 @@ class HangingProxy:
     def __init__(self, target: str):
         self.hang: set[str] = set()
         self.fail: set[str] = set()  # paths answered at once with 502, like a CRM behind a dead proxy
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request the bot made
         self.release = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def _forward(self):
+                outer.requests.append((self.command, self.path))
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
                 if any(self.path.endswith(suffix) for suffix in outer.fail):
                     self.send_response(502)
@@ -149,10 +170,10 @@ class World:
         self.bot = None
         self.bot_log = open(tmp / "bot.log", "ab")
 
-    def add_mail(self, subject, i):
+    def add_mail(self, subject, i, body=None):
         self._add_message(self.emulator.url, ADMIN, self._make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<bot{i}-{subject[:4]}@alder.vc>",
-            date=f"Mon, 02 Nov 2026 10:{i:02d}:00 +0000", body=f"Could you send the model for {subject}?\n"))
+            date=f"Mon, 02 Nov 2026 10:{i:02d}:00 +0000", body=body or f"Could you send the model for {subject}?\n"))
 
     def sync_crm(self):
         before = {a["id"]: (a["last_run"] or {}).get("id", 0) for a in self.crm.admin.get("/api/email/status").json["accounts"]}
@@ -171,7 +192,8 @@ class World:
                     "MATRIX_EMAIL_REVIEW_ROOM": self.room, "MATRIX_EMAIL_REVIEWERS": self.ann.user_id,
                     "CRM_BASE_URL": self.proxy.url, "CRM_BOT_TOKEN": self.bot_token,
                     "LLM_BASE_URL": self.llm.url, "LLM_MODEL": "qwen-test", "EMAIL_PROPOSAL_POLL_SEC": "0.5",
-                    "LLM_TIMEOUT_SEC": "5", "CRM_GIVE_UP_SEC": "60", "PYTHONUNBUFFERED": "1"})
+                    "LLM_TIMEOUT_SEC": "30", "CRM_GIVE_UP_SEC": "60", "MATRIX_REACTION_GRACE_SEC": "2",
+                    "PYTHONUNBUFFERED": "1"})
         return env
 
     def start_bot(self, **env):

@@ -3,23 +3,33 @@ from __future__ import annotations
 
 from backend.db import now_iso
 
+from .db_visibility import room_safe_sql
+
 
 def unposted_ids(conn, limit: int) -> list[int]:
-    rows = conn.execute("SELECT p.id FROM email_proposals p LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
-                        "WHERE p.status = 'pending' AND m.proposal_id IS NULL ORDER BY p.id LIMIT ?", (limit,))
+    """Pending proposals not yet in the room whose email every teammate may read (db_visibility)."""
+    rows = conn.execute("SELECT p.id FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+                        "LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
+                        f"WHERE p.status = 'pending' AND m.proposal_id IS NULL AND {room_safe_sql()} "
+                        "ORDER BY p.id LIMIT ?", (limit,))
     return [r[0] for r in rows]
 
 
 def open_cards(conn) -> list[dict]:
     rows = conn.execute("SELECT p.id, m.room_id, m.event_id, p.version, p.draft FROM email_proposal_matrix m "
-                        "JOIN email_proposals p ON p.id = m.proposal_id WHERE p.status = 'pending' ORDER BY p.id")
+                        "JOIN email_proposals p ON p.id = m.proposal_id JOIN emails e ON e.id = p.email_id "
+                        f"WHERE p.status = 'pending' AND m.closed_at IS NULL AND {room_safe_sql()} ORDER BY p.id")
     return [dict(r) for r in rows]
 
 
 def cards_to_close(conn) -> list[dict]:
-    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, p.status, p.decided_by, p.decided_via "
+    """Posted cards to close: decided elsewhere or superseded, or still pending but now private or owner-only
+    (a mailbox's visibility narrowed): those show status 'withdrawn' and stay decidable on /capture only."""
+    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, CASE WHEN p.status = 'pending' THEN 'withdrawn' "
+                        "ELSE p.status END AS status, p.decided_by, p.decided_via "
                         "FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id "
-                        "WHERE p.status != 'pending' AND m.closed_at IS NULL ORDER BY p.decided_at, p.id")
+                        "LEFT JOIN emails e ON e.id = p.email_id WHERE m.closed_at IS NULL AND "
+                        f"(p.status != 'pending' OR e.id IS NULL OR NOT {room_safe_sql()}) ORDER BY p.decided_at, p.id")
     return [dict(r) for r in rows]
 
 

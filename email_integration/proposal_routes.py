@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from backend.auth import require_user
-from backend.web import BadRequest, Route, field_int, field_str, query_int
+from backend.web import BadRequest, NotFound, Route, field_int, field_str, query_int
 
-from . import proposals
+from . import db_proposals, proposals
 
 STATUSES = ("pending", "approved", "rejected")
 
@@ -13,7 +13,7 @@ def list_proposals(req):
     status = req.query.get("status") or "pending"
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-    return {"proposals": proposals.cards(req.conn, status, query_int(req.query, "limit", 1000, 1, 5000))}
+    return {"proposals": proposals.cards(req.conn, req.user["id"], status, query_int(req.query, "limit", 1000, 1, 5000))}
 
 
 def decide_fields(data: dict) -> dict:
@@ -25,6 +25,8 @@ def decide_fields(data: dict) -> dict:
 
 def decide(req):
     fields = decide_fields(req.json())
+    if not db_proposals.visible_to(req.conn, int(req.params["id"]), req.user["id"]):
+        raise NotFound(f"no proposal {req.params['id']}")  # private, or another's owner-only card
     return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="web", **fields)}
 
 

@@ -14,6 +14,7 @@ from backend.investors_db import add_grid_note, bump_last_contact
 from backend.web import BadRequest, Conflict, NotFound
 
 from . import db_intake, db_proposals
+from .db_visibility import is_private
 
 MAX_DRAFT_CHARS = 2000
 DECISIONS = ("approve", "reject", "edit")
@@ -87,6 +88,8 @@ def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, li
     Called once per email (when its body is first kept), so it never proposes the same email twice."""
     if not links or automated_reason(headers, parsed) or is_internal_only(parsed, own_domain):
         return []
+    if is_private(conn, thread_id):
+        return []  # a private conversation never reaches the review room or /capture
     touched = []
     for investor_id, _strategy, _address in links:
         investor = investors.get(investor_id)
@@ -163,11 +166,13 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
 def card(row: dict, people: dict) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
     return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+            "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
             "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
                       "to": people.get("to", []), "cc": people.get("cc", []), "date": row["date"],
                       "subject": row["subject"], "snippet": _snippet(row)},
-            "created_at": row["created_at"]}
+            "created_at": row["created_at"], "owner_only": bool(row.get("owner_only")),
+            "holder": bool(row.get("holder"))}
 
 
 def _snippet(row: dict, limit: int = 300) -> str:
@@ -175,7 +180,8 @@ def _snippet(row: dict, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def cards(conn, status: str = "pending", limit: int = 1000) -> list[dict]:
-    rows = db_proposals.list_cards(conn, status, limit)
+def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:
+    """The cards `viewer_id` may see (db_visibility): owner-only ones carry owner_only = true."""
+    rows = db_proposals.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
     people = db_proposals.recipients(conn, [r["email_id"] for r in rows])
     return [card(r, people.get(r["email_id"], {})) for r in rows]

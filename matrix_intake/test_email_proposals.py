@@ -13,7 +13,7 @@ from devtools.intake_rig import INTAKE, World, wait_for
 from emulator_fixtures import add_message, make_message
 
 SUBJECTS = ["Say yes", "Say no", "Edit it", "Thumbs up", "Thumbs down", "Web decides", "Eve says yes", "LLM down",
-            "Crash mid decide", "CRM gone", "Web edits first", "Busy room"]
+            "Crash mid decide", "CRM gone", "Web edits first", "Busy room", "Goes private"]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_each_card_is_posted_once_even_across_restarts(world):
     card = world.card_for("Say yes")
     assert card["content"]["format"] == "org.matrix.custom.html"
     assert "Kim Lee (Alder)" in card["content"]["body"] and "Draft note:" in card["content"]["body"]
-    assert world.crm.bot.get(INTAKE).json["to_post"] == []
+    wait_for(lambda: world.crm.bot.get(INTAKE).json["to_post"] == [], what="every card recorded as posted")
     world.kill_bot()
     world.start_bot()
     time.sleep(2)
@@ -61,7 +61,7 @@ def test_edit_then_yes_approves_the_revision(world):
     opened = next(o for o in world.crm.bot.get(INTAKE).json["open"] if o["id"] == proposal_id)
     assert opened["draft"] == expected
     prompt = world.llm.requests[-1]["messages"]
-    assert prompt[0]["role"] == "system" and "<<<" in prompt[1]["content"]
+    assert prompt[0]["role"] == "system" and prompt[1]["content"].startswith("BEGIN DATA")
     world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
     world.said(card["event_id"], "Approved here")
     assert any(n["body"] == expected for n in world.notes())
@@ -82,6 +82,21 @@ def test_a_web_decision_is_announced_and_closed(world):
                          e["content"]["m.relates_to"]["event_id"] == card["event_id"] for e in world.events()),
              what="the card marked")
     wait_for(lambda: all(i["id"] != proposal_id for i in world.crm.bot.get(INTAKE).json["to_close"]), what="closed")
+
+
+def test_a_conversation_made_private_is_withdrawn_and_closed(world):
+    card, proposal_id = world.posted("Goes private")
+    thread = world.crm.admin.get("/api/email/threads?q=Goes+private").json["threads"][0]["id"]
+    assert world.crm.admin.post(f"/api/email/threads/{thread}/private", {"private": True}).status == 200
+    world.said(card["event_id"], "Withdrawn from the review room")
+    wait_for(lambda: all(i["id"] != proposal_id for i in world.crm.bot.get(INTAKE).json["to_close"]), what="closed")
+    work = world.crm.bot.get(INTAKE).json
+    assert proposal_id not in {c["id"] for c in work["to_post"]} | {o["id"] for o in work["open"]}
+    world.ann.send_text(world.room, "yes", thread_root=card["event_id"])  # too late: nothing to approve
+    time.sleep(1.5)
+    assert world.status(proposal_id) is None and not any(
+        (n["source_ref"] or "").startswith(f"proposal:{proposal_id} ") for n in world.notes())
+    assert "Goes private" not in repr(world.crm.bot.get(INTAKE).json)
 
 
 def test_a_non_reviewers_yes_changes_nothing(world):
