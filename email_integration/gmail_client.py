@@ -185,8 +185,8 @@ class GmailClient:
 
         Batches carry the account's learned size (pacing.BatchSizer, at most CRM_GMAIL_BATCH_SIZE).
         Parts Gmail answers 429 go back to the front of the pending list: the account's limiter
-        pauses (a quota 429 also lowers its pace) and the batch size shrinks (to what got through
-        when Gmail refused calls beyond the user's concurrent ones);
+        pauses (a quota 429 also lowers its pace), and when Gmail refused calls beyond the user's
+        concurrent ones the batch size shrinks to what got through;
         other retryable parts go back too, each at most CONFIG.retry_max times; more than retry_max
         batches in a row where no part gets through end the call like a spent retry budget. A batch that fails
         whole is retried at half the size; that retry budget restarts after a batch succeeds, and when
@@ -222,10 +222,11 @@ class GmailClient:
                 break
             pending.extendleft(reversed(retry))
             if limited:
-                # Too many calls at once: the batch becomes what got through. Over the quota: it
-                # halves, and the pace (in _rate_limited) comes down.
+                # Too many calls at once: the batch becomes what got through. Over the quota: the
+                # pace comes down (in _rate_limited); a smaller batch would not spend less per second.
                 over_quota = [e for e in limited if not is_concurrency_limit(e)]
-                sizer.limited(len(chunk), 0 if over_quota else len(chunk) - len(limited))
+                if len(over_quota) < len(limited):
+                    sizer.limited(len(chunk), len(chunk) - len(limited))
                 worst = max(over_quota or limited, key=lambda e: e.retry_after or 0.0)
                 self._rate_limited(worst, backoff_delay(0, worst.retry_after, self.rng))
             elif retry:
