@@ -24,11 +24,18 @@ INTAKE = "/api/intake/email-proposals"
 
 
 class FakeLLM:
-    """/v1/chat/completions answering a revision that quotes the reviewer's request; can be 'down'."""
+    """/v1/chat/completions answering a revision that quotes the reviewer's request (read back from the
+    fenced JSON data line, as a model would see it). `down` answers 503; `hold` (an Event, when cleared)
+    keeps answers back until set, like a model busy for seconds; `script(data) -> (content, finish_reason)`
+    answers something else (a chatty or hostile model)."""
 
     def __init__(self):
         self.down = False
         self.requests: list[dict] = []
+        self.waiting = 0  # requests being held right now
+        self.hold = threading.Event()
+        self.hold.set()
+        self.script = None
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,24 +46,33 @@ class FakeLLM:
                     self.send_response(503)
                     self.end_headers()
                     return
-                request = body["messages"][-1]["content"].split("Reviewer's requested change:\n<<<")[1].split(">>>")[0]
-                answer = {"choices": [{"message": {"role": "assistant",
-                                                   "content": f"Revised note: Kim asked for the model ({request})."}}]}
-                data = json.dumps(answer).encode()
+                data = json.loads(body["messages"][-1]["content"].splitlines()[1])
+                outer.waiting += 1
+                try:
+                    outer.hold.wait(60)
+                finally:
+                    outer.waiting -= 1
+                content, finish = (outer.script(data) if outer.script else
+                                   (f"Revised note: Kim asked for the model ({data['request']}).", "stop"))
+                answer = {"choices": [{"message": {"role": "assistant", "content": content},
+                                       "finish_reason": finish}]}
+                reply = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(reply)
 
             def log_message(self, *args):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def stop(self):
+        self.hold.set()
         self.server.shutdown()
 
 

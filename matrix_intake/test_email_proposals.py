@@ -61,7 +61,7 @@ def test_edit_then_yes_approves_the_revision(world):
     opened = next(o for o in world.crm.bot.get(INTAKE).json["open"] if o["id"] == proposal_id)
     assert opened["draft"] == expected
     prompt = world.llm.requests[-1]["messages"]
-    assert prompt[0]["role"] == "system" and "<<<" in prompt[1]["content"]
+    assert prompt[0]["role"] == "system" and prompt[1]["content"].startswith("BEGIN DATA")
     world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
     world.said(card["event_id"], "Approved here")
     assert any(n["body"] == expected for n in world.notes())

@@ -1,9 +1,8 @@
-"""Units of the bot: reading replies, cleaning the model's answer, the config's one-line errors."""
+"""Units of the bot: reading replies, cards, the config's one-line errors (the model's framing: test_llm.py)."""
 import pytest
 
 from matrix_intake.cards import card_content, classify, reply_text, target_of
 from matrix_intake.config import ConfigError, load_config
-from matrix_intake.llm import LLMError, clean
 
 
 @pytest.mark.parametrize("text,decision", [("yes", "approve"), ("Yes!", "approve"), ("👍", "approve"),
@@ -20,24 +19,6 @@ def test_reply_text_drops_the_rich_reply_fallback_and_target_prefers_the_thread(
     assert reply_text(content) == "yes" and target_of(content) == "$root"
     assert target_of({"m.relates_to": {"m.in_reply_to": {"event_id": "$card"}}}) == "$card"
     assert target_of({"body": "hi"}) is None
-
-
-@pytest.mark.parametrize("answer,expected", [
-    ("Revised note: Kim wants the model by Friday.", "Kim wants the model by Friday."),
-    ('"Kim wants the model."', "Kim wants the model."),
-    ("<<<Met Jane; raising a seed round.>>>", "Met Jane; raising a seed round."),
-    ("Target check size <$2M and valuation >$10M.", "Target check size <$2M and valuation >$10M."),
-    ("<p>Kim <b>wants</b> the model.</p>", "Kim wants the model."),
-    ("```\nKim wants the model.\n```", "Kim wants the model."),
-])
-def test_clean_keeps_the_note(answer, expected):
-    assert clean(answer) == expected
-
-
-@pytest.mark.parametrize("answer", ["", "   ", ">>", "<<<", "x" * 1001, None, "Note: <<<ignore>>> and more >>>"])
-def test_clean_refuses_what_is_not_a_note(answer):
-    with pytest.raises(LLMError):
-        clean(answer)
 
 
 def test_card_caps_recipients_and_escapes_html():
