@@ -83,7 +83,8 @@ def test_member_flipped_to_bot_reaches_only_intake(site):
 
 def test_card_shape(site):
     card = by_subject(site, "Web decides")
-    assert set(card) == {"id", "version", "draft", "investor", "email", "web_url"}
+    assert set(card) == {"id", "version", "draft", "drafted_by", "investor", "email", "web_url"}
+    assert card["drafted_by"] == "crm"
     assert card["web_url"] == f"/capture#proposal-{card['id']}"
     assert card["investor"]["name"] == "Kim Lee" and card["investor"]["firm"] == "Alder"
     assert set(card["email"]) == {"id", "from", "to", "cc", "date", "subject", "snippet"}

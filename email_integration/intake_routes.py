@@ -8,7 +8,8 @@ from backend.auth import require_bot_or_admin
 from backend.db import atomic
 from backend.web import BadRequest, Conflict, NotFound, Route, field_str, query_int
 
-from . import db_intake, db_proposals, proposals
+from . import db_intake, db_proposals, model_drafts, proposals
+from .config import CONFIG
 from .proposal_routes import decide_fields
 
 # Matrix identifiers: room ids "!opaque:server" ("!opaque" from room version 12), event ids "$opaque[:server]".
@@ -33,7 +34,8 @@ def work_lists(req):
             card.pop("created_at")
             card["web_url"] = web_url(row["id"])
             to_post.append(card)
-    return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn)}
+    return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn),
+            "to_draft": model_drafts.items(req.conn, limit, CONFIG.workspace_domain)}
 
 
 def _proposal(req) -> dict:
@@ -68,6 +70,12 @@ def decide(req):
                                          **fields)}
 
 
+def draft(req):
+    """The model's first draft (the bot on the Spark); 409 once a person edited or decided the proposal."""
+    data = req.json()
+    return {"proposal": model_drafts.accept(req.conn, _proposal(req)["id"], data)}
+
+
 def closed(req):
     with atomic(req.conn):
         proposal = _proposal(req)
@@ -84,5 +92,6 @@ INTAKE_ROUTES = [
     Route("GET", r"/api/intake/email-proposals", work_lists, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/posted", posted, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/decide", decide, require_bot_or_admin),
+    Route("POST", rf"/api/intake/email-proposals/{ID}/draft", draft, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/closed", closed, require_bot_or_admin),
 ]

@@ -85,8 +85,8 @@ def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, li
 
 
 def state_of(proposal: dict) -> dict:
-    return {k: proposal[k] for k in ("id", "status", "version", "draft", "decided_by", "decided_via", "decided_at",
-                                     "note_id")}
+    return {k: proposal[k] for k in ("id", "status", "version", "draft", "drafted_by", "decided_by", "decided_via",
+                                     "decided_at", "note_id")}
 
 
 def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor: str | None = None,
@@ -139,6 +139,7 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
 def card(row: dict, people: dict) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
     return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+            "drafted_by": row["drafted_by"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
             "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
                       "to": people.get("to", []), "cc": people.get("cc", []), "date": row["date"],
