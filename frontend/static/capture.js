@@ -60,6 +60,8 @@
       if (reply.proposal.status === "pending") {
         entry.proposal.version = reply.proposal.version;
         entry.proposal.draft = reply.proposal.draft;
+        entry.proposal.drafted_by = reply.proposal.drafted_by;
+        showDrafter(entry);
         entry.dirty = false;
         setMessage(entry, "Saved.");
       } else {
@@ -77,6 +79,17 @@
     }
   }
 
+  // Who wrote the draft in the box: the model on the Spark, the CRM's own drafter, or a person.
+  function draftedBy(drafted) {
+    if (drafted && drafted.startsWith("model:")) return `Drafted by the model (${drafted.slice(6)})`;
+    return drafted === "edited" ? "Edited by a person" : "Drafted by the CRM";
+  }
+
+  function showDrafter(entry) {
+    entry.drafter.textContent = draftedBy(entry.proposal.drafted_by);
+    entry.drafter.dataset.draftedBy = entry.proposal.drafted_by || "crm";
+  }
+
   function build(proposal) {
     const entry = { proposal, dirty: false, viewer: null };
     const node = el("article", { className: "card", tabIndex: 0, id: `proposal-${proposal.id}` });
@@ -91,6 +104,8 @@
       el("div", { className: "status" }, `From ${person(email.from)}`));
     entry.textarea = el("textarea", { className: "draft", rows: 3, value: proposal.draft });
     entry.textarea.setAttribute("aria-label", "Proposed note");
+    entry.drafter = el("div", { className: "status drafted-by" });
+    showDrafter(entry);
     entry.textarea.addEventListener("input", () => { entry.dirty = entry.textarea.value !== entry.proposal.draft; });
     entry.viewButton = el("button", { type: "button", className: "link view" }, "View email");
     entry.viewButton.setAttribute("aria-expanded", "false");
@@ -102,7 +117,7 @@
     reject.addEventListener("click", () => decide(entry, "reject"));
     save.addEventListener("click", () => decide(entry, "edit"));
     entry.message = el("p", { className: "status", role: "status", hidden: true });
-    node.append(entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton),
+    node.append(entry.drafter, entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton),
                 entry.message);
     entry.node = node;
     return entry;
@@ -137,6 +152,7 @@
       } else if (proposal.version !== entry.proposal.version && !busy(entry)) {
         entry.proposal = proposal;
         entry.textarea.value = proposal.draft;
+        showDrafter(entry);
       }
     }
     list.append(fragment);
