@@ -45,6 +45,9 @@ class GmailConfig:
     batch_size: int = 50  # Gmail allows 100 calls a batch and recommends no more than 50
     http_timeout_sec: float = 30.0
     capture_all: bool = False
+    propose_since_days: float = 14.0  # mail older than this before enrollment drafts no card (the horizon)
+    intake_max_open_cards: int = 10  # open cards the review room holds at most (CRM_INTAKE_MAX_OPEN_CARDS)
+    intake_draft_wait_sec: float = 120.0  # how long a new card waits for the model's draft (CRM_INTAKE_DRAFT_WAIT_SEC)
     api_base: str = "https://gmail.googleapis.com"
     token_uri: str = "https://oauth2.googleapis.com/token"
     errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
@@ -126,7 +129,7 @@ def _text(name, raw, errors):
     return raw.strip()
 
 
-# (attribute, parser); the variable is CRM_GMAIL_<ATTRIBUTE upper-cased>.
+# (attribute, parser); the variable is CRM_GMAIL_<ATTRIBUTE upper-cased> unless _NAMES says otherwise.
 _PARSERS = (
     ("integration_enabled", _bool),
     ("auth_method", _choice("dwd", "oauth")),
@@ -147,13 +150,20 @@ _PARSERS = (
     ("batch_size", _number(int, 1, 100)),  # Gmail's hard limit is 100 calls a batch
     ("http_timeout_sec", _number(float, 0.1, 600)),
     ("capture_all", _bool),
+    ("propose_since_days", _number(float, 0, 36500)),
+    ("intake_max_open_cards", _number(int, 1, 500)),
+    ("intake_draft_wait_sec", _number(float, 0, 86400)),
     ("api_base", _url),
     ("token_uri", _url),
 )
 
 
+# The intake bridge's settings are the review room's, not Gmail's: CRM_INTAKE_*.
+_NAMES = {"intake_max_open_cards": "CRM_INTAKE_MAX_OPEN_CARDS", "intake_draft_wait_sec": "CRM_INTAKE_DRAFT_WAIT_SEC"}
+
+
 def env_name(attribute: str) -> str:
-    return "CRM_GMAIL_" + attribute.upper()
+    return _NAMES.get(attribute, "CRM_GMAIL_" + attribute.upper())
 
 
 def load_config(environ) -> GmailConfig:

@@ -3,11 +3,37 @@ from __future__ import annotations
 
 from backend.db import now_iso
 
+from .db_drafts import MODEL_DRAFTED
 
-def unposted_ids(conn, limit: int) -> list[int]:
-    rows = conn.execute("SELECT p.id FROM email_proposals p LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
-                        "WHERE p.status = 'pending' AND m.proposal_id IS NULL ORDER BY p.id LIMIT ?", (limit,))
+
+# Pending proposals whose card is not in the review room. One condition a line: other work-list
+# rules (a model draft still to come, a private thread) add theirs to this list.
+_UNPOSTED = ("p.status = 'pending'", "m.proposal_id IS NULL")
+_UNPOSTED_FROM = ("FROM email_proposals p LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
+                  "LEFT JOIN emails e ON e.id = p.email_id")
+
+
+# A card is posted once its draft will not change under the reviewers: a person edited it, the model
+# drafted this version, or the CRM's draft is older than the wait (the model had its chance).
+_SETTLED = f"(p.edited = 1 OR {MODEL_DRAFTED} OR p.updated_at <= ?)"
+
+
+def unposted_ids(conn, limit: int, settled_before: str) -> list[int]:
+    """Up to `limit` pending proposals not yet in the room whose draft is settled (see _SETTLED; drafts
+    last touched before `settled_before`), newest email first (a fresh card beats an old one)."""
+    rows = conn.execute(f"SELECT p.id {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)} AND {_SETTLED} "
+                        "ORDER BY e.date DESC, p.id DESC LIMIT ?", (settled_before, limit))
     return [r[0] for r in rows]
+
+
+def unposted_count(conn) -> int:
+    return conn.execute(f"SELECT count(*) {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)}").fetchone()[0]
+
+
+def open_count(conn) -> int:
+    """Cards in the room still awaiting a decision: what CRM_INTAKE_MAX_OPEN_CARDS caps."""
+    return conn.execute("SELECT count(*) FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id "
+                        "WHERE p.status = 'pending'").fetchone()[0]
 
 
 def open_cards(conn) -> list[dict]:

@@ -7,6 +7,7 @@ from backend.web import BadRequest, Route, field_int, field_str, query_int
 from . import proposals
 
 STATUSES = ("pending", "approved", "rejected")
+MAX_BULK_IDS = 5000
 
 
 def list_proposals(req):
@@ -28,8 +29,20 @@ def decide(req):
     return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="web", **fields)}
 
 
+def bulk(req):
+    """POST /api/email/proposals/bulk {decision: approve|reject, ids: [...]}: one confirmation, many cards."""
+    data = req.json()
+    decision = field_str(data, "decision", max_len=20)
+    ids = data.get("ids")
+    if (not isinstance(ids, list) or not 1 <= len(ids) <= MAX_BULK_IDS
+            or not all(type(i) is int and 0 < i < 10 ** 12 for i in ids)):
+        raise BadRequest(f"ids must be a list of 1 to {MAX_BULK_IDS} proposal ids")
+    return proposals.decide_many(req.conn, list(dict.fromkeys(ids)), decision, user=req.user, via="web")
+
+
 ID = r"(?P<id>[0-9]{1,12})"
 WEB_ROUTES = [
     Route("GET", r"/api/email/proposals", list_proposals, require_user),
     Route("POST", rf"/api/email/proposals/{ID}/decide", decide, require_user),
+    Route("POST", r"/api/email/proposals/bulk", bulk, require_user),
 ]

@@ -136,6 +136,30 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
         return state_of(db_proposals.get(conn, proposal_id))
 
 
+BULK_CHUNK = 200  # cards per transaction: one commit per chunk, the write lock released between chunks
+
+
+def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) -> dict:
+    """Approve or reject many proposals, each with decide()'s semantics: {decided: [ids], conflicts: [{id, proposal}]}.
+
+    Each card is its own savepoint inside a chunk's transaction, so a card decided elsewhere in the
+    meantime is reported (with its current state; null when there is no such proposal) and the
+    others go ahead; no card is ever half-applied."""
+    if decision not in ("approve", "reject"):
+        raise BadRequest("decision must be approve or reject")
+    decided, conflicts = [], []
+    for start in range(0, len(ids), BULK_CHUNK):
+        with atomic(conn):
+            for proposal_id in ids[start:start + BULK_CHUNK]:
+                try:
+                    decide(conn, proposal_id, decision, user=user, via=via)
+                    decided.append(proposal_id)
+                except (Conflict, NotFound):
+                    current = db_proposals.get(conn, proposal_id)
+                    conflicts.append({"id": proposal_id, "proposal": state_of(current) if current else None})
+    return {"decided": decided, "conflicts": conflicts}
+
+
 def card(row: dict, people: dict) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
     return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],

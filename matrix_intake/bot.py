@@ -83,7 +83,7 @@ class IntakeBot:
         work = await self.crm.work_lists()
         self.open = open_cards(work)
         for card in work.get("to_post", []):
-            await self._guarded(self.post_card(card), f"posting proposal {card.get('id')}")
+            await self._guarded(self.post_card(card, work.get("waiting", 0)), f"posting proposal {card.get('id')}")
         for item in list(self.open.values()):
             await self._guarded(self.show_updates(item), f"updating card {item.get('id')}")
         for item in work.get("to_close", []):
@@ -96,12 +96,13 @@ class IntakeBot:
         except (MatrixSendError, CRMRefused) as error:
             log.warning("%s: %s", what, error)
 
-    async def post_card(self, card: dict) -> None:
+    async def post_card(self, card: dict, waiting: int = 0) -> None:
         # Sent once per proposal: the event id is journaled before the CRM is told, and the
         # transaction id is the proposal's, so even a crash between the two posts nothing twice.
         event_id = self.journal.sent_card(card["id"])
         if event_id is None:
-            event_id = await self.send(cards.card_content(card, self.config.crm_base_url), txn=f"card-{card['id']}")
+            event_id = await self.send(cards.card_content(card, self.config.crm_base_url, waiting),
+                                       txn=f"card-{card['id']}")
             self.journal.record_sent(card["id"], event_id)
         self.journal.record_context(card["id"], card["email"].get("snippet") or "")
         self.journal.record_shown(card["id"], card["version"], card["draft"])

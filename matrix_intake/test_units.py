@@ -30,6 +30,16 @@ def test_card_caps_recipients_and_escapes_html():
     content = card_content(card, "https://crm.example")
     assert "and 192 more" in content["body"] and len(content["formatted_body"]) < 5000
     assert "<script>" not in content["formatted_body"] and "Kim &amp; Co" in content["formatted_body"]
+    assert "wait on the web" not in content["body"]
+
+
+def test_card_says_how_many_more_wait_on_the_web():
+    card = {"id": 1, "version": 1, "draft": "d", "web_url": "/capture#proposal-1",
+            "investor": {"id": 1, "name": "Kim", "firm": None},
+            "email": {"from": None, "to": [], "cc": [], "date": "", "subject": "S", "snippet": "s"}}
+    content = card_content(card, "https://crm.example/", waiting=42)
+    assert "42 more proposed notes wait on the web: https://crm.example/capture" in content["body"]
+    assert 'href="https://crm.example/capture"' in content["formatted_body"]
 
 
 BASE = {"MATRIX_HOMESERVER": "http://127.0.0.1:1", "MATRIX_USER_ID": "@bot:s", "MATRIX_PASSWORD": "p",
