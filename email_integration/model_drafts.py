@@ -21,8 +21,13 @@ CONTEXT_CHARS = 400  # each
 MODEL_NAME = re.compile(r"^[\w.:/@+-]{1,100}$")
 
 
-def _clip(text: str | None, limit: int) -> str:
-    text = " ".join((text or "").split())
+def _clip(text: str | None, limit: int, keep_lines: bool = False) -> str:
+    """At most `limit` characters, cut at a word; whitespace folded (line breaks kept if asked)."""
+    if keep_lines:
+        lines = [" ".join(line.split()) for line in (text or "").splitlines()]
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    else:
+        text = " ".join((text or "").split())
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -46,7 +51,7 @@ def items(conn, limit: int, own_domain: str = "") -> list[dict]:
             "id": row["id"], "version": row["version"], "investor": investor,
             "email": {"id": email["id"], "from": _sender(email), "to": people.get("to", []), "cc": people.get("cc", []),
                       "date": email["date"], "subject": email["subject"], "direction": "sent" if sent else "received"},
-            "text": _clip(email["body_text"] or email["snippet"], MAX_TEXT_CHARS),
+            "text": _clip(email["body_text"] or email["snippet"], MAX_TEXT_CHARS, keep_lines=True),
             "context": [{"from": _sender(m), "date": m["date"], "text": _clip(m["body_text"] or m["snippet"],
                                                                               CONTEXT_CHARS)} for m in earlier]})
     return found

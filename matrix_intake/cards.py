@@ -18,6 +18,13 @@ def _person(p: dict | None) -> str:
     return f"{p['name']} <{p['email']}>" if p.get("name") else p.get("email", "")
 
 
+def drafted_line(drafted_by: str | None) -> str:
+    """Who wrote the draft on the card: the model on the Spark, the CRM's own drafter, or a person."""
+    if (drafted_by or "").startswith("model:"):
+        return f"Drafted by the model ({drafted_by[6:]})"
+    return "Edited by a person" if drafted_by == "edited" else "Drafted by the CRM"
+
+
 def card_content(card: dict, crm_base_url: str, waiting: int = 0) -> dict:
     """An m.room.message for a to_post card; `waiting`: how many more proposals wait on the web page."""
     investor, email = card["investor"], card["email"]
@@ -27,16 +34,18 @@ def card_content(card: dict, crm_base_url: str, waiting: int = 0) -> dict:
         f" and {len(recipients) - MAX_RECIPIENTS} more" if len(recipients) > MAX_RECIPIENTS else "")
     link = crm_base_url.rstrip("/") + card["web_url"]
     queue = crm_base_url.rstrip("/") + "/capture"
+    drafted = drafted_line(card.get("drafted_by"))
     more = f"{waiting} more proposed note{'s' if waiting != 1 else ''} wait on the web: {queue}" if waiting > 0 else ""
     plain = (f"Proposed note for {who}\nFrom: {_person(email.get('from'))}\nTo: {to}\nDate: {email.get('date') or ''}\n"
-             f"Subject: {email.get('subject') or ''}\n\n> {email.get('snippet') or ''}\n\nDraft note: {card['draft']}\n\n"
+             f"Subject: {email.get('subject') or ''}\n\n> {email.get('snippet') or ''}\n\nDraft note: {card['draft']}\n"
+             f"({drafted})\n\n"
              f"Reply in this thread: yes to approve, no to reject, or say how to change it. {link}"
              + (f"\n{more}" if more else ""))
     e = html.escape
     formatted = (f"<p><b>Proposed note for {e(who)}</b></p>"
                  f"<p>From: {e(_person(email.get('from')))}<br>To: {e(to)}<br>Date: {e(email.get('date') or '')}<br>"
                  f"Subject: {e(email.get('subject') or '')}</p><blockquote>{e(email.get('snippet') or '')}</blockquote>"
-                 f"<p><b>Draft note:</b> {e(card['draft'])}</p>"
+                 f"<p><b>Draft note:</b> {e(card['draft'])}<br><i>{e(drafted)}</i></p>"
                  f"<p><i>Reply in this thread: <b>yes</b> to approve, <b>no</b> to reject, or say how to change it."
                  f"</i> <a href=\"{e(link)}\">Open in the CRM</a></p>"
                  + (f"<p>{waiting} more proposed note{'s' if waiting != 1 else ''} wait on the web: "
