@@ -51,6 +51,35 @@ def supersede_pending(conn, email_id: int, investor_ids) -> None:
                      (now_iso(), now_iso(), email_id, investor_id))
 
 
+def defer(conn, email_id: int, investor_ids, date: str) -> None:
+    """Beyond the proposal horizon: remember what would have been proposed, for a later backfill."""
+    conn.executemany("INSERT OR IGNORE INTO email_proposal_deferred (email_id, investor_id, email_date) "
+                     "VALUES (?, ?, ?)", [(email_id, investor_id, date) for investor_id in investor_ids])
+
+
+def _deferred_where(since: str, investor_id: int | None) -> tuple[str, list]:
+    if investor_id is None:
+        return "d.email_date >= ?", [since]
+    return "d.email_date >= ? AND d.investor_id = ?", [since, investor_id]
+
+
+def deferred(conn, since: str, investor_id: int | None) -> list[dict]:
+    """Held-back proposals from `since` on whose email is still linked to the investor, oldest first."""
+    where, params = _deferred_where(since, investor_id)
+    rows = conn.execute(
+        "SELECT d.email_id, d.investor_id, e.thread_id, e.date, e.from_email, e.from_name, e.subject, e.body_text, "
+        "i.name AS investor_name, i.firm AS investor_firm FROM email_proposal_deferred d "
+        "JOIN emails e ON e.id = d.email_id JOIN investors i ON i.id = d.investor_id "
+        "JOIN email_investor_links l ON l.email_id = d.email_id AND l.investor_id = d.investor_id "
+        f"WHERE {where} AND e.thread_id IS NOT NULL ORDER BY d.email_date, d.email_id", params)
+    return [dict(r) for r in rows]
+
+
+def forget_deferred(conn, since: str, investor_id: int | None) -> None:
+    where, params = _deferred_where(since, investor_id)
+    conn.execute(f"DELETE FROM email_proposal_deferred AS d WHERE {where}", params)
+
+
 def get(conn, proposal_id: int) -> dict | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM email_proposals p WHERE p.id = ?", (proposal_id,)).fetchone()
     return dict(row) if row else None

@@ -9,10 +9,10 @@ import hashlib
 
 from backend.db import atomic
 
-from . import db_emails, db_proposals
+from . import db, db_emails, db_proposals
 from .attachments import BlobStore, store_inline
 from .parser import parse
-from .proposals import propose
+from .proposals import horizon_for, propose
 from .threads import resolve_thread
 
 ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
@@ -57,10 +57,13 @@ class Ingestor:
     """Stores parsed messages for the accounts of one database connection."""
 
     def __init__(self, conn, matcher_cache, blob_store: BlobStore, capture_all: bool = False,
-                 max_attachment_bytes: int = 50 << 20):
+                 max_attachment_bytes: int = 50 << 20, propose_since_days: float | None = None):
+        """`propose_since_days`: the proposal horizon before each account's enrollment (None: none)."""
         self.conn, self.matcher, self.blobs = conn, matcher_cache, blob_store
         self.capture_all, self.max_attachment_bytes = capture_all, max_attachment_bytes
+        self.propose_since_days = propose_since_days
         self._investors: dict[int, dict | None] = {}
+        self._horizons: dict[int, str] = {}
 
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
         """Store one Gmail message resource (format full) held by the account's mailbox."""
@@ -101,7 +104,7 @@ class Ingestor:
                 if links:
                     investors = {i: self._investor(i) for i, _, _ in links}
                     propose(self.conn, email_id, thread_id, parsed, headers or {}, links, investors,
-                            self.matcher.own_domain)
+                            self.matcher.own_domain, self._horizon(account_id))
                 outcome = outcome if outcome == ADDED else UPDATED
             # A brand-new email cannot already sit in a mailbox row (rows point at existing emails).
             new_entry = db_emails.upsert_entry(self.conn, email_id, account_id, parsed["gmail_id"],
@@ -112,6 +115,12 @@ class Ingestor:
             if links or keep_body or existing is not None:  # thread subject/date come from kept, matched mail
                 db_emails.refresh_thread(self.conn, thread_id)
         return outcome
+
+    def _horizon(self, account_id: int) -> str:
+        if account_id not in self._horizons:
+            account = db.get_account(self.conn, account_id)
+            self._horizons[account_id] = horizon_for(account["created_at"] if account else "", self.propose_since_days)
+        return self._horizons[account_id]
 
     def _investor(self, investor_id: int) -> dict | None:
         """Name and firm for drafting, cached for this ingestor's life (one sync run)."""

@@ -1,10 +1,14 @@
 """Web routes for proposed grid notes: the Email Capture page's list and decide (contracts §5)."""
 from __future__ import annotations
 
-from backend.auth import require_user
-from backend.web import BadRequest, Route, field_int, field_str, query_int
+import datetime
 
-from . import proposals
+from backend.auth import require_admin, require_user
+from backend.db import ISO_FORMAT
+from backend.web import BadRequest, NotFound, Route, field_int, field_str, query_int
+
+from . import db_proposals, proposals
+from .config import CONFIG
 
 STATUSES = ("pending", "approved", "rejected")
 MAX_BULK_IDS = 5000
@@ -40,9 +44,32 @@ def bulk(req):
     return proposals.decide_many(req.conn, list(dict.fromkeys(ids)), decision, user=req.user, via="web")
 
 
+def since_field(data: dict) -> str:
+    """`since` as a date (YYYY-MM-DD, from its start) or a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ) → stored format."""
+    raw = field_str(data, "since", max_len=40).strip()
+    for shape in ("%Y-%m-%d", ISO_FORMAT):
+        try:
+            return datetime.datetime.strptime(raw, shape).strftime(ISO_FORMAT)
+        except ValueError:
+            continue
+    raise BadRequest("since must be a date (YYYY-MM-DD) or a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)")
+
+
+def backfill(req):
+    """POST /api/email/proposals/backfill {investor_id?, since} (admin): widen the proposal horizon once."""
+    data = req.json()
+    since = since_field(data)
+    investor_id = field_int(data, "investor_id", required=False)
+    if investor_id is not None and db_proposals.investor_brief(req.conn, investor_id) is None:
+        raise NotFound(f"no investor {investor_id}")
+    return {"since": since, "investor_id": investor_id,
+            **proposals.backfill(req.conn, since, investor_id, CONFIG.workspace_domain)}
+
+
 ID = r"(?P<id>[0-9]{1,12})"
 WEB_ROUTES = [
     Route("GET", r"/api/email/proposals", list_proposals, require_user),
     Route("POST", rf"/api/email/proposals/{ID}/decide", decide, require_user),
     Route("POST", r"/api/email/proposals/bulk", bulk, require_user),
+    Route("POST", r"/api/email/proposals/backfill", backfill, require_admin),
 ]

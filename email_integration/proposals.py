@@ -7,9 +7,10 @@ the proposal's current state.
 """
 from __future__ import annotations
 
+import datetime
 import re
 
-from backend.db import atomic
+from backend.db import ISO_FORMAT, atomic
 from backend.investors_db import add_grid_note, bump_last_contact
 from backend.web import BadRequest, Conflict, NotFound
 
@@ -56,32 +57,65 @@ def is_internal_only(parsed: dict, own_domain: str) -> bool:
 DRAFTER = draft_note
 
 
+def horizon_for(enrolled_at: str, days: float | None) -> str:
+    """The proposal horizon of an account enrolled at `enrolled_at`: mail dated before the returned
+    timestamp drafts no card (CRM_GMAIL_PROPOSE_SINCE_DAYS). "" means no horizon."""
+    if days is None or not enrolled_at:
+        return ""
+    enrolled = datetime.datetime.strptime(enrolled_at, ISO_FORMAT)
+    return (enrolled - datetime.timedelta(days=days)).strftime(ISO_FORMAT)
+
+
 def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, links: list, investors: dict,
-            own_domain: str) -> list[int]:
+            own_domain: str, horizon: str = "") -> list[int]:
     """Create or refresh pending proposals for an email whose content was just stored (caller's transaction).
 
-    Called once per email (when its body is first kept), so it never proposes the same email twice."""
+    Called once per email (when its body is first kept), so it never proposes the same email twice.
+    Mail dated before `horizon` drafts nothing now; it is remembered for an admin's backfill."""
     if not links or automated_reason(headers, parsed) or is_internal_only(parsed, own_domain):
         return []
-    touched = []
-    for investor_id, _strategy, _address in links:
-        investor = investors.get(investor_id)
-        if investor is None:
-            continue
-        date = parsed.get("date") or ""
-        pending = db_proposals.pending_for(conn, thread_id, investor_id)
-        if pending:
-            if (pending["email_date"] or "") <= date:  # a newer message refreshes the card
-                draft = None if pending["edited"] else DRAFTER(parsed, investor, own_domain)
-                db_proposals.refresh(conn, pending["id"], email_id, draft)
-                touched.append(pending["id"])
-            continue
-        decided = db_proposals.latest_decided_date(conn, thread_id, investor_id)
-        if decided and decided >= date:
-            continue  # a human already decided on this conversation at a newer message
-        touched.append(db_proposals.insert(conn, investor_id, thread_id, email_id,
-                                           DRAFTER(parsed, investor, own_domain)))
-    return touched
+    date = parsed.get("date") or ""
+    wanted = [investor_id for investor_id, _strategy, _address in links if investors.get(investor_id)]
+    if horizon and date and date < horizon:
+        db_proposals.defer(conn, email_id, wanted, date)
+        return []
+    touched = [propose_one(conn, email_id, thread_id, parsed, i, investors[i], own_domain) for i in wanted]
+    return [proposal_id for proposal_id in touched if proposal_id is not None]
+
+
+def propose_one(conn, email_id: int, thread_id: int, parsed: dict, investor_id: int, investor: dict,
+                own_domain: str) -> int | None:
+    """One conversation and investor: a new card, a refreshed one (a newer message), or None."""
+    date = parsed.get("date") or ""
+    pending = db_proposals.pending_for(conn, thread_id, investor_id)
+    if pending:
+        if (pending["email_date"] or "") > date:
+            return None  # the card already shows a newer message
+        draft = None if pending["edited"] else DRAFTER(parsed, investor, own_domain)
+        db_proposals.refresh(conn, pending["id"], email_id, draft)
+        return pending["id"]
+    decided = db_proposals.latest_decided_date(conn, thread_id, investor_id)
+    if decided and decided >= date:
+        return None  # a human already decided on this conversation at a newer message
+    return db_proposals.insert(conn, investor_id, thread_id, email_id, DRAFTER(parsed, investor, own_domain))
+
+
+def backfill(conn, since: str, investor_id: int | None, own_domain: str) -> dict:
+    """The admin widens the horizon once: draft the cards held back for mail dated from `since` on
+    (one investor's, or everyone's). Oldest first, so a conversation's card ends on its newest message."""
+    with atomic(conn):
+        rows = db_proposals.deferred(conn, since, investor_id)
+        touched = set()
+        for row in rows:
+            parsed = {"from": {"email": row["from_email"] or "", "name": row["from_name"] or ""}, "date": row["date"],
+                      "subject": row["subject"], "body_text": row["body_text"]}
+            investor = {"name": row["investor_name"], "firm": row["investor_firm"]}
+            found = propose_one(conn, row["email_id"], row["thread_id"], parsed, row["investor_id"], investor,
+                                own_domain)
+            if found is not None:
+                touched.add(found)
+        db_proposals.forget_deferred(conn, since, investor_id)
+    return {"emails": len({row["email_id"] for row in rows}), "proposals": len(touched)}
 
 
 def state_of(proposal: dict) -> dict:

@@ -36,7 +36,8 @@ class AccountSync:
     def __init__(self, conn, account: dict, client, config, matcher_cache, blob_store, stop=None):
         self.conn, self.account, self.client, self.config = conn, account, client, config
         self.account_id = account["id"]
-        self.ingestor = Ingestor(conn, matcher_cache, blob_store, config.capture_all, config.max_attachment_bytes)
+        self.ingestor = Ingestor(conn, matcher_cache, blob_store, config.capture_all, config.max_attachment_bytes,
+                                 config.propose_since_days)
         self.blob_store = blob_store
         self.stop = stop or threading.Event()
         self.counts = {"added": 0, "updated": 0, "deleted": 0, "failed": 0}

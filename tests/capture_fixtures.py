@@ -25,10 +25,14 @@ INVESTORS = [("Kim Lee", "Alder Ventures", ["kim@alder.vc"], ["alder.vc"]),
 
 
 def capture_env(emulator, key_path: str, **extra) -> dict:
-    return {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator.url,
-            "CRM_GMAIL_TOKEN_URI": emulator.url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
-            "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_RATE_UNITS_SEC": "250", "CRM_GMAIL_RETRY_MAX": "8",
-            "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20", **extra}
+    """The capture's settings for a test CRM; an extra set to None drops that variable (its default applies)."""
+    env = {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator.url,
+           "CRM_GMAIL_TOKEN_URI": emulator.url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
+           "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_RATE_UNITS_SEC": "250", "CRM_GMAIL_RETRY_MAX": "8",
+           "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20",
+           # Fixtures date their mail in Nov 2026 whatever today is: no proposal horizon unless a test sets one.
+           "CRM_GMAIL_PROPOSE_SINCE_DAYS": "36500", **extra}
+    return {name: value for name, value in env.items() if value is not None}
 
 
 class CaptureRig:
