@@ -200,7 +200,8 @@ class World:
                     "MATRIX_EMAIL_REVIEW_ROOM": self.room, "MATRIX_EMAIL_REVIEWERS": self.ann.user_id,
                     "CRM_BASE_URL": self.proxy.url, "CRM_BOT_TOKEN": self.bot_token,
                     "LLM_BASE_URL": self.llm.url, "LLM_MODEL": "qwen-test", "EMAIL_PROPOSAL_POLL_SEC": "0.5",
-                    "LLM_TIMEOUT_SEC": "5", "CRM_GIVE_UP_SEC": "60", "PYTHONUNBUFFERED": "1"})
+                    "LLM_TIMEOUT_SEC": "5", "CRM_GIVE_UP_SEC": "60", "MATRIX_REACTION_GRACE_SEC": "2",
+                    "PYTHONUNBUFFERED": "1"})
         return env
 
     def start_bot(self, **env):

@@ -23,7 +23,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from devtools import element_events
+
 SERVER_NAME = "spark.test"
+# What Element puts in a new private room by default (end-to-end encryption on).
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 _UNLIMITED = {"per_second": 1000, "burst_count": 1000}
 
 
@@ -80,9 +84,38 @@ class MatrixUser:
     def call(self, method: str, path: str, body=None):
         return _request(method, self.base_url + "/_matrix/client/v3" + path, body, self.access_token)
 
-    def create_room(self, invite=(), name="Email review") -> str:
-        return self.call("POST", "/createRoom", {"preset": "private_chat", "name": name, "invite": list(invite),
-                                                 "power_level_content_override": {"users_default": 0}})["room_id"]
+    def create_room(self, invite=(), name="Email review", encrypted=False) -> str:
+        """A private room (as Element creates one; `encrypted`: with its default m.room.encryption state)."""
+        body = {"preset": "private_chat", "name": name, "invite": list(invite),
+                "power_level_content_override": {"users_default": 0}}
+        if encrypted:
+            body["initial_state"] = [ENCRYPTION_STATE]
+        return self.call("POST", "/createRoom", body)["room_id"]
+
+    def set_state(self, room_id: str, event_type: str, content: dict, state_key: str = "") -> str:
+        path = f"/rooms/{urllib.parse.quote(room_id)}/state/{event_type}/{urllib.parse.quote(state_key)}"
+        return self.call("PUT", path, content)["event_id"]
+
+    def redact(self, room_id: str, event_id: str) -> str:
+        self._txn += 1
+        path = (f"/rooms/{urllib.parse.quote(room_id)}/redact/{urllib.parse.quote(event_id)}/"
+                f"{self.user_id}-{time.time_ns()}-{self._txn}")
+        return self.call("PUT", path, {})["event_id"]
+
+    def notifications(self, limit: int = 200) -> list[dict]:
+        """This user's push notifications (GET /notifications): which events notified or highlighted them."""
+        return self.call("GET", f"/notifications?limit={limit}")["notifications"]
+
+    def typing(self, room_id: str) -> list[str]:
+        """Who the server says is typing in the room right now (m.typing ephemeral event of a fresh sync)."""
+        sync_filter = json.dumps({"room": {"rooms": [room_id], "timeline": {"limit": 0}, "state": {"types": []},
+                                           "ephemeral": {"types": ["m.typing"]}}})
+        reply = self.call("GET", "/sync?timeout=0&filter=" + urllib.parse.quote(sync_filter))
+        room = reply.get("rooms", {}).get("join", {}).get(room_id, {})
+        for event in room.get("ephemeral", {}).get("events", []):
+            if event["type"] == "m.typing":
+                return event["content"].get("user_ids", [])
+        return []
 
     def join(self, room_id: str) -> None:
         self.call("POST", f"/join/{urllib.parse.quote(room_id)}", {})
@@ -93,18 +126,17 @@ class MatrixUser:
         path = f"/rooms/{urllib.parse.quote(room_id)}/send/{event_type}/{urllib.parse.quote(txn)}"
         return self.call("PUT", path, content)["event_id"]
 
-    def send_text(self, room_id: str, body: str, thread_root: str | None = None, reply_to: str | None = None) -> str:
-        content = {"msgtype": "m.text", "body": body}
-        if thread_root:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
-                                       "m.in_reply_to": {"event_id": reply_to or thread_root}}
-        elif reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        return self.send(room_id, "m.room.message", content)
+    def send_text(self, room_id: str, body: str, thread_root: str | None = None, reply_to: str | None = None,
+                  mention: tuple[str, str] | None = None) -> str:
+        """A message as Element sends it: in a thread (its fallback reply or a real reply), a reply, a mention."""
+        return self.send(room_id, "m.room.message", element_events.message(body, thread_root, reply_to=reply_to,
+                                                                           mention=mention))
+
+    def edit_text(self, room_id: str, original: str, new_body: str) -> str:
+        return self.send(room_id, "m.room.message", element_events.edit(original, new_body))
 
     def react(self, room_id: str, event_id: str, key: str) -> str:
-        return self.send(room_id, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id,
-                                                                   "key": key}})
+        return self.send(room_id, "m.reaction", element_events.reaction(event_id, key))
 
     def messages(self, room_id: str, limit: int = 500) -> list[dict]:
         """The room's events, oldest first."""

@@ -1,19 +1,24 @@
 """The intake bot's two loops: the CRM poll (post cards, close decided ones) and the Matrix
-long-poll sync (reviewers' replies and reactions → CRM decisions). Nothing here blocks the loop."""
+long-poll sync (reviewers' replies and reactions → CRM decisions, replies.py). Each event is handled
+in its own task, one lane per card: a slow model call on one card never holds up another card.
+Nothing here blocks the loop."""
 from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import asynccontextmanager
 
-from nio import (AsyncClient, AsyncClientConfig, JoinError, LoginResponse, RoomMessagesResponse, RoomSendResponse,
-                 SyncResponse)
+from nio import (AsyncClient, AsyncClientConfig, JoinError, LoginResponse, ProfileGetDisplayNameResponse,
+                 RoomGetStateEventResponse, RoomMessagesResponse, RoomSendResponse, SyncResponse)
 
-from . import cards
+from . import cards, events
 from .config import Config
 from .crm_api import CRM, CRMRefused, CRMUnavailable
 from .drafting import Drafter
 from .journal import Journal
-from .llm import LLMError, Reviser
+from .llm import Reviser
+from .progress import Checkpoints
+from .replies import Replies
 
 log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
@@ -32,6 +37,15 @@ class MatrixSendError(Exception):
     pass
 
 
+class EncryptedRoom(Exception):
+    """The review room is end-to-end encrypted: the bot cannot read it and refuses to run in it."""
+
+    def __init__(self, room_id: str):
+        super().__init__(f"the review room {room_id} is end-to-end encrypted, and this bot cannot read encrypted "
+                         "messages. Create a new review room with encryption turned off (encryption can never be "
+                         "removed from a room), invite the bot, and set MATRIX_EMAIL_REVIEW_ROOM to it.")
+
+
 class IntakeBot:
     def __init__(self, config: Config, crm: CRM | None = None, reviser: Reviser | None = None):
         self.config = config
@@ -43,9 +57,13 @@ class IntakeBot:
         self.journal = Journal(config.store_path)
         self.client: AsyncClient | None = None
         self.room_id: str | None = None
+        self.display_name = ""
         self.open: dict[str, dict] = {}  # card event id → {id, version, draft, context}
+        self.said: dict[str, str] = {}  # the bot's thread messages → their card's root (replies to them count)
         self.stopping = asyncio.Event()
-        self.outages: dict[str, int] = {}  # reply event id → rounds of CRM outage while handling it
+        self.replies = Replies(self)
+        self.tasks: set[asyncio.Task] = set()
+        self._typing = 0  # model calls in flight (the room sees "typing…" while there is one)
 
     # -- Matrix plumbing -------------------------------------------------------------------------
     async def login(self) -> None:
@@ -67,6 +85,23 @@ class IntakeBot:
         if isinstance(joined, JoinError):
             raise RuntimeError(f"cannot join {config.review_room}: {joined.message}")
         self.room_id = joined.room_id
+        state = await self.client.room_get_state_event(self.room_id, "m.room.encryption")
+        if isinstance(state, RoomGetStateEventResponse) and state.content:
+            await self.refuse_encrypted()
+        profile = await self.client.get_displayname(config.user_id)
+        if isinstance(profile, ProfileGetDisplayNameResponse):
+            self.display_name = profile.displayname or ""
+
+    async def refuse_encrypted(self) -> None:
+        """Say once in the room why the bot stops (plaintext still shows there), then stop with one line."""
+        refusal = EncryptedRoom(self.room_id)
+        if self.journal.first_refusal(self.room_id):
+            try:
+                await self.send({"msgtype": "m.notice", "body": f"I am stopping: {refusal}", **cards.NO_MENTIONS},
+                                txn="encrypted-room-refusal")
+            except MatrixSendError as error:
+                log.warning("could not say so in the room: %s", error)
+        raise refusal
 
     async def send(self, content: dict, txn: str, event_type: str = "m.room.message") -> str:
         """Send with a transaction id derived from what is sent: a retry after a crash is the same event."""
@@ -78,9 +113,31 @@ class IntakeBot:
 
     async def say(self, root: str, text: str, txn: str, reply_to: str | None = None) -> None:
         try:
-            await self.send(cards.thread_content(root, text, reply_to), txn)
+            event_id = await self.send(cards.thread_content(root, text, reply_to), txn)
         except MatrixSendError as error:
             log.warning("could not post in thread %s: %s", root, error)
+            return
+        if len(self.said) > 5000:
+            self.said.clear()  # only a cache: replies.card_root looks older messages up in the room
+        self.said[event_id] = root
+
+    @asynccontextmanager
+    async def typing(self):
+        """'typing…' in the room while a model call runs (refreshed: Synapse drops it after its timeout)."""
+        self._typing += 1
+        refresher = asyncio.create_task(self._keep_typing())
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            self._typing -= 1
+            if not self._typing:
+                await self.client.room_typing(self.room_id, False)
+
+    async def _keep_typing(self) -> None:
+        while True:
+            await self.client.room_typing(self.room_id, True, timeout=30_000)
+            await asyncio.sleep(20)
 
     # -- the CRM poll ------------------------------------------------------------------------------
     async def poll_once(self) -> None:
@@ -88,8 +145,9 @@ class IntakeBot:
         self.open = open_cards(work)
         if self.drafter:
             self.drafter.start(work.get("to_draft", []))  # in the background: a slow model holds up nothing
+        waiting = work.get("waiting")  # pending cards the CRM keeps off the room (absent from older CRMs)
         for card in work.get("to_post", []):
-            await self._guarded(self.post_card(card, work.get("waiting", 0)), f"posting proposal {card.get('id')}")
+            await self._guarded(self.post_card(card, waiting), f"posting proposal {card.get('id')}")
         for item in list(self.open.values()):
             if self.drafter and self.drafter.busy_with(item["id"]):
                 continue  # a newer email's redraft is with the model: show the update once it settles
@@ -104,7 +162,7 @@ class IntakeBot:
         except (MatrixSendError, CRMRefused) as error:
             log.warning("%s: %s", what, error)
 
-    async def post_card(self, card: dict, waiting: int = 0) -> None:
+    async def post_card(self, card: dict, waiting: int | None = None) -> None:
         # Sent once per proposal: the event id is journaled before the CRM is told, and the
         # transaction id is the proposal's, so even a crash between the two posts nothing twice.
         event_id = self.journal.sent_card(card["id"])
@@ -128,9 +186,10 @@ class IntakeBot:
         shown = self.journal.shown(item["id"])
         if shown is None:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
-        elif item["version"] > shown["version"] and item["draft"] != shown["draft"]:
-            await self.send(cards.thread_content(item["event_id"], cards.updated_line(item["version"], item["draft"])),
-                            txn=f"update-{item['id']}-v{item['version']}")
+        elif item["version"] > shown["version"] and item["draft"] not in (shown["draft"],
+                                                                          self.journal.own_revision(item["id"])):
+            await self.send(cards.thread_content(item["event_id"], cards.updated_line(
+                item["version"], cards.cut(item["draft"], cards.MAX_DRAFT))), txn=f"update-{item['id']}-v{item['version']}")
             self.journal.record_shown(item["id"], item["version"], item["draft"])
         elif item["version"] > shown["version"]:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
@@ -171,13 +230,15 @@ class IntakeBot:
 
     # -- the Matrix sync -------------------------------------------------------------------------
     async def sync_loop(self) -> None:
+        # The sync token is saved once every event of its batch (and of all before) is handled.
+        self.checkpoints = Checkpoints(self.journal.save_next_batch)
         if not self.journal.next_batch:  # first start: skip history, never act on old replies
             first = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
             if isinstance(first, SyncResponse):
                 self.journal.save_next_batch(first.next_batch)
         backoff = 1.0
+        since = self.journal.next_batch
         while not self.stopping.is_set():
-            since = self.journal.next_batch
             try:
                 response = await self.client.sync(timeout=SYNC_TIMEOUT_MS, since=since, sync_filter=SYNC_FILTER)
             except Exception:  # noqa: BLE001 - network trouble: back off and sync again
@@ -189,15 +250,19 @@ class IntakeBot:
                 continue
             backoff = 1.0
             room = response.rooms.join.get(self.room_id)
-            try:
-                for event in await self._timeline(room, since):
-                    await self.handle_safely(event)
-            except CRMUnavailable as error:
-                # Keep the old sync token: the same events come back and are handled once the CRM is back.
-                log.warning("CRM unreachable while handling replies (%s); retrying", error)
-                await asyncio.sleep(5)
-                continue
-            self.journal.save_next_batch(response.next_batch)
+            timeline = await self._timeline(room, since)
+            if room is not None and events.encryption_in(timeline + [e.source for e in room.state]):
+                await self.refuse_encrypted()
+            self.replies.withdraw(events.redacted_ids(timeline))
+            tasks = [self._spawn(self.replies.handle_until_done(event)) for event in timeline]
+            self.checkpoints.add(response.next_batch, tasks)
+            since = response.next_batch  # sync on; the saved token (what a restart replays from) may lag behind
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     async def _timeline(self, room, since: str | None) -> list[dict]:
         """The room's new events, oldest first, including those a 'limited' sync left out."""
@@ -228,61 +293,6 @@ class IntakeBot:
             await self.login()
         await asyncio.sleep(backoff)
 
-    async def handle_safely(self, event: dict) -> None:
-        """handle(), where anything but a CRM outage is logged and the event counted as handled."""
-        try:
-            await self.handle(event)
-        except CRMUnavailable:
-            raise
-        except CRMRefused as error:
-            log.warning("event %s: %s", event.get("event_id"), error)
-            root = cards.target_of(event.get("content") or {}) or (event.get("content") or {}).get(
-                "m.relates_to", {}).get("event_id")
-            if root:
-                await self.say(root, f"The CRM refused this ({error}); nothing was recorded. Please decide on the web.",
-                               txn=f"refused-{event['event_id']}", reply_to=event["event_id"])
-            self.journal.done(event["event_id"])
-        except MatrixSendError as error:
-            log.warning("event %s: %s", event.get("event_id"), error)
-            self.journal.done(event["event_id"])
-        except Exception:  # noqa: BLE001 - one bad event must not stop the bot
-            log.exception("event %s could not be handled", event.get("event_id"))
-            self.journal.done(event["event_id"])
-
-    async def handle(self, event: dict) -> None:
-        if event.get("sender") == self.config.user_id or event.get("type") not in ("m.room.message", "m.reaction"):
-            return
-        event_id = event["event_id"]
-        entry = self.journal.entry(event_id)
-        if entry and entry.get("status") == "done":
-            return
-        content = event.get("content") or {}
-        if event["type"] == "m.reaction":
-            relates = content.get("m.relates_to") or {}
-            root, key = relates.get("event_id"), relates.get("key", "")
-            decision = ("approve" if key in cards.APPROVE_REACTIONS else
-                        "reject" if key in cards.REJECT_REACTIONS else None)
-            text = key
-        else:
-            root = cards.target_of(content)
-            text = cards.reply_text(content)
-            decision = cards.classify(text) if text else None
-        if root not in self.open:
-            await self.refresh_open()
-        card = self.open.get(root)
-        if card is None or decision is None:
-            return  # not about an open card (or a reaction we do not read)
-        if event["sender"] not in self.config.reviewers:
-            await self.say(root, f"Sorry {event['sender']}, only the listed reviewers can decide on proposed notes.",
-                           txn=f"polite-{event_id}", reply_to=event_id)
-            self.journal.done(event_id)
-            return
-        if decision == "edit":
-            await self.edit(card, root, event_id, event["sender"], text)
-        else:
-            await self.decide(card, root, event_id, event["sender"], decision)
-        self.journal.done(event_id)
-
     async def refresh_open(self) -> None:
         """Learn of cards posted by an earlier run; a CRM outage propagates (the reply is retried later)."""
         try:
@@ -292,88 +302,10 @@ class IntakeBot:
             return
         self.open = open_cards(work)
 
-    async def decide(self, card: dict, root: str, event_id: str, actor: str, decision: str) -> None:
-        replay = self.journal.entry(event_id) is not None  # seen before a crash: the CRM may have it already
-        version = self.shown_version(card)
-        self.journal.start(event_id, version=version)
-        reply = await self._crm_decide(card, root, event_id, f"{actor}'s {decision} is NOT confirmed as recorded",
-                                       decision, actor, expected_version=version)
-        if reply is None:
-            return
-        status, current = reply
-        mine = replay and current.get("decided_via") == "matrix" and current.get("decided_by") == actor
-        if status == 200 or mine:
-            self.open.pop(root, None)
-            await self.say(root, cards.decided_line(current.get("status", decision + "d"), actor, "matrix"),
-                           txn=f"done-{event_id}", reply_to=event_id)
-        elif current.get("status") == "pending":  # the draft changed (edited on the web) since it was shown
-            await self.say(root, f"The draft changed meanwhile; it now reads: “{current['draft']}”. "
-                                 f"Reply yes to approve this version.", txn=f"stale-{event_id}", reply_to=event_id)
-            self._adopt(card, current)
-        else:
-            await self.say(root, "Already " + cards.decided_line(current.get("status", "decided"),
-                                                                  current.get("decided_by"),
-                                                                  current.get("decided_via")).lower(),
-                           txn=f"conflict-{event_id}", reply_to=event_id)
-
-    async def edit(self, card: dict, root: str, event_id: str, actor: str, instruction: str) -> None:
-        version = self.shown_version(card)
-        entry = self.journal.start(event_id, version=version)
-        revision = entry.get("revision")
-        if revision is not None and card["draft"] == revision:  # applied before a crash: show it again
-            await self._show_revision(card, root, event_id, revision)
-            return
-        if revision is None:
-            try:
-                revision = await self.reviser.revise(card["draft"], instruction, self.journal.context(card["id"]))
-            except LLMError as error:
-                await self.say(root, f"I could not revise the draft: {error}. The draft is unchanged.",
-                               txn=f"llm-{event_id}", reply_to=event_id)
-                return
-            self.journal.update(event_id, revision=revision)
-        reply = await self._crm_decide(card, root, event_id, "the revision is NOT confirmed as saved",
-                                       "edit", actor, note=revision, expected_version=entry["version"])
-        if reply is None:
-            return
-        status, current = reply
-        if status == 200 or (current.get("status") == "pending" and current.get("draft") == revision):
-            card.update(version=current["version"], draft=current["draft"])
-            await self._show_revision(card, root, event_id, revision)
-            return
-        await self.say(root, "The revision was not saved: " + (
-            f"the draft changed meanwhile (now: “{current.get('draft')}”)." if current.get("status") == "pending"
-            else cards.decided_line(current.get("status", "decided"), current.get("decided_by"),
-                                    current.get("decided_via"))), txn=f"editfail-{event_id}", reply_to=event_id)
-        if current.get("status") == "pending":
-            self._adopt(card, current)
-
-    async def _crm_decide(self, card: dict, root: str, event_id: str, unconfirmed: str, *args, **kwargs):
-        """crm.decide → (status, proposal state); None once the CRM stayed unreachable for a few rounds
-        (the thread is told `unconfirmed`). Before that a CRM outage propagates: the reply is retried."""
-        try:
-            status, payload = await self.crm.decide(card["id"], *args, **kwargs)
-        except CRMUnavailable:
-            if self._give_up(event_id):
-                await self.say(root, f"I could not reach the CRM: {unconfirmed}. Please check the card on the web "
-                                     "page.", txn=f"gaveup-{event_id}", reply_to=event_id)
-                return None
-            raise
-        return status, payload.get("proposal") or {}
-
-    def _adopt(self, card: dict, current: dict) -> None:
+    def adopt(self, card: dict, current: dict) -> None:
         """The CRM's current draft is now the card's, and the one the room has been shown."""
         card.update(version=current["version"], draft=current["draft"])
         self.journal.record_shown(card["id"], current["version"], current["draft"])
-
-    async def _show_revision(self, card: dict, root: str, event_id: str, revision: str) -> None:
-        await self.say(root, f"Revised draft: “{revision}”\nReply yes to approve it, or say what else to change.",
-                       txn=f"rev-{event_id}", reply_to=event_id)
-        self.journal.record_shown(card["id"], card["version"], revision)
-
-    def _give_up(self, event_id: str) -> bool:
-        """Count CRM outages per reply; after a few rounds of the CRM client's own retries, give up loudly."""
-        self.outages[event_id] = self.outages.get(event_id, 0) + 1
-        return self.outages[event_id] >= 3
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -384,13 +316,15 @@ class IntakeBot:
         try:
             done, _ = await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
+                if task is not stop and isinstance(task.exception(), EncryptedRoom):
+                    raise task.exception()
                 if task is not stop and task.exception():  # a loop died: exit non-zero, systemd restarts us
                     raise RuntimeError(f"a bot loop stopped: {task.exception()!r}")
         finally:
             stop.cancel()
-            for task in tasks:
+            for task in [*tasks, *self.tasks]:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self.tasks, return_exceptions=True)
             if self.drafter:
                 await self.drafter.stop()
             await self.crm.close()

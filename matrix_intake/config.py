@@ -31,6 +31,7 @@ class Config:
     poll_sec: float = 15.0
     llm_timeout_sec: float = 60.0
     crm_give_up_sec: float = 300.0
+    reaction_grace_sec: float = 10.0
 
 
 def _url(environ, name: str, required: bool = True) -> str:
@@ -93,4 +94,5 @@ def load_config(environ=os.environ) -> Config:
                   llm_draft_concurrency=int(_number(environ, "LLM_DRAFT_CONCURRENCY", 2, 1, 16)),
                   poll_sec=_number(environ, "EMAIL_PROPOSAL_POLL_SEC", 15.0, 0.2, 3600),
                   llm_timeout_sec=_number(environ, "LLM_TIMEOUT_SEC", 60.0, 1, 600),
-                  crm_give_up_sec=_number(environ, "CRM_GIVE_UP_SEC", 300.0, 1, 86400))
+                  crm_give_up_sec=_number(environ, "CRM_GIVE_UP_SEC", 300.0, 1, 86400),
+                  reaction_grace_sec=_number(environ, "MATRIX_REACTION_GRACE_SEC", 10.0, 0, 3600))

@@ -34,7 +34,8 @@ class Journal:
         self.session_path = os.path.join(store_path, "session.json")
         self.state_path = os.path.join(store_path, "state.json")
         self.state = _read(self.state_path) or {}
-        for key, empty in (("next_batch", None), ("handled", {}), ("sent", {}), ("shown", {}), ("context", {})):
+        for key, empty in (("next_batch", None), ("handled", {}), ("sent", {}), ("shown", {}), ("context", {}),
+                           ("own", {}), ("told", []), ("refused", [])):
             self.state.setdefault(key, empty)
 
     # session: access token and device id (secret: mode 600)
@@ -67,8 +68,10 @@ class Journal:
         self.state["handled"][event_id].update(facts)
         self._save()
 
-    def done(self, event_id: str) -> None:
-        self.state["handled"].setdefault(event_id, {})["status"] = "done"
+    def done(self, event_id: str, **facts) -> None:
+        """Handled; `facts` such as outcome ("approve", "conversation", …) and root (the card's event)."""
+        entry = self.state["handled"].setdefault(event_id, {})
+        entry.update(facts, status="done")
         handled = self.state["handled"]
         while len(handled) > KEEP_HANDLED:
             handled.pop(next(iter(handled)))
@@ -102,8 +105,33 @@ class Journal:
         self.state["context"][str(proposal_id)] = text[:1500]
         self._save()
 
+    # the bot's own revision of a card, recorded before the CRM is told (never announced as a web edit)
+    def own_revision(self, proposal_id: int) -> str | None:
+        return self.state["own"].get(str(proposal_id))
+
+    def record_own_revision(self, proposal_id: int, draft: str) -> None:
+        self.state["own"][str(proposal_id)] = draft
+        self._save()
+
+    # who has been told "only the listed reviewers decide" in which thread (once each)
+    def first_telling(self, root: str, sender: str) -> bool:
+        key = f"{root} {sender}"
+        if key in self.state["told"]:
+            return False
+        self.state["told"] = (self.state["told"] + [key])[-KEEP_HANDLED:]
+        self._save()
+        return True
+
+    # encrypted rooms the bot has already said it refuses (said once, however often it is restarted)
+    def first_refusal(self, room_id: str) -> bool:
+        if room_id in self.state["refused"]:
+            return False
+        self.state["refused"].append(room_id)
+        self._save()
+        return True
+
     def forget_card(self, proposal_id: int) -> None:
-        for key in ("shown", "context", "sent"):
+        for key in ("shown", "context", "sent", "own"):
             self.state[key].pop(str(proposal_id), None)
         self._save()
 

@@ -7,8 +7,10 @@ import os
 import signal
 import sys
 
-from .bot import IntakeBot
+from .bot import EncryptedRoom, IntakeBot
 from .config import ConfigError, load_config
+
+EXIT_ENCRYPTED_ROOM = 3  # deploy/intake-bot.service: RestartPreventExitStatus=3 (restarting cannot help)
 
 
 def run(argv=None) -> int:
@@ -32,6 +34,9 @@ async def _main(config) -> int:
         loop.add_signal_handler(sig, bot.stopping.set)
     try:
         await bot.run()
+    except EncryptedRoom as error:
+        logging.getLogger("matrix_intake").error("refusing to run: %s", error)  # the one line
+        return EXIT_ENCRYPTED_ROOM
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -1,24 +1,11 @@
-"""Units of the bot: reading replies, cards, the config's one-line errors (the model's framing: test_llm.py)."""
+"""Units of the bot: cards, the config's one-line errors (reading replies: test_grammar.py, test_events.py;
+the model's framing: test_llm.py)."""
 import pytest
 
-from matrix_intake.cards import card_content, classify, reply_text, target_of
+import json
+
+from matrix_intake.cards import card_content
 from matrix_intake.config import ConfigError, load_config
-
-
-@pytest.mark.parametrize("text,decision", [("yes", "approve"), ("Yes!", "approve"), ("👍", "approve"),
-                                           ("👍🏽", "approve"), ("approve", "approve"), ("no", "reject"),
-                                           ("👎🏿", "reject"), ("Reject.", "reject"),
-                                           ("yes but mention the deadline", "edit"), ("make it shorter", "edit")])
-def test_classify(text, decision):
-    assert classify(text) == decision
-
-
-def test_reply_text_drops_the_rich_reply_fallback_and_target_prefers_the_thread():
-    content = {"body": "> <@bot:s> Proposed note for Kim\n\nyes", "m.relates_to": {
-        "rel_type": "m.thread", "event_id": "$root", "m.in_reply_to": {"event_id": "$other"}}}
-    assert reply_text(content) == "yes" and target_of(content) == "$root"
-    assert target_of({"m.relates_to": {"m.in_reply_to": {"event_id": "$card"}}}) == "$card"
-    assert target_of({"body": "hi"}) is None
 
 
 def test_card_caps_recipients_and_escapes_html():
@@ -30,16 +17,28 @@ def test_card_caps_recipients_and_escapes_html():
     content = card_content(card, "https://crm.example")
     assert "and 192 more" in content["body"] and len(content["formatted_body"]) < 5000
     assert "<script>" not in content["formatted_body"] and "Kim &amp; Co" in content["formatted_body"]
-    assert "wait on the web" not in content["body"]
+    assert content["m.mentions"] == {} and "waiting on the web" not in content["body"]
 
 
-def test_card_says_how_many_more_wait_on_the_web():
-    card = {"id": 1, "version": 1, "draft": "d", "web_url": "/capture#proposal-1",
-            "investor": {"id": 1, "name": "Kim", "firm": None},
-            "email": {"from": None, "to": [], "cc": [], "date": "", "subject": "S", "snippet": "s"}}
-    content = card_content(card, "https://crm.example/", waiting=42)
-    assert "42 more proposed notes wait on the web: https://crm.example/capture" in content["body"]
-    assert 'href="https://crm.example/capture"' in content["formatted_body"]
+def test_a_card_stays_far_under_the_event_limit_whatever_the_email_holds():
+    huge = "@room Ann " + "x" * 200_000
+    card = {"id": 1, "version": 1, "draft": huge, "web_url": "/capture#proposal-1",
+            "investor": {"id": 1, "name": huge, "firm": huge},
+            "email": {"from": {"email": huge, "name": huge}, "to": [{"email": huge, "name": huge}] * 50,
+                      "cc": [], "date": huge, "subject": huge, "snippet": huge}}
+    content = card_content(card, "https://crm.example")
+    assert len(json.dumps(content).encode()) < 48 * 1024  # Matrix's limit is 64 KiB for the whole event
+    assert "Subject: @room Ann xxx" in content["body"] and "…" in content["body"]
+
+
+def test_a_card_says_how_many_more_wait_on_the_web_when_the_crm_says():
+    card = {"id": 1, "version": 1, "draft": "d", "web_url": "/capture#proposal-1", "investor": {"name": "Kim"},
+            "email": {"subject": "S", "snippet": "s"}}
+    content = card_content(card, "https://crm.example/", waiting=12)
+    assert "12 more waiting on the web: https://crm.example/capture" in content["body"]
+    assert '12 more waiting on the web: <a href="https://crm.example/capture">' in content["formatted_body"]
+    for waiting in (None, 0):
+        assert "waiting" not in card_content(card, "https://crm.example", waiting=waiting)["body"]
 
 
 BASE = {"MATRIX_HOMESERVER": "http://127.0.0.1:1", "MATRIX_USER_ID": "@bot:s", "MATRIX_PASSWORD": "p",

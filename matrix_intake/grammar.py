@@ -1,0 +1,120 @@
+"""How the bot reads a reviewer's words (contracts §7, v2 grammar). Model-free: a table of phrases.
+
+    read("no thanks")                      → Reading("reject")
+    read("edit: mention the deadline")     → Reading("edit", "mention the deadline")
+    read("@ben what do you think?")        → Reading("conversation")
+    read("yes but shorter")                → Reading("ask")     (the bot asks instead of guessing)
+
+A decision needs the whole message to be a decision phrase (politeness allowed: "yes please",
+"no thanks"); a message that starts with one and goes on ("yes, but…", "no, it should say…") is
+ambiguous, and so is a hedge ("maybe", "not sure") or a decision asked as a question ("approve?").
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+ASK_LINE = "Approve, reject, or edit? Reply yes / no / edit: …"
+APPROVALS = frozenset({
+    "yes", "y", "yep", "yeah", "yup", "ya", "sure", "approve", "approved", "approve it", "approve this", "ok",
+    "okay", "k", "kk", "lgtm", "looks good", "looks good to me", "looks great", "sounds good", "good to go",
+    "go ahead", "ship it", "save it", "+1", ":+1:", ":thumbsup:", ":white_check_mark:", "👍", "✅", "✔", "☑",
+    "🆗", "👌", "yes approve", "yes approve it", "ok approve",
+})
+REJECTIONS = frozenset({
+    "no", "n", "nope", "nah", "reject", "rejected", "reject it", "reject this", "-1", ":-1:", ":thumbsdown:",
+    ":x:", "👎", "❌", "✖", "✗", "🚫", "skip", "skip it", "discard", "discard it", "drop it", "don't save",
+    "dont save", "do not save", "not needed", "no need", "ignore it", "ignore this", "not relevant", "no reject",
+})
+# Words that may follow (or precede) a decision without changing it: "yes please", "no thanks".
+POLITE = ("please", "pls", "plz", "thanks", "thank you", "thx", "ty", "cheers", "then")
+HEDGES = frozenset({"maybe", "not sure", "unsure", "idk", "i don't know", "dunno", "hmm", "hm", "perhaps",
+                    "probably", "possibly", "?", "??", "yes or no", "yes/no", "not yet", "wait", "hold on",
+                    "let me think", "later"})
+# A request to change the note: "edit: …" or a message that starts with one of these verbs.
+EDIT_PREFIX = re.compile(r"^edit\b\s*[:\-–—]?\s*", re.I)
+EDIT_VERBS = ("change", "add", "mention", "remove", "delete", "drop", "replace", "rewrite", "reword", "rephrase",
+              "shorten", "shorter", "longer", "expand", "include", "say", "use", "make", "fix", "correct", "cut",
+              "trim", "append", "swap", "update", "simplify", "clarify", "tweak", "note that",
+              "spell", "capitalize", "reformulate", "summarize", "condense", "emphasize", "omit", "leave out",
+              "insert", "rename")
+EDIT_PHRASES = re.compile(r"\b(should (say|read|mention|be|include)|instead of|too (long|short|vague|wordy)|typo|"
+                          r"more (concise|detail|specific)|less (detail|wordy)|shorter|rephrase|reword)\b", re.I)
+ASKING_PREFIX = re.compile(r"^(please|pls|plz|can you|could you|would you|will you|kindly)\b[\s,]*", re.I)
+# Emoji presentation (VS15/VS16), skin tones (Fitzpatrick U+1F3FB–U+1F3FF) and ZWJ: 👍🏽 and 👍️ read as 👍.
+_EMOJI_MODIFIERS = re.compile("[\ufe0e\ufe0f\u200d\U0001F3FB-\U0001F3FF]")
+_EDGE_PUNCTUATION = re.compile(r"^[\s.,;!…~]+|[\s.,;!…~]+$")
+
+
+class Reading(NamedTuple):
+    kind: str  # "approve" | "reject" | "edit" | "ask" | "conversation"
+    instruction: str = ""  # for an edit: what to change
+
+
+def normalize(text: str) -> str:
+    """Lower case, one space between words, emoji modifiers and edge punctuation gone ("Yes!" → "yes")."""
+    text = _EMOJI_MODIFIERS.sub("", text or "").lower().replace("’", "'")
+    return _EDGE_PUNCTUATION.sub("", " ".join(text.split()))
+
+
+def reaction(key: str) -> str | None:
+    """'approve' or 'reject' for a reaction key (👍 with any skin tone or variation selector, ✅, 👎, ❌…)."""
+    words = normalize(key)
+    return "approve" if words in APPROVALS else "reject" if words in REJECTIONS else None
+
+
+def _without_politeness(words: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for polite in POLITE:
+            for pattern in (rf"^{polite}\b[\s,]*", rf"[\s,]*\b{polite}$"):
+                stripped = re.sub(pattern, "", words)
+                if stripped != words and stripped:
+                    words, changed = stripped, True
+    return _EDGE_PUNCTUATION.sub("", words)
+
+
+def _decision(words: str) -> str | None:
+    core = _without_politeness(words)
+    for candidate in (words, core, core.replace(",", "")):
+        if candidate in APPROVALS:
+            return "approve"
+        if candidate in REJECTIONS:
+            return "reject"
+    return None
+
+
+def _starts_with_decision(words: str) -> bool:
+    first = re.split(r"[\s,;:.!-]+", words, maxsplit=1)[0]
+    return first in APPROVALS or first in REJECTIONS or first in {"approve", "reject"}
+
+
+def _is_edit_request(words: str) -> bool:
+    asked = ASKING_PREFIX.sub("", words)
+    return any(re.match(rf"{re.escape(verb)}\b", asked) for verb in EDIT_VERBS) or bool(EDIT_PHRASES.search(words))
+
+
+def read(text: str, addressed: bool = False) -> Reading:
+    """What a message in a card's conversation means. `addressed`: it mentions the bot or replies to it
+    (the caller has removed the bot's name from the text)."""
+    raw = (text or "").strip()
+    edit = EDIT_PREFIX.match(raw)
+    if edit and raw[:4].lower() == "edit":
+        instruction = raw[edit.end():].strip()
+        return Reading("edit", instruction) if instruction else Reading("ask")
+    words = normalize(raw)
+    if not words:
+        return Reading("conversation")
+    if words.endswith("?") and _decision(words.rstrip("?").strip()):
+        return Reading("ask")  # "approve?" is a question, not a decision
+    decision = _decision(words)
+    if decision:
+        return Reading(decision)
+    if words in HEDGES or _without_politeness(words) in HEDGES:
+        return Reading("ask")
+    if _starts_with_decision(words):
+        return Reading("ask")  # "yes, but mention the deadline", "no, it should say…": which one?
+    if _is_edit_request(words) or addressed:
+        return Reading("edit", raw)
+    return Reading("conversation")

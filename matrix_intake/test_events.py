@@ -1,0 +1,43 @@
+"""Reading Element-shaped events (matrix_intake/events.py): relations, typed text, mentions, redactions."""
+from devtools import element_events as element
+from matrix_intake.events import (Relation, encryption_in, mentions, redacted_ids, relation, text,
+                                  without_name)
+
+BOT = "@intakebot:spark.test"
+
+
+def test_a_thread_message_points_at_its_root_and_its_fallback_reply_is_not_a_reply():
+    assert relation(element.message("yes", thread_root="$card", latest="$other")) == Relation("thread", "$card", None)
+
+
+def test_a_reply_inside_a_thread_names_what_it_replies_to():
+    assert relation(element.message("yes", thread_root="$card", reply_to="$rev")) == Relation("thread", "$card", "$rev")
+
+
+def test_a_plain_reply_an_edit_a_reaction_and_a_plain_message():
+    assert relation(element.message("no", reply_to="$card")) == Relation("reply", "$card", "$card")
+    assert relation(element.edit("$orig", "no thanks")) == Relation("replace", "$orig")
+    assert relation(element.reaction("$card", "👍️")) == Relation("annotation", "$card", key="👍️")
+    assert relation(element.message("hello")) == Relation(None, None)
+
+
+def test_text_is_what_was_typed():
+    assert text(element.legacy_reply("yes", "$card", BOT, "Proposed note for Kim")) == "yes"
+    assert text(element.edit("$orig", "no thanks")) == "no thanks"
+    assert text(element.message("  yes  ", thread_root="$card")) == "yes"
+
+
+def test_mentions_by_intentional_mentions_or_pill_and_the_name_is_removed():
+    content = element.message("make it shorter", thread_root="$card", mention=(BOT, "Intake bot"))
+    assert mentions(content, BOT) and not mentions(content, "@ann:spark.test")
+    assert without_name(text(content), BOT, "Intake bot") == "make it shorter"
+    assert without_name("@intakebot:spark.test shorter", BOT) == "shorter"
+    assert without_name("intakebot: yes", BOT) == "yes"
+    assert not mentions(element.message("intakebot is great", thread_root="$card"), BOT)
+
+
+def test_encryption_and_redactions_are_found():
+    assert encryption_in([{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+    assert not encryption_in([{"type": "m.room.message", "content": {"body": "m.room.encryption"}}])
+    assert redacted_ids([{"type": "m.room.redaction", "redacts": "$a"},
+                         {"type": "m.room.redaction", "content": {"redacts": "$b"}}]) == {"$a", "$b"}

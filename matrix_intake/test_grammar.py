@@ -1,0 +1,87 @@
+"""The reply grammar (matrix_intake/grammar.py): every phrase in its tables, and the readings people actually type."""
+import pytest
+
+from matrix_intake.grammar import APPROVALS, HEDGES, REJECTIONS, Reading, reaction, read
+
+SKIN_TONES = ["", "\U0001F3FB", "\U0001F3FC", "\U0001F3FD", "\U0001F3FE", "\U0001F3FF"]
+
+
+@pytest.mark.parametrize("phrase", sorted(APPROVALS))
+def test_every_approval_phrase_approves(phrase):
+    assert read(phrase) == Reading("approve")
+    assert read(phrase.capitalize() + "!") == Reading("approve")
+
+
+@pytest.mark.parametrize("phrase", sorted(REJECTIONS))
+def test_every_rejection_phrase_rejects(phrase):
+    assert read(phrase) == Reading("reject")
+    assert read(phrase.upper() + ".") == Reading("reject")
+
+
+@pytest.mark.parametrize("phrase", sorted(HEDGES))
+def test_every_hedge_asks(phrase):
+    assert read(phrase) == Reading("ask")
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("yes please", "approve"), ("Yes, please!", "approve"), ("ok thanks", "approve"), ("Sounds good, thanks!", "approve"),
+    ("lgtm 👍", "ask"),  # two things at once: which?
+    ("no thanks", "reject"), ("No thank you.", "reject"), ("nah thanks", "reject"), ("please reject", "reject"),
+    ("👍", "approve"), ("👍️", "approve"), ("✅", "approve"), ("✔️", "approve"), ("👎", "reject"), ("❌", "reject"),
+    (":+1:", "approve"), (":-1:", "reject"), ("+1", "approve"), ("-1", "reject"),
+])
+def test_decisions_with_politeness_and_emoji(text, kind):
+    assert read(text).kind == kind
+
+
+@pytest.mark.parametrize("tone", SKIN_TONES)
+@pytest.mark.parametrize("selector", ["", "\ufe0f", "\ufe0e"])
+def test_thumbs_with_any_skin_tone_or_variation_selector(tone, selector):
+    assert read("👍" + tone + selector).kind == "approve" and reaction("👍" + tone + selector) == "approve"
+    assert read("👎" + tone + selector).kind == "reject" and reaction("👎" + tone + selector) == "reject"
+
+
+@pytest.mark.parametrize("key,decision", [("✅", "approve"), ("✅️", "approve"), ("❌", "reject"), ("❤️", None),
+                                          ("😂", None), ("👀", None), ("yes", "approve")])
+def test_reaction_keys(key, decision):
+    assert reaction(key) == decision
+
+
+@pytest.mark.parametrize("text,instruction", [
+    ("edit: mention the Friday deadline", "mention the Friday deadline"),
+    ("Edit - say Series A, not seed", "say Series A, not seed"),
+    ("EDIT:make it one sentence", "make it one sentence"),
+    ("change the date to Friday", "change the date to Friday"),
+    ("add that Kim leads the round", "add that Kim leads the round"),
+    ("mention the deadline", "mention the deadline"),
+    ("shorter", "shorter"), ("shorter please", "shorter please"), ("make it shorter", "make it shorter"),
+    ("Could you add the deadline?", "Could you add the deadline?"),
+    ("please mention the fund size", "please mention the fund size"),
+    ("remove the last sentence", "remove the last sentence"),
+    ("drop the part about the dinner", "drop the part about the dinner"),
+    ("it should say Series A", "it should say Series A"),
+    ("too long", "too long"), ("typo: Alder, not Adler", "typo: Alder, not Adler"),
+])
+def test_edit_requests(text, instruction):
+    assert read(text) == Reading("edit", instruction)
+
+
+@pytest.mark.parametrize("text", ["edit", "edit:", "yes but mention the deadline", "no, it should say Series A",
+                                  "ok but shorter", "approve?", "yes?", "yes no", "ok I will look later",
+                                  "no idea, Ben?"])
+def test_ambiguous_messages_ask(text):
+    assert read(text) == Reading("ask")
+
+
+@pytest.mark.parametrize("text", ["@ben what do you think?", "Ben, what do you think?", "thanks", "I met Kim last week",
+                                  "Kim said yes to the meeting", "interesting", "👀", "lol", "", "   ",
+                                  "who is Kim?", "I think Ben knows her"])
+def test_conversation_changes_nothing(text):
+    assert read(text) == Reading("conversation")
+
+
+def test_a_message_addressed_to_the_bot_is_an_edit_unless_it_decides():
+    assert read("what about the deadline?", addressed=True) == Reading("edit", "what about the deadline?")
+    assert read("one sentence", addressed=True) == Reading("edit", "one sentence")
+    assert read("yes", addressed=True) == Reading("approve")
+    assert read("no thanks", addressed=True) == Reading("reject")
