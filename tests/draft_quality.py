@@ -10,6 +10,7 @@ a trailing * allows any ending). bench/bench_model_drafts.py scores the model wi
 """
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 import re
@@ -32,12 +33,39 @@ def load() -> dict:
         return json.load(handle)
 
 
+def raw_of(item: dict) -> bytes:
+    """The labelled email as RFC 822 (its own conversation: no In-Reply-To)."""
+    return make_message(sender=item["from"], to=item["to"], cc=item.get("cc"), subject=item["subject"],
+                        date=item["date"], body=item["body"], message_id=f"<{item['id']}@labels.test>")
+
+
 def parsed_of(item: dict) -> dict:
     """The labelled email through the production parser, as the CRM's drafter sees it."""
-    raw = make_message(sender=item["from"], to=item["to"], cc=item.get("cc"), subject=item["subject"],
-                       date=item["date"], body=item["body"], message_id=f"<{item['id']}@labels.test>")
-    return parse(message_resource(raw, id=item["id"], thread_id=item["id"], label_ids=["INBOX"], history_id=1,
-                                  internal_date_ms=1_790_000_000_000))
+    return parse(message_resource(raw_of(item), id=item["id"], thread_id=item["id"], label_ids=["INBOX"],
+                                  history_id=1, internal_date_ms=1_790_000_000_000))
+
+
+def _address(header: str) -> str:
+    return email.utils.parseaddr(header)[1].lower()
+
+
+def mailbox_of(item: dict, own_domain: str) -> tuple[str, str]:
+    """(the teammate's mailbox that holds the email, its Gmail label): SENT for ours, INBOX for theirs."""
+    sender = _address(item["from"])
+    if sender.endswith("@" + own_domain):
+        return sender, "SENT"
+    return _address(item["to"]), "INBOX"
+
+
+def investors(labels: dict) -> list[dict]:
+    """The CRM investors the labelled emails are about, matched by their mail domain."""
+    found: dict[str, dict] = {}
+    for item in labels["emails"]:
+        other = next(_address(h) for h in (item["from"], item["to"]) if not _address(h).endswith(
+            "@" + labels["own_domain"]))
+        found.setdefault(item["investor"]["name"], {**item["investor"], "emails": [],
+                                                    "domains": [other.split("@")[1]]})
+    return list(found.values())
 
 
 def _normal(text: str) -> str:
