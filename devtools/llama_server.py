@@ -16,6 +16,8 @@ import sys
 import time
 import urllib.request
 
+from devtools.processes import stop_process
+
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "smollm2-135m"
 
@@ -63,11 +65,5 @@ class LlamaServer:
         raise RuntimeError(f"llama_cpp.server did not answer within {start_timeout:.0f} s; see {log_path}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.log.close()
