@@ -1,17 +1,16 @@
 """The CRM side of the CRM→Matrix review bridge over real HTTP: role gating, work-list transitions,
 idempotent posted, decide conflicts, web/bot races, and migration 0003 applied twice."""
-import shutil
 import threading
 
 import pytest
 
 from backend.server import init_db
-from capture_fixtures import start_capture_crm
+from capture_fixtures import start_capture_crm, work_lists as lists
 from conftest import manage
 from devtools.gmail_emulator.server import start_emulator
 from devtools.make_service_account import make_service_account
 from emulator_fixtures import add_message, make_message
-from migration_check import snapshot
+from migration_check import copy_live, snapshot
 
 ADMIN = "admin@firm.test"
 INTAKE = "/api/intake/email-proposals"
@@ -32,12 +31,6 @@ def site(tmp_path_factory):
     yield server
     server.stop()
     emulator.stop()
-
-
-def lists(site):
-    reply = site.bot.get(INTAKE)
-    assert reply.status == 200
-    return reply.json
 
 
 def by_subject(site, subject):
@@ -197,13 +190,7 @@ def test_migrations_twice_on_a_populated_copy(site, tmp_path):
     card = by_subject(site, "Reject by bot")
     post_card(site, card)
     site.bot.post(f"{INTAKE}/{card['id']}/decide", {"decision": "reject", "actor": "@ann:spark.test"})
-    copy = str(tmp_path / "copy.db")
-    shutil.copyfile(f"{site.data_dir}/crm.db", copy)
-    for suffix in ("-wal", "-shm"):
-        try:
-            shutil.copyfile(f"{site.data_dir}/crm.db{suffix}", copy + suffix)
-        except FileNotFoundError:
-            pass
+    copy = copy_live(site.data_dir, str(tmp_path / "copy.db"))
     before = snapshot(copy)
     assert before["rows"]["email_proposal_matrix"] and before["rows"]["email_proposals"]
     init_db(copy)

@@ -137,6 +137,23 @@ def recipients(conn, email_ids: list[int]) -> dict[int, dict[str, list]]:
     return found
 
 
+def holders(conn, email_ids: list[int]) -> dict[int, list[dict]]:
+    """{email_id: [{id, name}]}: the teammates whose mailbox holds each email (the page's teammate filter)."""
+    found: dict[int, list[dict]] = {i: [] for i in email_ids}
+    for start in range(0, len(email_ids), 500):
+        chunk = email_ids[start:start + 500]
+        rows = conn.execute("SELECT DISTINCT m.email_id, u.id, u.name FROM email_mailbox_entries m "
+                            "JOIN email_accounts a ON a.id = m.account_id JOIN users u ON u.id = a.user_id "
+                            f"WHERE m.email_id IN ({','.join('?' * len(chunk))}) ORDER BY u.name", chunk)
+        for row in rows:
+            found[row["email_id"]].append({"id": row["id"], "name": row["name"]})
+    return found
+
+
+def count(conn, status: str) -> int:
+    return conn.execute("SELECT count(*) FROM email_proposals WHERE status = ?", (status,)).fetchone()[0]
+
+
 def user_name(conn, user_id: int | None) -> str | None:
     row = conn.execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone() if user_id else None
     return row[0] if row else None

@@ -12,13 +12,15 @@ from .config import CONFIG
 
 STATUSES = ("pending", "approved", "rejected")
 MAX_BULK_IDS = 5000
+MAX_LIST = 10000  # the review page loads every pending card at once (it renders them a window at a time)
 
 
 def list_proposals(req):
     status = req.query.get("status") or "pending"
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-    return {"proposals": proposals.cards(req.conn, status, query_int(req.query, "limit", 1000, 1, 5000))}
+    limit = query_int(req.query, "limit", 1000, 1, MAX_LIST)
+    return {"proposals": proposals.cards(req.conn, status, limit), "total": db_proposals.count(req.conn, status)}
 
 
 def decide_fields(data: dict) -> dict:

@@ -211,6 +211,8 @@ def _snippet(row: dict, limit: int = 300) -> str:
 
 
 def cards(conn, status: str = "pending", limit: int = 1000) -> list[dict]:
+    """The web page's cards, newest email first, each with the teammates whose mailbox holds its email."""
     rows = db_proposals.list_cards(conn, status, limit)
-    people = db_proposals.recipients(conn, [r["email_id"] for r in rows])
-    return [card(r, people.get(r["email_id"], {})) for r in rows]
+    email_ids = [r["email_id"] for r in rows]
+    people, holders = db_proposals.recipients(conn, email_ids), db_proposals.holders(conn, email_ids)
+    return [{**card(r, people.get(r["email_id"], {})), "teammates": holders.get(r["email_id"], [])} for r in rows]

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -106,6 +107,32 @@ def sync_all(server, timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("sync did not finish")
+
+
+def work_lists(server) -> dict:
+    """The intake bot's GET /api/intake/email-proposals, as the bot."""
+    reply = server.bot.get("/api/intake/email-proposals")
+    assert reply.status == 200, reply
+    return reply.json
+
+
+@contextlib.contextmanager
+def capture_site(tmp_path_factory, keys, mail, investors=(KIM,), **env):
+    """An emulator holding `mail` [(mailbox address, raw RFC 822)] and a CRM capturing it (synced once);
+    both stopped afterwards."""
+    from devtools.gmail_emulator.server import start_emulator
+    from emulator_fixtures import add_message
+    emulator = start_emulator(service_account_key=keys[1])
+    try:
+        for box, raw in mail:
+            add_message(emulator.url, box, raw)
+        server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys, investors, **env)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        emulator.stop()
 
 
 def start_capture_crm(data_dir, emulator, keys, investors=(KIM,), sync: bool = True, **env):

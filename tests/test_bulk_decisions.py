@@ -4,28 +4,21 @@ import threading
 
 import pytest
 
-from capture_fixtures import start_capture_crm
-from devtools.gmail_emulator.server import start_emulator
-from devtools.make_service_account import make_service_account
-from emulator_fixtures import add_message, make_message
+from capture_fixtures import capture_site
+from emulator_fixtures import make_message
 
 ADMIN = "admin@firm.test"
 BULK = "/api/email/proposals/bulk"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
-    for i in range(12):
-        add_message(emulator.url, ADMIN, make_message(
-            sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"b{i}", message_id=f"<b{i}@alder.vc>",
-            date=f"Mon, 02 Nov 2026 1{i % 10}:0{i // 10}:00 +0000", body=f"Could you share the b{i} numbers?\n"))
-    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys)
-    server.cards = {p["email"]["subject"]: p for p in server.member.get("/api/email/proposals").json["proposals"]}
-    yield server
-    server.stop()
-    emulator.stop()
+def site(tmp_path_factory, keys):
+    mail = [(ADMIN, make_message(sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"b{i}", message_id=f"<b{i}@alder.vc>",
+                                 date=f"Mon, 02 Nov 2026 1{i % 10}:0{i // 10}:00 +0000",
+                                 body=f"Could you share the b{i} numbers?\n")) for i in range(12)]
+    with capture_site(tmp_path_factory, keys, mail) as server:
+        server.cards = {p["email"]["subject"]: p for p in server.member.get("/api/email/proposals").json["proposals"]}
+        yield server
 
 
 def ids(site, *subjects):

@@ -16,6 +16,7 @@ def test_defaults_are_the_seeds():
     assert (config.sync_interval_min, config.backfill_page_size, config.max_attachment_mb) == (180, 500, 50)
     assert (config.attach_concurrency, config.rate_units_sec, config.retry_max) == (4, 150, 5)
     assert config.history_stale_days == 5
+    assert (config.propose_since_days, config.intake_max_open_cards) == (14, 10)
     assert config.api_base == "https://gmail.googleapis.com"
     assert config.token_uri == "https://oauth2.googleapis.com/token"
 
@@ -27,7 +28,10 @@ def test_values_are_parsed():
         "CRM_GMAIL_API_BASE": "http://127.0.0.1:9/",
         "CRM_GMAIL_WORKSPACE_DOMAIN": "@Ten31.XYZ",
         "CRM_GMAIL_SECRET_KEY": KEY,
+        "CRM_GMAIL_PROPOSE_SINCE_DAYS": "30.5",
+        "CRM_INTAKE_MAX_OPEN_CARDS": "3",
     })
+    assert (config.propose_since_days, config.intake_max_open_cards) == (30.5, 3)
     assert config.errors == []
     assert config.integration_enabled is True
     assert config.rate_units_sec == 250.0
@@ -45,6 +49,10 @@ def test_values_are_parsed():
     ("CRM_GMAIL_AUTH_METHOD", "password"),
     ("CRM_GMAIL_INTEGRATION_ENABLED", "maybe"),
     ("CRM_GMAIL_API_BASE", "ftp://x"),
+    ("CRM_GMAIL_PROPOSE_SINCE_DAYS", "two weeks"),
+    ("CRM_GMAIL_PROPOSE_SINCE_DAYS", "-1"),
+    ("CRM_INTAKE_MAX_OPEN_CARDS", "0"),
+    ("CRM_INTAKE_MAX_OPEN_CARDS", "ten"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(name, value):
     config = load_config({name: value})

@@ -6,10 +6,8 @@ import email.utils
 
 import pytest
 
-from capture_fixtures import start_capture_crm
-from devtools.gmail_emulator.server import start_emulator
-from devtools.make_service_account import make_service_account
-from emulator_fixtures import add_message, make_message
+from capture_fixtures import capture_site, work_lists as lists
+from emulator_fixtures import make_message
 
 ADMIN = "admin@firm.test"
 INTAKE = "/api/intake/email-proposals"
@@ -23,24 +21,13 @@ def days_ago(days: float) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
-    for i in range(CONVERSATIONS):  # conversation i is i days old: c0 newest
-        add_message(emulator.url, ADMIN, make_message(
-            sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"c{i}", message_id=f"<q{i}@alder.vc>",
-            date=days_ago(i + 0.5), body=f"Could you share the numbers for c{i}?\n"))
-    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys,
-                               CRM_INTAKE_MAX_OPEN_CARDS=str(CAP), CRM_INTAKE_DRAFT_WAIT_SEC="0")  # no model here
-    yield server
-    server.stop()
-    emulator.stop()
-
-
-def lists(site):
-    reply = site.bot.get(INTAKE)
-    assert reply.status == 200
-    return reply.json
+def site(tmp_path_factory, keys):
+    mail = [(ADMIN, make_message(sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"c{i}", message_id=f"<q{i}@alder.vc>",
+                                 date=days_ago(i + 0.5), body=f"Could you share the numbers for c{i}?\n"))
+            for i in range(CONVERSATIONS)]  # conversation i is i days old: c0 newest
+    with capture_site(tmp_path_factory, keys, mail, CRM_INTAKE_MAX_OPEN_CARDS=str(CAP),
+                      CRM_INTAKE_DRAFT_WAIT_SEC="0") as server:  # no model here: cards post at once
+        yield server
 
 
 def post_all(site, cards):

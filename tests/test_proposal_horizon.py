@@ -3,17 +3,14 @@ backfilled with the defaults drafts cards only for recent mail, yet every conver
 last contact is right; the admin's backfill widens the horizon once, for one investor or everyone."""
 import datetime
 import email.utils
-import shutil
 
 import pytest
 
 from backend.server import init_db
-from capture_fixtures import start_capture_crm
-from devtools.gmail_emulator.server import start_emulator
-from devtools.make_service_account import make_service_account
+from capture_fixtures import capture_site
 from email_integration.proposals import horizon_for
-from emulator_fixtures import add_message, make_message
-from migration_check import snapshot
+from emulator_fixtures import make_message
+from migration_check import copy_live, snapshot
 
 ANN = "admin@firm.test"
 KIM = {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"], "domains": []}
@@ -30,24 +27,23 @@ def at(days: float) -> datetime.datetime:
     return NOW - datetime.timedelta(days=days)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+def two_years_of_mail():
     for subject, sender, days in CONVERSATIONS:
         previous = None
         for n, age in enumerate(days):
             mid = f"<{subject}-{n}@{sender.split('@')[1]}>"
-            add_message(emulator.url, ANN, make_message(
-                sender=sender, to=ANN, subject=("Re: " if n else "") + subject, message_id=mid, in_reply_to=previous,
-                date=email.utils.format_datetime(at(age)), body=f"Could you send the {subject} numbers?\n"))
+            yield ANN, make_message(sender=sender, to=ANN, subject=("Re: " if n else "") + subject, message_id=mid,
+                                    in_reply_to=previous, date=email.utils.format_datetime(at(age)),
+                                    body=f"Could you send the {subject} numbers?\n")
             previous = mid
-    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys, investors=(KIM, RAJ),
-                               CRM_GMAIL_PROPOSE_SINCE_DAYS=None)  # the default horizon
-    server.investors = {i["name"]: i["id"] for i in server.admin.get("/api/investors").json["investors"]}
-    yield server
-    server.stop()
-    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, keys):
+    with capture_site(tmp_path_factory, keys, two_years_of_mail(), investors=(KIM, RAJ),
+                      CRM_GMAIL_PROPOSE_SINCE_DAYS=None) as server:  # None: the default horizon
+        server.investors = {i["name"]: i["id"] for i in server.admin.get("/api/investors").json["investors"]}
+        yield server
 
 
 def pending(site):
@@ -71,13 +67,7 @@ def test_default_horizon_drafts_only_recent_cards_but_captures_everything(site):
 
 
 def test_migration_0005_twice_on_a_populated_copy(site, tmp_path):
-    copy = str(tmp_path / "copy.db")
-    shutil.copyfile(f"{site.data_dir}/crm.db", copy)
-    for suffix in ("-wal", "-shm"):
-        try:
-            shutil.copyfile(f"{site.data_dir}/crm.db{suffix}", copy + suffix)
-        except FileNotFoundError:
-            pass
+    copy = copy_live(site.data_dir, str(tmp_path / "copy.db"))
     before = snapshot(copy)
     assert before["rows"]["email_proposals"] and len(before["rows"]["email_proposal_deferred"]) == 8
     init_db(copy)
