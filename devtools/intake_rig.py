@@ -57,14 +57,14 @@ class FakeLLM:
                 answer = {"choices": [{"message": {"role": "assistant", "content": content},
                                        "finish_reason": finish}]}
                 reply = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
                 try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
                     self.wfile.write(reply)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the bot gave up waiting (its timeout): what a slow model sees too
+                    pass  # the bot stopped (or timed out) while the answer was held
 
             def log_message(self, *args):
                 pass
@@ -93,11 +93,13 @@ class HangingProxy:
     def __init__(self, target: str):
         self.hang: set[str] = set()
         self.fail: set[str] = set()  # paths answered at once with 502, like a CRM behind a dead proxy
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request the bot made
         self.release = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def _forward(self):
+                outer.requests.append((self.command, self.path))
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
                 if any(self.path.endswith(suffix) for suffix in outer.fail):
                     self.send_response(502)
@@ -178,10 +180,10 @@ class World:
         self.bot = None
         self.bot_log = open(tmp / "bot.log", "ab")
 
-    def add_mail(self, subject, i):
+    def add_mail(self, subject, i, body=None):
         self._add_message(self.emulator.url, ADMIN, self._make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<bot{i}-{subject[:4]}@alder.vc>",
-            date=f"Mon, 02 Nov 2026 10:{i:02d}:00 +0000", body=f"Could you send the model for {subject}?\n"))
+            date=f"Mon, 02 Nov 2026 10:{i:02d}:00 +0000", body=body or f"Could you send the model for {subject}?\n"))
 
     def sync_crm(self):
         before = {a["id"]: (a["last_run"] or {}).get("id", 0) for a in self.crm.admin.get("/api/email/status").json["accounts"]}
@@ -200,7 +202,7 @@ class World:
                     "MATRIX_EMAIL_REVIEW_ROOM": self.room, "MATRIX_EMAIL_REVIEWERS": self.ann.user_id,
                     "CRM_BASE_URL": self.proxy.url, "CRM_BOT_TOKEN": self.bot_token,
                     "LLM_BASE_URL": self.llm.url, "LLM_MODEL": "qwen-test", "EMAIL_PROPOSAL_POLL_SEC": "0.5",
-                    "LLM_TIMEOUT_SEC": "5", "CRM_GIVE_UP_SEC": "60", "MATRIX_REACTION_GRACE_SEC": "2",
+                    "LLM_TIMEOUT_SEC": "30", "CRM_GIVE_UP_SEC": "60", "MATRIX_REACTION_GRACE_SEC": "2",
                     "PYTHONUNBUFFERED": "1"})
         return env
 

@@ -109,8 +109,10 @@ class MatrixUser:
 
     def typing(self, room_id: str) -> list[str]:
         """Who the server says is typing in the room right now (m.typing ephemeral event of a fresh sync)."""
+        # Synapse caches a sync's response for identical requests: a fresh filter each time reads the present.
         sync_filter = json.dumps({"room": {"rooms": [room_id], "timeline": {"limit": 0}, "state": {"types": []},
-                                           "ephemeral": {"types": ["m.typing"]}}})
+                                           "ephemeral": {"types": ["m.typing"],
+                                                         "not_types": [f"x.fresh.{time.time_ns()}"]}}})
         reply = self.call("GET", "/sync?timeout=0&filter=" + urllib.parse.quote(sync_filter))
         room = reply.get("rooms", {}).get("join", {}).get(room_id, {})
         for event in room.get("ephemeral", {}).get("events", []):

@@ -125,19 +125,31 @@ class IntakeBot:
     async def typing(self):
         """'typing…' in the room while a model call runs (refreshed: Synapse drops it after its timeout)."""
         self._typing += 1
-        refresher = asyncio.create_task(self._keep_typing())
+        done = asyncio.Event()
+        refresher = asyncio.create_task(self._keep_typing(done))
         try:
             yield
         finally:
-            refresher.cancel()
+            done.set()
+            await refresher  # its last "typing" must reach the server before the "stopped" below
             self._typing -= 1
             if not self._typing:
-                await self.client.room_typing(self.room_id, False)
+                await self._typing_notice(False)
 
-    async def _keep_typing(self) -> None:
-        while True:
-            await self.client.room_typing(self.room_id, True, timeout=30_000)
-            await asyncio.sleep(20)
+    async def _keep_typing(self, done: asyncio.Event) -> None:
+        while not done.is_set():
+            await self._typing_notice(True)
+            try:
+                await asyncio.wait_for(done.wait(), timeout=20)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _typing_notice(self, typing: bool) -> None:
+        """A courtesy: trouble sending it never disturbs the work it announces."""
+        try:
+            await self.client.room_typing(self.room_id, typing, timeout=30_000)
+        except Exception as error:  # noqa: BLE001
+            log.warning("typing notice: %s", type(error).__name__)
 
     # -- the CRM poll ------------------------------------------------------------------------------
     async def poll_once(self) -> None:
@@ -188,8 +200,8 @@ class IntakeBot:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
         elif item["version"] > shown["version"] and item["draft"] not in (shown["draft"],
                                                                           self.journal.own_revision(item["id"])):
-            await self.send(cards.thread_content(item["event_id"], cards.updated_line(
-                item["version"], cards.cut(item["draft"], cards.MAX_DRAFT))), txn=f"update-{item['id']}-v{item['version']}")
+            await self.send(cards.thread_content(item["event_id"], cards.updated_line(item["version"], item["draft"])),
+                            txn=f"update-{item['id']}-v{item['version']}")
             self.journal.record_shown(item["id"], item["version"], item["draft"])
         elif item["version"] > shown["version"]:
             self.journal.record_shown(item["id"], item["version"], item["draft"])

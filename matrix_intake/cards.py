@@ -20,6 +20,11 @@ def cut(text, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def quote(draft) -> str:
+    """A draft quoted in a thread line (cut like the card's)."""
+    return f"“{cut(draft, MAX_DRAFT)}”"
+
+
 def _person(p: dict | None) -> str:
     if not p:
         return ""
@@ -75,7 +80,7 @@ def reaction_content(event_id: str, key: str) -> dict:
 
 
 def updated_line(version: int, draft: str) -> str:
-    return f"The draft was updated (version {version}): “{draft}”\nReply yes to approve this version."
+    return f"The draft was updated (version {version}): {quote(draft)}\nReply yes to approve this version."
 
 
 def decided_line(status: str, by: str | None, via: str | None) -> str:

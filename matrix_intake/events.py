@@ -64,6 +64,15 @@ def mentions(content: dict, user_id: str) -> bool:
     return f"matrix.to/#/{user_id}" in formatted or f"matrix.to/#/{user_id.replace('@', '%40')}" in formatted
 
 
+def others_mentioned(content: dict, user_id: str, sender: str) -> bool:
+    """The message mentions someone besides `user_id` (and its sender): it is addressed to them too."""
+    if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace":
+        content = content.get("m.new_content") or content
+    listed = set((content.get("m.mentions") or {}).get("user_ids") or [])
+    pills = set(re.findall(r"matrix\.to/#/(@[^\"'<>?/\s]+)", str(content.get("formatted_body") or "")))
+    return bool((listed | {p.replace("%40", "@") for p in pills}) - {user_id, sender})
+
+
 def without_name(words: str, user_id: str, display_name: str = "") -> str:
     """The message without a leading mention of the bot ("intakebot: shorter", "@intakebot:s shorter")."""
     names = [re.escape(user_id.lstrip("@")), re.escape(user_id.split(":")[0].lstrip("@"))]

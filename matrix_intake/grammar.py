@@ -75,6 +75,17 @@ def _without_politeness(words: str) -> str:
     return _EDGE_PUNCTUATION.sub("", words)
 
 
+def _made_of(words: str, table: frozenset) -> bool:
+    """The message is nothing but phrases of `table` and politeness ("yes 👍", "lgtm, thanks", "👍👍")."""
+    rest = words
+    for phrase in sorted(table, key=len, reverse=True):
+        before = r"(?<!\w)" if phrase[0].isalnum() else ""
+        after = r"(?!\w)" if phrase[-1].isalnum() else ""
+        rest = re.sub(before + re.escape(phrase) + after, " ", rest)
+    rest = normalize(rest.replace(",", " "))
+    return rest != words and (not rest or not _without_politeness(rest) or rest in POLITE)
+
+
 def _decision(words: str) -> str | None:
     core = _without_politeness(words)
     for candidate in (words, core, core.replace(",", "")):
@@ -82,7 +93,8 @@ def _decision(words: str) -> str | None:
             return "approve"
         if candidate in REJECTIONS:
             return "reject"
-    return None
+    approves, rejects = _made_of(words, APPROVALS), _made_of(words, REJECTIONS)
+    return "approve" if approves and not rejects else "reject" if rejects and not approves else None
 
 
 def _starts_with_decision(words: str) -> bool:

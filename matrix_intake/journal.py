@@ -85,6 +85,9 @@ class Journal:
         self.state["sent"][str(proposal_id)] = event_id
         self._save()
 
+    def cards_being_posted(self) -> set[str]:
+        return set(self.state["sent"].values())
+
     def forget_sent(self, proposal_id: int) -> None:
         if self.state["sent"].pop(str(proposal_id), None) is not None:
             self._save()

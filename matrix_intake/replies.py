@@ -101,7 +101,7 @@ class Replies:
         return bool(fetched) and fetched.get("sender") == self.config.user_id
 
     async def card_root(self, event_id: str | None) -> str | None:
-        """The card a reply or reaction target belongs to: the card itself, or one of the bot's messages in its thread."""
+        """The card a reply or reaction target belongs to: the card, or one of the bot's messages in its thread."""
         if not event_id:
             return None
         if event_id in self.bot.open:
@@ -126,6 +126,8 @@ class Replies:
             return None
         await self.bot.refresh_open()  # a card posted by an earlier run
         if root not in self.bot.open:
+            if root in self.journal.cards_being_posted():
+                raise CRMUnavailable("the CRM has not recorded this card yet")  # retried shortly
             self.not_open.add(root)
         return self.bot.open.get(root)
 
@@ -136,7 +138,10 @@ class Replies:
         root = relation.target if relation.kind == "thread" else await self.card_root(relation.target)
         if root is None:
             return None
-        addressed = await self.is_bots(relation.reply_to) or events.mentions(content, self.config.user_id)
+        # Addressed to the bot: a mention of it or a real reply to one of its messages, naming nobody else
+        # ("@ben what do you think?" as a reply to the card is for Ben).
+        addressed = (events.mentions(content, self.config.user_id) or await self.is_bots(relation.reply_to)) and \
+            not events.others_mentioned(content, self.config.user_id, event["sender"])
         words = events.text(content)
         if addressed:
             words = events.without_name(words, self.config.user_id, self.bot.display_name)
@@ -174,6 +179,10 @@ class Replies:
         content = {**(event.get("content") or {}).get("m.new_content", {}),
                    "m.relates_to": (original.get("content") or {}).get("m.relates_to")}
         relation = events.relation(content)
+        root = relation.target if relation.kind == "thread" else await self.card_root(relation.target)
+        if root:
+            async with self.lanes.lane(root):
+                pass  # the original may still be in hand (a model call): let it finish before judging it
         entry = self.journal.entry(original_id) or {}
         if entry.get("outcome") in ACTED:
             root = entry.get("root")
@@ -199,7 +208,7 @@ class Replies:
 
     # -- reactions ---------------------------------------------------------------------------------
     async def reaction(self, event: dict, relation) -> None:
-        """👍/👎 on the card or on the bot's messages in its thread, applied after the grace period unless taken back."""
+        """👍/👎 on the card or the bot's messages in its thread, applied after the grace period unless redacted."""
         event_id = event["event_id"]
         decision = grammar.reaction(relation.key)
         root = await self.card_root(relation.target) if decision else None
@@ -248,8 +257,9 @@ class Replies:
             line = cards.decided_line(current.get("status", decision + "d"), actor, "matrix")
             await self.bot.say(root, prefix + line[:-1] + how + ".", txn=f"done-{event_id}", reply_to=answer_to)
         elif current.get("status") == "pending":  # the draft changed (edited on the web) since it was shown
-            await self.bot.say(root, prefix + f"The draft changed meanwhile; it now reads: “{cards.cut(current['draft'], cards.MAX_DRAFT)}”. "
-                                     "Reply yes to approve this version.", txn=f"stale-{event_id}", reply_to=answer_to)
+            await self.bot.say(root, f"{prefix}The draft changed meanwhile; it now reads: "
+                                     f"{cards.quote(current['draft'])}. Reply yes to approve this version.",
+                               txn=f"stale-{event_id}", reply_to=answer_to)
             self.bot.adopt(card, current)
         else:
             await self.bot.say(root, prefix + "Already " + cards.decided_line(
@@ -286,7 +296,7 @@ class Replies:
             await self._show_revision(card, root, event_id, revision, answer_to, prefix)
             return
         await self.bot.say(root, prefix + "The revision was not saved: " + (
-            f"the draft changed meanwhile (now: “{cards.cut(current.get('draft'), cards.MAX_DRAFT)}”)."
+            f"the draft changed meanwhile (now: {cards.quote(current.get('draft'))})."
             if current.get("status") == "pending"
             else cards.decided_line(current.get("status", "decided"), current.get("decided_by"),
                                     current.get("decided_via"))), txn=f"editfail-{event_id}", reply_to=answer_to)
@@ -312,5 +322,6 @@ class Replies:
     async def _show_revision(self, card: dict, root: str, event_id: str, revision: str, answer_to: str,
                              prefix: str) -> None:
         self.journal.record_shown(card["id"], card["version"], revision)
-        await self.bot.say(root, prefix + f"Revised draft: “{revision}”\nReply yes (or react 👍 here) to approve it, "
-                                          "or say what else to change.", txn=f"rev-{event_id}", reply_to=answer_to)
+        await self.bot.say(root, prefix + f"Revised draft: {cards.quote(revision)}\nReply yes (or react 👍 here) to "
+                                          "approve it, or say what else to change.", txn=f"rev-{event_id}",
+                           reply_to=answer_to)

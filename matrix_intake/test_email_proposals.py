@@ -30,7 +30,6 @@ def test_each_card_is_posted_once_even_across_restarts(world):
     card = world.card_for("Say yes")
     assert card["content"]["format"] == "org.matrix.custom.html"
     assert "Kim Lee (Alder)" in card["content"]["body"] and "Draft note:" in card["content"]["body"]
-    # the card is in the room a moment before the CRM has recorded it as posted
     wait_for(lambda: world.crm.bot.get(INTAKE).json["to_post"] == [], what="every card recorded as posted")
     world.kill_bot()
     world.start_bot()

@@ -1,6 +1,6 @@
 """Reading Element-shaped events (matrix_intake/events.py): relations, typed text, mentions, redactions."""
 from devtools import element_events as element
-from matrix_intake.events import (Relation, encryption_in, mentions, redacted_ids, relation, text,
+from matrix_intake.events import (Relation, encryption_in, mentions, others_mentioned, redacted_ids, relation, text,
                                   without_name)
 
 BOT = "@intakebot:spark.test"
@@ -41,3 +41,11 @@ def test_encryption_and_redactions_are_found():
     assert not encryption_in([{"type": "m.room.message", "content": {"body": "m.room.encryption"}}])
     assert redacted_ids([{"type": "m.room.redaction", "redacts": "$a"},
                          {"type": "m.room.redaction", "content": {"redacts": "$b"}}]) == {"$a", "$b"}
+
+
+def test_a_message_naming_someone_else_is_addressed_to_them():
+    to_ben = element.message("what do you think?", reply_to="$card", mention=("@ben:spark.test", "ben"))
+    assert others_mentioned(to_ben, BOT, "@ann:spark.test")
+    reply = element.legacy_reply("shorter", "$rev", BOT, "Revised draft")  # the replied-to sender is listed
+    assert not others_mentioned(reply, BOT, "@ann:spark.test")
+    assert not others_mentioned(element.message("hi", mention=("@ann:spark.test", "ann")), BOT, "@ann:spark.test")

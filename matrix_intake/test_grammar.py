@@ -25,7 +25,8 @@ def test_every_hedge_asks(phrase):
 
 @pytest.mark.parametrize("text,kind", [
     ("yes please", "approve"), ("Yes, please!", "approve"), ("ok thanks", "approve"), ("Sounds good, thanks!", "approve"),
-    ("lgtm 👍", "ask"),  # two things at once: which?
+    ("lgtm 👍", "approve"), ("Yes 👍", "approve"), ("👍👍", "approve"), ("yes, approve it. thanks!", "approve"),
+    ("👎 no", "reject"), ("yes 👎", "ask"), ("no yes", "ask"),
     ("no thanks", "reject"), ("No thank you.", "reject"), ("nah thanks", "reject"), ("please reject", "reject"),
     ("👍", "approve"), ("👍️", "approve"), ("✅", "approve"), ("✔️", "approve"), ("👎", "reject"), ("❌", "reject"),
     (":+1:", "approve"), (":-1:", "reject"), ("+1", "approve"), ("-1", "reject"),
