@@ -154,6 +154,7 @@ class World:
     def __init__(self, tmp, subjects, start_crm, with_people, capture_env, add_message, make_message, **crm_env):
         """The CRM helpers come from the test suite (tests/conftest.py, capture_fixtures, emulator_fixtures)."""
         self.tmp, self.subjects = tmp, subjects
+        self.bot_defaults: dict[str, str] = {}  # bot environment every start_bot() of this world uses
         self._add_message, self._make_message = add_message, make_message
         self.synapse = start_synapse(str(tmp / "synapse"))
         self.ann = self.synapse.register("ann", "ann-password-1")
@@ -207,7 +208,9 @@ class World:
         return env
 
     def start_bot(self, **env):
-        self.bot = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env={**self.bot_env(), **env},
+        """The bot as a subprocess: bot_env(), then the world's `bot_defaults`, then `env`."""
+        self.bot = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT,
+                                    env={**self.bot_env(), **self.bot_defaults, **env},
                                     stdout=self.bot_log, stderr=self.bot_log)
 
     def kill_bot(self):
