@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from draft_quality import load, score
 from drafting.baseline_template import template_note
@@ -78,3 +79,12 @@ def test_the_fallback_drafter_beats_the_old_template_on_the_labelled_set():
     assert new["recall"] > old["recall"] + 0.1
     assert new["over_two_sentences"] == 0 and new["subject_noise"] == 0 and new["forbidden"] == 0
     assert new["max_chars"] <= MAX_CHARS and new["empty"] == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.text(max_size=3000), subject=st.text(max_size=200), name=st.text(max_size=40))
+def test_any_email_gives_a_short_note_and_never_raises(body, subject, name):
+    parsed = {"from": {"email": "x@alder.vc", "name": name}, "to": [{"email": "ann@firm.test", "name": name}],
+              "subject": subject, "body_text": body}
+    note = draft_note(parsed, {"name": "Kim Lee", "firm": "Alder"}, "firm.test")
+    assert note.strip() and len(note) <= MAX_CHARS

@@ -172,3 +172,21 @@ def test_a_newer_email_makes_a_model_drafted_card_the_crms_again(site):
     assert again is not None and again["version"] == item["version"] + 2 and "$2M" in again["text"]
     assert [c["text"] for c in again["context"]][0].startswith("Could you send the data room link for Newer mail")
     assert web_card(site, "Newer mail")["drafted_by"] == "crm"
+
+
+def test_a_card_is_handed_out_only_once_its_draft_is_settled(site):
+    item = to_draft(site, "Posted after draft")
+    edited = to_draft(site, "Listed")
+
+    def postable():
+        return {card["email"]["subject"] for card in work(site)["to_post"]}
+    before = work(site)
+    assert not postable() & {"Posted after draft", "Listed"}  # the CRM's drafts are younger than the wait
+    assert before["waiting"] >= 2  # held back, and counted as waiting
+    assert model_draft(site, item).status == 200
+    assert site.member.post(f"/api/email/proposals/{edited['id']}/decide",
+                            {"decision": "edit", "note": "Kim asks for the link.",
+                             "expected_version": edited["version"]}).status == 200
+    ready = {card["email"]["subject"]: card for card in work(site)["to_post"]}
+    assert ready["Posted after draft"]["drafted_by"] == "model:qwen2.5-7b"
+    assert ready["Re: Listed"]["drafted_by"] == "edited"
