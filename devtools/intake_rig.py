@@ -151,8 +151,11 @@ def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
 class World:
     """Synapse + CRM + emulator + LLM stand-in + the bot as a real subprocess."""
 
-    def __init__(self, tmp, subjects, start_crm, with_people, capture_env, add_message, make_message, **crm_env):
-        """The CRM helpers come from the test suite (tests/conftest.py, capture_fixtures, emulator_fixtures)."""
+    def __init__(self, tmp, subjects, start_crm, with_people, capture_env, add_message, make_message,
+                 max_open_cards: int = 100, **crm_env):
+        """The CRM helpers come from the test suite (tests/conftest.py, capture_fixtures, emulator_fixtures);
+        `max_open_cards`: the CRM's CRM_INTAKE_MAX_OPEN_CARDS (by default every subject's card at once);
+        `crm_env`: more CRM settings."""
         self.tmp, self.subjects = tmp, subjects
         self.bot_defaults: dict[str, str] = {}  # bot environment every start_bot() of this world uses
         self._add_message, self._make_message = add_message, make_message
@@ -167,9 +170,8 @@ class World:
         self.emulator = start_emulator(service_account_key=keys[1])
         for i, subject in enumerate(subjects):
             self.add_mail(subject, i)
-        # Every subject's card in the room at once: this world is about conversations, not the open-card cap.
         # A card waits at most 5 s for the model's first draft (CRM_INTAKE_DRAFT_WAIT_SEC; 120 in production).
-        env = {"CRM_INTAKE_MAX_OPEN_CARDS": "100", "CRM_INTAKE_DRAFT_WAIT_SEC": "5", **crm_env}
+        env = {"CRM_INTAKE_MAX_OPEN_CARDS": str(max_open_cards), "CRM_INTAKE_DRAFT_WAIT_SEC": "5", **crm_env}
         self.crm = with_people(start_crm(tmp / "crm", capture_env(self.emulator, keys[0], **env)))
         self.crm.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
                                                "domains": []})
