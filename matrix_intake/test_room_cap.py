@@ -36,7 +36,7 @@ def test_at_most_the_cap_newest_first_refilled_as_cards_are_decided(world):
     wait_for(lambda: len(world.cards()) == 2, what="the first two cards")
     time.sleep(2)  # four more polls: nothing more is posted
     assert subjects(world) == ["Cap five", "Cap four"]
-    assert all("3 more proposed notes wait on the web: " in c["content"]["body"] for c in world.cards())
+    assert all("3 more waiting on the web: " in c["content"]["body"] for c in world.cards())
     assert undecided_in_room(world) == 2
 
     _, five = world.posted("Cap five")
@@ -52,5 +52,5 @@ def test_at_most_the_cap_newest_first_refilled_as_cards_are_decided(world):
     wait_for(lambda: len(world.cards()) == 5, what="the last two cards")
     time.sleep(1.5)
     assert undecided_in_room(world) == 2 and len(world.cards()) == 5
-    assert "wait on the web" not in world.card_for("Cap one")["content"]["body"]  # nothing else waits
+    assert "waiting on the web" not in world.card_for("Cap one")["content"]["body"]  # nothing else waits
     world.said(world.card_for("Cap four")["event_id"], "Rejected")  # the bulk decision was announced
