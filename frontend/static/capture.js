@@ -13,6 +13,7 @@
   const MIN_WINDOW = 24; // cards in the page at least (a short list is there whole)
   const OVERSCAN_PX = 600; // rendered beyond the viewport on each side
   const GAP_PX = 10; // .cards > .card margin-bottom
+  const BULK_MAX = 5000; // ids per POST /api/email/proposals/bulk
   const list = document.getElementById("cards");
   const before = el("div", { className: "spacer" });
   const after = el("div", { className: "spacer" });
@@ -411,7 +412,12 @@
     status.textContent = `${decision === "approve" ? "Approving" : "Rejecting"} ${ids.length}…`;
     performance.mark("capture:bulk-start");
     try {
-      const reply = await api("POST", "/api/email/proposals/bulk", { decision, ids });
+      const reply = { decided: [], conflicts: [] };
+      for (let i = 0; i < ids.length; i += BULK_MAX) { // the API takes up to 5,000 ids a request
+        const part = await api("POST", "/api/email/proposals/bulk", { decision, ids: ids.slice(i, i + BULK_MAX) });
+        reply.decided.push(...part.decided);
+        reply.conflicts.push(...part.conflicts);
+      }
       performance.mark("capture:bulk-answered");
       bulkBusy = false;
       drop(reply.decided, true);
@@ -424,9 +430,10 @@
       updateStatus();
     } catch (err) {
       bulkBusy = false;
-      errorBox.textContent = `Nothing decided: ${err.message}`;
+      errorBox.textContent = `The bulk decision stopped: ${err.message}`;
       errorBox.hidden = false;
-      updateStatus();
+      await refresh(); // whatever was decided before the failure leaves the list
+      errorBox.hidden = false;
     }
   }
 
