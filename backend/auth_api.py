@@ -15,12 +15,13 @@ def login(req):
     password = field_str(data, "password", max_len=1024)
     server = req.handler.server
     key = _throttle_key(req, email)
-    wait = server.login_limiter.retry_after(key)
+    # Count the attempt before the slow hash, not after a failure: otherwise parallel guesses
+    # all pass the check while the first ones are still hashing (issue 15, item 5).
+    wait = server.login_limiter.hit(key)
     if wait:
         raise TooManyRequests("too many failed logins; try again later", headers={"Retry-After": str(wait)})
     user, stored = users_db.password_hash_for(req.conn, email)
     if user is None or not user["active"] or not auth.verify_password(password, stored):
-        server.login_limiter.hit(key)
         raise Unauthorized("wrong email or password")
     server.login_limiter.reset(key)
     token = auth.new_session(req.conn, user["id"], server.settings.session_days)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 
-from . import investors_db
+from . import address_policy, investors_db
 from .auth import require_user
+from .relationships_api import with_relationships
 from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, field_str_list
 
 # A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo).
@@ -29,6 +30,13 @@ def _domains(data) -> list[str]:
     return list(dict.fromkeys(domains))
 
 
+def _check_team_safe(req, emails, domains) -> None:
+    """400 when an address or domain would capture the team's own mail (address_policy)."""
+    reason = address_policy.refusal(req.conn, emails or [], domains or [], req.handler.server.settings.firm_domain)
+    if reason:
+        raise BadRequest(reason)
+
+
 def _investor_id(req) -> int:
     investor_id = int(req.params["id"])
     if not investors_db.investor_exists(req.conn, investor_id):
@@ -38,7 +46,7 @@ def _investor_id(req) -> int:
 
 def list_investors(req):
     q = (req.query.get("q") or "").strip()[:200] or None
-    return {"investors": investors_db.list_investors(req.conn, q)}
+    return {"investors": with_relationships(req, investors_db.list_investors(req.conn, q))}
 
 
 def create_investor(req):
@@ -46,6 +54,7 @@ def create_investor(req):
     name = field_str(data, "name", max_len=200)
     firm = field_str(data, "firm", required=False, max_len=200) or None
     emails, domains = _emails(data), _domains(data)
+    _check_team_safe(req, emails, domains)
     try:
         investor_id = investors_db.create_investor(req.conn, name, firm, emails, domains, req.user["id"])
     except investors_db.DuplicateEmail as exc:
@@ -72,6 +81,7 @@ def patch_investor(req):
         changes["emails"] = _emails(data)
     if "domains" in data:
         changes["domains"] = _domains(data)
+    _check_team_safe(req, changes.get("emails"), changes.get("domains"))
     try:
         investors_db.update_investor(req.conn, investor_id, changes, req.user["id"])
     except investors_db.DuplicateEmail as exc:

@@ -1,8 +1,7 @@
 """All SQL for investors, their addresses and domains, grid notes, and the audit log."""
 from __future__ import annotations
 
-import json
-
+from .audit_db import audit
 from .db import atomic, now_iso
 
 _INVESTOR_SELECT = (
@@ -71,6 +70,18 @@ def _set_addresses(conn, investor_id: int, emails, domains) -> None:
                          [(investor_id, d) for d in domains])
 
 
+def _addresses(conn, investor_id: int) -> tuple[list[str], list[str]]:
+    found = _with_addresses(conn, conn.execute("SELECT id FROM investors WHERE id = ?", (investor_id,)).fetchall())
+    return (found[0]["emails"], found[0]["domains"]) if found else ([], [])
+
+
+def _address_changes(before, after) -> dict:
+    """The audit detail of an address/domain change: {"emails": {"before", "after"}, …} for what changed."""
+    return {kind: {"before": sorted(old), "after": sorted(new)}
+            for kind, old, new in (("emails", before[0], after[0]), ("domains", before[1], after[1]))
+            if sorted(old) != sorted(new)}
+
+
 def create_investor(conn, name: str, firm: str | None, emails: list[str], domains: list[str], user_id=None) -> int:
     with atomic(conn):
         now = now_iso()
@@ -78,7 +89,8 @@ def create_investor(conn, name: str, firm: str | None, emails: list[str], domain
                                    (name, firm, now, now)).lastrowid
         _set_addresses(conn, investor_id, emails, domains)
         _bump_rev(conn)
-        audit(conn, user_id, "investor.create", "investor", investor_id, {"name": name})
+        audit(conn, user_id, "investor.create", "investor", investor_id,
+              {"name": name, **_address_changes(([], []), (emails, domains))})
     return investor_id
 
 
@@ -87,13 +99,15 @@ def update_investor(conn, investor_id: int, changes: dict, user_id=None) -> bool
     with atomic(conn):
         if conn.execute("SELECT 1 FROM investors WHERE id = ?", (investor_id,)).fetchone() is None:
             return False
+        before = _addresses(conn, investor_id)
         for column in ("name", "firm"):
             if column in changes:
                 conn.execute(f"UPDATE investors SET {column} = ? WHERE id = ?", (changes[column], investor_id))
         _set_addresses(conn, investor_id, changes.get("emails"), changes.get("domains"))
         conn.execute("UPDATE investors SET updated_at = ? WHERE id = ?", (now_iso(), investor_id))
         _bump_rev(conn)
-        audit(conn, user_id, "investor.update", "investor", investor_id, {"fields": sorted(changes)})
+        audit(conn, user_id, "investor.update", "investor", investor_id,
+              {"fields": sorted(changes), **_address_changes(before, _addresses(conn, investor_id))})
     return True
 
 
@@ -102,10 +116,19 @@ def investor_exists(conn, investor_id: int) -> bool:
 
 
 def list_notes(conn, investor_id: int) -> list[dict]:
+    return notes_before(conn, investor_id, None, -1)  # LIMIT -1: all of them
+
+
+def notes_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[dict]:
+    """The investor's newest notes older than `bound` (at, id) (backend.timeline's order), at most `limit`."""
+    where, params = "n.investor_id = ?", [investor_id]
+    if bound is not None:
+        where += " AND (n.created_at < ? OR (n.created_at = ? AND n.id < ?))"
+        params += [bound[0], bound[0], bound[1]]
     rows = conn.execute(
         "SELECT n.id, n.body, n.source, n.source_ref, u.name AS author, n.created_at FROM grid_notes n "
-        "LEFT JOIN users u ON u.id = n.author_user_id WHERE n.investor_id = ? ORDER BY n.created_at DESC, n.id DESC",
-        (investor_id,))
+        f"LEFT JOIN users u ON u.id = n.author_user_id WHERE {where} ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
+        (*params, limit))
     return [dict(r) for r in rows]
 
 
@@ -135,19 +158,18 @@ def bump_last_contact(conn, investor_id: int, at: str) -> None:
                  "AND (last_contact_at IS NULL OR last_contact_at < ?)", (at, investor_id, at))
 
 
-def investor_addresses(conn) -> list[tuple[int, str, str]]:
-    """Every (investor_id, 'email'|'domain', value) — what the email matcher indexes."""
-    rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails "
-                        "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains")
+def investor_addresses(conn, investor_id: int | None = None) -> list[tuple[int, str, str]]:
+    """Every (investor_id, 'email'|'domain', value) — what the email matcher indexes; one investor's with `investor_id`."""
+    if investor_id is None:
+        rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails "
+                            "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains")
+    else:
+        rows = conn.execute("SELECT investor_id, 'email', lower(email) FROM investor_emails WHERE investor_id = ?1 "
+                            "UNION ALL SELECT investor_id, 'domain', lower(domain) FROM investor_domains "
+                            "WHERE investor_id = ?1", (investor_id,))
     return [tuple(r) for r in rows]
 
 
 def investors_rev(conn) -> int:
     row = conn.execute("SELECT value FROM crm_meta WHERE key = 'investors_rev'").fetchone()
     return int(row[0]) if row else 0
-
-
-def audit(conn, user_id, action: str, target_type: str, target_id, detail: dict | None = None) -> None:
-    conn.execute("INSERT INTO audit_log (at, user_id, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                 (now_iso(), user_id, action, target_type, None if target_id is None else str(target_id),
-                  json.dumps(detail or {}, sort_keys=True)))

@@ -2,7 +2,12 @@
 
     python3 -m backend.manage create-user --email E --name N --role admin|member|bot [--password P]
     python3 -m backend.manage set-role --email E --role R
+    python3 -m backend.manage set-password --email E [--password P]   (ends the user's sessions)
     python3 -m backend.manage issue-token --email E [--label L]
+    python3 -m backend.manage list-tokens [--email E]
+    python3 -m backend.manage revoke-token (--id N | --email E)
+    python3 -m backend.manage deactivate-user --email E   (sessions and tokens stop at once)
+    python3 -m backend.manage reactivate-user --email E
     python3 -m backend.manage list-users
     python3 -m backend.manage backup-now
     python3 -m backend.manage restore-backup NAME_OR_PATH
@@ -16,6 +21,7 @@ import sqlite3
 import sys
 
 from . import auth, backups, db, users_db
+from .data_dir import secure_data_dir
 from .server import init_db
 from .settings import SettingsError, load_settings
 
@@ -25,7 +31,7 @@ class CommandError(Exception):
 
 
 def _open(settings):
-    os.makedirs(settings.data_dir, exist_ok=True)
+    secure_data_dir(settings.data_dir)
     path = db.db_path(settings.data_dir)
     init_db(path)
     return db.connect(path)
@@ -67,15 +73,48 @@ def set_role(conn, args, settings) -> None:
 
 
 def set_password(conn, args, settings) -> None:
-    _existing_user(conn, args.email)
     password = args.password or getpass.getpass("New password: ")
+    user = _existing_user(conn, args.email)
     users_db.set_password_hash(conn, args.email, auth.hash_password(password))
-    print(f"{args.email}: password set")
+    ended = users_db.end_sessions(conn, user["id"])  # a stolen session must not outlive the old password
+    print(f"{args.email}: password set; {ended} session(s) ended")
 
 
 def issue_token(conn, args, settings) -> None:
     user = _existing_user(conn, args.email)
     print(auth.issue_api_token(conn, user["id"], args.label))
+
+
+def list_tokens(conn, args, settings) -> None:
+    user_id = _existing_user(conn, args.email)["id"] if args.email else None
+    for token in users_db.list_tokens(conn, user_id):
+        state = f"revoked {token['revoked_at']}" if token["revoked_at"] else "live"
+        print("\t".join([str(token["id"]), token["email"], token["label"] or "-", token["created_at"],
+                         token["last_used_at"] or "never used", state]))
+
+
+def revoke_token(conn, args, settings) -> None:
+    if (args.id is None) == (args.email is None):
+        raise CommandError("give either --id N (see list-tokens) or --email E (all of that user's tokens)")
+    if args.id is not None:
+        if not users_db.revoke_token(conn, args.id):
+            raise CommandError(f"no live token with id {args.id}")
+        print(f"token {args.id} revoked")
+        return
+    user = _existing_user(conn, args.email)
+    print(f"{args.email}: {users_db.revoke_tokens(conn, user['id'])} token(s) revoked")
+
+
+def deactivate_user(conn, args, settings) -> None:
+    user = _existing_user(conn, args.email)
+    users_db.set_active(conn, user["id"], False)
+    print(f"{args.email}: deactivated; sessions ended and API tokens revoked")
+
+
+def reactivate_user(conn, args, settings) -> None:
+    user = _existing_user(conn, args.email)
+    users_db.set_active(conn, user["id"], True)
+    print(f"{args.email}: reactivated (log in again; issue new tokens)")
 
 
 def list_users(conn, args, settings) -> None:
@@ -103,34 +142,41 @@ def restore_backup(conn, args, settings) -> None:
     print("restart the CRM server to serve the restored data")
 
 
+def _command(sub, name: str, run, help_text: str) -> argparse.ArgumentParser:
+    command = sub.add_parser(name, help=help_text)
+    command.set_defaults(run=run)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python3 -m backend.manage", description="Venture CRM administration")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("create-user", help="create a user and print its id")
+    p = _command(sub, "create-user", create_user, "create a user and print its id")
     p.add_argument("--email", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--role", required=True, help="admin, member or bot")
     p.add_argument("--password", help="omit for a prompt (or no password for bots)")
-    p.set_defaults(run=create_user)
-    p = sub.add_parser("set-role", help="change a user's role, e.g. flip the bot's user member→bot")
+    p = _command(sub, "set-role", set_role, "change a user's role, e.g. flip the bot's user member→bot")
     p.add_argument("--email", required=True)
     p.add_argument("--role", required=True)
-    p.set_defaults(run=set_role)
-    p = sub.add_parser("set-password", help="set a user's password")
+    p = _command(sub, "set-password", set_password, "set a user's password and end their sessions")
     p.add_argument("--email", required=True)
     p.add_argument("--password")
-    p.set_defaults(run=set_password)
-    p = sub.add_parser("issue-token", help="print a new API bearer token (shown once, stored hashed)")
+    p = _command(sub, "issue-token", issue_token, "print a new API bearer token (shown once, stored hashed)")
     p.add_argument("--email", required=True)
     p.add_argument("--label")
-    p.set_defaults(run=issue_token)
-    p = sub.add_parser("list-users", help="list users: id, email, role, name")
-    p.set_defaults(run=list_users)
-    p = sub.add_parser("backup-now", help="take an online backup now and print its path")
-    p.set_defaults(run=backup_now)
-    p = sub.add_parser("restore-backup", help="restore a backup (a name in $CRM_DATA_DIR/backups or a path)")
+    p = _command(sub, "list-tokens", list_tokens, "list API tokens: id, email, label, created, last used, state")
+    p.add_argument("--email")
+    p = _command(sub, "revoke-token", revoke_token, "revoke one token (--id) or all of a user's tokens (--email)")
+    p.add_argument("--id", type=int)
+    p.add_argument("--email")
+    for name, run, help_text in (("deactivate-user", deactivate_user, "block a user now: sessions end, tokens are revoked"),
+                                 ("reactivate-user", reactivate_user, "let a deactivated user log in again")):
+        _command(sub, name, run, help_text).add_argument("--email", required=True)
+    _command(sub, "list-users", list_users, "list users: id, email, role, name")
+    _command(sub, "backup-now", backup_now, "take an online backup now and print its path")
+    p = _command(sub, "restore-backup", restore_backup, "restore a backup (a name in $CRM_DATA_DIR/backups or a path)")
     p.add_argument("backup")
-    p.set_defaults(run=restore_backup)
     return parser
 
 

@@ -1,11 +1,12 @@
-"""The CRM's HTTP server: ThreadingHTTPServer + CRMHandler, init_db() and main().
+"""The CRM's HTTP server: CRMServer (backend.connections' limits) + CRMHandler, init_db() and main().
 
-Every request goes: rate limit → body (1 MiB cap) → the Gmail flag gate → who is asking →
-CSRF check → the email_integration seam → the core route table → JSON. Errors carry their
-status (backend.web.HTTPError) and become JSON here, in one place.
+Every request goes: rate limit → body (1 MiB cap, read deadline) → the Gmail flag gate → who is
+asking → CSRF check → the email_integration seam → the core route table → JSON. Errors carry
+their status (backend.web.HTTPError) and become JSON in one place, backend.router.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
@@ -14,12 +15,15 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from . import auth, auth_api, db, investors_api, static
+from . import accounts_api, audit_api, auth, auth_api, db, investors_api, relationships_api, static
+from .connections import DeadlineReader, LimitedHTTPServer, Limits
+from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
+from .router import serve_routes
 from .settings import Settings, SettingsError, load_settings
-from .web import MAX_BODY_BYTES, HTTPError, Request, Response, resolve
+from .web import MAX_BODY_BYTES, HTTPError, Response
 
 log = logging.getLogger("crm")
 
@@ -31,9 +35,20 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-CORE_ROUTES = auth_api.ROUTES + investors_api.ROUTES
+CORE_ROUTES = (auth_api.ROUTES + investors_api.ROUTES + audit_api.ROUTES + relationships_api.ROUTES
+               + accounts_api.ROUTES)
 EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+WRITE_SLICE = 256 * 1024  # bytes per write; each gets CRM_BODY_TIMEOUT_SEC
+
+
+def printable(text: str) -> str:
+    """`text` for a log line: control and non-ASCII characters as \\xNN / \\uNNNN, so a request
+    path cannot forge or hide log lines (ESC sequences, CR/LF)."""
+    return text.translate(_CONTROL_ESCAPES).encode("ascii", "backslashreplace").decode("ascii")
+
+
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x5c, 0x7f]}  # 0x5c: a literal backslash
 
 
 def is_email_path(path: str) -> bool:
@@ -44,8 +59,24 @@ class CRMHandler(BaseHTTPRequestHandler):
     """One request; `self.user` and `self.conn` are set by the pre-checks for the seam and the routes."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, the body waits for the client's delayed
+    # ACK of the headers (~40 ms on Linux) on every keep-alive request. TCP_NODELAY sends it at once.
+    disable_nagle_algorithm = True
     server_version = "CRM"
     sys_version = ""
+
+    # -- connection: reads with deadlines (backend.connections) ------------------------------
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the plain socket file; reads go through the deadlines instead
+        self.reader = DeadlineReader(self.connection, self.server.limits)
+        self.rfile = io.BufferedReader(self.reader)
+        self.requests_served = 0
+
+    def handle_one_request(self) -> None:
+        self.reader.expect_request(first=self.requests_served == 0)
+        self.requests_served += 1
+        super().handle_one_request()
 
     # -- responses -----------------------------------------------------------------------
     def respond(self, response: Response) -> None:
@@ -61,7 +92,10 @@ class CRMHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            # In slices: the socket timeout bounds each sendall as a whole, so a slice that stalls
+            # ends the connection while a large attachment to a slow reader still gets through.
+            for start in range(0, len(body), WRITE_SLICE):
+                self.wfile.write(body[start:start + WRITE_SLICE])
         self._log_access(response.status)
 
     def respond_error(self, error: HTTPError) -> None:
@@ -80,7 +114,8 @@ class CRMHandler(BaseHTTPRequestHandler):
     def _log_access(self, status: int) -> None:
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
         path = urllib.parse.urlsplit(getattr(self, "path", "") or "").path
-        log.info("%s %s %s %d %.1fms", self.client_address[0], self.command or "-", path[:200], status, elapsed)
+        log.info("%s %s %s %d %.1fms", self.client_address[0], printable(self.command or "-")[:20],
+                 printable(path[:200]), status, elapsed)
 
     # -- pre-checks ----------------------------------------------------------------------
     def pre_checks(self) -> bool:
@@ -124,7 +159,17 @@ class CRMHandler(BaseHTTPRequestHandler):
         if length > MAX_BODY_BYTES:
             self.close_connection = True  # the unread body would poison the connection
             raise HTTPError(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
-        return self.rfile.read(length) if length else b""
+        if not length:
+            return b""
+        self.reader.expect_body()
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            body = b""
+        if len(body) < length:
+            self.close_connection = True
+            raise HTTPError("request body not received in time", 408)
+        return body
 
     def _check_csrf(self) -> None:
         """Refuse cookie-authenticated writes that come from another site (bearer calls are exempt)."""
@@ -136,12 +181,32 @@ class CRMHandler(BaseHTTPRequestHandler):
         if fetch_site in ("cross-site", "same-site"):
             raise HTTPError("cross-site request refused", 403)
         origin = self.headers.get("Origin")
-        if origin and origin != "null":
-            host = self.headers.get("Host") or ""
-            if urllib.parse.urlsplit(origin).netloc.lower() != host.lower():
+        if origin is not None:
+            if not self._same_origin(origin):
                 raise HTTPError("cross-origin request refused", 403)
-        elif origin == "null":
-            raise HTTPError("cross-origin request refused", 403)
+        elif not fetch_site and not self._json_content_type():
+            # Neither header: an old browser's form post could look like this. A form cannot send
+            # application/json (that needs CORS preflight), so a JSON write is still ours.
+            raise HTTPError("write refused: send Origin or Content-Type: application/json", 403)
+
+    def _same_origin(self, origin: str) -> bool:
+        """Origin's scheme and host:port are ours ("null" and anything malformed are not)."""
+        try:
+            parts = urllib.parse.urlsplit(origin)
+        except ValueError:
+            return False
+        public = self.server.settings.public_origin
+        if public:  # behind a proxy: exactly the origin the browsers use
+            return origin.lower() == public
+        # Else this request's own: the Host header, and the scheme the browser used (a TLS-terminating
+        # proxy says so in X-Forwarded-Proto; a header a cross-site page cannot add without preflight).
+        forwarded = (self.headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower()
+        scheme = "https" if self.server.settings.tls else (forwarded or "http")
+        host = (self.headers.get("Host") or "").lower()
+        return parts.scheme == scheme and bool(host) and parts.netloc.lower() == host and not parts.path
+
+    def _json_content_type(self) -> bool:
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/json"
 
     # -- dispatch --------------------------------------------------------------------------
     def _finish(self) -> None:
@@ -171,7 +236,8 @@ class CRMHandler(BaseHTTPRequestHandler):
         self.respond(Response(body=body, content_type=static.content_type(file_path),
                               headers={"Cache-Control": "no-cache"}))
 
-    def do_GET(self):
+    def dispatch(self) -> None:
+        """Every method: the pre-checks, then the email_integration seam, then the core routes."""
         try:
             if not self.pre_checks():
                 return
@@ -186,84 +252,33 @@ class CRMHandler(BaseHTTPRequestHandler):
         finally:
             self._finish()
 
-    def do_POST(self):
-        try:
-            if not self.pre_checks():
-                return
-            # Patch 3 (seed): the email_integration routes, after the auth and rate-limit pre-checks.
-            try:
-                from email_integration.routes import try_handle
-                if try_handle(self):
-                    return
-            except ImportError:
-                pass
-            self.route()
-        finally:
-            self._finish()
-
-    def do_PATCH(self):
-        try:
-            if self.pre_checks():
-                self.route()
-        finally:
-            self._finish()
-
-    def do_DELETE(self):
-        try:
-            if self.pre_checks():
-                self.route()
-        finally:
-            self._finish()
+    do_GET = do_POST = do_PATCH = do_DELETE = dispatch
+    do_HEAD = dispatch  # answered like GET; respond() leaves out the body
 
 
-def serve_routes(handler: CRMHandler, routes, not_found: bool = False) -> bool:
-    """Resolve in `routes`, run guard + handler, send the response; False if no path matched.
-
-    With `not_found`, an unmatched path answers 404 instead of returning False. Shared with
-    email_integration so every route table turns errors into JSON the same way.
-    """
-    try:
-        route, params = resolve(routes, handler.command, handler.url_path)
-    except HTTPError as error:
-        if error.status == 404 and not not_found:
-            return False
-        handler.respond_error(error)
-        return True
-    request = Request(method=handler.command, path=handler.url_path, query=handler.query, params=params,
-                      headers=handler.headers, user=handler.user, raw_body=handler.raw_body,
-                      handler=handler, conn=handler.conn)
-    try:
-        if route.guard is not None:
-            route.guard(request)
-        result = route.handler(request)
-        if result is None:
-            return True  # the handler streamed its own response
-        handler.respond(result if isinstance(result, Response) else Response.json(result))
-    except HTTPError as error:
-        handler.respond_error(error)
-    except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a 500
-        log.exception("unhandled error in %s %s", handler.command, handler.url_path)
-        handler.close_connection = True
-        handler.respond(Response.error("internal error", 500))
-    return True
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server's TLS context (TLS 1.2+) when CRM_TLS_CERT is set; the handshake runs per connection."""
+    if not settings.tls:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
 
 
-class CRMServer(ThreadingHTTPServer):
-    daemon_threads = True
+class CRMServer(LimitedHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, settings: Settings, db_file: str):
-        super().__init__((settings.host, settings.port), CRMHandler)
+        limits = Limits(max_connections=settings.max_connections, header_timeout=settings.header_timeout,
+                        body_timeout=settings.body_timeout, keepalive_idle=settings.keepalive_idle)
+        super().__init__((settings.host, settings.port), CRMHandler, limits, tls_context(settings))
         self.settings = settings
         self.db_path = db_file
         self.request_limiter = SlidingWindowLimiter(settings.rate_limit_per_min, 60.0)
-        # RFC-agnostic guess-throttle: N failures per email+address per 15 minutes.
+        # Guess throttle: N attempts per email+address per 15 minutes, counted before the password
+        # is hashed (backend.auth_api.login); a successful login clears its key.
         self.login_limiter = SlidingWindowLimiter(settings.login_max_failures, 15 * 60.0)
-        if settings.tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            context.load_cert_chain(settings.tls_cert, settings.tls_key)
-            self.socket = context.wrap_socket(self.socket, server_side=True)
 
     def handle_error(self, request, client_address):
         log.warning("connection error from %s: %s", client_address[0], sys.exc_info()[1])
@@ -315,7 +330,7 @@ def main(argv=None) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    os.makedirs(settings.data_dir, exist_ok=True)
+    secure_data_dir(settings.data_dir)
     db_file = db.db_path(settings.data_dir)
     init_db(db_file)
     try:
@@ -331,6 +346,12 @@ def main(argv=None) -> int:
             start_sync_scheduler()
         except ImportError:
             log.warning("CRM_GMAIL_INTEGRATION_ENABLED is on but email_integration.scheduler is not installed")
+        # The relationship view's email facts (backend.email_source): the integration registers its provider.
+        try:
+            from email_integration.relationships import register
+            register()
+        except ImportError:
+            pass
 
     def stop(signum, frame):
         threading.Thread(target=httpd.shutdown, daemon=True).start()

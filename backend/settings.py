@@ -10,12 +10,20 @@
 | CRM_LOGIN_MAX_FAILURES | 5 | failed logins per 15 minutes per email and address before 429 |
 | CRM_BACKUP_INTERVAL_MIN | 1440 | minutes between online backups |
 | CRM_BACKUP_KEEP | 14 | backups kept |
+| CRM_MAX_CONNECTIONS | 200 | connections served at once; one more is answered 503 |
+| CRM_HEADER_TIMEOUT_SEC | 10 | a request line + headers (and a TLS handshake) must arrive within this |
+| CRM_BODY_TIMEOUT_SEC | 30 | a request body must arrive within this (else 408); each 256 KiB of a response too |
+| CRM_KEEPALIVE_IDLE_SEC | 15 | a kept-alive connection idle this long between requests is closed |
+| CRM_PUBLIC_ORIGIN | (unset) | e.g. https://crm.firm.com behind a proxy: the only Origin cookie writes may come from |
 | CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
 | CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
+| CRM_GMAIL_WORKSPACE_DOMAIN | (unset) | also the firm's own domain for the core: investor addresses there are refused |
+| CRM_STALE_DAYS | 90 | "going cold": the last two-way email contact is older than this many days |
 """
 from __future__ import annotations
 
 import os
+import urllib.parse
 from dataclasses import dataclass
 
 TRUTHY = ("1", "true", "yes", "on")
@@ -35,9 +43,16 @@ class Settings:
     login_max_failures: int = 5
     backup_interval_min: float = 1440.0
     backup_keep: int = 14
+    max_connections: int = 200
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_idle: float = 15.0
+    public_origin: str = ""
     tls_cert: str = ""
     tls_key: str = ""
     gmail_enabled: bool = False
+    firm_domain: str = ""  # CRM_GMAIL_WORKSPACE_DOMAIN: no investor address may sit there (address_policy)
+    stale_days: int = 90
 
     @property
     def tls(self) -> bool:
@@ -103,6 +118,17 @@ def _bool(environ, name):
     raise SettingsError(f"{name}: expected true/false, got {environ.get(name)!r}")
 
 
+def _origin(environ, name):
+    """scheme://host[:port] in lower case, nothing else (an Origin header's shape), or ""."""
+    raw = environ.get(name, "").strip().rstrip("/")
+    if not raw:
+        return ""
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.username:
+        raise SettingsError(f"{name}: expected an origin like https://crm.example.com, got {raw!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def load_settings(environ=os.environ) -> Settings:
     """Read $CRM_DATA_DIR/.env into `environ` (no override), then parse and validate the CRM_* variables."""
     data_dir = environ.get("CRM_DATA_DIR", "").strip() or "data"
@@ -122,6 +148,13 @@ def load_settings(environ=os.environ) -> Settings:
         login_max_failures=_int(environ, "CRM_LOGIN_MAX_FAILURES", 5, 1, 1000),
         backup_interval_min=_float(environ, "CRM_BACKUP_INTERVAL_MIN", 1440.0, 0.01, 525_600),
         backup_keep=_int(environ, "CRM_BACKUP_KEEP", 14, 1, 10_000),
+        max_connections=_int(environ, "CRM_MAX_CONNECTIONS", 200, 1, 10_000),
+        header_timeout=_float(environ, "CRM_HEADER_TIMEOUT_SEC", 10.0, 0.1, 3600),
+        body_timeout=_float(environ, "CRM_BODY_TIMEOUT_SEC", 30.0, 0.1, 3600),
+        keepalive_idle=_float(environ, "CRM_KEEPALIVE_IDLE_SEC", 15.0, 0.1, 3600),
+        public_origin=_origin(environ, "CRM_PUBLIC_ORIGIN"),
         tls_cert=cert, tls_key=key,
         gmail_enabled=_bool(environ, "CRM_GMAIL_INTEGRATION_ENABLED"),
+        firm_domain=environ.get("CRM_GMAIL_WORKSPACE_DOMAIN", "").strip().lower().lstrip("@"),
+        stale_days=_int(environ, "CRM_STALE_DAYS", 90, 1, 36500),
     )

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
+import re
 
 FRONTEND_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "frontend")
 STATIC_DIR = os.path.join(FRONTEND_DIR, "static")
 PAGES = {"/": "index.html", "/login": "login.html", "/capture": "capture.html",
-         "/emails": "emails.html", "/admin": "admin.html"}
+         "/emails": "emails.html", "/admin": "admin.html", "/privacy": "privacy.html"}
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
@@ -14,10 +15,15 @@ CONTENT_TYPES = {
 }
 
 
+# Pages with an id in the path: /investors/12 is the investor page (its script reads the id).
+PATTERN_PAGES = [(re.compile(r"/investors/[0-9]{1,12}"), "investor.html")]
+
+
 def resolve(path: str) -> str | None:
     """The file that serves `path` (already stripped of its query), or None; never leaves frontend/."""
-    if path in PAGES:
-        candidate = os.path.join(FRONTEND_DIR, PAGES[path])
+    patterned = next((page for pattern, page in PATTERN_PAGES if pattern.fullmatch(path)), None)
+    if path in PAGES or patterned:
+        candidate = os.path.join(FRONTEND_DIR, PAGES.get(path) or patterned)
     elif path.startswith("/static/"):
         relative = path[len("/static/"):]
         if not relative or "\x00" in relative or "\\" in relative:

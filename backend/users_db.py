@@ -85,3 +85,43 @@ def user_for_api_token(conn, token_hash: str) -> dict | None:
     if (row["last_used_at"] or "")[:16] != now[:16]:  # at most one write a minute per token
         conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now, row["token_id"]))
     return _user(row)
+
+
+# -- account lifecycle (issue 15, item 6): every check above joins users.active = 1 and
+# api_tokens.revoked_at IS NULL, so these take effect on the very next request.
+def set_active(conn, user_id: int, active: bool) -> None:
+    """Deactivating also ends the user's sessions and revokes their tokens: reactivation revives neither."""
+    with atomic(conn):
+        conn.execute("UPDATE users SET active = ? WHERE id = ?", (1 if active else 0, user_id))
+        if not active:
+            end_sessions(conn, user_id)
+            revoke_tokens(conn, user_id)
+
+
+def end_sessions(conn, user_id: int, keep_token_hash: str | None = None) -> int:
+    """Delete the user's browser sessions (all, or all but `keep_token_hash`); returns how many."""
+    with atomic(conn):
+        return conn.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?",
+                            (user_id, keep_token_hash)).rowcount
+
+
+def revoke_tokens(conn, user_id: int) -> int:
+    with atomic(conn):
+        return conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                            (now_iso(), user_id)).rowcount
+
+
+def revoke_token(conn, token_id: int) -> bool:
+    """True when a live token was revoked (False: no such token, or already revoked)."""
+    with atomic(conn):
+        return conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                            (now_iso(), token_id)).rowcount == 1
+
+
+def list_tokens(conn, user_id: int | None = None) -> list[dict]:
+    """Tokens (never their hashes), oldest first, with their owner's email."""
+    rows = conn.execute(
+        "SELECT t.id, u.email, t.label, t.created_at, t.last_used_at, t.revoked_at "
+        "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE ? IS NULL OR t.user_id = ? ORDER BY t.id",
+        (user_id, user_id))
+    return [dict(row) for row in rows]

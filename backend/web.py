@@ -111,8 +111,14 @@ class Request:
             data = json.loads(self.raw_body)
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("request body is not valid JSON") from None
+        except RecursionError:  # "[[[[…" a few thousand deep
+            raise BadRequest("request body is nested too deeply") from None
         if not isinstance(data, dict):
             raise BadRequest("request body must be a JSON object")
+        try:  # "\ud800" is valid JSON but no text: SQLite and every encoder refuse a lone surrogate
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest("request body contains a lone surrogate (\\ud800-\\udfff)") from None
         return data
 
 
@@ -174,6 +180,7 @@ def field_int(data: dict, name: str, *, required: bool = True, default: int | No
 
 
 _ID = re.compile(r"[0-9]{1,12}")
+_INT = re.compile(r"-?[0-9]{1,12}")
 
 
 def parse_id(raw, name: str) -> int:
@@ -206,10 +213,9 @@ def query_int(query: dict, name: str, default: int, minimum: int = 0, maximum: i
     raw = query.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter '{name}' must be an integer") from None
+    if not _INT.fullmatch(raw):  # int() would also take "+5", " 5", "5_0" and non-ASCII digits
+        raise BadRequest(f"query parameter '{name}' must be an integer")
+    value = int(raw)
     if not (minimum <= value <= maximum):
         raise BadRequest(f"query parameter '{name}' must be between {minimum} and {maximum}")
     return value

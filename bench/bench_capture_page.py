@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import platform
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_support import ROOT, capture_environ, crm_database, service_account  # noqa: E402
+from bench_support import ROOT, capture_environ, crm_database, service_account, start_crm_process  # noqa: E402
 from backend.db import connect  # noqa: E402
 from devtools.gmail_emulator.gmail_format import message_resource  # noqa: E402
 from devtools.mailgen import FUNDS, sized_message  # noqa: E402
@@ -105,13 +105,7 @@ def main(argv=None) -> int:
     subprocess.run([sys.executable, "-m", "backend.manage", "create-user", "--email", "m@bench.example", "--name",
                     "M", "--role", "member", "--password", PASSWORD], cwd=ROOT, env=env, check=True,
                    capture_output=True)
-    log = open(os.path.join(data_dir, "server.log"), "w")
-    server = subprocess.Popen([sys.executable, "-m", "backend.server"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=log, text=True)
-    line = server.stdout.readline()
-    if "listening on" not in line:
-        raise SystemExit(f"the CRM did not start; see {log.name}")
-    url = line.strip().rsplit(" ", 1)[-1]
+    server, url = start_crm_process(env, data_dir)
     renders, views, loads, navigations = [], [], [], []
     client = CRMClient(url)
     client.login("m@bench.example", PASSWORD)

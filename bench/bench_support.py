@@ -65,3 +65,14 @@ def capture_environ(emulator_url: str, key_path: str, **extra) -> dict:
     return {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator_url,
             "CRM_GMAIL_TOKEN_URI": emulator_url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
             "CRM_GMAIL_WORKSPACE_DOMAIN": DOMAIN, **extra}
+
+
+def start_crm_process(env: dict, data_dir: str) -> tuple[subprocess.Popen, str]:
+    """`python -m backend.server` with `env` (stderr to data_dir/server.log); (process, its URL)."""
+    log = open(os.path.join(data_dir, "server.log"), "w")
+    server = subprocess.Popen([sys.executable, "-m", "backend.server"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=log, text=True)
+    line = server.stdout.readline()
+    if "listening on" not in line:
+        raise SystemExit(f"the CRM did not start; see {log.name}")
+    return server, line.strip().rsplit(" ", 1)[-1]

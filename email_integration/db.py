@@ -25,7 +25,22 @@ def apply_migrations(cursor) -> list[str]:
         cursor.execute(_FTS_DDL)
     except sqlite3.OperationalError:
         pass  # no FTS5 in this SQLite: db_queries searches with LIKE instead
+    if "0007_privacy.sql" in applied:
+        _drop_bcc_from_search(cursor)
     return applied
+
+
+def _drop_bcc_from_search(cursor) -> None:
+    """Once, with 0007: search rows written before it named Bcc recipients; rewrite those without them."""
+    if cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'emails_fts'").fetchone() is None:
+        return
+    ids = [r[0] for r in cursor.execute("SELECT DISTINCT p.email_id FROM email_participants p JOIN emails e "
+                                        "ON e.id = p.email_id WHERE p.role = 'bcc' AND e.has_body = 1").fetchall()]
+    for email_id in ids:
+        people = cursor.execute("SELECT address, coalesce(name, '') FROM email_participants WHERE email_id = ? "
+                                "AND role != 'bcc' ORDER BY rowid", (email_id,)).fetchall()
+        cursor.execute("UPDATE emails_fts SET participants = ? WHERE rowid = ?",
+                       (" ".join(f"{a} {n}" for a, n in people), email_id))
 
 
 def has_fts(conn) -> bool:
@@ -137,6 +152,11 @@ def reset_interrupted(conn) -> int:
                                   "AND account_id = ?", (now_iso(), account["id"])).rowcount
             release_account(conn, account["id"], "idle", None)
     return count
+
+
+def enrolled_addresses(conn) -> list[str]:
+    """Every enrolled mailbox's address: never allowed as an investor address (backend.address_policy)."""
+    return [r[0] for r in conn.execute("SELECT email FROM email_accounts")]
 
 
 def workspace_users(conn, domain: str) -> list[dict]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from backend.db import now_iso
 
+from .db_visibility import room_safe_sql
+
 # The current draft is the model's when the side row's version is the proposal's and nobody edited it.
 MODEL_DRAFTED = ("EXISTS (SELECT 1 FROM email_proposal_drafts d WHERE d.proposal_id = p.id AND d.version = p.version "
                  "AND p.edited = 0)")
@@ -12,10 +14,12 @@ DRAFTED_BY = ("CASE WHEN p.edited THEN 'edited' ELSE coalesce((SELECT 'model:' |
 
 
 def to_draft(conn, limit: int) -> list[dict]:
-    """Pending proposals whose draft is still the CRM's own, newest email first: the model's work."""
+    """Pending proposals whose draft is still the CRM's own, newest email first: the model's work. Only
+    mail that may reach the review room (db_visibility): the bot sees nothing a teammate could not."""
     rows = conn.execute(f"SELECT p.id, p.version, p.investor_id, p.thread_id, p.email_id FROM email_proposals p "
                         f"JOIN emails e ON e.id = p.email_id WHERE p.status = 'pending' AND p.edited = 0 "
-                        f"AND NOT {MODEL_DRAFTED} ORDER BY e.date DESC, p.id DESC LIMIT ?", (limit,))
+                        f"AND NOT {MODEL_DRAFTED} AND {room_safe_sql('e')} ORDER BY e.date DESC, p.id DESC LIMIT ?",
+                        (limit,))
     return [dict(r) for r in rows]
 
 
@@ -26,10 +30,10 @@ def email_text(conn, email_id: int) -> dict | None:
 
 
 def earlier_in_thread(conn, thread_id: int, before_date: str, before_id: int, limit: int) -> list[dict]:
-    """The conversation's messages before this one, newest first (the model's short context)."""
+    """The conversation's room-safe messages before this one, newest first (the model's short context)."""
     rows = conn.execute("SELECT id, date, from_email, from_name, body_text, snippet FROM emails WHERE thread_id = ? "
                         "AND id != ? AND has_body = 1 AND (date < ? OR (date = ? AND id < ?)) "
-                        "ORDER BY date DESC, id DESC LIMIT ?",
+                        f"AND {room_safe_sql('emails')} ORDER BY date DESC, id DESC LIMIT ?",
                         (thread_id, before_id, before_date or "", before_date or "", before_id, limit))
     return [dict(r) for r in rows]
 

@@ -10,15 +10,22 @@ import sqlite3
 from backend.db import now_iso
 from backend.investors_db import bump_last_contact
 
-from . import db_proposals
+from . import db_privacy, db_proposals, db_relationships
 
 PARTICIPANT_ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
 
 def find_email(conn, message_key: str) -> dict | None:
-    row = conn.execute("SELECT id, thread_id, matched, has_body, date FROM emails WHERE message_key = ?",
-                       (message_key,)).fetchone()
+    row = conn.execute("SELECT id, thread_id, matched, has_body, date, date_source, from_email FROM emails "
+                       "WHERE message_key = ?", (message_key,)).fetchone()
     return dict(row) if row else None
+
+
+def record_collision(conn, message_id: str, email_id: int, other_email_id: int, account_id: int) -> None:
+    """Two different emails claim one Message-ID (see ingest.copy_basis); kept apart, noted here."""
+    conn.execute("INSERT OR IGNORE INTO email_message_id_collisions (message_id, email_id, other_email_id, "
+                 "account_id, detected_at) VALUES (?, ?, ?, ?, ?)",
+                 (message_id, email_id, other_email_id, account_id, now_iso()))
 
 
 def insert_email(conn, message_key: str, parsed: dict, thread_id: int) -> int:
@@ -31,7 +38,14 @@ def insert_email(conn, message_key: str, parsed: dict, thread_id: int) -> int:
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (message_key, parsed["message_id"] or None, thread_id, sender.get("email"), sender.get("name"),
          parsed["date"] or None, parsed["date_source"] or None, " ".join(parsed["in_reply_to"]) or None,
-         json.dumps(parsed["references"]), parsed["size_estimate"], json.dumps(parsed["problems"]), now, now)).lastrowid
+         json.dumps(parsed["references"]), parsed["size_estimate"], json.dumps(problem_kinds(parsed["problems"])),
+         now, now)).lastrowid
+
+
+def problem_kinds(problems: list[str]) -> list[str]:
+    """Only the kind of each parse problem ("date", "charset", "to", …), for mail we do not keep:
+    the full text quotes raw header fragments (issue 15, item 12). store_body() keeps the full text."""
+    return sorted({str(problem).split(":", 1)[0].strip()[:40] for problem in problems})
 
 
 def store_participants(conn, email_id: int, parsed: dict) -> None:
@@ -61,7 +75,8 @@ def store_body(conn, email_id: int, parsed: dict, account_id: int) -> None:
                      (email_id, part["part_id"], part["filename"], part["mime_type"], part["size"],
                       part["content_id"] or None, int(bool(part["inline"])), account_id, parsed["gmail_id"],
                       part["attachment_id"] or None))
-    people = [parsed.get("from")] + [p for role in PARTICIPANT_ROLES[1:] for p in parsed.get(role) or []]
+    # Bcc recipients stay out of the search index: only the sender may see them (db_visibility).
+    people = [parsed.get("from")] + [p for role in ("to", "cc", "reply_to") for p in parsed.get(role) or []]
     words = " ".join(f"{p['email']} {p.get('name') or ''}" for p in people if p and p.get("email"))
     _fts(conn, "INSERT INTO emails_fts (rowid, subject, participants, body) VALUES (?, ?, ?, ?)",
          (email_id, parsed["subject"], words, parsed["body_text"]))
@@ -81,9 +96,13 @@ def drop_body(conn, email_id: int) -> list[str]:
     hashes = [r[0] for r in conn.execute("SELECT sha256 FROM email_attachments WHERE email_id = ? AND "
                                          "sha256 IS NOT NULL", (email_id,))]
     conn.execute("DELETE FROM email_attachments WHERE email_id = ?", (email_id,))
+    problems = conn.execute("SELECT problems_json FROM emails WHERE id = ?", (email_id,)).fetchone()
+    kinds = problem_kinds(json.loads(problems[0] or "[]")) if problems else []
     conn.execute("UPDATE emails SET has_body = 0, subject = NULL, snippet = NULL, body_text = NULL, quoted_text = NULL, "
-                 "signature = NULL, body_html = NULL, updated_at = ? WHERE id = ?", (now_iso(), email_id))
+                 "signature = NULL, body_html = NULL, problems_json = ?, updated_at = ? WHERE id = ?",
+                 (json.dumps(kinds), now_iso(), email_id))
     _fts(conn, "DELETE FROM emails_fts WHERE rowid = ?", (email_id,))
+    db_proposals.clear_undecided_drafts(conn, email_id)  # a draft quotes the body we just dropped
     return hashes
 
 
@@ -106,6 +125,7 @@ def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str 
         if date:
             bump_last_contact(conn, investor_id, date)
     conn.execute("UPDATE emails SET matched = ? WHERE id = ?", (int(bool(links)), email_id))
+    db_relationships.mark_dirty(conn, removed | {l[0] for l in links})
     if removed:
         db_proposals.supersede_pending(conn, email_id, removed)
         recompute_last_contact(conn, removed)
@@ -195,6 +215,7 @@ def remove_entry(conn, account_id: int, gmail_id: str) -> tuple[bool, list[str]]
         return True, []
     investors = linked_investor_ids(conn, email_id)
     db_proposals.supersede_pending(conn, email_id, investors)
+    db_relationships.mark_dirty(conn, investors)
     hashes = drop_body(conn, email_id)
     thread = conn.execute("DELETE FROM emails WHERE id = ? RETURNING thread_id", (email_id,)).fetchone()
     recompute_last_contact(conn, investors)
@@ -250,11 +271,13 @@ def merge_threads(conn, keep: int, others: list[int]) -> None:
     """Fold `others` into `keep`: a message that links two conversations proves they are one."""
     for other in others:
         db_proposals.fold_threads(conn, keep, other)
+        db_privacy.carry_private(conn, keep, other)
         conn.execute("UPDATE emails SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("UPDATE email_thread_keys SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("DELETE FROM email_threads WHERE id = ?", (other,))
     if others:
         refresh_thread(conn, keep)
+        db_relationships.mark_thread_dirty(conn, keep)
 
 
 def add_thread_keys(conn, thread_id: int, keys: list[str]) -> None:

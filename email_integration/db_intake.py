@@ -4,13 +4,17 @@ from __future__ import annotations
 from backend.db import now_iso
 
 from .db_drafts import MODEL_DRAFTED
+from .db_visibility import room_safe_sql
 
 
-# Pending proposals whose card is not in the review room. One condition a line: other work-list
-# rules (a model draft still to come, a private thread) add theirs to this list.
-_UNPOSTED = ("p.status = 'pending'", "m.proposal_id IS NULL")
-_UNPOSTED_FROM = ("FROM email_proposals p LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
-                  "LEFT JOIN emails e ON e.id = p.email_id")
+# Pending proposals whose card is not in the review room and whose email every teammate may read
+# (db_visibility). One condition a line: other work-list rules (a model draft still to come) add theirs.
+_UNPOSTED = ("p.status = 'pending'", "m.proposal_id IS NULL", room_safe_sql())
+_UNPOSTED_FROM = ("FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+                  "LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id")
+# Cards in the room still awaiting a decision (what CRM_INTAKE_MAX_OPEN_CARDS caps).
+_OPEN = ("FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id JOIN emails e ON e.id = p.email_id "
+         f"WHERE p.status = 'pending' AND m.closed_at IS NULL AND {room_safe_sql()}")
 
 
 # A card is posted once its draft will not change under the reviewers: a person edited it, the model
@@ -31,21 +35,22 @@ def unposted_count(conn) -> int:
 
 
 def open_count(conn) -> int:
-    """Cards in the room still awaiting a decision: what CRM_INTAKE_MAX_OPEN_CARDS caps."""
-    return conn.execute("SELECT count(*) FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id "
-                        "WHERE p.status = 'pending'").fetchone()[0]
+    return conn.execute(f"SELECT count(*) {_OPEN}").fetchone()[0]
 
 
 def open_cards(conn) -> list[dict]:
-    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, p.version, p.draft FROM email_proposal_matrix m "
-                        "JOIN email_proposals p ON p.id = m.proposal_id WHERE p.status = 'pending' ORDER BY p.id")
+    rows = conn.execute(f"SELECT p.id, m.room_id, m.event_id, p.version, p.draft {_OPEN} ORDER BY p.id")
     return [dict(r) for r in rows]
 
 
 def cards_to_close(conn) -> list[dict]:
-    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, p.status, p.decided_by, p.decided_via "
+    """Posted cards to close: decided elsewhere or superseded, or still pending but now private or owner-only
+    (a mailbox's visibility narrowed): those show status 'withdrawn' and stay decidable on /capture only."""
+    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, CASE WHEN p.status = 'pending' THEN 'withdrawn' "
+                        "ELSE p.status END AS status, p.decided_by, p.decided_via "
                         "FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id "
-                        "WHERE p.status != 'pending' AND m.closed_at IS NULL ORDER BY p.decided_at, p.id")
+                        "LEFT JOIN emails e ON e.id = p.email_id WHERE m.closed_at IS NULL AND "
+                        f"(p.status != 'pending' OR e.id IS NULL OR NOT {room_safe_sql()}) ORDER BY p.decided_at, p.id")
     return [dict(r) for r in rows]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from backend.db import now_iso
 
 from .db_drafts import DRAFTED_BY
+from .db_visibility import FULL, holds_thread_sql, level_sql, room_safe_sql
 
 _COLUMNS = ("p.id, p.investor_id, p.thread_id, p.email_id, p.status, p.version, p.draft, p.edited, p.created_at, "
             "p.updated_at, p.decided_at, p.decided_by_user_id, p.decided_by, p.decided_via, p.note_id, "
@@ -80,6 +81,13 @@ def forget_deferred(conn, since: str, investor_id: int | None) -> None:
     conn.execute(f"DELETE FROM email_proposal_deferred AS d WHERE {where}", params)
 
 
+def clear_undecided_drafts(conn, email_id: int) -> None:
+    """The email's body is being dropped: drafts that never became a grid note (superseded or
+    rejected) lose their text too, which was drawn from that body (issue 15, item 12)."""
+    conn.execute("UPDATE email_proposals SET draft = '', updated_at = ? WHERE email_id = ? "
+                 "AND status IN ('superseded', 'rejected') AND draft != ''", (now_iso(), email_id))
+
+
 def get(conn, proposal_id: int) -> dict | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM email_proposals p WHERE p.id = ?", (proposal_id,)).fetchone()
     return dict(row) if row else None
@@ -111,18 +119,49 @@ def fold_threads(conn, keep: int, other: int) -> None:
     conn.execute("UPDATE email_proposals SET thread_id = ? WHERE thread_id = ?", (keep, other))
 
 
-def list_cards(conn, status: str, limit: int = 1000, ids=None) -> list[dict]:
-    """Proposals with what a review card shows: investor, email metadata, the draft."""
+def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | None = None) -> list[dict]:
+    """Proposals with what a review card shows: investor, email metadata, the draft.
+
+    With `viewer_id`, only cards that viewer may see: drafted from mail every teammate can read, or
+    from mail in the viewer's own mailbox (db_visibility). `owner_only` marks the latter kind; `holder`:
+    the viewer's mailbox holds the conversation (they may mark it private)."""
     where, params = ["p.status = ?"], [status]
     if ids is not None:
         where.append(f"p.id IN ({','.join('?' * len(ids))})")
         params.extend(ids)
+    holder, holder_params = "0", []
+    if viewer_id is not None:
+        level, level_params = level_sql(viewer_id)
+        where.append(f"{level} = {FULL}")
+        params.extend(level_params)
+        holder, holder_params = holds_thread_sql(viewer_id, "p.thread_id")
     rows = conn.execute(
         f"SELECT {_COLUMNS}, i.name AS investor_name, i.firm AS investor_firm, e.from_email, e.from_name, e.date, "
-        "e.subject, e.snippet, e.body_text FROM email_proposals p JOIN investors i ON i.id = p.investor_id "
+        f"e.subject, e.snippet, e.body_text, NOT {room_safe_sql()} AS owner_only, {holder} AS holder "
+        "FROM email_proposals p JOIN investors i ON i.id = p.investor_id "
         f"JOIN emails e ON e.id = p.email_id WHERE {' AND '.join(where)} ORDER BY e.date DESC, p.id DESC LIMIT ?",
-        (*params, limit))
+        (*holder_params, *params, limit))
     return [dict(r) for r in rows]
+
+
+def visible_to(conn, proposal_id: int, viewer_id: int) -> bool:
+    """Whether the viewer may see (and decide) this proposal: they may read its whole email."""
+    level, params = level_sql(viewer_id)
+    row = conn.execute(f"SELECT {level} FROM email_proposals p JOIN emails e ON e.id = p.email_id WHERE p.id = ?",
+                       (*params, proposal_id)).fetchone()
+    return row is not None and row[0] == FULL
+
+
+def room_safe(conn, proposal_id: int) -> bool:
+    """Whether the proposal may be shown in the review room (its email is readable by every teammate)."""
+    row = conn.execute(f"SELECT {room_safe_sql()} FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+                       "WHERE p.id = ?", (proposal_id,)).fetchone()
+    return row is not None and bool(row[0])
+
+
+def pending_in_thread(conn, thread_id: int) -> list[dict]:
+    return [dict(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM email_proposals p WHERE p.thread_id = ? "
+                                          "AND p.status = 'pending'", (thread_id,))]
 
 
 def recipients(conn, email_ids: list[int]) -> dict[int, dict[str, list]]:
@@ -150,8 +189,11 @@ def holders(conn, email_ids: list[int]) -> dict[int, list[dict]]:
     return found
 
 
-def count(conn, status: str) -> int:
-    return conn.execute("SELECT count(*) FROM email_proposals WHERE status = ?", (status,)).fetchone()[0]
+def count(conn, status: str, viewer_id: int) -> int:
+    """How many proposals of this status the viewer may see (list_cards' rule)."""
+    level, params = level_sql(viewer_id)
+    return conn.execute(f"SELECT count(*) FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+                        f"WHERE p.status = ? AND {level} = {FULL}", (status, *params)).fetchone()[0]
 
 
 def user_name(conn, user_id: int | None) -> str | None:

@@ -107,6 +107,16 @@ def decode_header(value, problems: list, where: str = "header") -> str:
     return "".join(p if isinstance(p, str) else decode_bytes(p[1], p[0], problems, where) for p in pieces)
 
 
+# Unicode bidirectional controls (UAX #9: the embeddings, overrides and isolates, and the
+# implicit marks): in a name, "invoice\u202Efdp.exe" shows as "invoiceexe.pdf".
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi(text: str) -> str:
+    """`text` without bidi controls, so it reads in the order its characters are stored."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
 def collapse(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 

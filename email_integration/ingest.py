@@ -2,6 +2,7 @@
 
 Privacy: a message that matches no investor keeps only what rematch needs (ids, participants,
 date); its subject, body and attachments are kept only when it matches or CRM_GMAIL_CAPTURE_ALL.
+A message with a participant on the mailbox's exclusion list is not stored at all.
 """
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import hashlib
 
 from backend.db import atomic
 
-from . import db, db_emails, db_proposals
+from . import db, db_emails, db_privacy, db_proposals
 from .attachments import BlobStore, store_inline
+from .exclusions import excluded
 from .parser import parse
 from .proposals import horizon_for, propose
 from .threads import resolve_thread
 
-ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
+ADDED, UPDATED, UNCHANGED, EXCLUDED = "added", "updated", "unchanged", "excluded"
 
 
 def message_key(parsed: dict) -> str:
@@ -27,6 +29,22 @@ def message_key(parsed: dict) -> str:
     basis = "\x1f".join([sender, to, parsed.get("date") or parsed.get("internal_date") or "",
                          parsed.get("subject") or ""])
     return "hash:" + hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:40]
+
+
+def copy_basis(from_email: str | None, date: str | None, date_source: str | None) -> tuple:
+    """What every copy of one message shares besides its Message-ID: the sender, and the Date header
+    (Gmail's internal date differs per mailbox, so a message without Date agrees on the sender alone)."""
+    return ((from_email or "").lower(), date if date_source == "header" else None)
+
+
+def parsed_basis(parsed: dict) -> tuple:
+    return copy_basis((parsed.get("from") or {}).get("email"), parsed.get("date"), parsed.get("date_source"))
+
+
+def collision_key(key: str, parsed: dict) -> str:
+    """The key of a message that reuses a known Message-ID but disagrees with its first copy:
+    stable (its own later copies dedup with it), distinct from the original's."""
+    return key + "#" + hashlib.sha256("\x1f".join(map(str, parsed_basis(parsed))).encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def raw_headers(resource: dict) -> dict:
@@ -74,22 +92,31 @@ class Ingestor:
         return self.matcher.index(self.conn).match(addresses_of(parsed))
 
     def store(self, account_id: int, parsed: dict, links: list, seen_gen: int = 0, headers: dict | None = None) -> str:
-        """Thread and store a parsed message with its investor links; 'added', 'updated' or 'unchanged'."""
+        """Thread and store a parsed message with its investor links; 'added', 'updated', 'unchanged', or
+        'excluded' (a participant is on the mailbox's exclusion list: nothing is stored)."""
         if not parsed["gmail_id"]:
             raise ValueError("a Gmail message without an id")
         keep_body = bool(links) or self.capture_all
         with atomic(self.conn):
-            existing = db_emails.find_email(self.conn, message_key(parsed))
+            # Read inside the transaction: an exclusion added (and its purge) commits before or after, never between.
+            if excluded(addresses_of(parsed), db_privacy.patterns_for_account(self.conn, account_id)):
+                return EXCLUDED  # never stored, not even the metadata rematch would need
+            key, existing, collides_with = self._identify(parsed)
+            # A message whose Message-ID belongs to another email threads without it (its Gmail
+            # thread and its References still apply), or it would join that email's conversation.
+            threading = parsed if key == message_key(parsed) else {**parsed, "message_id": ""}
             outcome = UNCHANGED
             if existing is None:
-                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed)
-                email_id = db_emails.insert_email(self.conn, message_key(parsed), parsed, thread_id)
+                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], threading)
+                email_id = db_emails.insert_email(self.conn, key, parsed, thread_id)
+                if collides_with is not None:
+                    db_emails.record_collision(self.conn, parsed["message_id"], collides_with, email_id, account_id)
                 db_emails.store_participants(self.conn, email_id, parsed)
                 db_emails.set_links(self.conn, email_id, links, parsed["date"], new=True)
                 outcome = ADDED
             else:
                 email_id, thread_id = existing["id"], existing["thread_id"]
-                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], parsed, thread_id)
+                thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], threading, thread_id)
                 db_emails.set_email_thread(self.conn, email_id, thread_id)
                 # Another mailbox's copy may name more people (a Bcc only its sender's copy shows):
                 # keep them all, and link by everyone seen in any copy.
@@ -121,6 +148,21 @@ class Ingestor:
             account = db.get_account(self.conn, account_id)
             self._horizons[account_id] = horizon_for(account["created_at"] if account else "", self.propose_since_days)
         return self._horizons[account_id]
+
+    def _identify(self, parsed: dict) -> tuple[str, dict | None, int | None]:
+        """(message key, the stored email it is a copy of or None, the email whose Message-ID it reuses or None).
+
+        Copies merge on Message-ID only when they agree on sender and date (copy_basis): merging a
+        message that merely reuses the id would let it rewrite the real email's participants and
+        investor links (issue 15, item 11). Such a message gets its own key and the pair is recorded.
+        """
+        key = message_key(parsed)
+        existing = db_emails.find_email(self.conn, key)
+        if existing is None or not key.startswith("mid:") or \
+                copy_basis(existing["from_email"], existing["date"], existing["date_source"]) == parsed_basis(parsed):
+            return key, existing, None
+        key = collision_key(key, parsed)
+        return key, db_emails.find_email(self.conn, key), existing["id"]
 
     def _investor(self, investor_id: int) -> dict | None:
         """Name and firm for drafting, cached for this ingestor's life (one sync run)."""

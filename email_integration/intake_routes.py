@@ -38,6 +38,9 @@ def work_lists(req):
             card = proposals.card(row, people.get(row["email_id"], {}))
             card.pop("status")
             card.pop("created_at")
+            card.pop("owner_only")  # always false here: only room-safe cards are posted
+            for web_only in ("thread_id", "holder"):
+                card.pop(web_only)
             card["web_url"] = web_url(row["id"])
             to_post.append(card)
     return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn),
@@ -45,10 +48,14 @@ def work_lists(req):
             "to_draft": model_drafts.items(req.conn, limit, CONFIG.workspace_domain)}
 
 
-def _proposal(req) -> dict:
+def _proposal(req, closing: bool = False) -> dict:
+    """The proposal as the bot may see it: a pending card not safe for the room (private conversation,
+    a mailbox's narrowed visibility) exists for the bot only to be closed."""
     found = db_proposals.get(req.conn, int(req.params["id"]))
     if found is None or found["status"] == "superseded" and not db_intake.side_row(req.conn, found["id"]):
         raise NotFound(f"no proposal {req.params['id']}")
+    if found["status"] == "pending" and not closing and not db_proposals.room_safe(req.conn, found["id"]):
+        raise NotFound(f"proposal {found['id']} was withdrawn from the review room")
     return found
 
 
@@ -85,10 +92,10 @@ def draft(req):
 
 def closed(req):
     with atomic(req.conn):
-        proposal = _proposal(req)
+        proposal = _proposal(req, closing=True)
         if db_intake.side_row(req.conn, proposal["id"]) is None:
             raise NotFound("this proposal has no card in the review room")
-        if proposal["status"] == "pending":
+        if proposal["status"] == "pending" and db_proposals.room_safe(req.conn, proposal["id"]):
             raise Conflict("the proposal is still pending", payload={"proposal": proposals.state_of(proposal)})
         db_intake.record_closed(req.conn, proposal["id"])
         return {"closed": db_intake.side_row(req.conn, proposal["id"])}

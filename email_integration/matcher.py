@@ -3,20 +3,8 @@ from __future__ import annotations
 
 import threading
 
+from backend.address_policy import FREE_MAIL_DOMAINS, domain_of
 from backend.investors_db import investor_addresses, investors_rev
-
-# Domains shared by unrelated people: a match by domain there would link strangers to an investor.
-FREE_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com", "msn.com",
-    "yahoo.com", "yahoo.co.uk", "ymail.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me",
-    "protonmail.com", "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "zoho.com", "yandex.com",
-    "yandex.ru", "qq.com", "163.com", "126.com", "fastmail.com", "hey.com", "tutanota.com", "naver.com",
-})
-
-
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2].lower().strip().rstrip(".")
-
 
 class InvestorIndex:
     """Investor addresses and domains indexed for matching; built from (investor_id, kind, value) rows."""

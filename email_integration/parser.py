@@ -10,7 +10,7 @@ import mimetypes
 import re
 
 from email_integration.headers import (collapse, decode_bytes, decode_header, internal_date_iso, message_ids,
-                                       parse_addresses, parse_date, unsurrogate)
+                                       parse_addresses, parse_date, strip_bidi, unsurrogate)
 from email_integration.html_text import html_to_text, split_reply
 
 KEYS = ("gmail_id", "gmail_thread_id", "history_id", "label_ids", "size_estimate", "internal_date",
@@ -108,6 +108,9 @@ def _attachment(part: dict, headers: dict, mime: str, disposition: str, problems
             candidates.append((collapse(decode_header(raw, notes, "filename")), notes))
     name, notes = next((c for c in candidates if "\ufffd" not in c[0]), candidates[0] if candidates else ("", []))
     problems.extend(notes + (["filename: undecodable bytes replaced"] if "\ufffd" in name else []))
+    if strip_bidi(name) != name:
+        problems.append("filename: bidi controls removed")
+        name = strip_bidi(name)
     name = name.replace("/", "_").replace("\\", "_")
     if not name:
         name = "forwarded-message.eml" if mime == "message/rfc822" else \

@@ -20,7 +20,8 @@ def list_proposals(req):
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
     limit = query_int(req.query, "limit", 1000, 1, MAX_LIST)
-    return {"proposals": proposals.cards(req.conn, status, limit), "total": db_proposals.count(req.conn, status)}
+    return {"proposals": proposals.cards(req.conn, req.user["id"], status, limit),
+            "total": db_proposals.count(req.conn, status, req.user["id"])}
 
 
 def decide_fields(data: dict) -> dict:
@@ -32,6 +33,8 @@ def decide_fields(data: dict) -> dict:
 
 def decide(req):
     fields = decide_fields(req.json())
+    if not db_proposals.visible_to(req.conn, int(req.params["id"]), req.user["id"]):
+        raise NotFound(f"no proposal {req.params['id']}")  # private, or another's owner-only card
     return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="web", **fields)}
 
 

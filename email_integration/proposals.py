@@ -15,6 +15,7 @@ from backend.investors_db import add_grid_note, bump_last_contact
 from backend.web import BadRequest, Conflict, NotFound
 
 from . import db_intake, db_proposals
+from .db_visibility import is_private
 from .drafter import draft_note
 
 MAX_DRAFT_CHARS = 2000
@@ -74,6 +75,8 @@ def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, li
     Mail dated before `horizon` drafts nothing now; it is remembered for an admin's backfill."""
     if not links or automated_reason(headers, parsed) or is_internal_only(parsed, own_domain):
         return []
+    if is_private(conn, thread_id):
+        return []  # a private conversation never reaches the review room or /capture
     date = parsed.get("date") or ""
     wanted = [investor_id for investor_id, _strategy, _address in links if investors.get(investor_id)]
     if horizon and date and date < horizon:
@@ -107,6 +110,8 @@ def backfill(conn, since: str, investor_id: int | None, own_domain: str) -> dict
         rows = db_proposals.deferred(conn, since, investor_id)
         touched = set()
         for row in rows:
+            if is_private(conn, row["thread_id"]):
+                continue  # made private since: never a card
             parsed = {"from": {"email": row["from_email"] or "", "name": row["from_name"] or ""}, "date": row["date"],
                       "subject": row["subject"], "body_text": row["body_text"]}
             investor = {"name": row["investor_name"], "firm": row["investor_firm"]}
@@ -177,14 +182,18 @@ def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) ->
     """Approve or reject many proposals, each with decide()'s semantics: {decided: [ids], conflicts: [{id, proposal}]}.
 
     Each card is its own savepoint inside a chunk's transaction, so a card decided elsewhere in the
-    meantime is reported (with its current state; null when there is no such proposal) and the
-    others go ahead; no card is ever half-applied."""
+    meantime is reported (with its current state; null when there is no such proposal, or none the
+    user may see: private, or another's owner-only card) and the others go ahead; no card is ever
+    half-applied."""
     if decision not in ("approve", "reject"):
         raise BadRequest("decision must be approve or reject")
     decided, conflicts = [], []
     for start in range(0, len(ids), BULK_CHUNK):
         with atomic(conn):
             for proposal_id in ids[start:start + BULK_CHUNK]:
+                if not db_proposals.visible_to(conn, proposal_id, user["id"]):
+                    conflicts.append({"id": proposal_id, "proposal": None})
+                    continue
                 try:
                     decide(conn, proposal_id, decision, user=user, via=via)
                     decided.append(proposal_id)
@@ -198,11 +207,13 @@ def card(row: dict, people: dict) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
     return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
             "drafted_by": row["drafted_by"],
+            "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
             "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
                       "to": people.get("to", []), "cc": people.get("cc", []), "date": row["date"],
                       "subject": row["subject"], "snippet": _snippet(row)},
-            "created_at": row["created_at"]}
+            "created_at": row["created_at"], "owner_only": bool(row.get("owner_only")),
+            "holder": bool(row.get("holder"))}
 
 
 def _snippet(row: dict, limit: int = 300) -> str:
@@ -210,9 +221,10 @@ def _snippet(row: dict, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def cards(conn, status: str = "pending", limit: int = 1000) -> list[dict]:
-    """The web page's cards, newest email first, each with the teammates whose mailbox holds its email."""
-    rows = db_proposals.list_cards(conn, status, limit)
+def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:
+    """The cards `viewer_id` may see (db_visibility), newest email first: owner-only ones carry owner_only =
+    true; each lists the teammates whose mailbox holds its email (the page's teammate filter)."""
+    rows = db_proposals.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
     email_ids = [r["email_id"] for r in rows]
     people, holders = db_proposals.recipients(conn, email_ids), db_proposals.holders(conn, email_ids)
     return [{**card(r, people.get(r["email_id"], {})), "teammates": holders.get(r["email_id"], [])} for r in rows]

@@ -1,6 +1,7 @@
 """The /api/email/* surface (contracts §4, §5) as a route table; `try_handle` is the seed's Patch 3.
 
-Members read captured (investor-linked) email; admins also enroll, sync and rematch; bots get 403.
+Members read captured (investor-linked) email as db_visibility allows and enroll only themselves;
+admins also enroll others, sync and rematch; bots get 403. Privacy routes: privacy_routes.py.
 """
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import urllib.parse
 
 from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_user, token_hash
 from backend.db import atomic, iso_at
+from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
 
-from . import db, db_queries
+from . import db, db_privacy, db_queries
 from .attachments import content_disposition
 from .config import CONFIG
 from .intake_routes import INTAKE_ROUTES
+from .privacy_routes import PRIVACY_ROUTES
 from .proposal_routes import WEB_ROUTES
 
 ID = r"(?P<id>[0-9]{1,12})"
@@ -40,7 +43,8 @@ def _account_view(conn, account: dict, scheduler) -> dict:
                          "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
             "last_success_at": state["last_success_at"], "queued": db.queue_size(conn, account["id"]),
             "given_up": db.given_up_count(conn, account["id"]),
-            "counts": db_queries.account_counts(conn, account["id"]), "last_run": run}
+            "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
+            "visibility": db_privacy.visibility(conn, account["id"])}
 
 
 def status(req):
@@ -113,14 +117,14 @@ def threads(req):
     raw_investor = req.query.get("investor_id")
     investor_id = parse_id(raw_investor, "investor_id") if raw_investor not in (None, "") else None
     q = (req.query.get("q") or "").strip()[:200]
-    items, total = db_queries.list_threads(req.conn, investor_id, q or None,
+    items, total = db_queries.list_threads(req.conn, req.user["id"], investor_id, q or None,
                                            query_int(req.query, "limit", 50, 1, 200),
                                            query_int(req.query, "offset", 0, 0, 1_000_000))
     return {"threads": items, "total": total}
 
 
 def thread(req):
-    found = db_queries.get_thread(req.conn, int(req.params["id"]))
+    found = db_queries.get_thread(req.conn, req.user["id"], int(req.params["id"]))
     if found is None:
         raise NotFound("no such thread")
     return found
@@ -131,14 +135,14 @@ def _email_id(req) -> int:
 
 
 def detail(req):
-    found = db_queries.get_email_detail(req.conn, _email_id(req))
+    found = db_queries.get_email_detail(req.conn, req.user["id"], _email_id(req))
     if found is None:
         raise NotFound("no such email")
     return found
 
 
 def email_html(req):
-    html = db_queries.get_email_html(req.conn, _email_id(req))
+    html = db_queries.get_email_html(req.conn, req.user["id"], _email_id(req))
     if not html:
         raise NotFound("this email has no HTML body")
     images = " https:" if req.query.get("images") == "1" else ""
@@ -148,7 +152,7 @@ def email_html(req):
 
 
 def attachment(req):
-    found = db_queries.get_attachment(req.conn, int(req.params["id"]))
+    found = db_queries.get_attachment(req.conn, req.user["id"], int(req.params["id"]))
     if found is None:
         raise NotFound("no such attachment")
     if found["status"] != "stored":
@@ -177,11 +181,10 @@ def oauth_start(req):
     if CONFIG.auth_method != "oauth":
         raise Conflict("CRM_GMAIL_AUTH_METHOD is not oauth")
     user_id = parse_id(req.query.get("user_id") or str(req.user["id"]), "user_id")
-    if user_id != req.user["id"] and req.user["role"] != "admin":
-        raise Forbidden("only an admin can connect someone else's mailbox")
-    user = db.get_user(req.conn, user_id)
-    if user is None or user["role"] == "bot":
-        raise NotFound("no such person")
+    if user_id != req.user["id"]:
+        # Consent is the mailbox owner's to give, in their own session: not even an admin starts it for them.
+        raise Forbidden("you can connect only your own Gmail; the mailbox's owner must sign in and connect it")
+    user = req.user
     state = make_state(CONFIG.secret_key, _session_id(req), user["email"])
     return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"]))
 
@@ -220,15 +223,18 @@ def oauth_complete(req):
 ROUTES = [
     Route("GET", r"/api/email/status", status, require_user),
     Route("GET", r"/api/email/accounts", accounts, require_user),
+    # A member enrolls only their own mailbox (DWD); an admin may enroll anyone's (and everyone's).
     Route("POST", r"/api/email/accounts/enroll", enroll, require_user),
     Route("POST", r"/api/email/accounts/enroll-all", enroll_all, require_admin),
     Route("POST", r"/api/email/sync/run-now", run_now, require_admin),
     Route("POST", r"/api/email/rematch", rematch, require_admin),
+    # Reads show each viewer only what db_visibility allows (private conversations, mailbox visibility, Bcc).
     Route("GET", r"/api/email/threads", threads, require_user),
     Route("GET", rf"/api/email/threads/{ID}", thread, require_user),
     Route("GET", r"/api/email/detail", detail, require_user),
     Route("GET", r"/api/email/html", email_html, require_user),
     Route("GET", rf"/api/email/attachments/{ID}", attachment, require_user),
+    # OAuth consent: each person connects only their own Gmail; starting it for someone else is refused (403).
     Route("GET", r"/api/email/oauth/start", oauth_start, require_user),
     Route("GET", r"/api/email/oauth/callback", oauth_callback_redirect, None),
     Route("POST", r"/api/email/oauth/callback", oauth_complete, require_user),
@@ -238,10 +244,9 @@ ROUTES = [
 def try_handle(handler) -> bool:
     """The seed's Patch 3: answer any /api/email/* or /api/intake/* request (404 JSON for unknown ones)."""
     if handler.url_path.startswith("/api/email/"):
-        table = ROUTES + WEB_ROUTES
+        table = ROUTES + WEB_ROUTES + PRIVACY_ROUTES
     elif handler.url_path.startswith("/api/intake/"):
         table = INTAKE_ROUTES
     else:
         return False
-    from backend.server import serve_routes
     return serve_routes(handler, table, not_found=True)

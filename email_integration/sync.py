@@ -125,8 +125,8 @@ class AccountSync:
             db.queue_fetch(self.conn, self.account_id, gmail_id, reason, f"not stored: {type(exc).__name__}")
             self.counts["failed"] += 1
             return
-        if outcome != "unchanged":
-            self.counts["added" if outcome == "added" else "updated"] += 1
+        if outcome in ("added", "updated"):
+            self.counts[outcome] += 1
         db.dequeue_fetch(self.conn, self.account_id, gmail_id)
 
     def _retry_queue(self, seen_gen: int) -> None:

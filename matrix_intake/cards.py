@@ -84,6 +84,10 @@ def updated_line(version: int, draft: str) -> str:
 
 
 def decided_line(status: str, by: str | None, via: str | None) -> str:
-    mark = {"approved": "✅ Approved", "rejected": "❌ Rejected"}.get(status, f"Closed ({status})")
+    mark = {"approved": "✅ Approved", "rejected": "❌ Rejected",
+            # The CRM withdrew the card: its conversation went private, its email is gone, or its mailbox's
+            # owner keeps that mail from teammates (then the owner decides it on the web). Nothing more is said.
+            "superseded": "🚫 Withdrawn from the review room", "withdrawn": "🚫 Withdrawn from the review room",
+            }.get(status, f"Closed ({status})")
     where = {"web": " on the web", "matrix": " here"}.get(via or "", "")
     return f"{mark}{where}{f' by {by}' if by else ''}."

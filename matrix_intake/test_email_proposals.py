@@ -13,7 +13,7 @@ from devtools.intake_rig import INTAKE, World, wait_for
 from emulator_fixtures import add_message, make_message
 
 SUBJECTS = ["Say yes", "Say no", "Edit it", "Thumbs up", "Thumbs down", "Web decides", "Eve says yes", "LLM down",
-            "Crash mid decide", "CRM gone", "Web edits first", "Busy room"]
+            "Crash mid decide", "CRM gone", "Web edits first", "Busy room", "Goes private"]
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,21 @@ def test_a_web_decision_is_announced_and_closed(world):
                          e["content"]["m.relates_to"]["event_id"] == card["event_id"] for e in world.events()),
              what="the card marked")
     wait_for(lambda: all(i["id"] != proposal_id for i in world.crm.bot.get(INTAKE).json["to_close"]), what="closed")
+
+
+def test_a_conversation_made_private_is_withdrawn_and_closed(world):
+    card, proposal_id = world.posted("Goes private")
+    thread = world.crm.admin.get("/api/email/threads?q=Goes+private").json["threads"][0]["id"]
+    assert world.crm.admin.post(f"/api/email/threads/{thread}/private", {"private": True}).status == 200
+    world.said(card["event_id"], "Withdrawn from the review room")
+    wait_for(lambda: all(i["id"] != proposal_id for i in world.crm.bot.get(INTAKE).json["to_close"]), what="closed")
+    work = world.crm.bot.get(INTAKE).json
+    assert proposal_id not in {c["id"] for c in work["to_post"]} | {o["id"] for o in work["open"]}
+    world.ann.send_text(world.room, "yes", thread_root=card["event_id"])  # too late: nothing to approve
+    time.sleep(1.5)
+    assert world.status(proposal_id) is None and not any(
+        (n["source_ref"] or "").startswith(f"proposal:{proposal_id} ") for n in world.notes())
+    assert "Goes private" not in repr(world.crm.bot.get(INTAKE).json)
 
 
 def test_a_non_reviewers_yes_changes_nothing(world):

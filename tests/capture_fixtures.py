@@ -20,6 +20,7 @@ from email_integration.config import load_config
 from email_integration.service import CaptureService
 
 FIRM = "firm.test"
+NOBODY = 0  # a viewer id no mailbox belongs to: sees what every teammate sees (db_visibility)
 INVESTORS = [("Kim Lee", "Alder Ventures", ["kim@alder.vc"], ["alder.vc"]),
              ("Raj Patel", "Birch Capital", ["raj@birch.capital"], []),
              ("Mo Chen", "Cedar Partners", [], ["cedar.partners"])]

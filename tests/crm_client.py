@@ -45,7 +45,10 @@ class CRMClient:
             send_headers["Authorization"] = f"Bearer {bearer}"
         if self.cookies:
             send_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self.cookies and method not in ("GET", "HEAD"):
+            send_headers["Origin"] = self.url  # as a browser does on every write (the CSRF check wants it)
         send_headers.update(headers or {})
+        send_headers = {k: v for k, v in send_headers.items() if v is not None}  # None: leave the header out
         try:
             conn.request(method, path, body=body, headers=send_headers)
             response = conn.getresponse()

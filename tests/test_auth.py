@@ -54,22 +54,8 @@ def test_login_validation(crm):
 
 
 def test_tls_cookie_is_secure(crm_factory, tmp_path):
-    import datetime
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    server = crm_factory({"CRM_TLS_CERT": str(tmp_path / "cert.pem"), "CRM_TLS_KEY": str(tmp_path / "key.pem")})
+    from tls_cert import make_cert
+    server = crm_factory(make_cert(tmp_path))
     assert server.url.startswith("https://")
     server.create_user("a@firm.test", "admin")
     reply = server.client().login("a@firm.test", PASSWORD)

@@ -92,3 +92,15 @@ def test_bulk_reject_writes_nothing(site):
     reply = site.member.post(BULK, {"decision": "reject", "ids": chosen})
     assert reply.json == {"decided": chosen, "conflicts": []}
     assert notes_of(site, chosen) == {pid: 0 for pid in chosen}
+
+
+def test_a_card_the_user_may_not_see_is_a_conflict_and_stays_pending(site):
+    hidden = ids(site, "b11")
+    account = next(a for a in site.admin.get("/api/email/accounts").json["accounts"] if a["email"] == ADMIN)
+    assert site.admin.patch(f"/api/email/accounts/{account['id']}", {"visibility": "subject"}).status == 200
+    try:  # the admin's mail is now owner-only: the member may neither see nor decide its cards
+        reply = site.member.post(BULK, {"decision": "reject", "ids": hidden})
+        assert reply.json == {"decided": [], "conflicts": [{"id": hidden[0], "proposal": None}]}
+    finally:
+        assert site.admin.patch(f"/api/email/accounts/{account['id']}", {"visibility": "everything"}).status == 200
+    assert hidden[0] in {p["id"] for p in site.member.get("/api/email/proposals").json["proposals"]}

@@ -4,7 +4,7 @@ unlinking and deletion withdrawing proposals, threads and last contact kept true
 import threading
 import urllib.request
 
-from capture_fixtures import CaptureRig
+from capture_fixtures import NOBODY, CaptureRig
 from email_integration import db as email_db
 from email_integration import db_queries
 from email_integration.errors import TransientError
@@ -170,14 +170,14 @@ def test_deletion_keeps_decided_proposals_withdraws_pending_and_refreshes_the_th
     user = {"id": None, "name": "Tester"}
     mo_card = next(p for p in rig.query("SELECT id, investor_id FROM email_proposals") if p["investor_id"] == mo)
     proposals.decide(rig.conn, mo_card["id"], "approve", user=user, via="web")
-    thread = db_queries.list_threads(rig.conn, kim, None, 10, 0)[0][0]
+    thread = db_queries.list_threads(rig.conn, NOBODY, kim, None, 10, 0)[0][0]
     assert thread["last_date"] == "2026-11-03T10:00:00Z"
     # the newer message goes: the thread falls back to the first one, Kim's last contact too
     newer = gmail_id_of(rig, "<edge-r@alder.vc>")
     request = urllib.request.Request(f"{emulator.url}/_emulator/users/{ANN}/messages/{newer}", method="DELETE")
     urllib.request.urlopen(request, timeout=10).read()
     rig.sync(account)
-    thread = db_queries.list_threads(rig.conn, kim, None, 10, 0)[0][0]
+    thread = db_queries.list_threads(rig.conn, NOBODY, kim, None, 10, 0)[0][0]
     assert thread["last_date"] == "2026-11-02T10:00:00Z"
     assert get_investor(rig.conn, kim)["last_contact_at"] == "2026-11-02T10:00:00Z"
     kim_status = rig.query("SELECT status FROM email_proposals WHERE investor_id = ?", kim)

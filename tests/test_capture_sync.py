@@ -4,7 +4,7 @@ import urllib.request
 
 import pytest
 
-from capture_fixtures import CaptureRig, attachment_files
+from capture_fixtures import NOBODY, CaptureRig, attachment_files
 from devtools.make_service_account import make_service_account
 from email_integration import db as email_db
 from email_integration import db_queries
@@ -79,11 +79,11 @@ def test_unmatched_mail_keeps_no_body(rig, emulator):
     assert rig.query("SELECT * FROM email_attachments WHERE email_id = ?", personal["id"]) == []
     stored = rig.query("SELECT * FROM emails WHERE message_id = 'inv1@alder.vc'")[0]
     assert stored["has_body"] == 1 and "Numbers for month 1" in stored["body_text"]
-    threads, total = db_queries.list_threads(rig.conn, None, None, 50, 0)
+    threads, total = db_queries.list_threads(rig.conn, NOBODY, None, None, 50, 0)
     assert total == 1 and threads[0]["investors"][0]["name"] == "Kim Lee"
-    assert db_queries.get_email_detail(rig.conn, personal["id"]) is None
+    assert db_queries.get_email_detail(rig.conn, NOBODY, personal["id"]) is None
     # nothing of the personal email is findable by search either
-    assert db_queries.list_threads(rig.conn, None, "Dinner", 50, 0)[1] == 0
+    assert db_queries.list_threads(rig.conn, NOBODY, None, "Dinner", 50, 0)[1] == 0
 
 
 def test_rematch_links_and_fetches_later(rig, emulator):
@@ -137,9 +137,9 @@ def test_cross_mailbox_thread_is_one_thread_and_one_email(rig, emulator):
     rig.sync(ann)
     rig.sync(bob)
     assert rig.count("emails") == 2 and rig.count("email_mailbox_entries") == 3
-    threads, total = db_queries.list_threads(rig.conn, None, None, 50, 0)
+    threads, total = db_queries.list_threads(rig.conn, NOBODY, None, None, 50, 0)
     assert total == 1 and threads[0]["email_count"] == 2 and threads[0]["subject"] == "Round update 1"
-    detail = db_queries.get_thread(rig.conn, threads[0]["id"])
+    detail = db_queries.get_thread(rig.conn, NOBODY, threads[0]["id"])
     assert [e["subject"] for e in detail["emails"]] == ["Round update 1", "Re: Round update 1"]
     # one mailbox deleting its copy keeps the email; both deleting removes it
     ann_copy = next(iter(rig.view(ann)))

@@ -98,9 +98,13 @@ def test_state_from_another_session_is_refused(oauth_crm):
     assert server.member.post("/api/email/oauth/callback", {"state": state}).status == 400
 
 
-def test_member_cannot_start_consent_for_someone_else(oauth_crm):
+def test_nobody_starts_consent_for_someone_else(oauth_crm):
     server, _ = oauth_crm
     admin_id = server.admin.get("/api/auth/me").json["user"]["id"]
+    member_id = server.member.get("/api/auth/me").json["user"]["id"]
     assert server.member.get(f"/api/email/oauth/start?user_id={admin_id}").status == 403
+    refused = server.admin.get(f"/api/email/oauth/start?user_id={member_id}")  # not even an admin (issue 16)
+    assert refused.status == 403 and "own" in refused.json["error"]
+    assert server.admin.get(f"/api/email/oauth/start?user_id={admin_id}").status == 302
     assert server.bot.get("/api/email/oauth/start").status == 403
     assert server.client().get("/api/email/oauth/start").status == 401

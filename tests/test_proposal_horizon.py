@@ -96,6 +96,8 @@ def test_widening_for_one_investor_drafts_only_their_older_cards_in_range(site):
     assert pending(site) == ["Re: k400", "Re: k60-then-2", "k100", "k20", "k5", "r1"]
     again = site.admin.post("/api/email/proposals/backfill", {"investor_id": site.investors["Kim Lee"], "since": since})
     assert again.json["proposals"] == 0  # once: what was held back is drafted once
+    private = site.admin.get("/api/email/threads?q=r500").json["threads"][0]["id"]
+    assert site.admin.post(f"/api/email/threads/{private}/private", {"private": True}).status == 200
     everyone = site.admin.post("/api/email/proposals/backfill", {"since": at(800).strftime("%Y-%m-%dT%H:%M:%SZ")})
-    assert everyone.json["proposals"] == 3  # k700, r500, r30
-    assert pending(site) == ["Re: k400", "Re: k60-then-2", "k100", "k20", "k5", "k700", "r1", "r30", "r500"]
+    assert everyone.json["proposals"] == 2  # k700 and r30; r500's conversation is private: never a card
+    assert pending(site) == ["Re: k400", "Re: k60-then-2", "k100", "k20", "k5", "k700", "r1", "r30"]

@@ -45,7 +45,7 @@ def test_the_grid_lists_investors_with_addresses_and_last_contact(page):
 
 def test_add_a_note_inline_and_it_persists(page, site):
     page.login("member@firm.test", PASSWORD)
-    page.page.get_by_role("button", name="Alder Ventures").click()
+    page.page.get_by_role("button", name="Notes of Alder Ventures").click()
     notes_row = page.page.locator("tr.notes-row")
     notes_row.locator("li.note").first.wait_for()
     notes_row.locator("textarea").fill("Asked for the Q3 numbers.")
@@ -55,7 +55,7 @@ def test_add_a_note_inline_and_it_persists(page, site):
     bodies = [n["body"] for n in site.admin.get(f"/api/investors/{investor['id']}/notes").json["notes"]]
     assert bodies[0] == "Asked for the Q3 numbers."
     page.page.reload()
-    page.page.get_by_role("button", name="Alder Ventures").click()
+    page.page.get_by_role("button", name="Notes of Alder Ventures").click()
     page.page.locator("li.note", has_text="Asked for the Q3 numbers.").wait_for()
     assert page.unexpected_errors() == []
 

@@ -72,4 +72,9 @@ function relativeDate(iso) {
   return `${Math.floor(days / 365)} years ago`;
 }
 
-window.crm = { api, ApiError, el, formatDate, relativeDate };
+/* "a@x.vc, b@x.vc; c@x.vc" → ["a@x.vc", "b@x.vc", "c@x.vc"]: how address and domain fields are typed. */
+function splitList(value) {
+  return String(value || "").split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+window.crm = { api, ApiError, el, formatDate, relativeDate, splitList };

@@ -9,7 +9,10 @@
 
 (function () {
   const { api, el, formatDate } = window.crm;
-  const POLL_MS = Number(new URLSearchParams(window.location.search).get("poll")) || 25000;
+  // ?poll= is for tests; the floor keeps a crafted link (?poll=1) from hammering the server and
+  // using up the per-address rate limit of everyone behind the same address.
+  const MIN_POLL_MS = 2000;
+  const POLL_MS = Math.max(MIN_POLL_MS, Number(new URLSearchParams(window.location.search).get("poll")) || 25000);
   const MIN_WINDOW = 24; // cards in the page at least (a short list is there whole)
   const OVERSCAN_PX = 600; // rendered beyond the viewport on each side
   const GAP_PX = 10; // .cards > .card margin-bottom
@@ -149,7 +152,9 @@
         el("strong", {}, investor.name), investor.firm ? el("span", { className: "status" }, ` · ${investor.firm}`) : null,
         el("span", { className: "card-date" }, formatDate(email.date))),
       el("div", { className: "card-subject" }, email.subject || "(no subject)"),
-      el("div", { className: "status" }, `From ${person(email.from)}`));
+      el("div", { className: "status" }, `From ${person(email.from)}`),
+      proposal.owner_only ? el("p", { className: "status owner-only" },
+        "Only you see this card: your mailbox's visibility keeps this email from teammates and the review room.") : null);
     entry.textarea = el("textarea", { className: "draft", rows: 3, value: proposal.draft });
     entry.textarea.setAttribute("aria-label", "Proposed note");
     entry.drafter = el("div", { className: "status drafted-by" });
@@ -165,7 +170,8 @@
     reject.addEventListener("click", () => decide(entry, "reject"));
     save.addEventListener("click", () => decide(entry, "edit"));
     entry.message = el("p", { className: "status", role: "status", hidden: true });
-    node.append(entry.drafter, entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton),
+    const hide = proposal.holder ? window.crm.privacy.toggle(proposal.thread_id, false, () => drop([proposal.id], true)) : null;
+    node.append(entry.drafter, entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton, hide),
                 entry.message);
     entry.node = node;
     return node;

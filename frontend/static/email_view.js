@@ -36,9 +36,13 @@
       el("dt", {}, "From"), el("dd", {}, person(detail.from)),
       el("dt", {}, "To"), el("dd", {}, detail.to.map(person).join(", ")),
       ...(detail.cc.length ? [el("dt", {}, "Cc"), el("dd", {}, detail.cc.map(person).join(", "))] : []),
+      // Bcc reaches only the teammate who sent the message (the server leaves it out for everyone else).
+      ...(detail.bcc && detail.bcc.length ? [el("dt", {}, "Bcc"), el("dd", { className: "bcc" }, detail.bcc.map(person).join(", "))] : []),
       el("dt", {}, "Date"), el("dd", {}, formatDate(detail.date)),
-      el("dt", {}, "Subject"), el("dd", {}, detail.subject || "(no subject)"));
+      el("dt", {}, "Subject"), el("dd", {}, detail.subject || (detail.visibility === "metadata" ? "(not shared)" : "(no subject)")));
     pane.append(meta);
+    const limited = window.crm.privacy && window.crm.privacy.levelNote(detail.visibility);
+    if (limited) { pane.append(limited); return pane; }
     const text = el("pre", { className: "email-body" }, detail.body_text || "(no text)");
     pane.append(text);
     if (detail.quoted_text) {

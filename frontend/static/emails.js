@@ -23,7 +23,8 @@
     const li = el("li", { className: "thread", tabIndex: 0 },
       el("div", { className: "thread-subject" }, thread.subject || "(no subject)"),
       el("div", { className: "thread-meta" },
-        `${thread.investors.map((i) => i.name).join(", ")} · ${thread.email_count} email(s) · ${formatDate(thread.last_date)}`));
+        `${thread.investors.map((i) => i.name).join(", ")} · ${thread.email_count} email(s) · ${formatDate(thread.last_date)}` +
+        (thread.private ? " · private" : "")));
     li.dataset.threadId = thread.id;
     const open = () => openThread(thread.id, li);
     li.addEventListener("click", open);
@@ -57,7 +58,7 @@
       for (const email of thread.emails) {
         const entry = el("li", {}, el("button", { type: "button", className: "link" },
           `${window.crm.emailView.person(email.from)} · ${formatDate(email.date)}`),
-          el("div", { className: "status" }, email.snippet || ""));
+          el("div", { className: "status" }, email.snippet || LIMITED[email.visibility] || ""));
         const holder = el("div");
         entry.append(holder);
         entry.querySelector("button").addEventListener("click", async () => {
@@ -67,12 +68,24 @@
         });
         emails.append(entry);
       }
-      pane.replaceChildren(head, el("p", { className: "status" }, thread.investors.map((i) => i.name).join(", ")), emails);
+      pane.replaceChildren(head, el("p", { className: "status" }, thread.investors.map((i) => i.name).join(", ")),
+        privacyLine(thread, li), emails);
       const last = emails.lastElementChild;
       if (last) last.querySelector("button").click();
     } catch (err) {
       pane.replaceChildren(el("p", { className: "error" }, err.message));
     }
+  }
+
+  const LIMITED = { subject: "(its owner shares the subject only)", metadata: "(its owner shares who and when only)" };
+
+  function privacyLine(thread, li) {
+    const line = el("p", { className: "status privacy-line" },
+      thread.private ? "Private: only teammates whose own mailbox holds this conversation see it. " : "");
+    if (thread.holder) {
+      line.append(window.crm.privacy.toggle(thread.id, thread.private, () => openThread(thread.id, li)));
+    }
+    return line;
   }
 
   async function loadInvestors() {

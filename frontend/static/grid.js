@@ -1,9 +1,11 @@
-/* The investor grid: list, filter, sort, expand a row for its notes, add notes and investors inline. */
+/* The investor grid: list, filter, sort, expand a row for its notes, add notes and investors inline;
+   each name opens the investor page; "Going cold" lists relationships to warm up (?stale=1). */
 "use strict";
 
 (function () {
-  const { api, el, formatDate, relativeDate } = window.crm;
-  const state = { investors: [], sort: "name", filter: "", open: new Set() };
+  const { api, el, formatDate, relativeDate, splitList } = window.crm;
+  const state = { investors: [], sort: "name", filter: "", open: new Set(), cold: false };
+  const COLUMNS = 7;
   const body = document.getElementById("grid-body");
   const table = document.getElementById("grid");
   const status = document.getElementById("grid-status");
@@ -20,9 +22,11 @@
       || (inv.firm || "").toLowerCase().includes(q) || inv.emails.some((e) => e.includes(q))
       || inv.domains.some((d) => d.includes(q)));
     const key = state.sort;
-    rows.sort((a, b) => key === "last_contact_at"
-      ? (b.last_contact_at || "").localeCompare(a.last_contact_at || "") || a.name.localeCompare(b.name)
-      : a.name.localeCompare(b.name, undefined, { sensitivity: "base" }));
+    if (state.cold && key === "name") return rows; // the server's order: strongest first
+    const byName = (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
+    rows.sort(key === "last_contact_at"
+      ? (a, b) => (b.last_contact_at || "").localeCompare(a.last_contact_at || "") || byName(a, b)
+      : key === "strength" ? (a, b) => (b.strength ?? -1) - (a.strength ?? -1) || byName(a, b) : byName);
     return rows;
   }
 
@@ -36,13 +40,25 @@
   function row(inv) {
     const tr = el("tr", { className: "investor" });
     tr.dataset.investorId = inv.id;
-    const toggle = el("button", { type: "button", className: "expand", ariaExpanded: String(state.open.has(inv.id)) }, inv.name);
+    const toggle = el("button", { type: "button", className: "expand note-count", ariaExpanded: String(state.open.has(inv.id)) },
+                      inv.note_count);
+    toggle.setAttribute("aria-label", `Notes of ${inv.name}`);
     toggle.addEventListener("click", () => toggleNotes(inv.id));
-    tr.append(el("td", {}, toggle), el("td", {}, inv.firm || ""), addresses(inv),
-              el("td", { className: "num note-count" }, inv.note_count),
+    tr.append(el("td", {}, el("a", { className: "investor-link", href: `/investors/${inv.id}` }, inv.name)),
+              el("td", {}, inv.firm || ""), addresses(inv), el("td", { className: "num" }, toggle),
               el("td", { className: "last-contact", title: inv.last_contact_at ? formatDate(inv.last_contact_at) : "" },
-                 relativeDate(inv.last_contact_at)));
+                 relativeDate(inv.last_contact_at)),
+              el("td", { className: "closest", title: inv.closest ? inv.closest.email : "" }, inv.closest ? inv.closest.name : ""),
+              strengthCell(inv));
     return tr;
+  }
+
+  function strengthCell(inv) {
+    const cell = el("td", { className: "num strength" });
+    if (inv.strength === null || inv.strength === undefined) return cell;
+    const title = inv.last_two_way_at ? `last two-way email ${formatDate(inv.last_two_way_at)}` : "never a two-way exchange";
+    cell.append(el("meter", { min: 0, max: 100, value: inv.strength, title }), ` ${inv.strength}`);
+    return cell;
   }
 
   function render() {
@@ -53,7 +69,8 @@
       if (state.open.has(inv.id)) body.append(notesRow(inv));
     }
     table.hidden = state.investors.length === 0;
-    if (state.investors.length === 0) showStatus("No investors yet. Add the first one above.");
+    if (state.cold && state.investors.length === 0) showStatus("Nothing going cold: every relationship had a two-way email recently.");
+    else if (state.investors.length === 0) showStatus("No investors yet. Add the first one above.");
     else if (rows.length === 0) showStatus("No investor matches the filter.");
     else showStatus("");
   }
@@ -103,7 +120,7 @@
     }).catch((err) => {
       list.replaceChildren(el("li", { className: "error" }, `Could not load notes: ${err.message}`));
     });
-    tr.append(el("td", { colSpan: 5 }, form, list));
+    tr.append(el("td", { colSpan: COLUMNS }, form, list));
     return tr;
   }
 
@@ -117,7 +134,7 @@
   async function load() {
     showStatus("Loading investors…");
     try {
-      state.investors = (await api("GET", "/api/investors")).investors;
+      state.investors = (await api("GET", state.cold ? "/api/investors?stale=1" : "/api/investors")).investors;
       render();
     } catch (err) {
       if (err.status !== 401) showStatus(`Could not load investors: ${err.message}`, true);
@@ -131,7 +148,6 @@
       form.hidden = !form.hidden;
       if (!form.hidden) form.elements.name.focus();
     });
-    const list = (value) => value.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       error.hidden = true;
@@ -139,7 +155,7 @@
       try {
         const investor = await api("POST", "/api/investors", {
           name: data.get("name"), firm: data.get("firm") || null,
-          emails: list(data.get("emails")), domains: list(data.get("domains")),
+          emails: splitList(data.get("emails")), domains: splitList(data.get("domains")),
         });
         state.investors.push(investor);
         form.reset();
@@ -155,6 +171,13 @@
   document.getElementById("filter").addEventListener("input", (event) => {
     state.filter = event.target.value.trim();
     render();
+  });
+  const cold = document.getElementById("going-cold");
+  cold.addEventListener("click", () => {
+    state.cold = !state.cold;
+    cold.setAttribute("aria-pressed", String(state.cold));
+    state.sort = "name";
+    load();
   });
   for (const button of document.querySelectorAll("button.sort")) {
     button.addEventListener("click", () => { state.sort = button.dataset.sort; render(); });

@@ -4,7 +4,7 @@
 (function () {
   const { api, el } = window.crm;
   const PAGES = [["grid", "/", "Investors"], ["capture", "/capture", "Email Capture"],
-                 ["emails", "/emails", "Emails"], ["admin", "/admin", "Admin"]];
+                 ["emails", "/emails", "Emails"], ["privacy", "/privacy", "Privacy"], ["admin", "/admin", "Admin"]];
 
   window.crm.me = api("GET", "/api/auth/me").then(({ user }) => {
     const header = document.getElementById("nav");

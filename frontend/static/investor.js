@@ -1,0 +1,191 @@
+/* The investor page: profile, the timeline (notes, captured emails, pending cards decidable here,
+   paged with "Older") and who on the team knows this investor best. */
+"use strict";
+
+(function () {
+  const { api, el, formatDate, relativeDate } = window.crm;
+  const { person } = window.crm.emailView;
+  const PAGE = Number(new URLSearchParams(window.location.search).get("page")) || 30;
+  const investorId = Number(window.location.pathname.split("/").pop());
+  const list = document.getElementById("timeline");
+  const more = document.getElementById("timeline-more");
+  const timelineStatus = document.getElementById("timeline-status");
+  let nextBefore = null;
+
+  function when(iso) {
+    return el("time", { dateTime: iso || "", title: formatDate(iso) }, relativeDate(iso));
+  }
+
+  function meta(...parts) {
+    return el("div", { className: "note-meta" }, ...parts);
+  }
+
+  function noteItem({ note }) {
+    return [meta(el("span", { className: `badge ${note.source}` }, note.source === "email" ? "note from email" : "note"),
+                 el("span", {}, note.author || "unknown"), when(note.created_at)),
+            el("p", { className: "note-body" }, note.body)];
+  }
+
+  function viewerToggle(emailId, label) {
+    const button = el("button", { type: "button", className: "link view" }, label);
+    button.setAttribute("aria-expanded", "false");
+    let pane = null;
+    button.addEventListener("click", async () => {
+      if (pane) {
+        pane.hidden = !pane.hidden;
+        button.setAttribute("aria-expanded", String(!pane.hidden));
+        return;
+      }
+      pane = el("div", { className: "card-email" }, el("p", { className: "status" }, "Loading email…"));
+      button.closest("li").append(pane);
+      button.setAttribute("aria-expanded", "true");
+      try {
+        pane.replaceChildren(await window.crm.emailView.load(emailId));
+      } catch (err) {
+        pane.replaceChildren(el("p", { className: "error" }, `The email cannot be shown: ${err.message}`));
+        const failed = pane;
+        pane = null; // a failed fetch may be retried
+        setTimeout(() => failed.remove(), 4000);
+      }
+    });
+    return button;
+  }
+
+  function emailItem({ email }) {
+    const whom = [...email.to, ...email.cc].map(person).join(", ");
+    return [meta(el("span", { className: "badge email" }, "email"), el("span", {}, `${person(email.from)} → ${whom}`),
+                 when(email.date)),
+            el("div", { className: "card-subject" }, email.subject ?? "(subject not shared)"),
+            email.snippet ? el("p", { className: "snippet" }, email.snippet) : null,
+            el("div", { className: "card-actions" }, viewerToggle(email.id, "Open email"))];
+  }
+
+  function cardItem({ card }, node) {
+    const draft = el("textarea", { className: "draft", rows: 3, value: card.draft });
+    draft.setAttribute("aria-label", "Proposed note");
+    const message = el("p", { className: "status", role: "status", hidden: true });
+    const decide = async (decision) => {
+      const body = { decision, expected_version: card.version };
+      if (decision === "approve" && draft.value.trim() !== card.draft) body.note = draft.value.trim();
+      for (const button of node.querySelectorAll("button.decide")) button.disabled = true;
+      try {
+        await api("POST", `/api/email/proposals/${card.id}/decide`, body);
+        await reload(); // an approved card is a grid note now: show the timeline as it stands
+      } catch (err) {
+        const current = err.payload && err.payload.proposal;
+        message.textContent = `Not done: ${current && current.status !== "pending" ? `already ${current.status}` : err.message}`;
+        message.className = "error";
+        message.hidden = false;
+        if (current) card.version = current.version;
+        for (const button of node.querySelectorAll("button.decide")) button.disabled = false;
+      }
+    };
+    const approve = el("button", { type: "button", className: "decide approve" }, "Approve");
+    const reject = el("button", { type: "button", className: "decide reject" }, "Reject");
+    approve.addEventListener("click", () => decide("approve"));
+    reject.addEventListener("click", () => decide("reject"));
+    node.dataset.proposalId = String(card.id);
+    return [meta(el("span", { className: "badge proposal" }, "proposed note"), el("span", {}, `from ${person(card.email.from)}`),
+                 when(card.email.date)),
+            el("div", { className: "card-subject" }, card.email.subject || "(no subject)"),
+            draft, el("div", { className: "card-actions" }, approve, reject, viewerToggle(card.email.id, "View email")),
+            message];
+  }
+
+  const RENDER = { note: noteItem, email: emailItem, card: cardItem };
+
+  function item(entry) {
+    const node = el("li", { className: `item ${entry.kind}` });
+    node.dataset.kind = entry.kind;
+    node.dataset.id = String(entry.id);
+    node.append(...RENDER[entry.kind](entry, node).filter(Boolean));
+    return node;
+  }
+
+  async function loadPage(first) {
+    more.disabled = true;
+    const query = `limit=${PAGE}` + (first || !nextBefore ? "" : `&before=${encodeURIComponent(nextBefore)}`);
+    try {
+      const page = await api("GET", `/api/investors/${investorId}/timeline?${query}`);
+      const nodes = page.items.map(item);
+      if (first) list.replaceChildren(...nodes); else list.append(...nodes);
+      nextBefore = page.next_before;
+      more.hidden = !nextBefore;
+      timelineStatus.textContent = list.children.length ? "" : "Nothing yet: no notes, emails or proposed notes.";
+      if (!page.email && first) timelineStatus.textContent += " Email capture is off: notes only.";
+    } catch (err) {
+      timelineStatus.textContent = `Could not load the timeline: ${err.message}`;
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  function reload() {
+    nextBefore = null;
+    return loadPage(true);
+  }
+
+  function connectionRow(c) {
+    const strength = el("meter", { min: 0, max: 100, value: c.strength, title: `strength ${c.strength} of 100` });
+    const tr = el("tr", { className: "connection" },
+      el("td", { title: c.user.email }, c.user.name),
+      el("td", { className: "num" }, strength, ` ${c.strength}`),
+      el("td", {}, when(c.last_sent)), el("td", {}, when(c.last_received)),
+      el("td", { className: "num" }, `${c.sent_90d} / ${c.received_90d}`),
+      el("td", { className: "num" }, `${c.sent_12m} / ${c.received_12m}`));
+    tr.dataset.userId = String(c.user.id);
+    return tr;
+  }
+
+  async function loadConnections() {
+    const status = document.getElementById("connections-status");
+    try {
+      const { connections, email } = await api("GET", `/api/investors/${investorId}/connections`);
+      document.getElementById("connections-body").replaceChildren(...connections.map(connectionRow));
+      document.getElementById("connections").hidden = !connections.length;
+      status.textContent = connections.length ? "" : email ? "No one on the team has emailed them yet."
+        : "Email capture is off.";
+    } catch (err) {
+      status.textContent = `Could not load connections: ${err.message}`;
+    }
+  }
+
+  function setupNoteForm() {
+    const form = document.getElementById("add-note");
+    const text = document.getElementById("new-note");
+    const error = document.getElementById("note-error");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!text.value.trim()) return;
+      error.hidden = true;
+      try {
+        await api("POST", `/api/investors/${investorId}/notes`, { body: text.value.trim() });
+        text.value = "";
+        await reload();
+      } catch (err) {
+        error.textContent = err.message;
+        error.hidden = false;
+      }
+    });
+    text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+    });
+  }
+
+  async function start() {
+    const status = document.getElementById("investor-status");
+    try {
+      window.crm.investorProfile.setup(await api("GET", `/api/investors/${investorId}`));
+    } catch (err) {
+      if (err.status !== 401) status.textContent = err.status === 404 ? "No such investor." : err.message;
+      return;
+    }
+    status.hidden = true;
+    document.getElementById("relationship").hidden = false;
+    more.addEventListener("click", () => loadPage(false));
+    setupNoteForm();
+    await Promise.all([reload(), loadConnections()]);
+  }
+
+  window.crm.me.then(start, () => {});
+})();

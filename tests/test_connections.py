@@ -1,0 +1,162 @@
+"""Hostile connections against a real CRM on loopback (issue 15, items 1–3): a silent TLS client,
+idle and slow clients, the connection cap, the listen backlog under 100 concurrent writers."""
+import socket
+import threading
+import time
+
+from conftest import PASSWORD
+from tls_cert import make_cert
+
+SHORT = {"CRM_HEADER_TIMEOUT_SEC": "1", "CRM_BODY_TIMEOUT_SEC": "1", "CRM_KEEPALIVE_IDLE_SEC": "1"}
+
+
+def address(server):
+    host, port = server.url.split("//")[1].split(":")
+    return host, int(port)
+
+
+def closed_within(sock, seconds: float) -> bool:
+    """True when the server closes `sock` (EOF or reset) within `seconds`; reads what it sends."""
+    sock.settimeout(seconds)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if not sock.recv(4096):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+    return False
+
+
+def read_response(sock) -> bytes:
+    """One whole HTTP response (headers + Content-Length body) from `sock`."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head
+
+
+def test_a_silent_tls_client_does_not_freeze_the_others(crm_factory, tmp_path):
+    server = crm_factory({**make_cert(tmp_path), "CRM_HEADER_TIMEOUT_SEC": "2"})
+    silent = socket.create_connection(address(server), timeout=10)  # connects, never says hello
+    try:
+        time.sleep(0.3)
+        started = time.monotonic()
+        reply = server.client().get("/api/auth/me")
+        assert reply.status == 401 and time.monotonic() - started < 5
+        assert closed_within(silent, 6)  # and the handshake deadline ends the silent one
+    finally:
+        silent.close()
+
+
+def test_idle_and_slow_clients_are_cut_off(crm_factory):
+    server = crm_factory(SHORT)
+    idle = socket.create_connection(address(server), timeout=10)
+    slow = socket.create_connection(address(server), timeout=10)
+    try:
+        assert closed_within(idle, 4)  # sent nothing: gone after the header deadline
+        started = time.monotonic()
+        for byte in b"GET /api/auth/me HTTP/1.1\r\nHost: x\r\n":  # one byte at a time: slowloris
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.1)
+        assert closed_within(slow, 4) and time.monotonic() - started < 6
+    finally:
+        idle.close()
+        slow.close()
+
+
+def test_a_body_that_never_arrives_is_408(crm_factory):
+    server = crm_factory(SHORT)
+    with socket.create_connection(address(server), timeout=10) as sock:
+        sock.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"email\":")
+        head = sock.recv(200)
+    assert head.startswith(b"HTTP/1.1 408"), head
+
+
+def test_a_kept_alive_connection_idle_too_long_is_closed(crm_factory):
+    server = crm_factory(SHORT)
+    with socket.create_connection(address(server), timeout=10) as sock:
+        sock.sendall(b"GET /api/auth/me HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 401")
+        time.sleep(0.3)
+        sock.sendall(b"GET /api/auth/me HTTP/1.1\r\nHost: x\r\n\r\n")  # within the idle limit: still served
+        assert read_response(sock).startswith(b"HTTP/1.1 401")
+        assert closed_within(sock, 4)
+
+
+def test_connections_beyond_the_cap_get_503_and_capacity_comes_back(crm_factory):
+    server = crm_factory({"CRM_MAX_CONNECTIONS": "4", "CRM_HEADER_TIMEOUT_SEC": "3"})
+    held = [socket.create_connection(address(server), timeout=10) for _ in range(4)]
+    try:
+        time.sleep(0.5)
+        with socket.create_connection(address(server), timeout=10) as extra:
+            extra.sendall(b"GET /api/auth/me HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = extra.recv(4096)
+        assert head.startswith(b"HTTP/1.1 503") and b"too many connections" in head, head
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + 5
+    while server.client().get("/api/auth/me").status != 401:  # the held slots free up as they close
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert "refused: 4 connections open" in open(server.log_path).read()
+
+
+def test_a_thousand_idle_connections_leave_the_server_answering(crm_factory):
+    server = crm_factory({"CRM_MAX_CONNECTIONS": "50", "CRM_HEADER_TIMEOUT_SEC": "2"})
+    held = []
+    try:
+        for _ in range(1000):
+            try:
+                held.append(socket.create_connection(address(server), timeout=5))
+            except OSError:
+                break
+        assert len(held) == 1000
+        deadline = time.monotonic() + 10
+        while True:  # refused (503, or closed when even the 503 queue is full) until the idle ones time out
+            try:
+                if server.client().get("/api/auth/me").status == 401:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_a_hundred_concurrent_writers_are_all_answered(crm_factory):
+    server = crm_factory()
+    server.create_user("w@firm.test", "member")
+    token = server.issue_token("w@firm.test")
+    statuses, errors = [], []
+    gate = threading.Barrier(100)
+
+    def write(i):
+        client = server.client(token)
+        gate.wait(timeout=30)
+        try:
+            statuses.append(client.post("/api/investors", {"name": f"Writer {i} LP"}).status)
+        except OSError as exc:
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and statuses == [201] * 100
+    names = {i["name"] for i in server.logged_in("w@firm.test", PASSWORD).get("/api/investors?limit=200").json["investors"]}
+    assert {f"Writer {i} LP" for i in range(100)} <= names

@@ -1,0 +1,259 @@
+"""Pure parts of the relationship view: the strength formula, who-wrote-to-whom events, timeline paging."""
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.timeline import KIND_RANK, merge, parse_cursor, sort_key
+from backend.web import BadRequest
+from email_integration import exchanges, strength
+
+NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+def stamp(days_ago: float) -> str:
+    return (NOW - dt.timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def decayed(days_ago: float, weight: float = 1.0) -> float:
+    return strength.anchored(stamp(days_ago), weight, NOW) * strength.decay_since_epoch(NOW)
+
+
+# -- the formula -------------------------------------------------------------------------------
+def test_decay_halves_every_ninety_days_and_the_future_counts_as_now():
+    assert decayed(0) == pytest.approx(1.0)
+    assert decayed(90) == pytest.approx(0.5)
+    assert decayed(180, 3.0) == pytest.approx(0.75)
+    assert strength.anchored(stamp(-30), 1.0, NOW) == strength.anchored(stamp(0), 1.0, NOW)
+
+
+def test_one_way_sends_stay_low_however_many():
+    assert strength.score(0, 0) == 0
+    assert strength.score(0, 1) == strength.score(0, 1000) == 15
+
+
+def test_replies_count_most_and_two_way_beats_one_way():
+    reply, unprompted = strength.score(decayed(1, 3), decayed(2)), strength.score(decayed(1, 2), 0)
+    assert reply > unprompted > strength.score(0, decayed(1) * 50)
+    assert strength.score(3, 1) == 49 and strength.score(6, 2) == 74  # the docstring's worked figures
+
+
+def test_a_recent_two_way_exchange_beats_an_old_long_one():
+    recent = strength.score(decayed(4, 3), decayed(5))
+    old_received = sum(decayed(700, 3) for _ in range(20))
+    old_sent = sum(decayed(700.1) for _ in range(20))
+    assert recent > strength.score(old_received, old_sent)
+    assert 0 <= strength.score(old_received, old_sent) <= 10
+
+
+@given(st.floats(0, 1e6), st.floats(0, 1e6), st.floats(0, 100))
+def test_score_is_bounded_and_monotonic(received, sent, extra):
+    base = strength.score(received, sent)
+    assert 0 <= base <= 100
+    assert strength.score(received + extra, sent) >= base and strength.score(received, sent + extra) >= base
+
+
+def test_stored_timestamps_only():
+    with pytest.raises(ValueError):
+        strength.parse_iso("2026-11-26 12:00:00")
+
+
+# -- events and totals ---------------------------------------------------------------------------
+MATES = {"ann@firm.test": {"id": 1, "name": "Ann", "email": "ann@firm.test"},
+         "ben@firm.test": {"id": 2, "name": "Ben", "email": "ben@firm.test"}}
+
+
+def row(email_id, at, sender, thread=10, investor=7):
+    return {"investor_id": investor, "email_id": email_id, "at": stamp(at), "thread_id": thread, "sender": sender}
+
+
+def kim_side(investor_id, sender):
+    return sender.endswith("@alder.vc")
+
+
+def test_events_tell_replies_from_unprompted_mail_and_ignore_third_parties():
+    rows = [row(1, 10, "kim@alder.vc"),                 # unprompted, to Ann and Ben
+            row(2, 9, "ann@firm.test"),                 # Ann answers
+            row(3, 8, "kim@alder.vc"),                  # Kim replies to both: a reply for Ann only
+            row(4, 7, "lawyer@other.law"),              # a third party: nobody's event
+            row(5, 6, "kim@alder.vc", thread=None)]     # no thread: its own conversation
+    recipients = {1: {"ann@firm.test", "ben@firm.test"}, 3: {"ann@firm.test", "ben@firm.test"},
+                  4: {"ann@firm.test"}, 5: {"ann@firm.test"}}
+    found = [(u, kind) for _, u, kind, _, _ in exchanges.events(rows, recipients, MATES, kim_side)]
+    assert found == [(1, "received"), (2, "received"), (1, "sent"), (1, "reply"), (2, "received"), (1, "received")]
+
+
+def test_totals_count_windows_and_find_the_last_two_way_conversation():
+    rows = [row(1, 400, "ann@firm.test", thread=1), row(2, 399, "kim@alder.vc", thread=1),
+            row(3, 30, "ann@firm.test", thread=2), row(4, 20, "kim@alder.vc", thread=3)]
+    recipients = {2: {"ann@firm.test"}, 4: {"ann@firm.test"}}
+    pair = exchanges.totals(exchanges.events(rows, recipients, MATES, kim_side), NOW)[(7, 1)]
+    assert pair.counts == {"sent_90d": 1, "sent_12m": 1, "received_90d": 1, "received_12m": 1}
+    assert (pair.last_sent, pair.last_received, pair.last_two_way) == (stamp(30), stamp(20), stamp(399))
+    expected = strength.score(decayed(399, 3) + decayed(20, 2), decayed(400) + decayed(30))
+    assert pair.strength(NOW) == expected
+
+
+# -- timeline paging -------------------------------------------------------------------------------
+@pytest.mark.parametrize("raw", ["yesterday", "2026-11-26", "2026-11-26T12:00:00Z~mail~1", "2026-11-26T12:00:00Z~note~",
+                                 "2026-11-26T12:00:00Z~note~1234567890123", "2026-11-26T12:00:00+01:00"])
+def test_bad_cursors_are_400(raw):
+    with pytest.raises(BadRequest):
+        parse_cursor(raw)
+
+
+def older(items, kind, cursor):
+    """What a source (notes, emails or cards) returns below the cursor: its SQL's condition."""
+    if cursor is None:
+        return items
+    at, below = cursor.bound(kind)
+    return [i for i in items if i["at"] < at or (i["at"] == at and i["id"] < below)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(KIND_RANK)), st.integers(0, 5)), max_size=40), st.integers(1, 7))
+def test_paging_walks_every_item_once_in_order(spec, limit):
+    """Same-instant items of every kind, ids shared across kinds: pages never drop or repeat one."""
+    items = [{"kind": kind, "id": n, "at": f"2026-01-0{1 + t % 5}T00:00:00Z"} for n, (kind, t) in enumerate(spec)]
+    by_kind = {k: sorted((i for i in items if i["kind"] == k), key=sort_key, reverse=True) for k in KIND_RANK}
+    walked, cursor = [], None
+    for _ in range(len(items) + 2):
+        sources = [older(by_kind[k], k, cursor)[:limit + 1] for k in KIND_RANK]
+        page, token = merge(sources, limit)
+        walked += page
+        if token is None:
+            break
+        cursor = parse_cursor(token)
+    assert walked == sorted(items, key=sort_key, reverse=True)
+
+
+def test_a_plain_timestamp_pages_strictly_before_it():
+    cursor = parse_cursor("2026-01-02T00:00:00Z")
+    assert all(cursor.bound(kind) == ("2026-01-02T00:00:00Z", 0) for kind in KIND_RANK)
+
+
+# -- precomputed stats follow the mail ----------------------------------------------------------------
+def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
+    """The grid's precomputed stats against a real sync: a reply raises them, its deletion lowers them
+    again, a teammate who joins later gets their history counted; always equal to the live figure."""
+    import email.utils
+
+    from backend import investors_db, users_db
+    from capture_fixtures import CaptureRig
+    from devtools.make_service_account import make_service_account
+    from email_integration import db_relationships
+    from email_integration.relationships import EmailRelationships
+    from emulator_fixtures import add_message, make_message, start_emulator
+
+    keys = make_service_account(str(tmp_path / "sa"))
+    emulator = start_emulator(service_account_key=keys[1])
+    try:
+        (tmp_path / "data").mkdir()
+        rig = CaptureRig(tmp_path / "data", emulator, keys)
+        kim = rig.investor_ids[0]
+        users_db.create_user(rig.conn, "ann@firm.test", "Ann", "member", None)
+        account = rig.enroll("ann@firm.test")
+        provider = EmailRelationships("firm.test")
+
+        def grid_and_live():
+            fact = provider.grid(rig.conn)[kim]
+            live = {c["user"]["name"]: c["strength"] for c in provider.connections(rig.conn, kim, {"id": 0})}
+            return fact["strength"], fact["closest"]["name"], live
+
+        recent = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2))
+        add_message(emulator.url, "ann@firm.test", make_message(
+            sender="ann@firm.test", to="kim@alder.vc", subject="Q4", message_id="<q4@firm.test>", date=recent),
+            labels="SENT")
+        rig.sync(account)
+        one_way = grid_and_live()
+        assert one_way == (15, "Ann", {"Ann": 15})
+        reply = add_message(emulator.url, "ann@firm.test", make_message(
+            sender="kim@alder.vc", to="ann@firm.test", cc="ben@firm.test", subject="Re: Q4", in_reply_to="<q4@firm.test>",
+            message_id="<re-q4@alder.vc>", date=recent))
+        rig.sync(account)
+        two_way = grid_and_live()
+        assert two_way[0] > 40 and two_way[2] == {"Ann": two_way[0]}
+        users_db.create_user(rig.conn, "ben@firm.test", "Ben", "member", None)  # cc'd before he had a login
+        joined = grid_and_live()
+        assert joined[:2] == two_way[:2] and 0 < joined[2]["Ben"] < joined[2]["Ann"]  # cc'd, never wrote
+        assert {r["name"] for r in rig.query("SELECT u.name FROM email_relationship_stats s JOIN users u "
+                                             "ON u.id = s.user_id")} == {"Ann", "Ben"}
+        investors_db.update_investor(rig.conn, rig.investor_ids[1], {"firm": "Birch II"})
+        mates = db_relationships.teammates(rig.conn)
+        # the edited investor is redone (with any edited in the same second as the last refresh saw), not all
+        assert rig.investor_ids[1] in provider._stale(rig.conn, mates) != "all"
+        provider.refresh(rig.conn)
+        assert provider._stale(rig.conn, mates) is None
+        urllib_delete(emulator.url, "ann@firm.test", reply["id"])
+        rig.sync(account)
+        assert grid_and_live()[:2] == (15, "Ann")
+        rig.close()
+    finally:
+        emulator.stop()
+
+
+def urllib_delete(base_url, user, gmail_id):
+    import urllib.request
+    request = urllib.request.Request(f"{base_url}/_emulator/users/{user}/messages/{gmail_id}", method="DELETE")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def test_migration_0010_on_a_database_from_before_it_twice(tmp_path):
+    """A database made before 0010 (its tables and record removed) upgrades, and a second run changes nothing."""
+    import sqlite3
+
+    from backend.server import init_db
+    from migration_check import snapshot
+
+    fresh, old = str(tmp_path / "fresh.db"), str(tmp_path / "old.db")
+    init_db(fresh)
+    init_db(old)
+    conn = sqlite3.connect(old)
+    with conn:
+        conn.execute("INSERT INTO investors (name, created_at, updated_at) VALUES ('Kept LP', 'x', 'x')")
+        for table in ("email_relationship_stats", "email_relationship_dirty", "email_relationship_basis"):
+            conn.execute(f"DROP TABLE {table}")
+        for index in ("email_investor_links_investor_email", "email_proposals_investor"):
+            conn.execute(f"DROP INDEX {index}")
+        conn.execute("DELETE FROM email_schema_migrations WHERE name = '0010_relationships.sql'")
+    conn.close()
+    init_db(old)
+    once = snapshot(old)
+    init_db(old)
+    assert snapshot(old) == once
+    assert once["schema"] == snapshot(fresh)["schema"] and once["rows"]["investors"][0][1] == "Kept LP"
+
+
+def test_a_busy_write_lock_serves_the_stored_stats_instead_of_failing(tmp_path):
+    from backend import investors_db, users_db
+    from backend.db import connect
+    from backend.server import init_db
+    from email_integration import db_relationships
+    from email_integration.relationships import EmailRelationships
+
+    path = str(tmp_path / "crm.db")
+    init_db(path)
+    conn, writer = connect(path), connect(path)
+    users_db.create_user(conn, "ann@firm.test", "Ann", "member", None)
+    investor = investors_db.create_investor(conn, "Kim", None, ["kim@alder.vc"], [])
+    provider = EmailRelationships("firm.test")
+    assert provider.grid(conn) == {}
+    db_relationships.mark_dirty(conn, [investor])
+    conn.execute("PRAGMA busy_timeout = 50")
+    writer.execute("BEGIN IMMEDIATE")  # a sync batch holding the write lock
+    try:
+        assert provider.grid(conn) == {}  # answered from what is stored; the dirty mark stays
+    finally:
+        writer.execute("ROLLBACK")
+    assert db_relationships.dirty_ids(conn) == [investor]
+    provider.grid(conn)
+    assert db_relationships.dirty_ids(conn) == []
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-5", "36501"])
+def test_a_bad_crm_stale_days_stops_the_start_naming_it(tmp_path, raw):
+    from backend.settings import SettingsError, load_settings
+    with pytest.raises(SettingsError, match="^CRM_STALE_DAYS: "):
+        load_settings({"CRM_DATA_DIR": str(tmp_path), "CRM_STALE_DAYS": raw})
+    assert load_settings({"CRM_DATA_DIR": str(tmp_path)}).stale_days == 90

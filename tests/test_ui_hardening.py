@@ -1,0 +1,51 @@
+"""Page-side hardening in real Chromium (issue 15, items 4 and 8): the login page's `next` stays on
+this origin; a crafted /capture?poll= link cannot make a victim's browser hammer the server."""
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import PASSWORD, start_crm, with_people
+from ui_browser import browsing
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with browsing(with_people(start_crm(tmp_path_factory.mktemp("crm")))) as site:
+        yield site
+
+
+def sign_in(page, next_value: str) -> str:
+    page.page.goto(f"/login?next={next_value}")
+    page.page.fill("input[name=email]", "member@firm.test")
+    page.page.fill("input[name=password]", PASSWORD)
+    with page.page.expect_navigation():
+        page.page.click("button[type=submit]")
+    return page.page.url
+
+
+@pytest.mark.parametrize("next_value", ["/%5Cevil.test", "/%09/evil.test", "//evil.test", "%2F%2Fevil.test",
+                                        "https://evil.test/", "/%5C%5Cevil.test/x", "javascript:alert(1)",
+                                        "/%0A/evil.test"])
+def test_next_never_leaves_the_site(page, site, next_value):
+    # Never really reach another host: a request for it is aborted (and would show in page.url).
+    page.context.route("**/*", lambda route: route.abort() if urlsplit(route.request.url).hostname == "evil.test"
+                       else route.continue_())
+    landed = sign_in(page, next_value)
+    assert urlsplit(landed).netloc == urlsplit(site.url).netloc, landed
+
+
+@pytest.mark.parametrize("next_value, expected", [("/emails", "/emails"), ("%2Fcapture%23proposal-7", "/capture#proposal-7"),
+                                                  ("/admin%3Ftab%3D1", "/admin?tab=1")])
+def test_a_same_origin_next_is_followed(page, site, next_value, expected):
+    assert sign_in(page, next_value) == site.url + expected
+
+
+def test_a_tiny_poll_interval_is_clamped(page, site):
+    page.login("member@firm.test", PASSWORD)
+    polls = []
+    page.page.on("request", lambda r: polls.append(r.url) if "/api/email/proposals" in r.url else None)
+    page.page.goto("/capture?poll=1")
+    page.page.wait_for_timeout(3000)
+    assert 1 <= len(polls) <= 3, len(polls)  # the first load, then at most one poll per 2 s
