@@ -26,8 +26,7 @@ def site(tmp_path_factory):
         add_message(emulator.url, ADMIN, make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<mx{i}@alder.vc>",
             date=f"Mon, 02 Nov 2026 1{i}:00:00 +0000", body=f"Could you share the {subject.lower()} numbers?\n" * 30))
-    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys,
-                               CRM_INTAKE_DRAFT_WAIT_SEC="0")  # no model drafts here: cards post at once
+    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys)
     yield server
     server.stop()
     emulator.stop()

@@ -33,7 +33,9 @@ def capture_env(emulator, key_path: str, **extra) -> dict:
            "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_RATE_UNITS_SEC": "250", "CRM_GMAIL_RETRY_MAX": "8",
            "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20",
            # Fixtures date their mail in Nov 2026 whatever today is: no proposal horizon unless a test sets one.
-           "CRM_GMAIL_PROPOSE_SINCE_DAYS": "36500", **extra}
+           "CRM_GMAIL_PROPOSE_SINCE_DAYS": "36500",
+           # No model drafts for these CRMs: a card goes to the room at once unless a test sets a wait.
+           "CRM_INTAKE_DRAFT_WAIT_SEC": "0", **extra}
     return {name: value for name, value in env.items() if value is not None}
 
 

@@ -17,6 +17,7 @@ def test_defaults_are_the_seeds():
     assert (config.attach_concurrency, config.rate_units_sec, config.retry_max) == (4, 150, 5)
     assert config.history_stale_days == 5
     assert (config.propose_since_days, config.intake_max_open_cards) == (14, 10)
+    assert config.intake_draft_wait_sec == 120
     assert config.api_base == "https://gmail.googleapis.com"
     assert config.token_uri == "https://oauth2.googleapis.com/token"
 
@@ -30,8 +31,10 @@ def test_values_are_parsed():
         "CRM_GMAIL_SECRET_KEY": KEY,
         "CRM_GMAIL_PROPOSE_SINCE_DAYS": "30.5",
         "CRM_INTAKE_MAX_OPEN_CARDS": "3",
+        "CRM_INTAKE_DRAFT_WAIT_SEC": "0",
     })
     assert (config.propose_since_days, config.intake_max_open_cards) == (30.5, 3)
+    assert config.intake_draft_wait_sec == 0
     assert config.errors == []
     assert config.integration_enabled is True
     assert config.rate_units_sec == 250.0
@@ -53,6 +56,8 @@ def test_values_are_parsed():
     ("CRM_GMAIL_PROPOSE_SINCE_DAYS", "-1"),
     ("CRM_INTAKE_MAX_OPEN_CARDS", "0"),
     ("CRM_INTAKE_MAX_OPEN_CARDS", "ten"),
+    ("CRM_INTAKE_DRAFT_WAIT_SEC", "-5"),
+    ("CRM_INTAKE_DRAFT_WAIT_SEC", "two minutes"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(name, value):
     config = load_config({name: value})

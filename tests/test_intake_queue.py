@@ -25,8 +25,7 @@ def site(tmp_path_factory, keys):
     mail = [(ADMIN, make_message(sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"c{i}", message_id=f"<q{i}@alder.vc>",
                                  date=days_ago(i + 0.5), body=f"Could you share the numbers for c{i}?\n"))
             for i in range(CONVERSATIONS)]  # conversation i is i days old: c0 newest
-    with capture_site(tmp_path_factory, keys, mail, CRM_INTAKE_MAX_OPEN_CARDS=str(CAP),
-                      CRM_INTAKE_DRAFT_WAIT_SEC="0") as server:  # no model here: cards post at once
+    with capture_site(tmp_path_factory, keys, mail, CRM_INTAKE_MAX_OPEN_CARDS=str(CAP)) as server:
         yield server
 
 

@@ -14,7 +14,7 @@ ADMIN = "admin@firm.test"
 KIM = "Kim Lee <kim@alder.vc>"
 INTAKE = "/api/intake/email-proposals"
 SUBJECTS = ("Listed", "Drafted", "Edited first", "Decided first", "Race edit", "Race approve", "Bad drafts", "Newer mail",
-            "Posted after draft")
+            "Posted after draft", "Made private")
 
 
 def mail(url, subject, i, body=None, reply_to=None, day=2):
@@ -190,3 +190,12 @@ def test_a_card_is_handed_out_only_once_its_draft_is_settled(site):
     ready = {card["email"]["subject"]: card for card in work(site)["to_post"]}
     assert ready["Posted after draft"]["drafted_by"] == "model:qwen2.5-7b"
     assert ready["Re: Listed"]["drafted_by"] == "edited"
+
+
+def test_a_private_conversation_never_reaches_the_model(site):
+    item = to_draft(site, "Made private")
+    thread = web_card(site, "Made private")["thread_id"]
+    assert site.admin.post(f"/api/email/threads/{thread}/private", {"private": True}).status == 200  # admin holds it
+    assert to_draft(site, "Made private") is None
+    assert all("Made private" not in c["text"] for i in work(site)["to_draft"] for c in i["context"])
+    assert model_draft(site, item).status in (404, 409)  # its card was withdrawn: nothing to draft
