@@ -50,7 +50,7 @@ def open_capture(page):
 def test_newest_first_count_and_keyboard_filters(page):
     open_capture(page)
     assert subjects(page) == [f"t{i}" for i in range(12)]  # "old one" is beyond the 30-day horizon
-    expect(page.page.locator("#capture-status")).to_have_text("12 pending")
+    expect(page.page.locator("#capture-status")).to_have_text("12 pending to review")
     page.page.keyboard.press("f")  # the investor filter, chosen from the keyboard
     expect(page.page.locator("#filter-investor")).to_be_focused()
     page.page.keyboard.press("ArrowDown")  # "Kim Lee (8)" comes first

@@ -57,7 +57,7 @@
 
   function updateStatus() {
     const filtered = investorFilter.value || teammateFilter.value;
-    const parts = [cards.size ? `${cards.size} pending` : "Nothing to review: every proposed note is decided."];
+    const parts = [cards.size ? `${cards.size} pending to review` : "Nothing to review: every proposed note is decided."];
     if (total > cards.size) parts.push(`(${total} in all; the newest ${cards.size} are loaded)`);
     if (filtered && cards.size) parts.push(`· ${shown.length} shown`);
     if (selected.size) parts.push(`· ${selected.size} selected`);
