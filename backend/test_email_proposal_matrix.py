@@ -1,17 +1,16 @@
 """The CRM side of the CRM→Matrix review bridge over real HTTP: role gating, work-list transitions,
 idempotent posted, decide conflicts, web/bot races, and migration 0003 applied twice."""
-import shutil
 import threading
 
 import pytest
 
 from backend.server import init_db
-from capture_fixtures import start_capture_crm
+from capture_fixtures import start_capture_crm, work_lists as lists
 from conftest import manage
 from devtools.gmail_emulator.server import start_emulator
 from devtools.make_service_account import make_service_account
 from emulator_fixtures import add_message, make_message
-from migration_check import snapshot
+from migration_check import copy_live, snapshot
 
 ADMIN = "admin@firm.test"
 INTAKE = "/api/intake/email-proposals"
@@ -31,12 +30,6 @@ def site(tmp_path_factory):
     yield server
     server.stop()
     emulator.stop()
-
-
-def lists(site):
-    reply = site.bot.get(INTAKE)
-    assert reply.status == 200
-    return reply.json
 
 
 def by_subject(site, subject):
@@ -83,7 +76,8 @@ def test_member_flipped_to_bot_reaches_only_intake(site):
 
 def test_card_shape(site):
     card = by_subject(site, "Web decides")
-    assert set(card) == {"id", "version", "draft", "investor", "email", "web_url"}
+    assert set(card) == {"id", "version", "draft", "drafted_by", "investor", "email", "web_url"}
+    assert card["drafted_by"] == "crm"
     assert card["web_url"] == f"/capture#proposal-{card['id']}"
     assert card["investor"]["name"] == "Kim Lee" and card["investor"]["firm"] == "Alder"
     assert set(card["email"]) == {"id", "from", "to", "cc", "date", "subject", "snippet"}
@@ -195,13 +189,7 @@ def test_migrations_twice_on_a_populated_copy(site, tmp_path):
     card = by_subject(site, "Reject by bot")
     post_card(site, card)
     site.bot.post(f"{INTAKE}/{card['id']}/decide", {"decision": "reject", "actor": "@ann:spark.test"})
-    copy = str(tmp_path / "copy.db")
-    shutil.copyfile(f"{site.data_dir}/crm.db", copy)
-    for suffix in ("-wal", "-shm"):
-        try:
-            shutil.copyfile(f"{site.data_dir}/crm.db{suffix}", copy + suffix)
-        except FileNotFoundError:
-            pass
+    copy = copy_live(site.data_dir, str(tmp_path / "copy.db"))
     before = snapshot(copy)
     assert before["rows"]["email_proposal_matrix"] and before["rows"]["email_proposals"]
     init_db(copy)

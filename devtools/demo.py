@@ -22,6 +22,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@demo.example", "demo-admin-password"
 WORKSPACE_DOMAIN = "demo.example"
+DEMO_MONTHS = 24  # of generated mail history (devtools/mailgen.py --months)
 TEAMMATES = [("ana@demo.example", "Ana Silva"), ("ben@demo.example", "Ben Carter"),
              ("chloe@demo.example", "Chloe Martin"), ("dev@demo.example", "Dev Patel")]
 TEAMMATE_PASSWORD = "demo-member-password"
@@ -84,7 +85,9 @@ def make_gmail_fixtures(data_dir: str) -> None:
         make_service_account(secrets)
     mailboxes = os.path.join(data_dir, "mailboxes")
     if not os.path.isdir(mailboxes):
-        counts = generate(mailboxes, domain=WORKSPACE_DOMAIN)
+        # Two years of history up to now: with the default proposal horizon (14 days before enrollment)
+        # the old conversations fill /emails and last contact, and only the recent few make cards.
+        counts = generate(mailboxes, domain=WORKSPACE_DOMAIN, months=DEMO_MONTHS)
         print(f"generated {sum(counts.values())} emails for {len(counts)} teammates", flush=True)
 
 

@@ -1,11 +1,13 @@
 """Generate realistic, reproducible mailboxes for the demo and the benchmarks.
 
-    python -m devtools.mailgen OUT_DIR [--threads 240] [--seed 31] [--domain demo.example]
+    python -m devtools.mailgen OUT_DIR [--threads 240] [--seed 31] [--domain demo.example] [--months 24]
 
 Writes OUT_DIR/<teammate address>/NNNNN.eml (the emulator's --mailboxes layout): investor
 conversations over several months (several people per fund, replies with In-Reply-To/References,
 teammates cc'd so one conversation spans several mailboxes), decks and models as attachments,
-HTML newsletters, and personal mail that must never be captured.
+HTML newsletters, and personal mail that must never be captured. With --months N the conversations are
+spread evenly over the N months up to now (a firm's first day: years of history, a few recent threads);
+without it they run on from 2026-01-01 for a few months.
 """
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ import argparse
 import email.utils
 import os
 import random
+import time
 from email.message import EmailMessage
+
+DAYS_PER_MONTH = 30.44
 
 TEAM = [("Demo Admin", "admin"), ("Ana Silva", "ana"), ("Ben Carter", "ben"), ("Chloe Martin", "chloe"),
         ("Dev Patel", "dev")]
@@ -51,9 +56,10 @@ def _address(name: str, domain: str) -> str:
 
 
 class Generator:
-    def __init__(self, out_dir: str, seed: int, domain: str, start_ts: float):
+    def __init__(self, out_dir: str, seed: int, domain: str, start_ts: float, end_ts: float | None = None):
+        """`end_ts`: spread the conversations evenly from start_ts to end_ts (none later) instead of running on."""
         self.out_dir, self.rng, self.domain = out_dir, random.Random(seed), domain
-        self.clock = start_ts
+        self.clock, self.start_ts, self.end_ts = start_ts, start_ts, end_ts
         self.counts: dict[str, int] = {}
         self.team = [(name, f"{local}@{domain}") for name, local in TEAM]
 
@@ -66,6 +72,8 @@ class Generator:
 
     def _tick(self) -> str:
         self.clock += self.rng.uniform(600, 9 * 3600)
+        if self.end_ts is not None:
+            self.clock = min(self.clock, self.end_ts)
         return email.utils.formatdate(self.clock, localtime=False)
 
     def _message(self, sender, to, cc, subject, body, reply_to_ids=(), attachment=None, html=None) -> EmailMessage:
@@ -134,7 +142,9 @@ class Generator:
         self._deliver(self._message(friend, [to], [], "Weekend plans?", "Private note, not for the CRM.\n"), [to])
 
     def run(self, threads: int) -> dict:
-        for _ in range(threads):
+        for index in range(threads):
+            if self.end_ts is not None:  # each conversation starts in its own slice of the span
+                self.clock = self.start_ts + (index + self.rng.random()) * (self.end_ts - self.start_ts) / threads
             roll = self.rng.random()
             if roll < 0.7:
                 self.investor_thread()
@@ -146,9 +156,13 @@ class Generator:
 
 
 def generate(out_dir: str, threads: int = 240, seed: int = 31, domain: str = "demo.example",
-             start_ts: float = 1_767_225_600.0) -> dict:
-    """Write the mailboxes; returns {address: message count}. start_ts: 2026-01-01 UTC."""
-    return Generator(out_dir, seed, domain, start_ts).run(threads)
+             start_ts: float = 1_767_225_600.0, months: float | None = None, end_ts: float | None = None) -> dict:
+    """Write the mailboxes; returns {address: message count}. start_ts: 2026-01-01 UTC; with `months`,
+    the conversations are spread over that many months up to `end_ts` (default: now) instead."""
+    if months is not None:
+        end_ts = time.time() if end_ts is None else end_ts
+        start_ts = end_ts - months * DAYS_PER_MONTH * 86400
+    return Generator(out_dir, seed, domain, start_ts, end_ts if months is not None else None).run(threads)
 
 
 def main(argv=None) -> int:
@@ -157,8 +171,12 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=240)
     parser.add_argument("--seed", type=int, default=31)
     parser.add_argument("--domain", default="demo.example")
+    parser.add_argument("--months", type=float, default=None,
+                        help="spread the conversations over this many months up to now (e.g. 24)")
     args = parser.parse_args(argv)
-    counts = generate(args.out_dir, args.threads, args.seed, args.domain)
+    if args.months is not None and not 0 < args.months <= 600:
+        parser.error("--months must be between 0 and 600")
+    counts = generate(args.out_dir, args.threads, args.seed, args.domain, months=args.months)
     print(f"{sum(counts.values())} messages in {len(counts)} mailboxes under {args.out_dir}")
     return 0
 

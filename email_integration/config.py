@@ -51,6 +51,9 @@ class GmailConfig:
     capture_all: bool = False
     capture_scope: str = "investors"  # "investors": list and fetch investor mail only; "all": every message
     poll_sec: float = 60.0  # history.list poll per account, apart from the full schedule
+    propose_since_days: float = 14.0  # mail older than this before enrollment drafts no card (the horizon)
+    intake_max_open_cards: int = 10  # open cards the review room holds at most (CRM_INTAKE_MAX_OPEN_CARDS)
+    intake_draft_wait_sec: float = 120.0  # how long a new card waits for the model's draft (CRM_INTAKE_DRAFT_WAIT_SEC)
     api_base: str = "https://gmail.googleapis.com"
     token_uri: str = "https://oauth2.googleapis.com/token"
     errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
@@ -146,7 +149,7 @@ def _text(name, raw, errors):
     return raw.strip()
 
 
-# (attribute, parser); the variable is CRM_GMAIL_<ATTRIBUTE upper-cased>.
+# (attribute, parser); the variable is CRM_GMAIL_<ATTRIBUTE upper-cased> unless _NAMES says otherwise.
 _PARSERS = (
     ("integration_enabled", _bool),
     ("auth_method", _choice("dwd", "oauth")),
@@ -171,13 +174,20 @@ _PARSERS = (
     ("capture_all", _bool),
     ("capture_scope", _choice("investors", "all")),
     ("poll_sec", _number(float, 1, 24 * 3600)),
+    ("propose_since_days", _number(float, 0, 36500)),
+    ("intake_max_open_cards", _number(int, 1, 500)),
+    ("intake_draft_wait_sec", _number(float, 0, 86400)),
     ("api_base", _url),
     ("token_uri", _url),
 )
 
 
+# The intake bridge's settings are the review room's, not Gmail's: CRM_INTAKE_*.
+_NAMES = {"intake_max_open_cards": "CRM_INTAKE_MAX_OPEN_CARDS", "intake_draft_wait_sec": "CRM_INTAKE_DRAFT_WAIT_SEC"}
+
+
 def env_name(attribute: str) -> str:
-    return "CRM_GMAIL_" + attribute.upper()
+    return _NAMES.get(attribute, "CRM_GMAIL_" + attribute.upper())
 
 
 def load_config(environ) -> GmailConfig:

@@ -3,22 +3,43 @@ from __future__ import annotations
 
 from backend.db import now_iso
 
+from .db_drafts import MODEL_DRAFTED
 from .db_visibility import room_safe_sql
 
 
-def unposted_ids(conn, limit: int) -> list[int]:
-    """Pending proposals not yet in the room whose email every teammate may read (db_visibility)."""
-    rows = conn.execute("SELECT p.id FROM email_proposals p JOIN emails e ON e.id = p.email_id "
-                        "LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id "
-                        f"WHERE p.status = 'pending' AND m.proposal_id IS NULL AND {room_safe_sql()} "
-                        "ORDER BY p.id LIMIT ?", (limit,))
+# Pending proposals whose card is not in the review room and whose email every teammate may read
+# (db_visibility). One condition a line: other work-list rules (a model draft still to come) add theirs.
+_UNPOSTED = ("p.status = 'pending'", "m.proposal_id IS NULL", room_safe_sql())
+_UNPOSTED_FROM = ("FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+                  "LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id")
+# Cards in the room still awaiting a decision (what CRM_INTAKE_MAX_OPEN_CARDS caps).
+_OPEN = ("FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id JOIN emails e ON e.id = p.email_id "
+         f"WHERE p.status = 'pending' AND m.closed_at IS NULL AND {room_safe_sql()}")
+
+
+# A card is posted once its draft will not change under the reviewers: a person edited it, the model
+# drafted this version, or the CRM's draft is older than the wait (the model had its chance).
+_SETTLED = f"(p.edited = 1 OR {MODEL_DRAFTED} OR p.updated_at <= ?)"
+
+
+def unposted_ids(conn, limit: int, settled_before: str) -> list[int]:
+    """Up to `limit` pending proposals not yet in the room whose draft is settled (see _SETTLED; drafts
+    last touched before `settled_before`), newest email first (a fresh card beats an old one)."""
+    rows = conn.execute(f"SELECT p.id {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)} AND {_SETTLED} "
+                        "ORDER BY e.date DESC, p.id DESC LIMIT ?", (settled_before, limit))
     return [r[0] for r in rows]
 
 
+def unposted_count(conn) -> int:
+    return conn.execute(f"SELECT count(*) {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)}").fetchone()[0]
+
+
+def open_count(conn) -> int:
+    return conn.execute(f"SELECT count(*) {_OPEN}").fetchone()[0]
+
+
 def open_cards(conn) -> list[dict]:
-    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, p.version, p.draft FROM email_proposal_matrix m "
-                        "JOIN email_proposals p ON p.id = m.proposal_id JOIN emails e ON e.id = p.email_id "
-                        f"WHERE p.status = 'pending' AND m.closed_at IS NULL AND {room_safe_sql()} ORDER BY p.id")
+    rows = conn.execute(f"SELECT p.id, m.room_id, m.event_id, p.version, p.draft {_OPEN} ORDER BY p.id")
     return [dict(r) for r in rows]
 
 

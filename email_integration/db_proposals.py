@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from backend.db import now_iso
 
+from .db_drafts import DRAFTED_BY
 from .db_visibility import FULL, holds_thread_sql, level_sql, room_safe_sql
 
 _COLUMNS = ("p.id, p.investor_id, p.thread_id, p.email_id, p.status, p.version, p.draft, p.edited, p.created_at, "
-            "p.updated_at, p.decided_at, p.decided_by_user_id, p.decided_by, p.decided_via, p.note_id")
+            "p.updated_at, p.decided_at, p.decided_by_user_id, p.decided_by, p.decided_via, p.note_id, "
+            f"{DRAFTED_BY} AS drafted_by")
 
 
 def pending_for(conn, thread_id: int, investor_id: int) -> dict | None:
@@ -48,6 +50,35 @@ def supersede_pending(conn, email_id: int, investor_ids) -> None:
         conn.execute("UPDATE email_proposals SET status = 'superseded', updated_at = ?, decided_at = ? "
                      "WHERE email_id = ? AND investor_id = ? AND status = 'pending'",
                      (now_iso(), now_iso(), email_id, investor_id))
+
+
+def defer(conn, email_id: int, investor_ids, date: str) -> None:
+    """Beyond the proposal horizon: remember what would have been proposed, for a later backfill."""
+    conn.executemany("INSERT OR IGNORE INTO email_proposal_deferred (email_id, investor_id, email_date) "
+                     "VALUES (?, ?, ?)", [(email_id, investor_id, date) for investor_id in investor_ids])
+
+
+def _deferred_where(since: str, investor_id: int | None) -> tuple[str, list]:
+    if investor_id is None:
+        return "d.email_date >= ?", [since]
+    return "d.email_date >= ? AND d.investor_id = ?", [since, investor_id]
+
+
+def deferred(conn, since: str, investor_id: int | None) -> list[dict]:
+    """Held-back proposals from `since` on whose email is still linked to the investor, oldest first."""
+    where, params = _deferred_where(since, investor_id)
+    rows = conn.execute(
+        "SELECT d.email_id, d.investor_id, e.thread_id, e.date, e.from_email, e.from_name, e.subject, e.body_text, "
+        "i.name AS investor_name, i.firm AS investor_firm FROM email_proposal_deferred d "
+        "JOIN emails e ON e.id = d.email_id JOIN investors i ON i.id = d.investor_id "
+        "JOIN email_investor_links l ON l.email_id = d.email_id AND l.investor_id = d.investor_id "
+        f"WHERE {where} AND e.thread_id IS NOT NULL ORDER BY d.email_date, d.email_id", params)
+    return [dict(r) for r in rows]
+
+
+def forget_deferred(conn, since: str, investor_id: int | None) -> None:
+    where, params = _deferred_where(since, investor_id)
+    conn.execute(f"DELETE FROM email_proposal_deferred AS d WHERE {where}", params)
 
 
 def clear_undecided_drafts(conn, email_id: int) -> None:
@@ -143,6 +174,26 @@ def recipients(conn, email_ids: list[int]) -> dict[int, dict[str, list]]:
         for row in rows:
             found[row["email_id"]][row["role"]].append({"email": row["address"], "name": row["name"] or ""})
     return found
+
+
+def holders(conn, email_ids: list[int]) -> dict[int, list[dict]]:
+    """{email_id: [{id, name}]}: the teammates whose mailbox holds each email (the page's teammate filter)."""
+    found: dict[int, list[dict]] = {i: [] for i in email_ids}
+    for start in range(0, len(email_ids), 500):
+        chunk = email_ids[start:start + 500]
+        rows = conn.execute("SELECT DISTINCT m.email_id, u.id, u.name FROM email_mailbox_entries m "
+                            "JOIN email_accounts a ON a.id = m.account_id JOIN users u ON u.id = a.user_id "
+                            f"WHERE m.email_id IN ({','.join('?' * len(chunk))}) ORDER BY u.name", chunk)
+        for row in rows:
+            found[row["email_id"]].append({"id": row["id"], "name": row["name"]})
+    return found
+
+
+def count(conn, status: str, viewer_id: int) -> int:
+    """How many proposals of this status the viewer may see (list_cards' rule)."""
+    level, params = level_sql(viewer_id)
+    return conn.execute(f"SELECT count(*) FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+                        f"WHERE p.status = ? AND {level} = {FULL}", (status, *params)).fetchone()[0]
 
 
 def user_name(conn, user_id: int | None) -> str | None:

@@ -13,11 +13,11 @@ import hashlib
 
 from backend.db import atomic
 
-from . import db_capture, db_emails, db_privacy, db_proposals
+from . import db, db_capture, db_emails, db_privacy, db_proposals
 from .attachments import BlobStore, store_inline
 from .exclusions import excluded
 from .parser import parse
-from .proposals import propose
+from .proposals import horizon_for, propose
 from .threads import resolve_thread
 
 ADDED, UPDATED, UNCHANGED, EXCLUDED = "added", "updated", "unchanged", "excluded"
@@ -78,11 +78,16 @@ class Ingestor:
     """Stores parsed messages for the accounts of one database connection."""
 
     def __init__(self, conn, matcher_cache, blob_store: BlobStore, capture_all: bool = False,
-                 max_attachment_bytes: int = 50 << 20, conversations: bool = False):
+                 max_attachment_bytes: int = 50 << 20, propose_since_days: float | None = None,
+                 conversations: bool = False):
+        """`propose_since_days`: the proposal horizon before each account's enrollment (None: none);
+        `conversations` (investors scope): unlinked mail inside an investor conversation is shown with it."""
         self.conn, self.matcher, self.blobs = conn, matcher_cache, blob_store
         self.capture_all, self.max_attachment_bytes = capture_all, max_attachment_bytes
+        self.propose_since_days = propose_since_days
         self.conversations = conversations
         self._investors: dict[int, dict | None] = {}
+        self._horizons: dict[int, str] = {}
         self.last_links: list = []  # the investor links of the message stored last (the sync counts captures)
 
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
@@ -139,7 +144,7 @@ class Ingestor:
                 if links:
                     investors = {i: self._investor(i) for i, _, _ in links}
                     propose(self.conn, email_id, thread_id, parsed, headers or {}, links, investors,
-                            self.matcher.own_domain)
+                            self.matcher.own_domain, self._horizon(account_id))
                 outcome = outcome if outcome == ADDED else UPDATED
             # A brand-new email cannot already sit in a mailbox row (rows point at existing emails).
             new_entry = db_emails.upsert_entry(self.conn, email_id, account_id, parsed["gmail_id"],
@@ -158,6 +163,12 @@ class Ingestor:
             return False
         db_capture.show_in_conversation(self.conn, email_id)
         return True
+
+    def _horizon(self, account_id: int) -> str:
+        if account_id not in self._horizons:
+            account = db.get_account(self.conn, account_id)
+            self._horizons[account_id] = horizon_for(account["created_at"] if account else "", self.propose_since_days)
+        return self._horizons[account_id]
 
     def _identify(self, parsed: dict) -> tuple[str, dict | None, int | None]:
         """(message key, the stored email it is a copy of or None, the email whose Message-ID it reuses or None).

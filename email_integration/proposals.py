@@ -7,14 +7,16 @@ the proposal's current state.
 """
 from __future__ import annotations
 
+import datetime
 import re
 
-from backend.db import atomic
+from backend.db import ISO_FORMAT, atomic
 from backend.investors_db import add_grid_note, bump_last_contact
 from backend.web import BadRequest, Conflict, NotFound
 
 from . import db_intake, db_proposals
 from .db_visibility import is_private
+from .drafter import draft_note
 
 MAX_DRAFT_CHARS = 2000
 DECISIONS = ("approve", "reject", "edit")
@@ -23,10 +25,6 @@ _NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|pos
                       r"bounces?|calendar-notification)([+@]|$)", re.I)
 _CALENDAR_SUBJECT = re.compile(r"^(accepted|declined|tentative(ly accepted)?|updated invitation|invitation|"
                                r"automatic reply|out of office|auto[- ]?reply)\b", re.I)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-_SIGNAL = re.compile(r"\b(could you|can you|can we|would you|please|let me know|happy to|we('d| would)|"
-                     r"agree[ds]?|attached|send|share|commit|term sheet|pass(ing)?|interested|invest|"
-                     r"call|meet(ing)?|intro(duction)?|follow[- ]up|next step|diligence|valuation|round)\b", re.I)
 
 
 def automated_reason(headers: dict, parsed: dict) -> str | None:
@@ -55,65 +53,79 @@ def is_internal_only(parsed: dict, own_domain: str) -> bool:
     return bool(own_domain) and bool(addresses) and all(a.endswith("@" + own_domain.lower()) for a in addresses)
 
 
-def _first_name(person: dict | None) -> str:
-    name = (person or {}).get("name") or (person or {}).get("email", "someone").split("@")[0]
-    return name.split()[0] if name.split() else name
+# The pluggable drafter: (parsed, investor, own_domain) -> str. A model on the Spark may replace its draft
+# later (the intake bridge's to_draft); this one is what stands when no model does.
+DRAFTER = draft_note
 
 
-def draft_note(parsed: dict, investor: dict, own_domain: str = "") -> str:
-    """One to three plain sentences from the message's new text: who, when, what was asked or offered."""
-    sender = parsed.get("from") or {}
-    day = (parsed.get("date") or "")[:10]
-    ours = bool(own_domain) and sender.get("email", "").endswith("@" + own_domain.lower())
-    who = investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else "")
-    subject = (parsed.get("subject") or "").strip() or "(no subject)"
-    lead = (f"{day}: {_first_name(sender)} emailed {who} about \"{subject}\"." if ours
-            else f"{day}: {who} emailed about \"{subject}\".")
-    text = " ".join((parsed.get("body_text") or "")[:3000].split())  # the new text's opening is what matters
-    sentences = [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 12]
-    chosen = [s for s in sentences if _SIGNAL.search(s)][:2] or sentences[:1]
-    body = " ".join(chosen)
-    if len(body) > 400:
-        body = body[:397].rsplit(" ", 1)[0] + "…"
-    return f"{lead} {body}".strip()
-
-
-DRAFTER = draft_note  # the pluggable drafter: (parsed, investor, own_domain) -> str
+def horizon_for(enrolled_at: str, days: float | None) -> str:
+    """The proposal horizon of an account enrolled at `enrolled_at`: mail dated before the returned
+    timestamp drafts no card (CRM_GMAIL_PROPOSE_SINCE_DAYS). "" means no horizon."""
+    if days is None or not enrolled_at:
+        return ""
+    enrolled = datetime.datetime.strptime(enrolled_at, ISO_FORMAT)
+    return (enrolled - datetime.timedelta(days=days)).strftime(ISO_FORMAT)
 
 
 def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, links: list, investors: dict,
-            own_domain: str) -> list[int]:
+            own_domain: str, horizon: str = "") -> list[int]:
     """Create or refresh pending proposals for an email whose content was just stored (caller's transaction).
 
-    Called once per email (when its body is first kept), so it never proposes the same email twice."""
+    Called once per email (when its body is first kept), so it never proposes the same email twice.
+    Mail dated before `horizon` drafts nothing now; it is remembered for an admin's backfill."""
     if not links or automated_reason(headers, parsed) or is_internal_only(parsed, own_domain):
         return []
     if is_private(conn, thread_id):
         return []  # a private conversation never reaches the review room or /capture
-    touched = []
-    for investor_id, _strategy, _address in links:
-        investor = investors.get(investor_id)
-        if investor is None:
-            continue
-        date = parsed.get("date") or ""
-        pending = db_proposals.pending_for(conn, thread_id, investor_id)
-        if pending:
-            if (pending["email_date"] or "") <= date:  # a newer message refreshes the card
-                draft = None if pending["edited"] else DRAFTER(parsed, investor, own_domain)
-                db_proposals.refresh(conn, pending["id"], email_id, draft)
-                touched.append(pending["id"])
-            continue
-        decided = db_proposals.latest_decided_date(conn, thread_id, investor_id)
-        if decided and decided >= date:
-            continue  # a human already decided on this conversation at a newer message
-        touched.append(db_proposals.insert(conn, investor_id, thread_id, email_id,
-                                           DRAFTER(parsed, investor, own_domain)))
-    return touched
+    date = parsed.get("date") or ""
+    wanted = [investor_id for investor_id, _strategy, _address in links if investors.get(investor_id)]
+    if horizon and date and date < horizon:
+        db_proposals.defer(conn, email_id, wanted, date)
+        return []
+    touched = [propose_one(conn, email_id, thread_id, parsed, i, investors[i], own_domain) for i in wanted]
+    return [proposal_id for proposal_id in touched if proposal_id is not None]
+
+
+def propose_one(conn, email_id: int, thread_id: int, parsed: dict, investor_id: int, investor: dict,
+                own_domain: str) -> int | None:
+    """One conversation and investor: a new card, a refreshed one (a newer message), or None."""
+    date = parsed.get("date") or ""
+    pending = db_proposals.pending_for(conn, thread_id, investor_id)
+    if pending:
+        if (pending["email_date"] or "") > date:
+            return None  # the card already shows a newer message
+        draft = None if pending["edited"] else DRAFTER(parsed, investor, own_domain)
+        db_proposals.refresh(conn, pending["id"], email_id, draft)
+        return pending["id"]
+    decided = db_proposals.latest_decided_date(conn, thread_id, investor_id)
+    if decided and decided >= date:
+        return None  # a human already decided on this conversation at a newer message
+    return db_proposals.insert(conn, investor_id, thread_id, email_id, DRAFTER(parsed, investor, own_domain))
+
+
+def backfill(conn, since: str, investor_id: int | None, own_domain: str) -> dict:
+    """The admin widens the horizon once: draft the cards held back for mail dated from `since` on
+    (one investor's, or everyone's). Oldest first, so a conversation's card ends on its newest message."""
+    with atomic(conn):
+        rows = db_proposals.deferred(conn, since, investor_id)
+        touched = set()
+        for row in rows:
+            if is_private(conn, row["thread_id"]):
+                continue  # made private since: never a card
+            parsed = {"from": {"email": row["from_email"] or "", "name": row["from_name"] or ""}, "date": row["date"],
+                      "subject": row["subject"], "body_text": row["body_text"]}
+            investor = {"name": row["investor_name"], "firm": row["investor_firm"]}
+            found = propose_one(conn, row["email_id"], row["thread_id"], parsed, row["investor_id"], investor,
+                                own_domain)
+            if found is not None:
+                touched.add(found)
+        db_proposals.forget_deferred(conn, since, investor_id)
+    return {"emails": len({row["email_id"] for row in rows}), "proposals": len(touched)}
 
 
 def state_of(proposal: dict) -> dict:
-    return {k: proposal[k] for k in ("id", "status", "version", "draft", "decided_by", "decided_via", "decided_at",
-                                     "note_id")}
+    return {k: proposal[k] for k in ("id", "status", "version", "draft", "drafted_by", "decided_by", "decided_via",
+                                     "decided_at", "note_id")}
 
 
 def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor: str | None = None,
@@ -163,9 +175,38 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
         return state_of(db_proposals.get(conn, proposal_id))
 
 
+BULK_CHUNK = 200  # cards per transaction: one commit per chunk, the write lock released between chunks
+
+
+def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) -> dict:
+    """Approve or reject many proposals, each with decide()'s semantics: {decided: [ids], conflicts: [{id, proposal}]}.
+
+    Each card is its own savepoint inside a chunk's transaction, so a card decided elsewhere in the
+    meantime is reported (with its current state; null when there is no such proposal, or none the
+    user may see: private, or another's owner-only card) and the others go ahead; no card is ever
+    half-applied."""
+    if decision not in ("approve", "reject"):
+        raise BadRequest("decision must be approve or reject")
+    decided, conflicts = [], []
+    for start in range(0, len(ids), BULK_CHUNK):
+        with atomic(conn):
+            for proposal_id in ids[start:start + BULK_CHUNK]:
+                if not db_proposals.visible_to(conn, proposal_id, user["id"]):
+                    conflicts.append({"id": proposal_id, "proposal": None})
+                    continue
+                try:
+                    decide(conn, proposal_id, decision, user=user, via=via)
+                    decided.append(proposal_id)
+                except (Conflict, NotFound):
+                    current = db_proposals.get(conn, proposal_id)
+                    conflicts.append({"id": proposal_id, "proposal": state_of(current) if current else None})
+    return {"decided": decided, "conflicts": conflicts}
+
+
 def card(row: dict, people: dict) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
     return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+            "drafted_by": row["drafted_by"],
             "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
             "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
@@ -181,7 +222,9 @@ def _snippet(row: dict, limit: int = 300) -> str:
 
 
 def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:
-    """The cards `viewer_id` may see (db_visibility): owner-only ones carry owner_only = true."""
+    """The cards `viewer_id` may see (db_visibility), newest email first: owner-only ones carry owner_only =
+    true; each lists the teammates whose mailbox holds its email (the page's teammate filter)."""
     rows = db_proposals.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
-    people = db_proposals.recipients(conn, [r["email_id"] for r in rows])
-    return [card(r, people.get(r["email_id"], {})) for r in rows]
+    email_ids = [r["email_id"] for r in rows]
+    people, holders = db_proposals.recipients(conn, email_ids), db_proposals.holders(conn, email_ids)
+    return [{**card(r, people.get(r["email_id"], {})), "teammates": holders.get(r["email_id"], [])} for r in rows]

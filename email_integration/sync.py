@@ -54,7 +54,7 @@ class AccountSync(TargetedCapture):
         self.conn, self.account, self.client, self.config = conn, account, client, config
         self.account_id = account["id"]
         self.ingestor = Ingestor(conn, matcher_cache, blob_store, config.capture_all, config.max_attachment_bytes,
-                                 conversations=config.capture_scope == "investors")
+                                 config.propose_since_days, conversations=config.capture_scope == "investors")
         self.blob_store = blob_store
         self.stop = stop or threading.Event()
         self.counts = {"added": 0, "updated": 0, "deleted": 0, "failed": 0}

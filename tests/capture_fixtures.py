@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -31,7 +32,11 @@ def capture_env(emulator, key_path: str, **extra) -> dict:
     env = {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator.url,
            "CRM_GMAIL_TOKEN_URI": emulator.url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
            "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_QUOTA_PROFILE": "legacy", "CRM_GMAIL_RETRY_MAX": "8",
-           "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20", "CRM_GMAIL_CAPTURE_SCOPE": "all", **extra}
+           "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20", "CRM_GMAIL_CAPTURE_SCOPE": "all",
+           # Fixtures date their mail in Nov 2026 whatever today is: no proposal horizon unless a test sets one.
+           "CRM_GMAIL_PROPOSE_SINCE_DAYS": "36500",
+           # No model drafts for these CRMs: a card goes to the room at once unless a test sets a wait.
+           "CRM_INTAKE_DRAFT_WAIT_SEC": "0", **extra}
     return {name: value for name, value in env.items() if value is not None}
 
 
@@ -124,6 +129,32 @@ def sync_all(server, timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("sync did not finish")
+
+
+def work_lists(server) -> dict:
+    """The intake bot's GET /api/intake/email-proposals, as the bot."""
+    reply = server.bot.get("/api/intake/email-proposals")
+    assert reply.status == 200, reply
+    return reply.json
+
+
+@contextlib.contextmanager
+def capture_site(tmp_path_factory, keys, mail, investors=(KIM,), **env):
+    """An emulator holding `mail` [(mailbox address, raw RFC 822)] and a CRM capturing it (synced once);
+    both stopped afterwards."""
+    from devtools.gmail_emulator.server import start_emulator
+    from emulator_fixtures import add_message
+    emulator = start_emulator(service_account_key=keys[1])
+    try:
+        for box, raw in mail:
+            add_message(emulator.url, box, raw)
+        server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys, investors, **env)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        emulator.stop()
 
 
 def start_capture_crm(data_dir, emulator, keys, investors=(KIM,), sync: bool = True, **env):

@@ -1,5 +1,17 @@
 """Helpers to prove migrations idempotent: snapshot a database's schema and rows, compare."""
+import shutil
 import sqlite3
+
+
+def copy_live(data_dir: str, dest: str) -> str:
+    """A copy of a running CRM's crm.db (with its WAL, so nothing committed is missing); returns dest."""
+    shutil.copyfile(f"{data_dir}/crm.db", dest)
+    for suffix in ("-wal", "-shm"):
+        try:
+            shutil.copyfile(f"{data_dir}/crm.db{suffix}", dest + suffix)
+        except FileNotFoundError:
+            pass
+    return dest
 
 
 def snapshot(path: str) -> dict:

@@ -28,5 +28,6 @@ def test_demo_runs_the_whole_thing_on_the_emulator(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert ADMIN_EMAIL in result.stdout and ADMIN_PASSWORD in result.stdout
     captured = int(result.stdout.split(" investor conversations captured")[0].rsplit(" ", 1)[-1])
-    assert "5 mailboxes synced" in result.stdout and captured > 100
-    assert int(result.stdout.split(" proposed notes to review")[0].rsplit(" ", 1)[-1]) > 50
+    assert "5 mailboxes synced" in result.stdout and captured > 100  # two years of conversations on /emails
+    # ... but only the recent ones, inside the default 14-day proposal horizon, wait as cards
+    assert 1 <= int(result.stdout.split(" proposed notes to review")[0].rsplit(" ", 1)[-1]) <= 20

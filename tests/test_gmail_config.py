@@ -18,6 +18,8 @@ def test_defaults_are_the_seeds():
     assert (config.quota_profile, config.quota.user_units_per_min, config.pace_units_per_min) == ("2026", 6000, 5400)
     assert config.history_stale_days == 5
     assert (config.capture_scope, config.poll_sec) == ("investors", 60)
+    assert (config.propose_since_days, config.intake_max_open_cards) == (14, 10)
+    assert config.intake_draft_wait_sec == 120
     assert config.api_base == "https://gmail.googleapis.com"
     assert config.token_uri == "https://oauth2.googleapis.com/token"
 
@@ -32,7 +34,12 @@ def test_values_are_parsed():
         "CRM_GMAIL_SECRET_KEY": KEY,
         "CRM_GMAIL_CAPTURE_SCOPE": " All ",
         "CRM_GMAIL_POLL_SEC": "15",
+        "CRM_GMAIL_PROPOSE_SINCE_DAYS": "30.5",
+        "CRM_INTAKE_MAX_OPEN_CARDS": "3",
+        "CRM_INTAKE_DRAFT_WAIT_SEC": "0",
     })
+    assert (config.propose_since_days, config.intake_max_open_cards) == (30.5, 3)
+    assert config.intake_draft_wait_sec == 0
     assert config.errors == []
     assert (config.capture_scope, config.poll_sec) == ("all", 15.0)
     assert config.integration_enabled is True
@@ -57,6 +64,12 @@ def test_values_are_parsed():
     ("CRM_GMAIL_CAPTURE_SCOPE", "everything"),
     ("CRM_GMAIL_POLL_SEC", "0"),
     ("CRM_GMAIL_POLL_SEC", "a minute"),
+    ("CRM_GMAIL_PROPOSE_SINCE_DAYS", "two weeks"),
+    ("CRM_GMAIL_PROPOSE_SINCE_DAYS", "-1"),
+    ("CRM_INTAKE_MAX_OPEN_CARDS", "0"),
+    ("CRM_INTAKE_MAX_OPEN_CARDS", "ten"),
+    ("CRM_INTAKE_DRAFT_WAIT_SEC", "-5"),
+    ("CRM_INTAKE_DRAFT_WAIT_SEC", "two minutes"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(name, value):
     config = load_config({name: value})

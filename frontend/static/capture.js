@@ -1,4 +1,8 @@
-/* Email Capture: one card per pending proposed note; approve / reject / edit next to the email.
+/* Email Capture: one card per pending proposed note, newest email first; approve / reject / edit next to
+   the email, or select many (click, shift-click, x, "select all shown") and decide them with one
+   confirmation. Thousands of cards: all the data is loaded, but only the cards near the viewport are
+   built and in the page (a window over the list, with spacers standing in for the rest at their
+   measured or estimated heights), so the page costs the same at 50 cards or 5,000.
    Polls (default 25 s, ?poll=MS for tests) to add new cards and clear ones decided elsewhere,
    leaving alone a card someone is editing or reading. */
 "use strict";
@@ -9,27 +13,63 @@
   // using up the per-address rate limit of everyone behind the same address.
   const MIN_POLL_MS = 2000;
   const POLL_MS = Math.max(MIN_POLL_MS, Number(new URLSearchParams(window.location.search).get("poll")) || 25000);
+  const MIN_WINDOW = 24; // cards in the page at least (a short list is there whole)
+  const OVERSCAN_PX = 600; // rendered beyond the viewport on each side
+  const GAP_PX = 10; // .cards > .card margin-bottom
+  const BULK_MAX = 5000; // ids per POST /api/email/proposals/bulk
   const list = document.getElementById("cards");
+  const before = el("div", { className: "spacer" });
+  const after = el("div", { className: "spacer" });
   const status = document.getElementById("capture-status");
   const errorBox = document.getElementById("capture-error");
-  const cards = new Map(); // proposal id → {node, proposal, textarea, dirty, viewer}
+  const investorFilter = document.getElementById("filter-investor");
+  const teammateFilter = document.getElementById("filter-teammate");
+  const bulkApprove = document.getElementById("bulk-approve");
+  const bulkReject = document.getElementById("bulk-reject");
+  const selectAll = document.getElementById("select-all");
+  const selectNone = document.getElementById("select-none");
+  const cards = new Map(); // proposal id → {proposal, node?, textarea, dirty, viewer, checkbox}
+  let order = []; // every pending id, newest email first (the server's order)
+  let shown = []; // the ids passing the filters, in order
+  let start = 0; // shown[start .. end) are in the page
+  let end = 0;
+  const heights = new Map(); // proposal id → measured height of its card, gap included
+  let estimate = 180; // for cards never measured: the mean of those that were
+  const selected = new Set();
+  let anchor = null; // the last card clicked for selection: shift-click selects from here
+  let total = 0;
+  let bulkBusy = false;
+  let notice = ""; // the outcome of the last bulk decision, shown until the next selection
 
   function person(p) { return window.crm.emailView.person(p); }
 
   function busy(entry) {
-    return entry.dirty || entry.node.contains(document.activeElement) || !!(entry.viewer && !entry.viewer.hidden);
+    return !!entry.node && (entry.dirty || entry.node.contains(document.activeElement) ||
+                            !!(entry.viewer && !entry.viewer.hidden));
   }
 
   function setMessage(entry, text, isError) {
+    if (!entry.node) return;
     entry.message.textContent = text || "";
     entry.message.className = isError ? "error" : "status";
     entry.message.hidden = !text;
   }
 
   function updateStatus() {
-    status.textContent = cards.size ? `${cards.size} proposed note(s) to review` : "Nothing to review: every proposed note is decided.";
+    const filtered = investorFilter.value || teammateFilter.value;
+    const parts = [cards.size ? `${cards.size} pending to review` : "Nothing to review: every proposed note is decided."];
+    if (total > cards.size) parts.push(`(${total} in all; the newest ${cards.size} are loaded)`);
+    if (filtered && cards.size) parts.push(`· ${shown.length} shown`);
+    if (selected.size) parts.push(`· ${selected.size} selected`);
+    if (notice) parts.unshift(notice);
+    status.textContent = parts.join(" ");
+    bulkApprove.disabled = bulkReject.disabled = !selected.size || bulkBusy;
+    selectNone.disabled = !selected.size;
+    bulkApprove.textContent = selected.size ? `Approve ${selected.size} selected` : "Approve selected";
+    bulkReject.textContent = selected.size ? `Reject ${selected.size} selected` : "Reject selected";
   }
 
+  // -- one card ----------------------------------------------------------------------------------
   async function toggleView(entry) {
     if (entry.viewer) {
       entry.viewer.hidden = !entry.viewer.hidden;
@@ -52,6 +92,13 @@
     }
   }
 
+  function whyNot(err) {
+    const current = err.payload && err.payload.proposal;
+    return current && current.status !== "pending"
+      ? `Already ${current.status}${current.decided_by ? ` by ${current.decided_by}` : ""}${current.decided_via ? ` (${current.decided_via})` : ""}.`
+      : err.message;
+  }
+
   async function decide(entry, decision) {
     const body = { decision, expected_version: entry.proposal.version };
     const text = entry.textarea.value.trim();
@@ -63,31 +110,45 @@
       if (reply.proposal.status === "pending") {
         entry.proposal.version = reply.proposal.version;
         entry.proposal.draft = reply.proposal.draft;
+        entry.proposal.drafted_by = reply.proposal.drafted_by;
+        showDrafter(entry);
         entry.dirty = false;
         setMessage(entry, "Saved.");
       } else {
-        remove(entry.proposal.id, true);
+        drop([entry.proposal.id], true);
       }
     } catch (err) {
+      setMessage(entry, `Not done: ${whyNot(err)}`, true);
       const current = err.payload && err.payload.proposal;
-      const why = current && current.status !== "pending"
-        ? `Already ${current.status}${current.decided_by ? ` by ${current.decided_by}` : ""}${current.decided_via ? ` (${current.decided_via})` : ""}.`
-        : err.message;
-      setMessage(entry, `Not done: ${why}`, true);
       if (current && current.status === "pending") entry.proposal.version = current.version;
     } finally {
       for (const button of entry.node.querySelectorAll("button.decide")) button.disabled = false;
     }
   }
 
-  function build(proposal) {
-    const entry = { proposal, dirty: false, viewer: null };
+  // Who wrote the draft in the box: the model on the Spark, the CRM's own drafter, or a person.
+  function draftedBy(drafted) {
+    if (drafted && drafted.startsWith("model:")) return `Drafted by the model (${drafted.slice(6)})`;
+    return drafted === "edited" ? "Edited by a person" : "Drafted by the CRM";
+  }
+
+  function showDrafter(entry) {
+    entry.drafter.textContent = draftedBy(entry.proposal.drafted_by);
+    entry.drafter.dataset.draftedBy = entry.proposal.drafted_by || "crm";
+  }
+
+  function build(entry) {
+    const proposal = entry.proposal;
     const node = el("article", { className: "card", tabIndex: 0, id: `proposal-${proposal.id}` });
     node.dataset.proposalId = String(proposal.id);
     const email = proposal.email;
     const investor = proposal.investor;
+    entry.checkbox = el("input", { type: "checkbox", className: "select", checked: selected.has(proposal.id) });
+    entry.checkbox.setAttribute("aria-label", `Select the note for ${investor.name}: ${email.subject || "(no subject)"}`);
+    entry.checkbox.addEventListener("click", (event) => clickSelect(proposal.id, event.shiftKey, entry.checkbox.checked));
+    node.classList.toggle("selected", selected.has(proposal.id));
     node.append(
-      el("header", { className: "card-head" },
+      el("header", { className: "card-head" }, entry.checkbox,
         el("strong", {}, investor.name), investor.firm ? el("span", { className: "status" }, ` · ${investor.firm}`) : null,
         el("span", { className: "card-date" }, formatDate(email.date))),
       el("div", { className: "card-subject" }, email.subject || "(no subject)"),
@@ -96,6 +157,8 @@
         "Only you see this card: your mailbox's visibility keeps this email from teammates and the review room.") : null);
     entry.textarea = el("textarea", { className: "draft", rows: 3, value: proposal.draft });
     entry.textarea.setAttribute("aria-label", "Proposed note");
+    entry.drafter = el("div", { className: "status drafted-by" });
+    showDrafter(entry);
     entry.textarea.addEventListener("input", () => { entry.dirty = entry.textarea.value !== entry.proposal.draft; });
     entry.viewButton = el("button", { type: "button", className: "link view" }, "View email");
     entry.viewButton.setAttribute("aria-expanded", "false");
@@ -107,54 +170,198 @@
     reject.addEventListener("click", () => decide(entry, "reject"));
     save.addEventListener("click", () => decide(entry, "edit"));
     entry.message = el("p", { className: "status", role: "status", hidden: true });
-    const hide = proposal.holder ? window.crm.privacy.toggle(proposal.thread_id, false, () => remove(proposal.id, true)) : null;
-    node.append(entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton, hide),
+    const hide = proposal.holder ? window.crm.privacy.toggle(proposal.thread_id, false, () => drop([proposal.id], true)) : null;
+    node.append(entry.drafter, entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton, hide),
                 entry.message);
     entry.node = node;
-    return entry;
+    return node;
   }
 
-  function remove(id, decidedHere) {
+  // -- the window of rendered cards ----------------------------------------------------------------
+  function nodeOf(id) {
     const entry = cards.get(id);
-    if (!entry) return;
-    if (!decidedHere && busy(entry)) {
-      setMessage(entry, "Decided elsewhere; this card stays until you move on.", true);
-      entry.stale = true;
-      return;
+    return entry.node || build(entry);
+  }
+
+  function heightOf(id) {
+    return heights.get(id) || estimate;
+  }
+
+  /* Which cards the viewport (plus overscan) needs: [first, last) over `shown`, and the pixels above. */
+  function wanted(pinned) {
+    const listTop = list.getBoundingClientRect().top + window.scrollY;
+    const top = window.scrollY - listTop - OVERSCAN_PX;
+    const bottom = window.scrollY + window.innerHeight - listTop + OVERSCAN_PX;
+    let first = 0;
+    let above = 0;
+    while (first < shown.length && above + heightOf(shown[first]) < top) above += heightOf(shown[first++]);
+    let last = first;
+    let y = above;
+    while (last < shown.length && (y < bottom || last - first < MIN_WINDOW)) y += heightOf(shown[last++]);
+    if (pinned !== undefined && pinned >= 0) { // a card that must be in the page (keyboard, link)
+      while (pinned < first) above -= heightOf(shown[--first]);
+      last = Math.max(last, Math.min(shown.length, pinned + 1));
     }
-    const next = entry.node.nextElementSibling || entry.node.previousElementSibling;
-    const hadFocus = entry.node.contains(document.activeElement);
-    entry.node.remove();
-    cards.delete(id);
-    if (hadFocus && next) next.focus();
+    return { first, last, above };
+  }
+
+  /* Put shown[first .. last) in the page between the spacers, moving as few nodes as possible (a moved
+     node loses focus, so the usual case, nothing changed, moves none); then measure what is shown. */
+  function render(pinned) {
+    const t0 = performance.now();
+    const { first, last, above } = wanted(pinned);
+    start = first;
+    end = last;
+    if (before.parentNode !== list) list.prepend(before);
+    let cursor = before.nextElementSibling;
+    for (let i = start; i < end; i += 1) {
+      const node = nodeOf(shown[i]);
+      if (cursor === node) { cursor = cursor.nextElementSibling; continue; }
+      list.insertBefore(node, cursor);
+    }
+    while (cursor && cursor !== after) {
+      const next = cursor.nextElementSibling;
+      cursor.remove();
+      cursor = next;
+    }
+    if (after.parentNode !== list) list.append(after);
+    let below = 0;
+    for (let i = end; i < shown.length; i += 1) below += heightOf(shown[i]);
+    before.style.height = `${above}px`;
+    after.style.height = `${below}px`;
+    measure();
     updateStatus();
+    performance.measure("capture:window", { start: t0, end: performance.now() }); // read by the benchmark
+  }
+
+  function measure() {
+    let sum = 0;
+    let count = 0;
+    for (let i = start; i < end; i += 1) {
+      const height = cards.get(shown[i]).node.offsetHeight + GAP_PX;
+      heights.set(shown[i], height);
+      sum += height;
+      count += 1;
+    }
+    if (count) estimate = Math.round((estimate + sum / count) / 2);
+  }
+
+  let scheduled = false;
+  window.addEventListener("scroll", () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => { scheduled = false; render(); });
+  }, { passive: true });
+  window.addEventListener("resize", () => render());
+
+  /* Bring shown[index] into the page and into view; its node. */
+  function reveal(index) {
+    let offset = 0;
+    for (let i = 0; i < index; i += 1) offset += heightOf(shown[i]);
+    const listTop = list.getBoundingClientRect().top + window.scrollY;
+    const node = nodeOf(shown[index]);
+    if (!node.isConnected) window.scrollTo(0, listTop + offset - window.innerHeight / 3);
+    render(index);
+    node.scrollIntoView({ block: "nearest" });
+    return node;
+  }
+
+  // -- data: load, merge, filter ---------------------------------------------------------------------
+  function passes(entry) {
+    const investor = investorFilter.value;
+    const teammate = teammateFilter.value;
+    if (investor && String(entry.proposal.investor.id) !== investor) return false;
+    if (teammate && !(entry.proposal.teammates || []).some((t) => String(t.id) === teammate)) return false;
+    return true;
+  }
+
+  function applyFilters() {
+    shown = order.filter((id) => passes(cards.get(id)));
+  }
+
+  function fillFilter(select, counts) {
+    const current = select.value;
+    const first = select.options[0];
+    const options = [...counts.values()].sort((a, b) => a.name.localeCompare(b.name))
+      .map((c) => el("option", { value: String(c.id) }, `${c.name} (${c.count})`));
+    select.replaceChildren(first, ...options);
+    select.value = counts.has(current) || current === "" ? current : "";
+  }
+
+  function fillFilters() {
+    const investors = new Map();
+    const teammates = new Map();
+    const tally = (map, id, name) => {
+      const key = String(id);
+      if (!map.has(key)) map.set(key, { id, name, count: 0 });
+      map.get(key).count += 1;
+    };
+    for (const id of order) {
+      const p = cards.get(id).proposal;
+      tally(investors, p.investor.id, p.investor.name);
+      for (const t of p.teammates || []) tally(teammates, t.id, t.name);
+    }
+    fillFilter(investorFilter, investors);
+    fillFilter(teammateFilter, teammates);
+  }
+
+  /* Cards that left the pending list: decided here (gone at once), or elsewhere (gone unless in use). */
+  function drop(ids, decidedHere) {
+    for (const id of ids) {
+      const entry = cards.get(id);
+      if (!entry) continue;
+      if (!decidedHere && busy(entry)) {
+        setMessage(entry, "Decided elsewhere; this card stays until you move on.", true);
+        entry.stale = true;
+        continue;
+      }
+      const hadFocus = entry.node && entry.node.contains(document.activeElement);
+      const neighbour = hadFocus && [entry.node.nextElementSibling, entry.node.previousElementSibling]
+        .find((n) => n && n.classList.contains("card"));
+      cards.delete(id);
+      selected.delete(id);
+      if (anchor === id) anchor = null;
+      if (entry.node) entry.node.remove();
+      if (neighbour) neighbour.focus();
+    }
+    const gone = new Set(ids.filter((id) => !cards.has(id)));
+    if (!gone.size) return;
+    total = Math.max(cards.size, total - gone.size);
+    order = order.filter((id) => !gone.has(id));
+    shown = shown.filter((id) => !gone.has(id));
+    fillFilters();
+    render();
   }
 
   function merge(proposals) {
     const seen = new Set();
-    const fragment = document.createDocumentFragment();
     for (const proposal of proposals) {
       seen.add(proposal.id);
       const entry = cards.get(proposal.id);
       if (!entry) {
-        const created = build(proposal);
-        cards.set(proposal.id, created);
-        fragment.append(created.node);
+        cards.set(proposal.id, { proposal, node: null, dirty: false, viewer: null });
       } else if (proposal.version !== entry.proposal.version && !busy(entry)) {
         entry.proposal = proposal;
-        entry.textarea.value = proposal.draft;
+        if (entry.node) {
+          entry.textarea.value = proposal.draft;
+          showDrafter(entry);
+        }
       }
     }
-    list.append(fragment);
-    for (const id of [...cards.keys()]) if (!seen.has(id)) remove(id, false);
-    updateStatus();
+    const stale = [...cards.keys()].filter((id) => !seen.has(id));
+    order = proposals.map((p) => p.id).concat(stale.filter((id) => busy(cards.get(id))));
+    fillFilters();
+    applyFilters();
+    drop(stale, false);
+    render();
   }
 
   async function refresh() {
     try {
-      const { proposals } = await api("GET", "/api/email/proposals?status=pending");
+      const reply = await api("GET", "/api/email/proposals?status=pending&limit=10000");
       performance.mark("capture:data");
-      merge(proposals);
+      total = reply.total || reply.proposals.length;
+      merge(reply.proposals);
       void list.offsetHeight; // style and layout included in what the benchmark measures
       performance.mark("capture:rendered");
       errorBox.hidden = true;
@@ -164,29 +371,112 @@
     }
   }
 
+  function filtersChanged() {
+    selectShown(false); // a selection is of what is shown: a hidden card is never decided by surprise
+    applyFilters();
+    window.scrollTo(0, 0);
+    render();
+  }
+
+  // -- selection and bulk decisions --------------------------------------------------------------------
+  function setSelected(id, on) {
+    if (on) selected.add(id); else selected.delete(id);
+    const entry = cards.get(id);
+    if (entry && entry.node) {
+      entry.checkbox.checked = on;
+      entry.node.classList.toggle("selected", on);
+    }
+  }
+
+  function clickSelect(id, range, on) {
+    notice = "";
+    const from = anchor === null ? -1 : shown.indexOf(anchor);
+    const to = shown.indexOf(id);
+    if (range && from >= 0 && to >= 0) {
+      for (let i = Math.min(from, to); i <= Math.max(from, to); i += 1) setSelected(shown[i], on);
+    } else {
+      setSelected(id, on);
+    }
+    anchor = id;
+    updateStatus();
+  }
+
+  function selectShown(on) {
+    notice = "";
+    for (const id of on ? shown : [...selected]) setSelected(id, on);
+    updateStatus();
+  }
+
+  async function decideSelected(decision) {
+    const ids = shown.filter((id) => selected.has(id));
+    if (!ids.length || bulkBusy) return;
+    const word = decision === "approve" ? "Approve" : "Reject";
+    const what = decision === "approve" ? "each becomes a grid note with its draft as shown" : "no note is written";
+    if (!window.confirm(`${word} ${ids.length} proposed note${ids.length === 1 ? "" : "s"}? (${what})`)) return;
+    bulkBusy = true;
+    updateStatus();
+    status.textContent = `${decision === "approve" ? "Approving" : "Rejecting"} ${ids.length}…`;
+    performance.mark("capture:bulk-start");
+    try {
+      const reply = { decided: [], conflicts: [] };
+      for (let i = 0; i < ids.length; i += BULK_MAX) { // the API takes up to 5,000 ids a request
+        const part = await api("POST", "/api/email/proposals/bulk", { decision, ids: ids.slice(i, i + BULK_MAX) });
+        reply.decided.push(...part.decided);
+        reply.conflicts.push(...part.conflicts);
+      }
+      performance.mark("capture:bulk-answered");
+      bulkBusy = false;
+      drop(reply.decided, true);
+      const elsewhere = reply.conflicts.filter((c) => !c.proposal || c.proposal.status !== "pending");
+      drop(elsewhere.map((c) => c.id), true);
+      void list.offsetHeight;
+      performance.mark("capture:bulk-settled");
+      notice = `${decision === "approve" ? "Approved" : "Rejected"} ${reply.decided.length}.` +
+        (elsewhere.length ? ` ${elsewhere.length} had already been decided elsewhere.` : "");
+      updateStatus();
+    } catch (err) {
+      bulkBusy = false;
+      errorBox.textContent = `The bulk decision stopped: ${err.message}`;
+      errorBox.hidden = false;
+      await refresh(); // whatever was decided before the failure leaves the list
+      errorBox.hidden = false;
+    }
+  }
+
+  investorFilter.addEventListener("change", filtersChanged);
+  teammateFilter.addEventListener("change", filtersChanged);
+  selectAll.addEventListener("click", () => selectShown(true));
+  selectNone.addEventListener("click", () => selectShown(false));
+  bulkApprove.addEventListener("click", () => decideSelected("approve"));
+  bulkReject.addEventListener("click", () => decideSelected("reject"));
+
+  // -- keyboard ----------------------------------------------------------------------------------------
   function focusCard(offset) {
-    const nodes = [...list.querySelectorAll(".card")];
-    if (!nodes.length) return;
-    const current = nodes.findIndex((n) => n.contains(document.activeElement));
-    const index = current < 0 ? 0 : Math.max(0, Math.min(nodes.length - 1, current + offset));
-    nodes[index].focus();
-    nodes[index].scrollIntoView({ block: "nearest" });
+    if (!shown.length) return;
+    const current = shown.findIndex((id) => { const e = cards.get(id); return e.node && e.node.contains(document.activeElement); });
+    const index = current < 0 ? 0 : Math.max(0, Math.min(shown.length - 1, current + offset));
+    reveal(index).focus();
   }
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const typing = event.target instanceof HTMLTextAreaElement || event.target instanceof HTMLInputElement;
+    const typing = event.target instanceof HTMLTextAreaElement || event.target instanceof HTMLSelectElement ||
+      (event.target instanceof HTMLInputElement && event.target.type !== "checkbox");
     if (typing) {
-      if (event.key === "Escape") event.target.closest(".card").focus();
+      if (event.key === "Escape" && event.target.closest(".card")) event.target.closest(".card").focus();
       return;
     }
     const node = document.activeElement && document.activeElement.closest && document.activeElement.closest(".card");
     const entry = node && cards.get(Number(node.dataset.proposalId));
-    const actions = { j: () => focusCard(1), k: () => focusCard(-1) };
+    const actions = { j: () => focusCard(1), k: () => focusCard(-1), "*": () => selectShown(true),
+                      A: () => decideSelected("approve"), R: () => decideSelected("reject"),
+                      f: () => investorFilter.focus() };
     if (entry) {
       Object.assign(actions, { a: () => decide(entry, "approve"), r: () => decide(entry, "reject"),
-                               e: () => entry.textarea.focus(), v: () => toggleView(entry) });
+                               e: () => entry.textarea.focus(), v: () => toggleView(entry),
+                               x: () => clickSelect(entry.proposal.id, false, !selected.has(entry.proposal.id)) });
     }
+    if (event.key === "Escape" && selected.size) actions.Escape = () => selectShown(false);
     if (actions[event.key]) {
       event.preventDefault();
       actions[event.key]();
@@ -196,7 +486,8 @@
   window.crm.me.then(async () => {
     await refresh();
     const target = window.location.hash.match(/^#proposal-(\d+)$/);
-    if (target && cards.has(Number(target[1]))) cards.get(Number(target[1])).node.focus();
+    const index = target ? shown.indexOf(Number(target[1])) : -1;
+    if (index >= 0) reveal(index).focus();
     setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
   });
 })();
