@@ -21,7 +21,7 @@ SUBJECTS = ["Web decides", "Bot approves", "Bot edits", "Posted twice", "Stale b
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     for i, subject in enumerate(SUBJECTS):
         add_message(emulator.url, ADMIN, make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<mx{i}@alder.vc>",
@@ -76,7 +76,8 @@ def test_member_flipped_to_bot_reaches_only_intake(site):
 
 def test_card_shape(site):
     card = by_subject(site, "Web decides")
-    assert set(card) == {"id", "version", "draft", "investor", "email", "web_url"}
+    assert set(card) == {"id", "version", "draft", "drafted_by", "investor", "email", "web_url"}
+    assert card["drafted_by"] == "crm"
     assert card["web_url"] == f"/capture#proposal-{card['id']}"
     assert card["investor"]["name"] == "Kim Lee" and card["investor"]["firm"] == "Alder"
     assert set(card["email"]) == {"id", "from", "to", "cc", "date", "subject", "snippet"}

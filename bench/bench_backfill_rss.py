@@ -24,7 +24,7 @@ from bench_support import (capture_environ, crm_database, service_account, start
 from backend.db import connect  # noqa: E402
 from email_integration import db as email_db  # noqa: E402
 from email_integration.config import load_config  # noqa: E402
-from email_integration.quota import QuotaLimiter  # noqa: E402
+from email_integration.pacing import QuotaLimiter  # noqa: E402
 from email_integration.service import CaptureService  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     address = f"ann@{DOMAIN}"
     write_mailboxes(os.path.join(work, "mail"), [address], args.messages)
     keys = service_account(os.path.join(work, "sa"))
-    emulator, url = start_emulator_process(os.path.join(work, "mail"), keys[1])
+    emulator, url = start_emulator_process(os.path.join(work, "mail"), keys[1], units_per_min=0)
     try:
         data_dir = os.path.join(work, "data")
         os.makedirs(data_dir)

@@ -34,11 +34,14 @@ def write_mailboxes(root: str, addresses: list[str], per_box: int, min_kb: int =
     return count
 
 
-def start_emulator_process(mailboxes: str, key_path: str, quota=None, latency_ms: float = 0.0):
-    args = [sys.executable, "-m", "devtools.gmail_emulator", "--mailboxes", mailboxes,
+def start_emulator_process(mailboxes: str, key_path: str, profile: str = "2026", units_per_min=None,
+                           latency_ms: float = 0.0):
+    """The emulator in its own process, charging `profile`'s costs; `units_per_min` None enforces the
+    profile's per-user budget, 0 none at all."""
+    args = [sys.executable, "-m", "devtools.gmail_emulator", "--mailboxes", mailboxes, "--quota-profile", profile,
             "--service-account-key", key_path, "--latency-ms", str(latency_ms)]
-    if quota:
-        args += ["--quota-units-per-sec", str(quota)]
+    if units_per_min is not None:
+        args += ["--quota-units-per-min", str(units_per_min)]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     if "listening on" not in line:

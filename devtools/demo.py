@@ -137,7 +137,7 @@ def enroll_and_sync(url: str, timeout: float = 300.0) -> dict:
 def run_demo(data_dir: str, host: str, port: int, serve: bool = True) -> int:
     emulator, emulator_url = start_process(
         ["-m", "devtools.gmail_emulator", "--mailboxes", os.path.join(data_dir, "mailboxes"),
-         "--quota-units-per-sec", "250", "--service-account-key",
+         "--service-account-key",
          os.path.join(data_dir, "secrets", "gmail-service-account.json")],
         {**os.environ, "PYTHONUNBUFFERED": "1"})
     env = {**os.environ, "CRM_DATA_DIR": data_dir, "CRM_HOST": host, "CRM_PORT": str(port), **gmail_env(data_dir, emulator_url)}

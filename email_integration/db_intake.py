@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from backend.db import now_iso
 
+from .db_drafts import MODEL_DRAFTED
 from .db_visibility import room_safe_sql
 
 
@@ -16,10 +17,16 @@ _OPEN = ("FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.propos
          f"WHERE p.status = 'pending' AND m.closed_at IS NULL AND {room_safe_sql()}")
 
 
-def unposted_ids(conn, limit: int) -> list[int]:
-    """Up to `limit` proposals for the room, newest email first (a fresh card beats an old one)."""
-    rows = conn.execute(f"SELECT p.id {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)} "
-                        "ORDER BY e.date DESC, p.id DESC LIMIT ?", (limit,))
+# A card is posted once its draft will not change under the reviewers: a person edited it, the model
+# drafted this version, or the CRM's draft is older than the wait (the model had its chance).
+_SETTLED = f"(p.edited = 1 OR {MODEL_DRAFTED} OR p.updated_at <= ?)"
+
+
+def unposted_ids(conn, limit: int, settled_before: str) -> list[int]:
+    """Up to `limit` pending proposals not yet in the room whose draft is settled (see _SETTLED; drafts
+    last touched before `settled_before`), newest email first (a fresh card beats an old one)."""
+    rows = conn.execute(f"SELECT p.id {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)} AND {_SETTLED} "
+                        "ORDER BY e.date DESC, p.id DESC LIMIT ?", (settled_before, limit))
     return [r[0] for r in rows]
 
 

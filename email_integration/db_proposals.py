@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from backend.db import now_iso
 
+from .db_drafts import DRAFTED_BY
 from .db_visibility import FULL, holds_thread_sql, level_sql, room_safe_sql
 
 _COLUMNS = ("p.id, p.investor_id, p.thread_id, p.email_id, p.status, p.version, p.draft, p.edited, p.created_at, "
-            "p.updated_at, p.decided_at, p.decided_by_user_id, p.decided_by, p.decided_via, p.note_id")
+            "p.updated_at, p.decided_at, p.decided_by_user_id, p.decided_by, p.decided_via, p.note_id, "
+            f"{DRAFTED_BY} AS drafted_by")
 
 
 def pending_for(conn, thread_id: int, investor_id: int) -> dict | None:

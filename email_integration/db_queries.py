@@ -1,4 +1,5 @@
-"""Read queries behind /api/email/*: only matched (investor-linked) emails, and only what the viewer
+"""Read queries behind /api/email/*: only matched emails (investor-linked, or in the investors scope an
+unlinked reply inside an investor conversation, shown with it: ingest.py), and only what the viewer
 may see of them (db_visibility holds the rule)."""
 from __future__ import annotations
 

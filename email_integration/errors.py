@@ -1,13 +1,23 @@
 """Exception taxonomy for Gmail and token-endpoint failures; the retry loop classifies on it."""
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
+import re
 import time
 
 # Gmail's rate-limit reasons (developers.google.com/gmail/api/guides/handle-errors):
 # 429 userRateLimitExceeded / rateLimitExceeded, and 403 with the same reasons.
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+# Gmail's 429 for too many calls in flight for one user (often parts of a big batch): its message.
+CONCURRENCY_MESSAGE = "too many concurrent requests for user"
+# Token-endpoint errors (RFC 6749 §5.2) that mean "this client may not act for this user": for a
+# service account, domain-wide delegation is not granted for the client ID and scope.
+UNAUTHORIZED_CLIENT_REASONS = frozenset({"unauthorized_client", "access_denied"})
+# Gmail's userRateLimitExceeded message names the moment to retry ("User-rate limit exceeded.
+# Retry after 2026-05-02T10:00:00.000Z"), often without a Retry-After header.
+RETRY_AFTER_IN_MESSAGE = re.compile(r"retry after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)", re.I)
 
 
 class GmailError(Exception):
@@ -54,6 +64,11 @@ class PermanentError(GmailError):
     """Any other 4xx: retrying will not help."""
 
 
+def is_concurrency_limit(error: GmailError) -> bool:
+    """A 429 about calls in flight rather than units spent: shrink the batch, keep the pace."""
+    return isinstance(error, RateLimitedError) and CONCURRENCY_MESSAGE in str(error).lower()
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date, RFC 9110 §10.2.3)."""
     if not value:
@@ -68,6 +83,18 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def retry_after_in_message(message: str, now: float | None = None) -> float | None:
+    """Seconds until the "Retry after <RFC 3339 time>" a Gmail error message names, if it names one."""
+    found = RETRY_AFTER_IN_MESSAGE.search(message or "")
+    if not found:
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
+    except ValueError:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
@@ -102,7 +129,11 @@ def _google_reason(body: bytes | str | None) -> tuple[str, str]:
 def classify(status: int, body: bytes | str | None = None, headers=None, *, history: bool = False) -> GmailError:
     """Map an HTTP error response to the taxonomy; `history=True` turns a 404 into HistoryExpiredError."""
     reason, message = _google_reason(body)
-    retry_after = parse_retry_after(headers.get("Retry-After") if headers is not None else None)
+    # Header names are case-insensitive (RFC 9110 §5.1); batch parts come with lower-cased ones.
+    retry_after = parse_retry_after(None if headers is None else
+                                    headers.get("Retry-After") or headers.get("retry-after"))
+    if retry_after is None and status in (403, 429):
+        retry_after = retry_after_in_message(message)
     text = f"HTTP {status}" + (f" {reason}" if reason else "") + (f": {message}" if message else "")
     if status == 429 or (status == 403 and reason in RATE_LIMIT_REASONS):
         return RateLimitedError(text, status, reason or "rateLimitExceeded", retry_after)
@@ -110,7 +141,7 @@ def classify(status: int, body: bytes | str | None = None, headers=None, *, hist
         return TransientError(text, status, reason, retry_after)
     if reason == "invalid_grant":
         return NeedsReconsentError(text, status, reason)
-    if status == 401:
+    if status == 401 or reason in UNAUTHORIZED_CLIENT_REASONS:
         return AuthError(text, status, reason)
     if status == 404:
         return (HistoryExpiredError if history else NotFoundError)(text, status, reason)

@@ -1,8 +1,10 @@
 """The Gmail API v1 over HTTP for one account: quota-aware, retrying, batching, keep-alive.
 
 Network only (no database): `iter_*` generators yield pages so the sync can checkpoint page
-tokens; `batch_get_*` fetch many messages in multipart batches. Every call charges its Gmail
-quota cost to the account's limiter first. Failures follow email_integration.errors:
+tokens; `batch_get(method, requests)` fetches many resources of one GET method (messages.get,
+threads.get) in multipart batches. Every call charges its cost in the configured quota profile
+(email_integration.quota) to the account's limiter first, and tells the limiter what Gmail
+answered so the pace adapts (email_integration.pacing). Failures follow email_integration.errors:
 transient and rate-limited ones are retried with exponential backoff and full jitter (never
 sooner than Retry-After) up to CONFIG.retry_max times; a 401 refreshes the token once.
 """
@@ -14,12 +16,14 @@ import logging
 import random
 import time
 import urllib.parse
+from collections import defaultdict, deque
 
 from . import batch
 from .config import CONFIG
-from .errors import AuthError, GmailError, NeedsReconsentError, RateLimitedError, TransientError, classify
+from .errors import (AuthError, GmailError, NeedsReconsentError, RateLimitedError, TransientError, classify,
+                     is_concurrency_limit)
 from .http_conn import ConnectionPool
-from .quota import COSTS, limiter_for
+from .pacing import limiter_for
 
 log = logging.getLogger("email_integration.gmail")
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 32.0
@@ -38,7 +42,8 @@ class GmailClient:
                  sleep=time.sleep, rng=random.random):
         self.user = user_email.lower()
         self.credentials, self.config = credentials, config
-        self.limiter = limiter or limiter_for(self.user, config.rate_units_sec)
+        self.quota = config.quota
+        self.limiter = limiter or limiter_for(self.user, config.pace_units_per_min, config.batch_size)
         self.pool = pool or ConnectionPool(config.api_base, config.http_timeout_sec)
         self.sleep, self.rng = sleep, rng
         self.base_path = "/gmail/v1/users/" + urllib.parse.quote(self.user, safe="@")
@@ -72,18 +77,27 @@ class GmailClient:
                     raise
                 delay = backoff_delay(attempt, error.retry_after, self.rng)
                 if isinstance(error, RateLimitedError):
-                    self.limiter.pause(delay)
+                    self._rate_limited(error, delay)
                 log.info("%s for %s: %s; retry %d in %.2fs", describe, self.user, error, attempt + 1, delay)
                 self.sleep(delay)
         raise AssertionError("unreachable")
 
+    def _rate_limited(self, error: RateLimitedError, delay: float) -> None:
+        """Hold the whole account; a quota 429 (not a concurrency one) also lowers the pace."""
+        if not is_concurrency_limit(error):
+            self.limiter.rate_limited(error.retry_after, per_user=error.reason == "userRateLimitExceeded")
+        self.limiter.pause(delay)
+
     def _get(self, method: str, suffix: str, query: dict | None = None, *, history: bool = False) -> dict:
         path = self._path(suffix, query)
+        cost = self.quota.cost(method)
 
         def once():
-            self.limiter.acquire(COSTS[method])
+            self.limiter.acquire(cost)
             self.calls += 1
             status, headers, body = self.pool.request("GET", path, headers=self._headers())
+            if status != 429:
+                self.limiter.charged(cost)  # Gmail charges every call it admits, failed or not
             if status != 200:
                 raise classify(status, body, headers, history=history)
             try:
@@ -114,8 +128,7 @@ class GmailClient:
                 return
 
     def get_message(self, message_id: str, fmt: str = "full", metadata_headers=None) -> dict:
-        return self._get("messages.get", "/messages/" + urllib.parse.quote(message_id),
-                         {"format": fmt, "metadataHeaders": list(metadata_headers or [])})
+        return self._get("messages.get", *self._message_request(message_id, fmt, metadata_headers))
 
     def list_history(self, start_history_id, history_types=None, page_token=None, label_id=None) -> dict:
         """One page of history.list; HistoryExpiredError when start_history_id is too old (→ full sync)."""
@@ -138,8 +151,18 @@ class GmailClient:
                                                      f"{urllib.parse.quote(attachment_id)}")
         return base64.urlsafe_b64decode(data.get("data", "") + "=" * (-len(data.get("data", "")) % 4))
 
-    def get_thread(self, thread_id: str, fmt: str = "full") -> dict:
-        return self._get("threads.get", "/threads/" + urllib.parse.quote(thread_id), {"format": fmt})
+    def get_thread(self, thread_id: str, fmt: str = "full", metadata_headers=None) -> dict:
+        return self._get("threads.get", *self._thread_request(thread_id, fmt, metadata_headers))
+
+    @staticmethod
+    def _message_request(message_id, fmt="full", metadata_headers=None) -> tuple[str, dict]:
+        return "/messages/" + urllib.parse.quote(message_id), {"format": fmt,
+                                                              "metadataHeaders": list(metadata_headers or [])}
+
+    @staticmethod
+    def _thread_request(thread_id, fmt="full", metadata_headers=None) -> tuple[str, dict]:
+        return "/threads/" + urllib.parse.quote(thread_id), {"format": fmt,
+                                                            "metadataHeaders": list(metadata_headers or [])}
 
     # -- batches ---------------------------------------------------------------------------
     def batch_get_metadata(self, ids, headers=METADATA_HEADERS):
@@ -147,55 +170,111 @@ class GmailClient:
         return self.batch_get_messages(ids, fmt="metadata", metadata_headers=headers)
 
     def batch_get_messages(self, ids, fmt: str = "full", metadata_headers=None):
-        """Many messages in batches of CONFIG.batch_size: ({id: message}, {id: final GmailError}).
+        """Many messages: ({id: message}, {id: final GmailError}); see batch_get."""
+        return self.batch_get("messages.get", {i: self._message_request(i, fmt, metadata_headers)
+                                               for i in dict.fromkeys(ids)})
 
-        A batch that fails whole is retried at half the size (growing back after successes);
-        a part that failed on its own is retried alone, with the ordinary retry loop.
+    def batch_get_threads(self, ids, fmt: str = "full", metadata_headers=None):
+        """Many whole threads: ({id: thread}, {id: final GmailError}); see batch_get."""
+        return self.batch_get("threads.get", {i: self._thread_request(i, fmt, metadata_headers)
+                                              for i in dict.fromkeys(ids)})
+
+    def batch_get(self, method: str, requests: dict):
+        """GETs of one Gmail method in multipart batches: requests {key: (path suffix, query)} →
+        ({key: resource}, {key: final GmailError}).
+
+        Batches carry the account's learned size (pacing.BatchSizer, at most CRM_GMAIL_BATCH_SIZE).
+        Parts Gmail answers 429 go back to the front of the pending list: the account's limiter
+        pauses (a quota 429 also lowers its pace), and when Gmail refused calls beyond the user's
+        concurrent ones the batch size shrinks to what got through;
+        other retryable parts go back too, each at most CONFIG.retry_max times; more than retry_max
+        batches in a row where no part gets through end the call like a spent retry budget. A batch that fails
+        whole is retried at half the size; that retry budget restarts after a batch succeeds, and when
+        it is spent the rest are reported failed: what was fetched is always returned.
         """
-        pending = list(dict.fromkeys(ids))
-        found, failed = {}, {}
-        size, whole_failures = self.config.batch_size, 0
+        pending = deque(requests)
+        found, failed, attempts = {}, {}, defaultdict(int)
+        sizer, whole_failures, stalled = self.limiter.batches, 0, 0
         while pending:
-            chunk, rest = pending[:size], pending[size:]
+            chunk = [pending.popleft() for _ in range(min(sizer.size, len(pending)))]
             try:
-                parts = self._send_batch(chunk, fmt, metadata_headers)
-            except (TransientError, RateLimitedError) as error:
+                parts = self._send_batch(method, [requests[key] for key in chunk])
+            except GmailError as error:
+                pending.extendleft(reversed(chunk))
                 whole_failures += 1
-                if whole_failures > self.config.retry_max:
-                    raise
-                size = max(1, size // 2)
+                if not error.retryable or whole_failures > self.config.retry_max:
+                    failed.update((key, error) for key in pending)
+                    break
+                sizer.limited(len(chunk), 0)
                 delay = backoff_delay(whole_failures - 1, error.retry_after, self.rng)
                 if isinstance(error, RateLimitedError):
-                    self.limiter.pause(delay)
+                    self._rate_limited(error, delay)
                 self.sleep(delay)
                 continue
-            pending = rest
-            size = min(self.config.batch_size, size * 2)
-            for index, message_id in enumerate(chunk):
-                status, headers, body = parts.get(index, (0, {}, b""))
-                if status == 200:
-                    try:
-                        found[message_id] = json.loads(body)
-                        continue
-                    except ValueError:
-                        pass
-                elif status:
-                    error = classify(status, body, headers)
-                    if not error.retryable and not isinstance(error, AuthError):
-                        failed[message_id] = error  # e.g. 404: deleted since it was listed
-                        continue
-                try:
-                    found[message_id] = self.get_message(message_id, fmt, metadata_headers)
-                except GmailError as error:
-                    failed[message_id] = error
+            whole_failures = 0
+            retry, limited = self._sort_parts(method, chunk, parts, found, failed, attempts)
+            # Rate-limited parts cost no attempt of their own while others get through; a run of
+            # batches where nothing at all gets through ends like a whole-batch failure.
+            stalled = stalled + 1 if len(retry) == len(chunk) else 0
+            if stalled > self.config.retry_max:
+                failed.update((key, limited[0] if limited else TransientError(f"{method}: no progress"))
+                              for key in retry + list(pending))
+                break
+            pending.extendleft(reversed(retry))
+            if limited:
+                # Too many calls at once: the batch becomes what got through. Over the quota: the
+                # pace comes down (in _rate_limited); a smaller batch would not spend less per second.
+                over_quota = [e for e in limited if not is_concurrency_limit(e)]
+                if len(over_quota) < len(limited):
+                    sizer.limited(len(chunk), len(chunk) - len(limited))
+                worst = max(over_quota or limited, key=lambda e: e.retry_after or 0.0)
+                self._rate_limited(worst, backoff_delay(0, worst.retry_after, self.rng))
+            elif retry:
+                self.sleep(backoff_delay(0, None, self.rng))
+            else:
+                sizer.clean(len(chunk))
         return found, failed
 
-    def _send_batch(self, ids, fmt, metadata_headers):
-        paths = [self._path("/messages/" + urllib.parse.quote(i), {"format": fmt,
-                                                                  "metadataHeaders": list(metadata_headers or [])})
-                 for i in ids]
+    def _sort_parts(self, method, chunk, parts, found, failed, attempts):
+        """Put each part of an answered batch where it belongs; (keys to retry, rate-limit errors)."""
+        retry, limited, admitted = [], [], 0
+        refreshed = False
+        for index, key in enumerate(chunk):
+            status, headers, body = parts.get(index, (0, {}, b""))
+            if status and status != 429:
+                admitted += 1
+            if status == 200:
+                try:
+                    found[key] = json.loads(body)
+                    continue
+                except ValueError:
+                    error = TransientError(f"{method}: a batch part is not JSON")
+            elif status:
+                error = classify(status, body, headers)
+            else:
+                error = TransientError(f"{method}: the batch answer lacks this part")
+            if isinstance(error, RateLimitedError):
+                limited.append(error)
+                retry.append(key)
+                continue
+            if isinstance(error, AuthError) and not refreshed:
+                self.credentials.invalidate(self.user)
+                refreshed = True
+            if not (error.retryable or isinstance(error, AuthError)):
+                failed[key] = error  # e.g. 404: deleted since it was listed
+                continue
+            attempts[key] += 1
+            if attempts[key] > self.config.retry_max:
+                failed[key] = error
+            else:
+                retry.append(key)
+        self.limiter.charged(self.quota.cost(method) * admitted)
+        return retry, limited
+
+    def _send_batch(self, method: str, requests: list):
+        paths = [self._path(suffix, query) for suffix, query in requests]
         content_type, body = batch.encode_batch(paths)
-        self.limiter.acquire(COSTS["messages.get"] * len(ids))  # each call in a batch is charged
+        self.limiter.acquire(self.quota.cost(method) * len(paths))  # each call in a batch is charged
         self.calls += 1
         headers = {**self._headers(), "Content-Type": content_type}
         status, response_headers, data = self.pool.request("POST", "/batch/gmail/v1", body, headers)

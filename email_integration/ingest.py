@@ -2,6 +2,9 @@
 
 Privacy: a message that matches no investor keeps only what rematch needs (ids, participants,
 date); its subject, body and attachments are kept only when it matches or CRM_GMAIL_CAPTURE_ALL.
+In the investors scope (`conversations=True`) a message without an investor of its own that joins a
+conversation holding investor mail (a teammate's internal reply) is kept and shown with it, unlinked:
+no proposal, no last contact.
 A message with a participant on the mailbox's exclusion list is not stored at all.
 """
 from __future__ import annotations
@@ -10,7 +13,7 @@ import hashlib
 
 from backend.db import atomic
 
-from . import db, db_emails, db_privacy, db_proposals
+from . import db, db_capture, db_emails, db_privacy, db_proposals
 from .attachments import BlobStore, store_inline
 from .exclusions import excluded
 from .parser import parse
@@ -75,18 +78,26 @@ class Ingestor:
     """Stores parsed messages for the accounts of one database connection."""
 
     def __init__(self, conn, matcher_cache, blob_store: BlobStore, capture_all: bool = False,
-                 max_attachment_bytes: int = 50 << 20, propose_since_days: float | None = None):
-        """`propose_since_days`: the proposal horizon before each account's enrollment (None: none)."""
+                 max_attachment_bytes: int = 50 << 20, propose_since_days: float | None = None,
+                 conversations: bool = False):
+        """`propose_since_days`: the proposal horizon before each account's enrollment (None: none);
+        `conversations` (investors scope): unlinked mail inside an investor conversation is shown with it."""
         self.conn, self.matcher, self.blobs = conn, matcher_cache, blob_store
         self.capture_all, self.max_attachment_bytes = capture_all, max_attachment_bytes
         self.propose_since_days = propose_since_days
+        self.conversations = conversations
         self._investors: dict[int, dict | None] = {}
         self._horizons: dict[int, str] = {}
+        self.last_links: list = []  # the investor links of the message stored last (the sync counts captures)
 
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
         """Store one Gmail message resource (format full) held by the account's mailbox."""
         parsed = parse(resource)
         return self.store(account_id, parsed, self.match(parsed), seen_gen, raw_headers(resource))
+
+    def keeps_body(self, resource: dict) -> bool:
+        """Whether ingesting this resource would keep its body (matched mail, or CRM_GMAIL_CAPTURE_ALL)."""
+        return self.capture_all or bool(self.match(parse(resource)))
 
     def match(self, parsed: dict) -> list:
         return self.matcher.index(self.conn).match(addresses_of(parsed))
@@ -97,6 +108,7 @@ class Ingestor:
         if not parsed["gmail_id"]:
             raise ValueError("a Gmail message without an id")
         keep_body = bool(links) or self.capture_all
+        self.last_links = []
         with atomic(self.conn):
             # Read inside the transaction: an exclusion added (and its purge) commits before or after, never between.
             if excluded(addresses_of(parsed), db_privacy.patterns_for_account(self.conn, account_id)):
@@ -113,6 +125,7 @@ class Ingestor:
                     db_emails.record_collision(self.conn, parsed["message_id"], collides_with, email_id, account_id)
                 db_emails.store_participants(self.conn, email_id, parsed)
                 db_emails.set_links(self.conn, email_id, links, parsed["date"], new=True)
+                keep_body = keep_body or self._joins_conversation(email_id, thread_id, links)
                 outcome = ADDED
             else:
                 email_id, thread_id = existing["id"], existing["thread_id"]
@@ -122,7 +135,7 @@ class Ingestor:
                 # keep them all, and link by everyone seen in any copy.
                 db_emails.store_participants(self.conn, email_id, parsed)
                 links, changed = relink(self.conn, self.matcher.index(self.conn), email_id, parsed["date"])
-                keep_body = bool(links) or self.capture_all
+                keep_body = bool(links) or self.capture_all or self._joins_conversation(email_id, thread_id, links)
                 if changed:
                     outcome = UPDATED
             if keep_body and not (existing and existing["has_body"]):
@@ -141,7 +154,15 @@ class Ingestor:
                 outcome = UPDATED
             if links or keep_body or existing is not None:  # thread subject/date come from kept, matched mail
                 db_emails.refresh_thread(self.conn, thread_id)
+        self.last_links = links
         return outcome
+
+    def _joins_conversation(self, email_id: int, thread_id: int, links: list) -> bool:
+        """Investors scope: an unlinked message in a conversation with investor mail is shown with it."""
+        if links or not self.conversations or not db_capture.thread_has_investor_mail(self.conn, thread_id):
+            return False
+        db_capture.show_in_conversation(self.conn, email_id)
+        return True
 
     def _horizon(self, account_id: int) -> str:
         if account_id not in self._horizons:

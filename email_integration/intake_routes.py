@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from backend.auth import require_bot_or_admin
-from backend.db import atomic
+from backend.db import atomic, iso_after
 from backend.web import BadRequest, Conflict, NotFound, Route, field_str, query_int
 
-from . import db_intake, db_proposals, proposals
+from . import db_intake, db_proposals, model_drafts, proposals
 from .config import CONFIG
 from .proposal_routes import decide_fields
 
@@ -23,10 +23,13 @@ def web_url(proposal_id: int) -> str:
 
 def work_lists(req):
     """The bot's work: at most CRM_INTAKE_MAX_OPEN_CARDS cards open in the room (to_post fills the free
-    places, newest email first), the open ones, decided ones to close, and how many more wait on the web."""
+    places, newest email first), the open ones, decided ones to close, how many more wait on the web, and
+    the proposals whose draft is still the CRM's own for the model to draft (to_draft)."""
     limit = query_int(req.query, "limit", 50, 1, 500)
     free = max(0, CONFIG.intake_max_open_cards - db_intake.open_count(req.conn))
-    ids = db_intake.unposted_ids(req.conn, min(limit, free)) if free else []
+    # A card waits up to CRM_INTAKE_DRAFT_WAIT_SEC for the model's draft: the room never shows a draft about to change.
+    settled_before = iso_after(-CONFIG.intake_draft_wait_sec)
+    ids = db_intake.unposted_ids(req.conn, min(limit, free), settled_before) if free else []
     to_post = []
     if ids:
         rows = db_proposals.list_cards(req.conn, "pending", len(ids), ids=ids)  # newest email first
@@ -41,7 +44,8 @@ def work_lists(req):
             card["web_url"] = web_url(row["id"])
             to_post.append(card)
     return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn),
-            "waiting": db_intake.unposted_count(req.conn) - len(to_post)}
+            "waiting": db_intake.unposted_count(req.conn) - len(to_post),
+            "to_draft": model_drafts.items(req.conn, limit, CONFIG.workspace_domain)}
 
 
 def _proposal(req, closing: bool = False) -> dict:
@@ -80,6 +84,12 @@ def decide(req):
                                          **fields)}
 
 
+def draft(req):
+    """The model's first draft (the bot on the Spark); 409 once a person edited or decided the proposal."""
+    data = req.json()
+    return {"proposal": model_drafts.accept(req.conn, _proposal(req)["id"], data)}
+
+
 def closed(req):
     with atomic(req.conn):
         proposal = _proposal(req, closing=True)
@@ -96,5 +106,6 @@ INTAKE_ROUTES = [
     Route("GET", r"/api/intake/email-proposals", work_lists, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/posted", posted, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/decide", decide, require_bot_or_admin),
+    Route("POST", rf"/api/intake/email-proposals/{ID}/draft", draft, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/closed", closed, require_bot_or_admin),
 ]

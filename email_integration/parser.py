@@ -128,19 +128,40 @@ def _attachment(part: dict, headers: dict, mime: str, disposition: str, problems
             "inline": inline, "data": data}
 
 
-def _bodies(payload: dict, problems: list) -> tuple[str, str, list]:
-    """(plain text, html, attachments) from the part tree."""
-    plains, htmls, attachments = [], [], []
+def _classified_leaves(payload: dict):
+    """Yield (part, headers, mime, content-type params, disposition, is it a body text part)."""
     for part in _leaves(payload):
         headers = _headers(part)
         ctype, ctype_params = _params(headers.get("content-type", ""))
         mime = str(part.get("mimeType") or ctype or "text/plain").strip().lower()
         disposition = _params(headers.get("content-disposition", ""))[0]
-        if part.get("filename") or disposition == "attachment" or mime not in _TEXT_TYPES:
+        is_text = not (part.get("filename") or disposition == "attachment" or mime not in _TEXT_TYPES)
+        yield part, headers, mime, ctype_params, disposition, is_text
+
+
+def body_references(gmail_message: dict) -> list[dict]:
+    """The body text parts Gmail delivered by attachmentId instead of inline data (large bodies): the
+    caller fetches them with messages.attachments.get and puts the bytes in part["body"]["data"]."""
+    payload = gmail_message.get("payload") if isinstance(gmail_message, dict) else None
+    if not isinstance(payload, dict):
+        return []
+    return [part for part, *_, is_text in _classified_leaves(payload)
+            if is_text and isinstance(part.get("body"), dict) and "data" not in part["body"]
+            and part["body"].get("attachmentId")]
+
+
+def _bodies(payload: dict, problems: list) -> tuple[str, str, list]:
+    """(plain text, html, attachments) from the part tree."""
+    plains, htmls, attachments = [], [], []
+    for part, headers, mime, ctype_params, disposition, is_text in _classified_leaves(payload):
+        if not is_text:
             attachments.append(_attachment(part, headers, mime, disposition, problems))
             continue
         body = part.get("body") if isinstance(part.get("body"), dict) else {}
         if "data" not in body:
+            if body.get("attachmentId"):
+                problems.append(f"body: the {mime} part {part.get('partId')!r} came by attachmentId and was "
+                                "not fetched")
             continue
         raw = _b64url(body.get("data"), problems, f"part {part.get('partId')!r}")
         text = decode_bytes(raw, ctype_params.get("charset", ""), problems, f"{mime} part")

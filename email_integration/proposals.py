@@ -16,6 +16,7 @@ from backend.web import BadRequest, Conflict, NotFound
 
 from . import db_intake, db_proposals
 from .db_visibility import is_private
+from .drafter import draft_note
 
 MAX_DRAFT_CHARS = 2000
 DECISIONS = ("approve", "reject", "edit")
@@ -24,10 +25,6 @@ _NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|pos
                       r"bounces?|calendar-notification)([+@]|$)", re.I)
 _CALENDAR_SUBJECT = re.compile(r"^(accepted|declined|tentative(ly accepted)?|updated invitation|invitation|"
                                r"automatic reply|out of office|auto[- ]?reply)\b", re.I)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-_SIGNAL = re.compile(r"\b(could you|can you|can we|would you|please|let me know|happy to|we('d| would)|"
-                     r"agree[ds]?|attached|send|share|commit|term sheet|pass(ing)?|interested|invest|"
-                     r"call|meet(ing)?|intro(duction)?|follow[- ]up|next step|diligence|valuation|round)\b", re.I)
 
 
 def automated_reason(headers: dict, parsed: dict) -> str | None:
@@ -56,30 +53,9 @@ def is_internal_only(parsed: dict, own_domain: str) -> bool:
     return bool(own_domain) and bool(addresses) and all(a.endswith("@" + own_domain.lower()) for a in addresses)
 
 
-def _first_name(person: dict | None) -> str:
-    name = (person or {}).get("name") or (person or {}).get("email", "someone").split("@")[0]
-    return name.split()[0] if name.split() else name
-
-
-def draft_note(parsed: dict, investor: dict, own_domain: str = "") -> str:
-    """One to three plain sentences from the message's new text: who, when, what was asked or offered."""
-    sender = parsed.get("from") or {}
-    day = (parsed.get("date") or "")[:10]
-    ours = bool(own_domain) and sender.get("email", "").endswith("@" + own_domain.lower())
-    who = investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else "")
-    subject = (parsed.get("subject") or "").strip() or "(no subject)"
-    lead = (f"{day}: {_first_name(sender)} emailed {who} about \"{subject}\"." if ours
-            else f"{day}: {who} emailed about \"{subject}\".")
-    text = " ".join((parsed.get("body_text") or "")[:3000].split())  # the new text's opening is what matters
-    sentences = [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 12]
-    chosen = [s for s in sentences if _SIGNAL.search(s)][:2] or sentences[:1]
-    body = " ".join(chosen)
-    if len(body) > 400:
-        body = body[:397].rsplit(" ", 1)[0] + "…"
-    return f"{lead} {body}".strip()
-
-
-DRAFTER = draft_note  # the pluggable drafter: (parsed, investor, own_domain) -> str
+# The pluggable drafter: (parsed, investor, own_domain) -> str. A model on the Spark may replace its draft
+# later (the intake bridge's to_draft); this one is what stands when no model does.
+DRAFTER = draft_note
 
 
 def horizon_for(enrolled_at: str, days: float | None) -> str:
@@ -148,8 +124,8 @@ def backfill(conn, since: str, investor_id: int | None, own_domain: str) -> dict
 
 
 def state_of(proposal: dict) -> dict:
-    return {k: proposal[k] for k in ("id", "status", "version", "draft", "decided_by", "decided_via", "decided_at",
-                                     "note_id")}
+    return {k: proposal[k] for k in ("id", "status", "version", "draft", "drafted_by", "decided_by", "decided_via",
+                                     "decided_at", "note_id")}
 
 
 def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor: str | None = None,
@@ -230,6 +206,7 @@ def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) ->
 def card(row: dict, people: dict) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
     return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+            "drafted_by": row["drafted_by"],
             "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
             "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},

@@ -12,10 +12,11 @@ from backend.db import atomic, iso_at
 from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
 
-from . import db, db_privacy, db_queries
+from . import db, db_capture, db_privacy, db_queries
 from .attachments import content_disposition
 from .config import CONFIG
 from .intake_routes import INTAKE_ROUTES
+from .pacing import known_limiter
 from .privacy_routes import PRIVACY_ROUTES
 from .proposal_routes import WEB_ROUTES
 
@@ -44,7 +45,35 @@ def _account_view(conn, account: dict, scheduler) -> dict:
             "last_success_at": state["last_success_at"], "queued": db.queue_size(conn, account["id"]),
             "given_up": db.given_up_count(conn, account["id"]),
             "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
+            "quota": _account_quota(account["email"]),
+            "capture": _capture_view(conn, account["id"]),
             "visibility": db_privacy.visibility(conn, account["id"])}
+
+
+def _capture_view(conn, account_id: int) -> dict:
+    """Targeted capture on the Admin page: scope, listed / fetched / skipped, units per captured message."""
+    tally = db_capture.counts(conn, account_id)
+    return {"scope": CONFIG.capture_scope, **tally,
+            "units_per_captured": round(tally["units"] / tally["captured"], 1) if tally["captured"] else None,
+            "attachments_waiting": db_capture.waiting_attachments(conn, account_id),
+            "backfill": db_capture.backfill_queue(conn, account_id, limit=5)}
+
+
+def _account_quota(address: str) -> dict:
+    """The account's pace and what Gmail charged it lately (this process's counters; zeros before a sync)."""
+    limiter = known_limiter(address)
+    if limiter is not None:
+        return limiter.snapshot()
+    return {"budget_units_per_min": round(CONFIG.pace_units_per_min), "pace_units_per_min":
+            round(CONFIG.pace_units_per_min), "units_last_minute": 0, "units_last_hour": 0,
+            "rate_limited_last_hour": 0, "paused_for_sec": 0}
+
+
+def _quota() -> dict:
+    """The regime the CRM is configured for (email_integration.quota) and the pace it keeps per account."""
+    profile = CONFIG.quota
+    return {"profile": profile.name, "user_units_per_min": profile.user_units_per_min,
+            "pace_units_per_min": round(CONFIG.pace_units_per_min), "costs": dict(profile.costs)}
 
 
 def status(req):
@@ -55,7 +84,7 @@ def status(req):
             "scheduler": {"running": bool(scheduler and scheduler.running),
                           "interval_min": CONFIG.sync_interval_min,
                           "next_run_at": iso_at(next_run) if next_run else None},
-            "accounts": _account_views(req.conn, scheduler)}
+            "quota": _quota(), "accounts": _account_views(req.conn, scheduler)}
 
 
 def _account_views(conn, scheduler) -> list[dict]:
@@ -109,7 +138,7 @@ def run_now(req):
 def rematch(req):
     scheduler = _scheduler(req)
     counts = scheduler.service.rematch()
-    started = scheduler.run_now() if counts["queued"] else []
+    started = scheduler.run_now() if counts["queued"] or counts["backfills"] else []
     return {**counts, "started": started}
 
 
@@ -155,6 +184,9 @@ def attachment(req):
     found = db_queries.get_attachment(req.conn, req.user["id"], int(req.params["id"]))
     if found is None:
         raise NotFound("no such attachment")
+    if found["status"] == "pending":  # its bytes wait behind the mail: the first download fetches them now
+        _scheduler(req).service.download_attachments(only_id=found["id"])
+        found = db_queries.get_attachment(req.conn, req.user["id"], found["id"])
     if found["status"] != "stored":
         raise Conflict(f"attachment not available ({found['status']})")
     store = _scheduler(req).service.blob_store

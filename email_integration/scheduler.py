@@ -1,4 +1,5 @@
-"""The background sync: every CRM_GMAIL_SYNC_INTERVAL_MIN, and on demand (run-now).
+"""The background sync: every CRM_GMAIL_SYNC_INTERVAL_MIN, on demand (run-now), and a history poll
+per account every CRM_GMAIL_POLL_SEC (new mail reaches /capture within about a minute).
 
 One run per account at a time; accounts run in parallel (Gmail's quotas are per user); a stop
 (SIGTERM → interpreter exit, or stop()) lets running syncs finish their page and save their checkpoint.
@@ -21,8 +22,10 @@ STOP_JOIN_SEC = 20.0
 
 
 class SyncScheduler:
-    def __init__(self, service: CaptureService, interval_min: float, clock=time.time):
+    def __init__(self, service: CaptureService, interval_min: float, clock=time.time, poll_sec: float | None = None):
         self.service, self.interval_sec = service, max(1.0, interval_min * 60.0)
+        self.poll_sec = max(1.0, poll_sec if poll_sec is not None else service.config.poll_sec)
+        self.next_poll_at: float | None = None
         self.clock = clock
         self.stop_event = threading.Event()
         self._wake = threading.Event()
@@ -41,6 +44,7 @@ class SyncScheduler:
         if interrupted:
             log.info("%d sync run(s) were interrupted by the last stop; their accounts resume", interrupted)
         self.next_run_at = self.clock()
+        self.next_poll_at = self.clock() + self.poll_sec
         self._loop = threading.Thread(target=self._run_loop, name="gmail-sync-scheduler", daemon=True)
         self._loop.start()
         return self
@@ -49,15 +53,15 @@ class SyncScheduler:
     def running(self) -> bool:
         return self._loop is not None and self._loop.is_alive() and not self.stop_event.is_set()
 
-    def run_now(self, account_id: int | None = None) -> list[int]:
-        """Start a run for one or every enabled account unless it is already running; the ids started."""
+    def run_now(self, account_id: int | None = None, poll: bool = False) -> list[int]:
+        """Start a run (or a poll) for one or every enabled account unless it is already running; the ids started."""
         conn = self.service.connect()
         try:
             accounts = [a for a in db.list_accounts(conn)
                         if a["state"] != "disabled" and (account_id is None or a["id"] == account_id)]
         finally:
             conn.close()
-        return [a["id"] for a in accounts if self._start_account(a["id"])]
+        return [a["id"] for a in accounts if self._start_account(a["id"], poll)]
 
     def is_running(self, account_id: int) -> bool:
         with self._lock:
@@ -81,20 +85,20 @@ class SyncScheduler:
         self.wait_idle(timeout)
 
     # -- internals ----------------------------------------------------------------------------
-    def _start_account(self, account_id: int) -> bool:
+    def _start_account(self, account_id: int, poll: bool = False) -> bool:
         with self._lock:
             current = self._running.get(account_id)
             if self.stop_event.is_set() or (current is not None and current.is_alive()):
                 return False
-            thread = threading.Thread(target=self._sync_one, args=(account_id,), name=f"gmail-sync-{account_id}",
+            thread = threading.Thread(target=self._sync_one, args=(account_id, poll), name=f"gmail-sync-{account_id}",
                                       daemon=True)
             self._running[account_id] = thread
             thread.start()
             return True
 
-    def _sync_one(self, account_id: int) -> None:
+    def _sync_one(self, account_id: int, poll: bool = False) -> None:
         try:
-            self.service.sync_account(account_id, self.stop_event)
+            self.service.sync_account(account_id, self.stop_event, poll=poll)
         except Exception:  # noqa: BLE001 - a crashed run must not take the scheduler down
             log.exception("sync of account %s crashed", account_id)
 
@@ -103,7 +107,12 @@ class SyncScheduler:
             if self.clock() >= (self.next_run_at or 0):
                 self.run_now()
                 self.next_run_at = self.clock() + self.interval_sec
-            self._wake.wait(timeout=min(5.0, max(0.1, (self.next_run_at or 0) - self.clock())))
+                self.next_poll_at = self.clock() + self.poll_sec
+            elif self.clock() >= (self.next_poll_at or 0):
+                self.run_now(poll=True)  # accounts busy with a run are skipped: that run reads history too
+                self.next_poll_at = self.clock() + self.poll_sec
+            due = min(self.next_run_at or 0, self.next_poll_at or 0)
+            self._wake.wait(timeout=min(5.0, max(0.1, due - self.clock())))
             self._wake.clear()
 
 

@@ -8,7 +8,7 @@ import threading
 
 from backend.db import atomic, connect
 
-from . import db, db_emails
+from . import db, db_capture, db_emails
 from .attachments import AttachmentDownloader, blob_store_for
 from .config import CONFIG
 from .credentials import provider_from_config
@@ -16,6 +16,7 @@ from .gmail_client import GmailClient
 from .ingest import relink
 from .matcher import MatcherCache
 from .sync import AccountSync
+from .targeted import queue_new_terms
 
 log = logging.getLogger(__name__)
 
@@ -102,27 +103,39 @@ class CaptureService:
         with self._lock:
             return self._clients.setdefault(account_id, client)
 
-    def sync_account(self, account_id: int, stop=None) -> dict | None:
-        """One run for the account, then its pending attachments; the finished run row."""
+    def sync_account(self, account_id: int, stop=None, poll: bool = False) -> dict | None:
+        """One run for the account (a poll: history and queued backfills only), then its pending
+        attachments once no message waits; the finished run row (None for a poll with nothing to do)."""
         conn = self.connect()
         try:
             account = db.get_account(conn, account_id)
             if account is None or account["state"] == "disabled":
                 return None
             run = AccountSync(conn, account, self.client_for(account_id), self.config, self.matcher,
-                              self.blob_store, stop).run()
+                              self.blob_store, stop).run(poll=poll)
+            backlog = message_backlog(conn, account_id)
         finally:
             conn.close()
-        if run and run["status"] != "error":
-            AttachmentDownloader(self.connect, self.client_for, self.blob_store, self.config.attach_concurrency,
-                                 self.config.max_attachment_bytes, stop).run(account_id)
+        # Attachment bytes cost as much as a message (2026 profile): they never hold up mail.
+        if (run is None or run["status"] != "error") and not backlog:
+            self.download_attachments(account_id, stop)
         return run
 
+    def download_attachments(self, account_id: int | None = None, stop=None, only_id: int | None = None) -> dict:
+        return AttachmentDownloader(self.connect, self.client_for, self.blob_store, self.config.attach_concurrency,
+                                    self.config.max_attachment_bytes, stop).run(account_id, only_id=only_id)
+
     def rematch(self) -> dict:
-        """Re-link every stored email to investors; newly matched ones get their body fetched next run."""
-        counts = {"emails": 0, "linked": 0, "unlinked": 0, "queued": 0}
+        """Re-link every stored email to investors; newly matched ones get their body fetched next run.
+
+        In the investors scope, investors' new addresses and domains also get targeted backfills queued
+        (mail of theirs we never listed is not stored at all, so relinking alone cannot find it).
+        """
+        counts = {"emails": 0, "linked": 0, "unlinked": 0, "queued": 0, "backfills": 0}
         conn = self.connect()
         try:
+            if self.config.capture_scope == "investors":
+                counts["backfills"] = len(queue_new_terms(conn, self.config.workspace_domain)["new"])
             index = self.matcher.index(conn)
             for email_id in db_emails.all_email_ids(conn):
                 counts["emails"] += 1
@@ -141,9 +154,24 @@ class CaptureService:
                     counts["linked" if links else "unlinked"] += 1
                     if brief["thread_id"]:
                         db_emails.refresh_thread(conn, brief["thread_id"])
+            # A teammate's reply shown with an investor conversation goes when the conversation has none left.
+            with atomic(conn):
+                for email_id, thread_id in db_capture.orphaned_conversation_emails(conn):
+                    if not self.config.capture_all:
+                        self.blob_store.release(conn, db_emails.drop_body(conn, email_id))
+                    db_capture.hide_from_conversation(conn, email_id)
+                    db_emails.refresh_thread(conn, thread_id)
+                    counts["unlinked"] += 1
         finally:
             conn.close()
         return counts
+
+
+def message_backlog(conn, account_id: int) -> int:
+    """Messages the account still has to fetch: queued ids, an unfinished listing, queued backfills."""
+    state = db.get_sync_state(conn, account_id)
+    return (db.queue_size(conn, account_id) + (1 if state["listing_kind"] else 0)
+            + len(db_capture.pending_backfill_terms(conn, account_id)))
 
 
 def data_dir_from_env(environ=os.environ) -> str:

@@ -5,21 +5,38 @@ every change up to it is applied; a 404 from history.list (or a last success old
 CRM_GMAIL_HISTORY_STALE_DAYS) means a full listing, which converges without duplicates because
 every message is keyed by (account, Gmail id) and every email by its Message-ID.
 A listing saves its page token after each page, so a killed process resumes where it stopped.
+
+CRM_GMAIL_CAPTURE_SCOPE=investors (the default) fetches investor conversations only: Gmail's
+search (search_query.py) says which ids involve an investor, a cheap id-only listing says which
+other messages share their threads (a teammate's internal reply), and only those are fetched, a
+whole thread at a time where that is cheaper (targeted.py). New mail from history is checked the
+same way, with the search limited to a window around the last sync. `all` lists and fetches
+every message, as before, and matches locally.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 
 from backend.db import atomic, iso_after, now_iso
 
-from . import db, db_emails
-from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError
+from . import db, db_capture, db_emails, db_privacy
+from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError, PermanentError
 from .ingest import Ingestor
+from .parser import body_references
+from .search_query import ALWAYS
+from .sync_targeted import TargetedCapture
+from .targeted import queue_new_terms
 
 log = logging.getLogger(__name__)
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 HIDDEN_LABELS = {"SPAM", "TRASH"}
+# Drafts and chat transcripts are messages to Gmail but not mail: never captured nor proposed
+# (developers.google.com/gmail/api/guides/labels: DRAFT and CHAT are system labels).
+NOT_MAIL_LABELS = {"DRAFT", "CHAT"}
+SKIPPED_LABELS = HIDDEN_LABELS | NOT_MAIL_LABELS
+RESTARTED = object()  # the page-token marker _pages yields when it had to list from the start
 
 
 class Interrupted(Exception):
@@ -30,22 +47,45 @@ def _stale(last_success_at: str | None, days: float) -> bool:
     return not last_success_at or last_success_at < iso_after(-days * 86400)
 
 
-class AccountSync:
+class AccountSync(TargetedCapture):
     """One run for one account over `conn` (a connection of its own) with the account's GmailClient."""
 
-    def __init__(self, conn, account: dict, client, config, matcher_cache, blob_store, stop=None):
+    def __init__(self, conn, account: dict, client, config, matcher_cache, blob_store, stop=None, excluded=()):
         self.conn, self.account, self.client, self.config = conn, account, client, config
         self.account_id = account["id"]
         self.ingestor = Ingestor(conn, matcher_cache, blob_store, config.capture_all, config.max_attachment_bytes,
-                                 config.propose_since_days)
+                                 config.propose_since_days, conversations=config.capture_scope == "investors")
         self.blob_store = blob_store
         self.stop = stop or threading.Event()
         self.counts = {"added": 0, "updated": 0, "deleted": 0, "failed": 0}
         self.run_id = None
+        self.targeted = config.capture_scope == "investors"
+        # Addresses / "@domains" this mailbox keeps out (its owner's and the firm's exclusions): left out of
+        # the investor search, so their mail is not even fetched (ingest refuses it in any case).
+        self.excluded = tuple(excluded) or tuple(db_privacy.patterns_for_account(conn, self.account_id))
+        self.tally = {"listed": 0, "fetched": 0, "skipped": 0, "captured": 0}
+        # Targeted: the id-only listing leaves out drafts and chats too (a draft reply inside an investor
+        # thread is not mail, and must not be fetched as the thread's member).
+        self.listing_q = " ".join(ALWAYS) if self.targeted else None
+
+    def is_due_for_poll(self) -> bool:
+        """A poll only reads history: nothing to do for a mailbox that has not finished its listing."""
+        state = db.get_sync_state(self.conn, self.account_id)
+        account = db.get_account(self.conn, self.account_id)  # an account in error waits for the full schedule
+        return account is not None and account["state"] == "idle" and \
+            bool(state["history_id"]) and not state["listing_kind"] and \
+            not _stale(state["last_success_at"], self.config.history_stale_days)
 
     # -- the run ------------------------------------------------------------------------------
-    def run(self) -> dict | None:
-        """Run whatever the account needs next; the finished run row, or None when another process runs it."""
+    def run(self, poll: bool = False) -> dict | None:
+        """Run whatever the account needs next; the finished run row, or None when another process runs it.
+
+        `poll`: the one-minute freshness check (history only, then queued targeted backfills); a poll
+        that finds nothing to do leaves no run row.
+        """
+        if poll and not self.is_due_for_poll():
+            return None
+        spent_before = self._units_spent()
         if not db.claim_account(self.conn, self.account_id):
             log.info("account %s is being synced by another process; skipped", self.account_id)
             return None
@@ -57,6 +97,8 @@ class AccountSync:
             self.run_id = db.start_run(self.conn, self.account_id, kind)
         status, error, account_state = "ok", None, "idle"
         try:
+            if self.targeted:
+                queue_new_terms(self.conn, self.config.workspace_domain)
             # Inside an unfinished listing, what the queue fetches counts as seen by that listing.
             self._retry_queue(state["listing_gen"] if state["listing_kind"] else 0)
             if kind == "incremental":
@@ -70,6 +112,10 @@ class AccountSync:
             if kind != "incremental":
                 self._listing(kind, resume=bool(state["listing_kind"]))
                 self._incremental(db.get_sync_state(self.conn, self.account_id)["history_id"])
+            if self.targeted:
+                self._backfill_new_terms()  # before the search below, which would find their mail without its threads
+                if kind == "incremental" and not poll:
+                    self._search_all()  # the scheduled run catches what the windowed poll searches cannot see
             queued = db.queue_size(self.conn, self.account_id)
             if self.counts["failed"] or queued:
                 status, error = "partial", f"{queued} message(s) could not be fetched; retried next run"
@@ -84,10 +130,19 @@ class AccountSync:
         except Exception as exc:  # noqa: BLE001 - recorded on the run; the scheduler must go on
             log.exception("sync of account %s failed", self.account_id)
             status, error, account_state = "error", f"internal error: {type(exc).__name__}", "error"
+        idle_poll = poll and status == "ok" and not any(self.counts.values()) and not self.tally["fetched"]
         with atomic(self.conn):
             db.finish_run(self.conn, self.run_id, status, self.counts, error)
+            if idle_poll:
+                db_capture.discard_run(self.conn, self.run_id)
             db.release_account(self.conn, self.account_id, account_state, error if account_state != "idle" else None)
-        return db.last_run(self.conn, self.account_id)
+            db_capture.add_counts(self.conn, self.account_id,
+                                  {**self.tally, "units": self._units_spent() - spent_before})
+        return None if idle_poll else db.last_run(self.conn, self.account_id)
+
+    def _units_spent(self) -> float:
+        """Quota units the account's limiter has charged so far (shared by every client of the account)."""
+        return getattr(getattr(self.client, "limiter", None), "spent", 0.0)
 
     def _check_stop(self) -> None:
         """Between batches: stop if asked, and renew the run lease (other processes see we are alive)."""
@@ -102,8 +157,11 @@ class AccountSync:
         for start in range(0, len(gmail_ids), self.config.batch_size * 4):
             self._check_stop()
             found, failed = self.client.batch_get_messages(gmail_ids[start:start + self.config.batch_size * 4])
+            self.tally["fetched"] += len(found)
+            for resource in found.values():
+                self._fetch_bodies_by_reference(resource)
             with atomic(self.conn):  # one commit per batch: a commit per message costs more than the rest
-                for gmail_id, resource in found.items():
+                for gmail_id, resource in self._investor_mail_first(found.items()):
                     self._store_one(gmail_id, resource, seen_gen, reason)
                 for gmail_id, error in failed.items():
                     if isinstance(error, NotFoundError):  # deleted since it was listed: nothing to keep
@@ -112,9 +170,32 @@ class AccountSync:
                     else:
                         db.queue_fetch(self.conn, self.account_id, gmail_id, reason, str(error)[:300])
                         self.counts["failed"] += 1
+            # What was fetched is stored above; then an authorization failure ends the run as one.
+            auth = next((e for e in failed.values() if isinstance(e, AuthError)), None)
+            if auth is not None:
+                raise auth
+
+    def _fetch_bodies_by_reference(self, resource: dict) -> None:
+        """Fetch the body parts Gmail handed out by attachmentId (large bodies) of mail we will keep;
+        one that cannot be fetched stays missing and the parser records it as a problem."""
+        parts = body_references(resource)
+        if not parts or SKIPPED_LABELS & set(resource.get("labelIds") or []) or \
+                not self.ingestor.keeps_body(resource):
+            return
+        for part in parts:
+            try:
+                data = self.client.get_attachment(resource["id"], part["body"]["attachmentId"])
+            except AuthError:
+                raise
+            except GmailError as exc:
+                log.info("account %s: a body part of %s could not be fetched: %s", self.account_id,
+                         resource.get("id"), exc)
+                continue
+            part["body"] = {**part["body"], "data": base64.urlsafe_b64encode(data).decode("ascii")}
 
     def _store_one(self, gmail_id: str, resource: dict, seen_gen: int, reason: str) -> None:
-        if HIDDEN_LABELS & set(resource.get("labelIds") or []):  # moved to spam/trash since it was listed
+        # Moved to spam/trash since it was listed, or a draft/chat: nothing to keep.
+        if SKIPPED_LABELS & set(resource.get("labelIds") or []):
             db.dequeue_fetch(self.conn, self.account_id, gmail_id)
             self._remove(gmail_id)
             return
@@ -127,7 +208,16 @@ class AccountSync:
             return
         if outcome in ("added", "updated"):
             self.counts[outcome] += 1
+            if self.targeted or self.ingestor.last_links:
+                self.tally["captured"] += 1  # targeted: all we fetch is investor conversation
         db.dequeue_fetch(self.conn, self.account_id, gmail_id)
+
+    def _investor_mail_first(self, items):
+        """Targeted: investor mail before the rest of its conversation, which it then lets in (ingest.py)."""
+        items = list(items)
+        if not self.targeted:
+            return items
+        return sorted(items, key=lambda item: not self.ingestor.keeps_body(item[1]))
 
     def _retry_queue(self, seen_gen: int) -> None:
         queued = db.queued_fetches(self.conn, self.account_id)
@@ -157,19 +247,39 @@ class AccountSync:
         if resume and token is None and done:
             pages = iter(())  # the last page was applied before the stop; only the finish is left
         else:
-            pages = self.client.iter_message_refs(page_size=self.config.backfill_page_size, page_token=token)
+            pages = self._pages(token)
+        # Targeted: the investor search first; the id listing below then finds the rest of their threads.
+        investor = self._search(self._queries()) if self.targeted else None
+        threads = (set(investor.values()) | db_capture.held_thread_ids(self.conn, self.account_id)) - {""} \
+            if self.targeted else set()
+        groups: dict[str, list] = {}
         for refs, next_token in pages:
+            if next_token is RESTARTED:
+                done = 0
+                continue
             self._check_stop()
             ids = [ref["id"] for ref in refs]
             known = db_emails.known_gmail_ids(self.conn, self.account_id, ids)
             with atomic(self.conn):
                 db_emails.mark_seen(self.conn, self.account_id, known, gen)
-            self._fetch_and_store([i for i in ids if i not in known], gen)
+            if investor is None:
+                self.tally["listed"] += len(ids)
+                self._fetch_and_store([i for i in ids if i not in known], gen)
+            else:
+                unknown = [r for r in refs if r["id"] not in known]
+                wanted = [r for r in unknown if r["id"] in investor or r.get("threadId") in threads]
+                with atomic(self.conn):  # queued: an interrupted listing still fetches them next run
+                    for ref in wanted:
+                        db.queue_fetch(self.conn, self.account_id, ref["id"], "investor")
+                for ref in wanted:
+                    groups.setdefault(ref.get("threadId") or "", []).append(ref["id"])
+                self.tally["skipped"] += len(unknown) - len(wanted)
             if kind == "full_resync" and known:
                 self._refresh_labels(sorted(known))
             done += len(ids)
             with atomic(self.conn):
                 db.update_sync_state(self.conn, self.account_id, listing_page_token=next_token, progress_done=done)
+        self._fetch_conversations(groups, gen)
         self._check_stop()
         with atomic(self.conn):
             # A message the finished listing did not see is gone from the mailbox (unless queued: then
@@ -182,6 +292,27 @@ class AccountSync:
                                  listing_kind=None, listing_page_token=None, progress_done=done,
                                  progress_total=max(done, state["progress_total"]))
 
+    def _pages(self, token: str | None):
+        """The listing's pages from `token`; a saved token Gmail refuses (400: tokens do not live forever)
+        restarts the listing from its first page, within the same generation (marks stay valid)."""
+        pages = self.client.iter_message_refs(q=self.listing_q, page_size=self.config.backfill_page_size,
+                                              page_token=token)
+        try:
+            first = next(pages, None)
+        except PermanentError as exc:
+            if token is None or exc.status != 400:
+                raise
+            log.info("account %s: the saved page token was refused (%s); listing again from the start",
+                     self.account_id, exc)
+            with atomic(self.conn):
+                db.update_sync_state(self.conn, self.account_id, listing_page_token=None, progress_done=0)
+            yield [], RESTARTED
+            yield from self.client.iter_message_refs(q=self.listing_q, page_size=self.config.backfill_page_size)
+            return
+        if first is not None:
+            yield first
+            yield from pages
+
     def _refresh_labels(self, gmail_ids: list[str]) -> None:
         found, failed = self.client.batch_get_messages(gmail_ids, fmt="minimal")
         with atomic(self.conn):
@@ -193,9 +324,10 @@ class AccountSync:
 
     # -- incremental --------------------------------------------------------------------------
     def _incremental(self, start_history_id: str) -> None:
-        added: dict[str, None] = {}
+        added: dict[str, str] = {}  # id → threadId
         deleted: set[str] = set()
         labels: dict[str, list] = {}
+        thread_of: dict[str, str] = {}
         newest = None
         for records, mailbox_history_id in self.client.iter_history(start_history_id, HISTORY_TYPES):
             self._check_stop()
@@ -203,9 +335,9 @@ class AccountSync:
             for record in records:
                 for item in record.get("messagesAdded", []):
                     message = item["message"]
-                    if HIDDEN_LABELS & set(message.get("labelIds", [])):
-                        continue  # arrived straight in spam or trash
-                    added[message["id"]] = None
+                    if SKIPPED_LABELS & set(message.get("labelIds", [])):
+                        continue  # arrived straight in spam or trash, or a draft or chat: not fetched
+                    added[message["id"]] = message.get("threadId") or ""
                     deleted.discard(message["id"])
                 for item in record.get("messagesDeleted", []):
                     message_id = item["message"]["id"]
@@ -216,6 +348,7 @@ class AccountSync:
                     message = item["message"]
                     if message["id"] not in deleted and "labelIds" in message:
                         labels[message["id"]] = message["labelIds"]
+                        thread_of[message["id"]] = message.get("threadId") or ""
         # Spam and trash are outside the mailbox as messages.list shows it (includeSpamTrash=false):
         # moving a message there removes it from the CRM; taking it out brings it back.
         for gmail_id, label_ids in list(labels.items()):
@@ -224,7 +357,12 @@ class AccountSync:
                 added.pop(gmail_id, None)
                 del labels[gmail_id]
         unknown = set(labels) - db_emails.known_gmail_ids(self.conn, self.account_id, list(labels))
-        self._fetch_and_store(list(added) + sorted(unknown - set(added)))
+        if self.targeted:  # only investor conversations; the rest is never fetched
+            candidates = {**{i: thread_of[i] for i in sorted(unknown - set(added))}, **added}
+            self._fetch_conversations(self._investor_candidates(candidates))
+        else:
+            self.tally["listed"] += len(added)
+            self._fetch_and_store(list(added) + sorted(unknown - set(added)))
         with atomic(self.conn):
             for gmail_id in deleted:
                 self._remove(gmail_id)

@@ -14,6 +14,7 @@ from nio import (AsyncClient, AsyncClientConfig, JoinError, LoginResponse, Profi
 from . import cards, events
 from .config import Config
 from .crm_api import CRM, CRMRefused, CRMUnavailable
+from .drafting import Drafter
 from .journal import Journal
 from .llm import Reviser
 from .progress import Checkpoints
@@ -50,6 +51,9 @@ class IntakeBot:
         self.config = config
         self.crm = crm or CRM(config.crm_base_url, config.crm_bot_token, config.crm_give_up_sec)
         self.reviser = reviser or Reviser(config.llm_base_url, config.llm_model, config.llm_timeout_sec)
+        # First drafts (LLM_DRAFTS) share the reviser's model client; None when the CRM's drafts stand.
+        self.drafter = (Drafter(self.reviser, self.crm, config.llm_model, config.llm_draft_concurrency)
+                        if config.llm_drafts else None)
         self.journal = Journal(config.store_path)
         self.client: AsyncClient | None = None
         self.room_id: str | None = None
@@ -151,10 +155,14 @@ class IntakeBot:
     async def poll_once(self) -> None:
         work = await self.crm.work_lists()
         self.open = open_cards(work)
+        if self.drafter:
+            self.drafter.start(work.get("to_draft", []))  # in the background: a slow model holds up nothing
         waiting = work.get("waiting")  # pending cards the CRM keeps off the room (absent from older CRMs)
         for card in work.get("to_post", []):
             await self._guarded(self.post_card(card, waiting), f"posting proposal {card.get('id')}")
         for item in list(self.open.values()):
+            if self.drafter and self.drafter.busy_with(item["id"]):
+                continue  # a newer email's redraft is with the model: show the update once it settles
             await self._guarded(self.show_updates(item), f"updating card {item.get('id')}")
         for item in work.get("to_close", []):
             await self._guarded(self.close_card(item), f"closing proposal {item.get('id')}")
@@ -329,5 +337,7 @@ class IntakeBot:
             for task in [*tasks, *self.tasks]:
                 task.cancel()
             await asyncio.gather(*tasks, *self.tasks, return_exceptions=True)
+            if self.drafter:
+                await self.drafter.stop()
             await self.crm.close()
             await self.client.close()

@@ -31,6 +31,13 @@ def _person(p: dict | None) -> str:
     return cut(f"{p['name']} <{p['email']}>" if p.get("name") else p.get("email", ""), MAX_NAME)
 
 
+def drafted_line(drafted_by: str | None) -> str:
+    """Who wrote the draft on the card: the model on the Spark, the CRM's own drafter, or a person."""
+    if (drafted_by or "").startswith("model:"):
+        return f"Drafted by the model ({drafted_by[6:]})"
+    return "Edited by a person" if drafted_by == "edited" else "Drafted by the CRM"
+
+
 def card_content(card: dict, crm_base_url: str, waiting: int | None = None) -> dict:
     """An m.room.message for a to_post card; `waiting`: pending cards the CRM keeps off the room."""
     investor, email = card["investor"], card["email"]
@@ -42,16 +49,17 @@ def card_content(card: dict, crm_base_url: str, waiting: int | None = None) -> d
         f" and {len(recipients) - MAX_RECIPIENTS} more" if len(recipients) > MAX_RECIPIENTS else "")
     base = crm_base_url.rstrip("/")
     link, date = base + card["web_url"], cut(email.get("date"), 64)
+    drafted = drafted_line(card.get("drafted_by"))
     more = f"{waiting} more waiting on the web: {base}/capture" if isinstance(waiting, int) and waiting > 0 else ""
     plain = (f"Proposed note for {who}\nFrom: {_person(email.get('from'))}\nTo: {to}\nDate: {date}\n"
-             f"Subject: {subject}\n\n> {snippet}\n\nDraft note: {draft}\n\n"
+             f"Subject: {subject}\n\n> {snippet}\n\nDraft note: {draft}\n({drafted})\n\n"
              f"Reply in this thread: yes to approve, no to reject, or edit: what to change. {link}"
              + (f"\n{more}" if more else ""))
     e = html.escape
     formatted = (f"<p><b>Proposed note for {e(who)}</b></p>"
                  f"<p>From: {e(_person(email.get('from')))}<br>To: {e(to)}<br>Date: {e(date)}<br>"
                  f"Subject: {e(subject)}</p><blockquote>{e(snippet)}</blockquote>"
-                 f"<p><b>Draft note:</b> {e(draft)}</p>"
+                 f"<p><b>Draft note:</b> {e(draft)}<br><i>{e(drafted)}</i></p>"
                  f"<p><i>Reply in this thread: <b>yes</b> to approve, <b>no</b> to reject, or <b>edit:</b> what to "
                  f"change.</i> <a href=\"{e(link)}\">Open in the CRM</a></p>"
                  + (f"<p>{waiting} more waiting on the web: <a href=\"{e(base)}/capture\">Email Capture</a></p>"

@@ -26,6 +26,8 @@ class Config:
     crm_bot_token: str = ""
     llm_base_url: str = ""
     llm_model: str = "qwen"
+    llm_drafts: bool = False  # the model writes first drafts from to_draft (LLM_DRAFTS; on when LLM_BASE_URL is set)
+    llm_draft_concurrency: int = 2
     poll_sec: float = 15.0
     llm_timeout_sec: float = 60.0
     crm_give_up_sec: float = 300.0
@@ -54,6 +56,15 @@ def _number(environ, name: str, default: float, low: float, high: float) -> floa
     return value
 
 
+def _switch(environ, name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+        raise ConfigError(f"{name}: must be on or off, got {raw!r}")
+    return raw in ("on", "1", "true", "yes")
+
+
 def load_config(environ=os.environ) -> Config:
     user_id = environ.get("MATRIX_USER_ID", "").strip()
     if not MATRIX_ID.match(user_id):
@@ -71,11 +82,16 @@ def load_config(environ=os.environ) -> Config:
     if not environ.get("CRM_BOT_TOKEN", "").strip():
         raise ConfigError("CRM_BOT_TOKEN: required (python3 -m backend.manage issue-token on the CRM)")
     store = environ.get("MATRIX_STORE_PATH", "").strip() or os.path.join(os.getcwd(), "intake-bot-store")
+    llm_url = _url(environ, "LLM_BASE_URL", False)
+    drafts = _switch(environ, "LLM_DRAFTS", bool(llm_url))
+    if drafts and not llm_url:
+        raise ConfigError("LLM_DRAFTS: on needs LLM_BASE_URL (the model that writes the drafts)")
     return Config(homeserver=_url(environ, "MATRIX_HOMESERVER"), user_id=user_id, password=password,
                   access_token=token, device_id=environ.get("MATRIX_DEVICE_ID", "").strip(), store_path=store,
                   review_room=room, reviewers=reviewers, crm_base_url=_url(environ, "CRM_BASE_URL"),
-                  crm_bot_token=environ["CRM_BOT_TOKEN"].strip(), llm_base_url=_url(environ, "LLM_BASE_URL", False),
-                  llm_model=environ.get("LLM_MODEL", "").strip() or "qwen",
+                  crm_bot_token=environ["CRM_BOT_TOKEN"].strip(), llm_base_url=llm_url,
+                  llm_model=environ.get("LLM_MODEL", "").strip() or "qwen", llm_drafts=drafts,
+                  llm_draft_concurrency=int(_number(environ, "LLM_DRAFT_CONCURRENCY", 2, 1, 16)),
                   poll_sec=_number(environ, "EMAIL_PROPOSAL_POLL_SEC", 15.0, 0.2, 3600),
                   llm_timeout_sec=_number(environ, "LLM_TIMEOUT_SEC", 60.0, 1, 600),
                   crm_give_up_sec=_number(environ, "CRM_GIVE_UP_SEC", 300.0, 1, 86400),

@@ -77,5 +77,11 @@ class CRM:
             body["expected_version"] = expected_version
         return await self._call("POST", f"{PATH}/{proposal_id}/decide", body)
 
+    async def draft(self, proposal_id: int, draft: str, expected_version: int, model: str) -> tuple[int, dict]:
+        """The model's first draft; a draft is optional, so a CRM outage gives up sooner than a decision."""
+        return await self._call("POST", f"{PATH}/{proposal_id}/draft",
+                                {"draft": draft, "expected_version": expected_version, "model": model},
+                                give_up_sec=min(self.give_up_sec, 30.0))
+
     async def closed(self, proposal_id: int) -> tuple[int, dict]:
         return await self._call("POST", f"{PATH}/{proposal_id}/closed", {})

@@ -27,13 +27,16 @@ INVESTORS = [("Kim Lee", "Alder Ventures", ["kim@alder.vc"], ["alder.vc"]),
 
 
 def capture_env(emulator, key_path: str, **extra) -> dict:
-    """The capture's settings for a test CRM; an extra set to None drops that variable (its default applies)."""
+    """Settings for a capture against `emulator`; a value of None in `extra` leaves that variable unset
+    (its default). The tests written before targeted capture run in CRM_GMAIL_CAPTURE_SCOPE=all."""
     env = {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_API_BASE": emulator.url,
            "CRM_GMAIL_TOKEN_URI": emulator.url + "/token", "CRM_GMAIL_SA_KEY_PATH": key_path,
-           "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_RATE_UNITS_SEC": "250", "CRM_GMAIL_RETRY_MAX": "8",
-           "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20",
+           "CRM_GMAIL_WORKSPACE_DOMAIN": FIRM, "CRM_GMAIL_QUOTA_PROFILE": "legacy", "CRM_GMAIL_RETRY_MAX": "8",
+           "CRM_GMAIL_BACKFILL_PAGE_SIZE": "20", "CRM_GMAIL_CAPTURE_SCOPE": "all",
            # Fixtures date their mail in Nov 2026 whatever today is: no proposal horizon unless a test sets one.
-           "CRM_GMAIL_PROPOSE_SINCE_DAYS": "36500", **extra}
+           "CRM_GMAIL_PROPOSE_SINCE_DAYS": "36500",
+           # No model drafts for these CRMs: a card goes to the room at once unless a test sets a wait.
+           "CRM_INTAKE_DRAFT_WAIT_SEC": "0", **extra}
     return {name: value for name, value in env.items() if value is not None}
 
 
@@ -80,6 +83,24 @@ class CaptureRig:
 
     def close(self):
         self.conn.close()
+
+
+class FailingFetch:
+    """The real client, except that fetching one message always fails (transiently: it stays queued)."""
+
+    def __init__(self, client, victim):
+        self.client, self.victim = client, victim
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def batch_get_messages(self, ids, *args, **kwargs):
+        from email_integration.errors import TransientError
+        found, failed = self.client.batch_get_messages(ids, *args, **kwargs)
+        if self.victim in found:
+            del found[self.victim]
+            failed[self.victim] = TransientError("injected")
+        return found, failed
 
 
 def problems(detail_json: str) -> list:

@@ -57,6 +57,17 @@ class RunningCRM:
         assert reply.status == 200, reply
         return client
 
+    def log_containing(self, text: str, timeout: float = 10.0) -> str:
+        """The server's log once it holds `text` (the access line is written after the response is
+        sent, so a client can be ahead of it); the log as it is after `timeout` otherwise."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+                log = handle.read()
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.05)
+
     def stop(self) -> str:
         """Stop the server; returns its stderr. Fails the test if any request got a 500."""
         if self.process.poll() is None:
@@ -147,7 +158,7 @@ def keys(tmp_path_factory):
 def emulator(keys):
     """A fresh Gmail emulator verifying JWTs against `keys` (modules with seeded mail override this)."""
     from devtools.gmail_emulator.server import start_emulator
-    handle = start_emulator(service_account_key=keys[1])
+    handle = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     yield handle
     handle.stop()
 

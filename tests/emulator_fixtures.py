@@ -1,6 +1,6 @@
 """Helpers to run the Gmail emulator in tests and to build messages for it.
 
-    emulator = start_emulator(quota_units_per_sec=None, service_account_key=pub_path)  # in-process
+    emulator = start_emulator(quota_profile="legacy", service_account_key=pub_path)  # in-process
     token = access_token(emulator.url, refresh_user="ann@firm.test")                   # a bearer token
     raw = make_message(sender=..., to=..., subject=..., body=..., message_id=..., in_reply_to=...)
 """

@@ -82,7 +82,7 @@ def build_histories(mail: Mail) -> None:
 def relationship_world(tmp_path_factory):
     """(server, emulator): a fresh emulator and the CRM above on it; `server.ids` = {investor name: id}."""
     keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     server, server.ids = start_relationship_crm(tmp_path_factory.mktemp("rel"), emulator, keys)
     return server, emulator
 

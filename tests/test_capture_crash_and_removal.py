@@ -21,7 +21,7 @@ ANN = "ann@firm.test"
 @pytest.fixture
 def world(tmp_path):
     keys = make_service_account(str(tmp_path / "sa"))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     (tmp_path / "data").mkdir()
     rig = CaptureRig(tmp_path / "data", emulator, keys)
     yield rig, emulator, keys

@@ -4,7 +4,7 @@ unlinking and deletion withdrawing proposals, threads and last contact kept true
 import threading
 import urllib.request
 
-from capture_fixtures import NOBODY, CaptureRig
+from capture_fixtures import NOBODY, CaptureRig, FailingFetch
 from email_integration import db as email_db
 from email_integration import db_queries
 from email_integration.errors import TransientError
@@ -97,18 +97,8 @@ def test_a_partial_run_does_not_force_a_full_resync(tmp_path, emulator, keys):
     rig = CaptureRig(tmp_path, emulator, keys)
     ids = [add_message(emulator.url, ANN, mail(i))["id"] for i in range(6)]
     account = rig.enroll(ANN)
-    stop = threading.Event()
-
-    class FailAlways(FailOnce):
-        def batch_get_messages(self, ids_, *args, **kwargs):
-            found, failed = self.client.batch_get_messages(ids_, *args, **kwargs)
-            if self.victim in found:
-                del found[self.victim]
-                failed[self.victim] = TransientError("injected")
-            return found, failed
-
-    assert run_with(rig, account, lambda c: FailAlways(c, ids[0], stop))["status"] == "partial"
-    second = run_with(rig, account, lambda c: FailAlways(c, ids[0], stop))
+    assert run_with(rig, account, lambda c: FailingFetch(c, ids[0]))["status"] == "partial"
+    second = run_with(rig, account, lambda c: FailingFetch(c, ids[0]))
     assert second["kind"] == "incremental" and second["status"] == "partial"
     third = rig.sync(account)  # the message can be fetched again
     assert third["kind"] == "incremental" and third["status"] == "ok" and ids[0] in rig.view(account)

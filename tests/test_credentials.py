@@ -34,7 +34,7 @@ def test_our_jwt_verifies_with_google_auth(keys):
 
 
 def test_dwd_token_from_the_emulator_is_cached_and_refreshed_near_expiry(keys):
-    emulator = start_emulator(service_account_key=keys[1], token_ttl=301)  # five minutes and one second
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy", token_ttl=301)  # five minutes and one second
     try:
         provider = DWDCredentialProvider(keys[0], emulator.url + "/token")
         first = provider.access_token(USER)

@@ -15,7 +15,7 @@ HTML = "<html><body><p>Deck attached.</p><script>alert(1)</script><img src='http
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     add_message(emulator.url, ADMIN, make_message(
         sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject="Fund III deck", body="Deck attached.\n", html=HTML,
         message_id="<deck@alder.vc>", attachments=[("Fund III.pdf", "application/pdf", b"%PDF-1.4 fund three")]))
@@ -56,6 +56,14 @@ def test_enroll_all_sync_and_status(setup):
     admin_account = next(a for a in status["accounts"] if a["email"] == ADMIN)
     assert admin_account["last_run"]["status"] == "ok" and admin_account["progress"]["total"] == 2
     assert status["scheduler"]["running"] is True and status["scheduler"]["next_run_at"]
+    # The quota regime (the test CRM runs the legacy profile) and what Gmail charged each mailbox.
+    assert status["quota"] == {"profile": "legacy", "user_units_per_min": 15000, "pace_units_per_min": 13500,
+                               "costs": {"messages.get": 5, "messages.attachments.get": 5, "threads.get": 10,
+                                         "messages.list": 5, "history.list": 2, "getProfile": 1}}
+    quota = admin_account["quota"]
+    assert quota["pace_units_per_min"] == quota["budget_units_per_min"] == 13500
+    assert quota["units_last_minute"] >= 1 + 5 + 2 * 5 and quota["units_last_hour"] >= quota["units_last_minute"]
+    assert quota["rate_limited_last_hour"] == 0
 
 
 def test_threads_detail_and_privacy(setup):

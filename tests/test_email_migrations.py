@@ -13,7 +13,7 @@ from migration_check import snapshot
 
 def test_email_migrations_twice_on_a_populated_copy(tmp_path):
     keys = make_service_account(str(tmp_path / "sa"))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     try:
         for i in range(5):
             add_message(emulator.url, "ann@firm.test", make_message(

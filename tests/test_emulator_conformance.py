@@ -19,7 +19,7 @@ SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
 
 @pytest.fixture(scope="module")
 def emulator(keys):
-    handle = start_emulator(service_account_key=keys[1])
+    handle = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     first = make_message(subject="Term sheet", body="Here is the term sheet.\n", message_id="<ts-1@alder.vc>",
                          attachments=[("terms.pdf", "application/pdf", b"%PDF-1.4 fake terms")])
     handle.first = add_message(handle.url, USER, first)
@@ -158,7 +158,7 @@ def test_refresh_token_grant_and_expired_access_tokens(keys):
     import urllib.error
     import urllib.request
     from emulator_fixtures import post_json
-    handle = start_emulator(service_account_key=keys[1], token_ttl=1)
+    handle = start_emulator(service_account_key=keys[1], quota_profile="legacy", token_ttl=1)
     try:
         post_json(f"{handle.url}/_emulator/oauth/refresh-tokens", {"refresh_token": "1//r", "user": USER})
         credentials = google.oauth2.credentials.Credentials(

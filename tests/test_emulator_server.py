@@ -34,21 +34,33 @@ def get(handle, path, token=None):
         conn.close()
 
 
-def test_quota_answers_429_in_googles_shape_and_allows_bursts():
+@pytest.mark.parametrize("name, budget, get_cost", [("2026", 6000, 20), ("legacy", 15000, 5)])
+def test_quota_is_the_profiles_budget_per_minute_as_a_moving_window(name, budget, get_cost):
     clock = [0.0]
-    meter = QuotaMeter(250, burst_sec=2.0, clock=lambda: clock[0])
-    assert all(meter.charge("u", 5) == 0 for _ in range(100))  # 500 units: a two-second burst passes
-    wait = meter.charge("u", 5)
-    assert 0 < wait <= 0.02
-    assert meter.charge("v", 5) == 0  # per user
-    clock[0] += 1.0
-    assert sum(meter.charge("u", 5) == 0 for _ in range(60)) == 50  # refills at 250 units/s
+    meter = QuotaMeter(name, clock=lambda: clock[0])
+    assert meter.cost("messages.get") == get_cost and meter.units_per_min == budget
+    assert all(meter.charge("u", get_cost) == 0 for _ in range(budget // get_cost))  # a whole minute at once
+    clock[0] = 30.0
+    wait = meter.charge("u", get_cost)
+    assert wait == pytest.approx(30.0)  # the first charge leaves the window at t=60
+    assert meter.charge("v", get_cost) == 0  # per user
+    clock[0] = 60.0
+    assert meter.charge("u", get_cost) == 0  # everything charged at t=0 has left the window
+    assert meter.spent_in_window("u") == get_cost
+
+
+def test_quota_budget_override_and_unenforced():
+    clock = [0.0]
+    meter = QuotaMeter("2026", units_per_min=100, window_sec=6, clock=lambda: clock[0])
+    assert [meter.charge("u", 5) == 0 for _ in range(3)] == [True, True, False]  # 6 s of 100/min = 10 units
+    meter.set_budget(0)
+    assert all(meter.charge("u", 40) == 0 for _ in range(1000))
 
 
 def test_429_over_http(emulator):
-    post_json(f"{emulator.url}/_emulator/quota", {"units_per_sec": 5})
+    post_json(f"{emulator.url}/_emulator/quota", {"units_per_min": 10})  # ten getProfile calls a minute
     statuses = [get(emulator, "/gmail/v1/users/me/profile")[0] for _ in range(12)]
-    assert statuses[:10] == [200] * 10 and 429 in statuses[10:]
+    assert statuses[:10] == [200] * 10 and statuses[10:] == [429, 429]
     status, headers, body = get(emulator, "/gmail/v1/users/me/messages")
     assert status == 429 and int(headers["Retry-After"]) >= 1
     assert body["error"]["errors"][0]["reason"] == "userRateLimitExceeded"
@@ -138,9 +150,16 @@ def test_stats_count_calls_units_and_successful_gets(emulator):
     get(emulator, f"/gmail/v1/users/me/messages/{added['id']}")
     get(emulator, f"/gmail/v1/users/me/messages/{added['id']}?format=metadata")
     get(emulator, "/gmail/v1/users/me/messages")
-    entry = stats(emulator.url)["users"][USER]
-    assert entry["calls"] == {"messages.get": 2, "messages.list": 1}
-    assert entry["units"] == 15 and entry["message_gets"] == {added["id"]: 2}
+    get(emulator, f"/gmail/v1/users/me/threads/{added['threadId']}")
+    get(emulator, "/gmail/v1/users/me/history?startHistoryId=1")
+    get(emulator, "/gmail/v1/users/me/profile")
+    report = stats(emulator.url)
+    entry = report["users"][USER]
+    assert entry["calls"] == {"messages.get": 2, "messages.list": 1, "threads.get": 1, "history.list": 1,
+                              "getProfile": 1}
+    assert entry["units"] == 2 * 20 + 5 + 40 + 2 + 1  # the 2026 profile's costs
+    assert entry["message_gets"] == {added["id"]: 2} and entry["thread_gets"] == {added["threadId"]: 1}
+    assert report["profile"] == "2026" and report["units_per_min"] == 6000
     post_json(f"{emulator.url}/_emulator/stats/reset", {})
     assert stats(emulator.url)["users"] == {}
 
@@ -169,3 +188,23 @@ def test_spam_and_trash_only_on_request():
     box.add(make_message(subject="ok"))
     assert box.list()["resultSizeEstimate"] == 1
     assert box.list(include_spam_trash=True)["resultSizeEstimate"] == 2
+
+
+def test_the_command_line_takes_the_quota_flags(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    process = subprocess.Popen([sys.executable, "-m", "devtools.gmail_emulator", "--port", "0", "--quota-profile",
+                                "legacy", "--quota-units-per-min", "900", "--max-concurrent", "5"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        report = stats(url)
+        assert (report["profile"], report["units_per_min"], report["max_concurrent"]) == ("legacy", 900, 5)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    refused = subprocess.run([sys.executable, "-m", "devtools.gmail_emulator", "--quota-profile", "2025"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--quota-profile" in refused.stderr

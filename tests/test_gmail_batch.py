@@ -3,7 +3,7 @@ import pytest
 
 from email_integration.batch import BatchDecodeError, decode_batch, encode_batch
 from email_integration.gmail_client import backoff_delay
-from email_integration.quota import QuotaLimiter
+from email_integration.pacing import QuotaLimiter
 
 
 def test_encode_then_the_emulators_parser_reads_it():
@@ -38,17 +38,18 @@ def test_decode_refuses_what_is_not_a_batch():
 def test_limiter_reserves_ahead_and_sustains_the_rate():
     now = [0.0]
     slept = []
-    limiter = QuotaLimiter(150, clock=lambda: now[0], sleep=lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
-    for _ in range(30):  # 30 batches of 50 gets = 7,500 units
-        limiter.acquire(250)
+    # The 2026 profile's default pace: 90% of 6,000 units/min = 90 units/s.
+    limiter = QuotaLimiter(5400, clock=lambda: now[0], sleep=lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
+    for _ in range(30):  # 30 batches of 10 messages.get at 20 units = 6,000 units
+        limiter.acquire(200)
         now[0] += 0.05  # the network time overlaps the bucket's refill
-    assert limiter.spent == 7500
-    assert 7500 / now[0] == pytest.approx(150, rel=0.03)
+    assert limiter.spent == 6000
+    assert 6000 / now[0] == pytest.approx(90, rel=0.03)
 
 
 def test_limiter_pause_holds_every_caller():
     now = [0.0]
-    limiter = QuotaLimiter(100, clock=lambda: now[0], sleep=lambda s: None)
+    limiter = QuotaLimiter(6000, clock=lambda: now[0], sleep=lambda s: None)
     limiter.pause(2.0)
     assert limiter.reserve(1) == pytest.approx(2.0)
     now[0] = 2.5

@@ -7,7 +7,7 @@ from email_integration.config import load_config
 from email_integration.credentials import DWDCredentialProvider
 from email_integration.errors import HistoryExpiredError, NotFoundError
 from email_integration.gmail_client import GmailClient
-from email_integration.quota import QuotaLimiter
+from email_integration.pacing import QuotaLimiter
 from emulator_fixtures import add_message, make_message, post_json, start_emulator, stats
 
 USER = "ann@firm.test"
@@ -15,7 +15,7 @@ USER = "ann@firm.test"
 
 @pytest.fixture
 def emulator(keys):
-    handle = start_emulator(service_account_key=keys[1])
+    handle = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     handle.ids = [add_message(handle.url, USER, make_message(subject=f"Note {i}", body=f"Body {i}\n",
                                                             attachments=[("a.csv", "text/csv", b"x,y\n1,2\n")] if i == 0 else ()))["id"]
                   for i in range(60)]
@@ -25,13 +25,14 @@ def emulator(keys):
 
 def client_for(emulator, keys, fast_sleep=True, **settings):
     env = {"CRM_GMAIL_API_BASE": emulator.url, "CRM_GMAIL_TOKEN_URI": emulator.url + "/token",
-           "CRM_GMAIL_RETRY_MAX": "8", "CRM_GMAIL_RATE_UNITS_SEC": "250"} | settings
+           "CRM_GMAIL_RETRY_MAX": "8", "CRM_GMAIL_QUOTA_PROFILE": "legacy"} | settings
     config = load_config(env)
     assert config.errors == []
     provider = DWDCredentialProvider(keys[0], config.token_uri)
     # Injected faults need no real waiting; quota 429s (fast_sleep=False) do.
     sleep = (lambda s: time.sleep(min(s, 0.02))) if fast_sleep else time.sleep
-    return GmailClient(USER, provider, config, limiter=QuotaLimiter(config.rate_units_sec, sleep=sleep), sleep=sleep)
+    limiter = QuotaLimiter(config.pace_units_per_min, sleep=sleep, batch_max=config.batch_size)
+    return GmailClient(USER, provider, config, limiter=limiter, sleep=sleep)
 
 
 def test_every_call(emulator, keys):
@@ -65,7 +66,10 @@ def test_batch_get_full_and_metadata(emulator, keys):
     metadata, _ = client.batch_get_metadata(emulator.ids[:10])
     assert all("parts" not in m["payload"] for m in metadata.values())
     entry = stats(emulator.url)["users"][USER]
-    assert entry["calls"]["messages.get"] == 61 + 10 and entry["units"] == 5 * 71
+    # Batches start at 10 calls and grow by one after clean ones: the one part beyond the emulator's
+    # 10 concurrent calls answered 429 (not charged) and the batches shrank back.
+    assert entry["calls"]["messages.get"] == 61 + 10 + entry["rate_limited"] and entry["units"] == 5 * 71
+    assert entry["rate_limited"] <= 1
 
 
 @pytest.mark.parametrize("kind", ["500", "503", "429", "reset", "truncate"])
@@ -91,10 +95,12 @@ def test_ten_percent_mixed_faults_lose_no_message(emulator, keys):
 
 
 def test_a_429_storm_from_real_quota(emulator, keys):
-    post_json(f"{emulator.url}/_emulator/quota", {"units_per_sec": 60})  # bursts to 120 units, then 429s
+    # The budget cut to 1,200 legacy units/min (a 2-second window: 40 units, 8 gets) under the
+    # client's pace of 13,500: 429s until the pace has come down.
+    post_json(f"{emulator.url}/_emulator/quota", {"units_per_min": 1200, "window_sec": 2})
     client = client_for(emulator, keys, fast_sleep=False, CRM_GMAIL_BATCH_SIZE="20")
-    found, failed = client.batch_get_messages(emulator.ids[:40])
-    assert failed == {} and len(found) == 40
+    found, failed = client.batch_get_messages(emulator.ids[:24])
+    assert failed == {} and len(found) == 24
     entry = stats(emulator.url)["users"][USER]
     assert entry["rate_limited"] > 0
     assert all(n == 1 for n in entry["message_gets"].values())

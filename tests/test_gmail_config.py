@@ -14,9 +14,12 @@ def test_defaults_are_the_seeds():
     assert config.errors == []
     assert (config.integration_enabled, config.auth_method) == (False, "dwd")
     assert (config.sync_interval_min, config.backfill_page_size, config.max_attachment_mb) == (180, 500, 50)
-    assert (config.attach_concurrency, config.rate_units_sec, config.retry_max) == (4, 150, 5)
+    assert (config.attach_concurrency, config.retry_max, config.batch_size) == (4, 5, 50)
+    assert (config.quota_profile, config.quota.user_units_per_min, config.pace_units_per_min) == ("2026", 6000, 5400)
     assert config.history_stale_days == 5
+    assert (config.capture_scope, config.poll_sec) == ("investors", 60)
     assert (config.propose_since_days, config.intake_max_open_cards) == (14, 10)
+    assert config.intake_draft_wait_sec == 120
     assert config.api_base == "https://gmail.googleapis.com"
     assert config.token_uri == "https://oauth2.googleapis.com/token"
 
@@ -24,17 +27,23 @@ def test_defaults_are_the_seeds():
 def test_values_are_parsed():
     config = load_config({
         "CRM_GMAIL_INTEGRATION_ENABLED": "Yes",
+        "CRM_GMAIL_QUOTA_PROFILE": "Legacy",
         "CRM_GMAIL_RATE_UNITS_SEC": "250",
         "CRM_GMAIL_API_BASE": "http://127.0.0.1:9/",
         "CRM_GMAIL_WORKSPACE_DOMAIN": "@Ten31.XYZ",
         "CRM_GMAIL_SECRET_KEY": KEY,
+        "CRM_GMAIL_CAPTURE_SCOPE": " All ",
+        "CRM_GMAIL_POLL_SEC": "15",
         "CRM_GMAIL_PROPOSE_SINCE_DAYS": "30.5",
         "CRM_INTAKE_MAX_OPEN_CARDS": "3",
+        "CRM_INTAKE_DRAFT_WAIT_SEC": "0",
     })
     assert (config.propose_since_days, config.intake_max_open_cards) == (30.5, 3)
+    assert config.intake_draft_wait_sec == 0
     assert config.errors == []
+    assert (config.capture_scope, config.poll_sec) == ("all", 15.0)
     assert config.integration_enabled is True
-    assert config.rate_units_sec == 250.0
+    assert (config.quota_profile, config.rate_units_sec, config.pace_units_per_min) == ("legacy", 250.0, 15000)
     assert config.api_base == "http://127.0.0.1:9"
     assert config.workspace_domain == "ten31.xyz"
     assert config.secret_key == base64.b64decode(KEY)
@@ -42,17 +51,25 @@ def test_values_are_parsed():
 
 @pytest.mark.parametrize("name, value", [
     ("CRM_GMAIL_SYNC_INTERVAL_MIN", "three hours"),
-    ("CRM_GMAIL_RATE_UNITS_SEC", "251"),
+    ("CRM_GMAIL_RATE_UNITS_SEC", "101"),  # over the 2026 profile's 100 units/s
+    ("CRM_GMAIL_QUOTA_UNITS_PER_MIN", "6001"),
+    ("CRM_GMAIL_QUOTA_UNITS_PER_MIN", "lots"),
+    ("CRM_GMAIL_QUOTA_PROFILE", "2025"),
     ("CRM_GMAIL_RETRY_MAX", "1.5"),
     ("CRM_GMAIL_SECRET_KEY", "not base64!!"),
     ("CRM_GMAIL_SECRET_KEY", base64.b64encode(b"short").decode()),
     ("CRM_GMAIL_AUTH_METHOD", "password"),
     ("CRM_GMAIL_INTEGRATION_ENABLED", "maybe"),
     ("CRM_GMAIL_API_BASE", "ftp://x"),
+    ("CRM_GMAIL_CAPTURE_SCOPE", "everything"),
+    ("CRM_GMAIL_POLL_SEC", "0"),
+    ("CRM_GMAIL_POLL_SEC", "a minute"),
     ("CRM_GMAIL_PROPOSE_SINCE_DAYS", "two weeks"),
     ("CRM_GMAIL_PROPOSE_SINCE_DAYS", "-1"),
     ("CRM_INTAKE_MAX_OPEN_CARDS", "0"),
     ("CRM_INTAKE_MAX_OPEN_CARDS", "ten"),
+    ("CRM_INTAKE_DRAFT_WAIT_SEC", "-5"),
+    ("CRM_INTAKE_DRAFT_WAIT_SEC", "two minutes"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(name, value):
     config = load_config({name: value})
@@ -60,6 +77,17 @@ def test_a_bad_value_is_one_line_naming_the_variable(name, value):
         validate_startup(config)
     message = str(info.value)
     assert message.startswith(name + ":") and "\n" not in message
+
+
+def test_pace_follows_the_profile_and_its_overrides():
+    assert load_config({"CRM_GMAIL_QUOTA_PROFILE": "legacy"}).pace_units_per_min == 13500  # 90% of 15,000
+    assert load_config({"CRM_GMAIL_QUOTA_UNITS_PER_MIN": "3000"}).pace_units_per_min == 3000
+    assert load_config({"CRM_GMAIL_RATE_UNITS_SEC": "50"}).pace_units_per_min == 3000
+    both = load_config({"CRM_GMAIL_QUOTA_UNITS_PER_MIN": "3000", "CRM_GMAIL_RATE_UNITS_SEC": "50"})
+    assert both.errors == ["CRM_GMAIL_RATE_UNITS_SEC: set CRM_GMAIL_QUOTA_UNITS_PER_MIN or CRM_GMAIL_RATE_UNITS_SEC, "
+                           "not both"]
+    over = load_config({"CRM_GMAIL_RATE_UNITS_SEC": "150"})  # the old default, too fast for a 2026 project
+    assert "CRM_GMAIL_QUOTA_PROFILE=legacy" in over.errors[0] and over.pace_units_per_min == 5400
 
 
 def test_dwd_key_file_must_exist_and_be_private(tmp_path):

@@ -54,3 +54,19 @@ def test_reason_and_message_reach_the_text():
 def test_garbage_bodies_do_not_break_classification():
     for body in (b"\xff\xfe", "[]", '{"error": 5}', '{"error": {"errors": "x"}}', ""):
         assert type(errors.classify(502, body)) is errors.TransientError
+
+
+def test_retry_after_is_read_whatever_the_header_case():
+    # Batch parts come back with lower-cased header names (email_integration.batch.decode_batch).
+    assert errors.classify(429, b"", {"retry-after": "3"}).retry_after == 3.0
+    assert errors.classify(429, b"", {"Retry-After": "4"}).retry_after == 4.0
+
+
+def test_retry_after_named_in_gmails_message():
+    body = json.dumps({"error": {"code": 429, "message": "User-rate limit exceeded.  Retry after 2026-05-02T10:00:30.000Z",
+                                 "errors": [{"reason": "userRateLimitExceeded"}]}}).encode()
+    import datetime
+    now = datetime.datetime(2026, 5, 2, 10, 0, 0, tzinfo=datetime.timezone.utc).timestamp()
+    assert errors.retry_after_in_message(json.loads(body)["error"]["message"], now) == 30.0
+    assert errors.classify(429, body).retry_after is not None  # no header: the message says when
+    assert errors.classify(429, body, {"Retry-After": "7"}).retry_after == 7.0  # the header wins

@@ -15,7 +15,7 @@ RAJ = {"name": "Raj Patel", "firm": "Birch", "emails": ["raj@birch.capital"], "d
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, keys):
     from devtools.gmail_emulator.server import start_emulator
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys, investors=(KIM, RAJ), sync=False)
     server.emulator = emulator
     yield server

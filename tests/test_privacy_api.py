@@ -26,7 +26,7 @@ def mail(url, boxes, subject, mid, body="Could you send the data room link?\n", 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, keys):
     from devtools.gmail_emulator.server import start_emulator
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     url = emulator.url
     # Kept out by member@'s exclusions from the first sync on (never stored, not even metadata).
     mail(url, [MEMBER], "Lawyer review", "excl-lawyer@alder.vc", cc="Lee Lawyer <lee@law.test>",

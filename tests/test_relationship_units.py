@@ -147,7 +147,7 @@ def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
     from emulator_fixtures import add_message, make_message, start_emulator
 
     keys = make_service_account(str(tmp_path / "sa"))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     try:
         (tmp_path / "data").mkdir()
         rig = CaptureRig(tmp_path / "data", emulator, keys)

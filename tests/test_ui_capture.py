@@ -20,7 +20,7 @@ HOSTILE = ("<html><body><p id='marker'>Hostile body</p><script>parent.postMessag
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, keys):
     from devtools.gmail_emulator.server import start_emulator
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     for i, subject in enumerate(["Fails politely", "Deck review", "Hostile html", "Keyboard one", "Keyboard two",
                                  "Decided by API"]):
         add_message(emulator.url, ADMIN, make_message(
@@ -125,3 +125,20 @@ def test_a_failed_decision_says_why_and_keeps_the_card(page, site):
     card.get_by_role("button", name="Approve").click()
     expect(card.locator("p.error")).to_contain_text("Already rejected by Admin (web)")
     expect(card).to_have_count(1)
+
+
+def test_each_card_says_who_drafted_it_and_a_model_draft_replaces_the_crms_live(page, site):
+    page.page.goto("/capture?poll=400")
+    card = card_for(page, "Hostile html")
+    expect(card.locator("[data-drafted-by]")).to_have_text("Drafted by the CRM")
+    proposal_id = card.get_attribute("data-proposal-id")
+    listed = next(p for p in site.admin.get("/api/email/proposals").json["proposals"] if str(p["id"]) == proposal_id)
+    assert site.bot.post(f"/api/intake/email-proposals/{proposal_id}/draft",
+                         {"draft": "Kim (Alder) wants the hostile html materials by Friday.", "model": "qwen2.5-7b",
+                          "expected_version": listed["version"]}).status == 200
+    expect(card.locator("[data-drafted-by]")).to_have_text("Drafted by the model (qwen2.5-7b)", timeout=5000)
+    expect(card.locator("textarea")).to_have_value("Kim (Alder) wants the hostile html materials by Friday.")
+    card.locator("textarea").fill("Kim wants the materials.")
+    card.get_by_role("button", name="Save edit").click()
+    expect(card.locator("[data-drafted-by]")).to_have_text("Edited by a person")
+    assert page.unexpected_errors() == []

@@ -1,4 +1,6 @@
 """The Admin and Emails pages in real Chromium: enroll, sync, progress; threads, detail, sandboxed HTML."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -17,7 +19,7 @@ HOSTILE_HTML = ("<html><body><p id='x'>Deck inside.</p><script>parent.document.t
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     for i in range(3):
         add_message(emulator.url, ADMIN, make_message(
             sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"Fund III update {i}", body=f"Update {i}.\n",
@@ -40,6 +42,13 @@ def test_admin_enrolls_and_syncs_with_progress(page):
     row.wait_for()
     expect(page.page.locator("#accounts-body")).to_contain_text("backfill: ok", timeout=30_000)
     assert "member@firm.test" in page.page.locator("#accounts-body").inner_text()
+    # The quota regime, and the units Gmail charged the mailbox (last minute / hour) with its pace.
+    expect(page.page.locator("#quota")).to_contain_text("Gmail quota profile legacy: 15,000 units per minute")
+    expect(row.locator("[data-quota-units]")).to_contain_text(re.compile(r"[1-9][\d,]* / h"))
+    expect(row.locator("[data-quota-units]")).to_contain_text("pace 13,500 / min")
+    # What the capture did for this mailbox: scope, listed / fetched / skipped, units per captured message.
+    expect(row.locator("td.capture")).to_contain_text("all scope: 3 listed, 3 fetched, 0 skipped")
+    expect(row.locator("td.capture")).to_contain_text(re.compile(r"[\d.]+ units per captured message \(3 captured\)"))
     assert page.unexpected_errors() == []
 
 

@@ -26,7 +26,7 @@ def mail(url, boxes, subject, mid, labels="INBOX", **kw):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     keys = make_service_account(str(tmp_path_factory.mktemp("sa")))
-    emulator = start_emulator(service_account_key=keys[1])
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     url = emulator.url
     mail(url, [MEMBER], "Private in browser", "ui-private@alder.vc", body="PRIVATEWORD could you call?\n")
     mail(url, [MEMBER], "Card private", "ui-card@alder.vc")

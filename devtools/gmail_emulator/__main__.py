@@ -7,6 +7,8 @@ import signal
 import sys
 import threading
 
+from email_integration.quota import CONCURRENT_CALLS_PER_USER, DEFAULT_PROFILE, PROFILES
+
 from .faults import KINDS
 from .mailbox import MailStore
 from .server import EmulatorOptions, EmulatorServer
@@ -17,7 +19,16 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--mailboxes", help="DIR with one folder of .eml files per address")
-    parser.add_argument("--quota-units-per-sec", type=float, default=None)
+    parser.add_argument("--quota-profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                        help="Gmail's quota regime: per-method costs and per-user budget (default %(default)s)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--quota-units-per-min", type=float, default=None,
+                        help="per-user budget per minute (default: the profile's; 0: not enforced)")
+    budget.add_argument("--quota-units-per-sec", type=float, default=None, help="the same, per second (older flag)")
+    parser.add_argument("--max-concurrent", type=int, default=CONCURRENT_CALLS_PER_USER,
+                        help="calls in flight per user before 429 'Too many concurrent requests' (0: no limit)")
+    parser.add_argument("--dwd-deny", action="append", default=[], metavar="ADDR",
+                        help="the token endpoint answers 401 unauthorized_client for this subject (repeatable)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--fault-kinds", default=",".join(KINDS))
@@ -28,7 +39,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING)
     store = MailStore()
     count = store.load_dir(args.mailboxes) if args.mailboxes else 0
-    options = EmulatorOptions(host=args.host, port=args.port, quota_units_per_sec=args.quota_units_per_sec,
+    options = EmulatorOptions(host=args.host, port=args.port, quota_profile=args.quota_profile,
+                              quota_units_per_min=args.quota_units_per_min, quota_units_per_sec=args.quota_units_per_sec,
+                              max_concurrent=args.max_concurrent or None, dwd_deny=tuple(args.dwd_deny),
                               latency_ms=args.latency_ms, fault_rate=args.fault_rate,
                               fault_kinds=tuple(k for k in args.fault_kinds.split(",") if k), seed=args.seed,
                               service_account_key=args.service_account_key, token_ttl=args.token_ttl)

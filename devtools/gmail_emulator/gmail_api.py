@@ -4,16 +4,18 @@ Shared by plain requests and the parts of a batch, so both count quota and stats
 """
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
 import threading
+import time
 import urllib.parse
 from collections import defaultdict
 
 from .mailbox import BadPageToken, HistoryExpired, MailStore
 from .query import QueryError
-from .quota import COSTS, QuotaMeter
+from .quota import QuotaMeter
 
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
                 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
@@ -35,6 +37,10 @@ def google_error(status: int, message: str, reason: str, domain: str = "global")
                       "status": STATUS_NAMES.get(status, "UNKNOWN")}}
 
 
+GETS = {"messages.get": "message_gets", "threads.get": "thread_gets"}  # stats counted per id
+CONCURRENT_MESSAGE = "Too many concurrent requests for user"
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, reason: str, domain: str = "global", retry_after: int | None = None):
         super().__init__(message)
@@ -46,7 +52,7 @@ class ApiError(Exception):
 
 
 class Stats:
-    """Per-user calls by method, units spent, 429s sent, and successful gets per message id."""
+    """Per-user calls by method, units spent, 429s sent, and successful gets per message and thread id."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -55,7 +61,7 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self.users = defaultdict(lambda: {"calls": defaultdict(int), "units": 0, "rate_limited": 0,
-                                              "message_gets": defaultdict(int)})
+                                              "message_gets": defaultdict(int), "thread_gets": defaultdict(int)})
 
     def record(self, user: str, method: str, units: int = 0, limited: bool = False, got: str | None = None):
         with self._lock:
@@ -63,47 +69,64 @@ class Stats:
             entry["calls"][method] += 1
             entry["units"] += units
             entry["rate_limited"] += int(limited)
-            if got:
-                entry["message_gets"][got] += 1
+            if got and method in GETS:
+                entry[GETS[method]][got] += 1
 
     def snapshot(self) -> dict:
         with self._lock:
             return {u: {"calls": dict(e["calls"]), "units": e["units"], "rate_limited": e["rate_limited"],
-                        "message_gets": dict(e["message_gets"])} for u, e in self.users.items()}
+                        "message_gets": dict(e["message_gets"]), "thread_gets": dict(e["thread_gets"])}
+                    for u, e in self.users.items()}
 
 
 class GmailApi:
     def __init__(self, store: MailStore, quota: QuotaMeter, stats: Stats):
         self.store, self.quota, self.stats = store, quota, stats
 
-    def call(self, http_method: str, target: str, token_user: str | None):
-        """Answer one API request; returns (status, extra headers, JSON-able body)."""
+    @staticmethod
+    def route(target: str):
+        """(method name, match, query) of an API target, or None when no route matches."""
         split = urllib.parse.urlsplit(target)
-        query = urllib.parse.parse_qs(split.query)
         path = urllib.parse.unquote(split.path)
         for name, pattern in ROUTES:
             match = pattern.match(path)
             if match:
-                break
-        else:
-            return ApiError(404, f"Not found: {path}", "notFound").reply()
+                return name, match, urllib.parse.parse_qs(split.query)
+        return None
+
+    def too_many_concurrent(self, target: str, user: str | None):
+        """Gmail's answer to a call beyond the user's concurrent calls (not charged)."""
+        found = self.route(target)
+        self.stats.record(user or "anonymous", found[0] if found else "unknown", limited=True)
+        return 429, {}, google_error(429, CONCURRENT_MESSAGE, "rateLimitExceeded")
+
+    def call(self, http_method: str, target: str, token_user: str | None):
+        """Answer one API request; returns (status, extra headers, JSON-able body)."""
+        found = self.route(target)
+        if found is None:
+            return ApiError(404, f"Not found: {urllib.parse.urlsplit(target).path}", "notFound").reply()
+        name, match, query = found
         if http_method != "GET":
             return ApiError(405, "Method not allowed", "methodNotAllowed").reply()
         charged = 0
         try:
             user = self._user(match.group("user"), token_user)
-            wait = self.quota.charge(user, COSTS[name])
+            cost = self.quota.cost(name)
+            wait = self.quota.charge(user, cost)
             if wait:
                 self.stats.record(user, name, limited=True)
-                raise ApiError(429, "User-rate limit exceeded.  Retry after " + str(math.ceil(wait)) + "s",
+                # Gmail's wording names the moment (RFC 3339, UTC); the header rounds up to whole seconds.
+                when = datetime.datetime.fromtimestamp(time.time() + wait, datetime.timezone.utc)
+                raise ApiError(429, "User-rate limit exceeded.  Retry after "
+                               + when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
                                "userRateLimitExceeded", "usageLimits", retry_after=max(1, math.ceil(wait)))
-            charged = COSTS[name]  # like Gmail, a call that fails after admission still costs its units
+            charged = cost  # like Gmail, a call that fails after admission still costs its units
             body = getattr(self, "_" + name.replace(".", "_"))(self.store.mailbox(user), match.groupdict(), query)
         except ApiError as error:
             if error.status != 429:
                 self.stats.record(token_user or "anonymous", name, charged)
             return error.reply()
-        self.stats.record(user, name, COSTS[name], got=match.groupdict().get("id") if name == "messages.get" else None)
+        self.stats.record(user, name, cost, got=match.groupdict().get("id"))
         return 200, {}, body
 
     def _user(self, user_id: str, token_user: str | None) -> str:

@@ -68,6 +68,16 @@ def _payload_bytes(part: Message) -> bytes:
     return data
 
 
+# Gmail hands a large text/html body out by attachmentId (fetched with messages.attachments.get) instead
+# of inline data; Google documents no threshold, the emulator uses this one.
+INLINE_BODY_MAX = 1 << 20
+
+
+def by_reference(part: Message, data: bytes) -> bool:
+    """Whether a leaf's bytes come as an attachmentId: attachments, and bodies over INLINE_BODY_MAX."""
+    return is_attachment(part) or len(data) > INLINE_BODY_MAX
+
+
 def is_attachment(part: Message) -> bool:
     if part.get_content_type() == "message/rfc822":
         return True
@@ -107,7 +117,7 @@ def part_resource(msg: Message, message_id: str, part_id: str = "") -> dict:
                              for i, child in enumerate(children)]
         return resource
     data = _leaf_bytes(msg)
-    if is_attachment(msg):
+    if by_reference(msg, data):
         resource["body"] = {"attachmentId": attachment_id(message_id, part_id), "size": len(data)}
     elif data:
         resource["body"] = {"size": len(data), "data": b64url(data)}
@@ -120,8 +130,10 @@ def attachments(raw: bytes, message_id: str) -> dict[str, bytes]:
     """attachmentId → the attachment's transfer-decoded bytes."""
     found = {}
     for part_id, part in walk_parts(parse_bytes(raw)):
-        if not (part.is_multipart() and part.get_content_type() != "message/rfc822") and is_attachment(part):
-            found[attachment_id(message_id, part_id)] = _leaf_bytes(part)
+        if not (part.is_multipart() and part.get_content_type() != "message/rfc822"):
+            data = _leaf_bytes(part)
+            if by_reference(part, data):
+                found[attachment_id(message_id, part_id)] = data
     return found
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from . import gmail_format
 from .query import compile_query
 
-SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT",
+SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "CHAT", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT",
                  "CATEGORY_PERSONAL", "CATEGORY_UPDATES", "CATEGORY_PROMOTIONS", "CATEGORY_SOCIAL", "CATEGORY_FORUMS")
+ADDRESS_HEADERS = ("From", "To", "Cc", "Bcc")
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 MAX_PAGE = 500
 
@@ -126,10 +127,13 @@ class Mailbox:
     def _facts(msg, labels, internal_date_ms) -> dict:
         has_attachment = any(gmail_format.is_attachment(p) and not p.is_multipart()
                              for _, p in gmail_format.walk_parts(msg) if _ != "")
-        return {"from": _header(msg, "From").lower(), "to": _header(msg, "To").lower(),
-                "cc": _header(msg, "Cc").lower(), "subject": _header(msg, "Subject").lower(),
-                "text": gmail_format.snippet(msg).lower(), "has_attachment": has_attachment,
-                "internal_date_ms": internal_date_ms}
+        facts = {"subject": _header(msg, "Subject").lower(), "text": gmail_format.snippet(msg).lower(),
+                 "has_attachment": has_attachment, "internal_date_ms": internal_date_ms}
+        for name in ADDRESS_HEADERS:  # what from:/to:/cc:/bcc: search (query.py)
+            raw = _header(msg, name)
+            facts[name.lower()] = raw.lower()
+            facts[name.lower() + "_addrs"] = [a.lower() for _, a in email.utils.getaddresses([raw]) if "@" in a]
+        return facts
 
     def delete(self, message_id: str) -> bool:
         with self._lock:

@@ -1,22 +1,46 @@
-"""A subset of Gmail's search syntax for messages.list `q` (support.google.com/mail/answer/7190).
+"""Gmail's search syntax for messages.list `q`, as far as the sync and the tests use it.
 
-Supported: after: / before: (YYYY/MM/DD or epoch seconds), newer_than: / older_than: (Nd, Nm, Ny),
-from:, to:, cc:, subject:, label:, in:, has:attachment, a leading "-" to negate, and plain
-words (matched against subject, snippet and addresses). Unknown operators match nothing,
-loudly, rather than everything.
+Sources: support.google.com/mail/answer/7190 ("Search operators you can use with Gmail") and
+developers.google.com/workspace/gmail/api/guides/filtering (the API's `q`: "most of the same
+advanced search syntax as the Gmail web interface"). What we assume, and why:
+
+- Terms side by side are ANDed; `OR` (upper case only, as in Gmail) between two terms ORs them;
+  `{a b c}` is an OR-group ("Messages that match multiple terms: OR or { }"); `( )` groups terms;
+  a leading `-` negates a term or a group ("Remove messages from your results").
+- `from:` / `to:` / `cc:` / `bcc:` with an address match that address in the header exactly
+  (case-insensitive); with a bare domain (`from:northwind.vc`) every address at that domain or
+  any subdomain of it (mail.northwind.vc); with anything else, a substring of the header (names).
+  Gmail's own matching is word-based and looser; being exact here is the stricter side, so a
+  sync that captures everything against the emulator captures at least as much against Gmail.
+  `bcc:` can only match a copy whose Bcc header survived: the sender's own copy (RFC 5322 §3.6.3).
+  `op:(a b)` / `op:{a b}` apply the operator to every word of the group (AND / OR).
+- `in:` / `label:` test a label (`in:chats` → CHAT, `in:drafts` → DRAFT, `in:anywhere` → any);
+  spam and trash stay out unless includeSpamTrash, as messages.list documents.
+- `after:` / `before:` take YYYY/MM/DD, read as midnight *PST* (the API guide: "All dates used in
+  the search query are interpreted as midnight on that date in the PST timezone"), or epoch seconds;
+  they compare with the message's internalDate; `after:` is inclusive, `before:` exclusive.
+- `newer_than:` / `older_than:` take Nd, Nm or Ny; `subject:`, `has:attachment`, plain words.
+- An operator we do not know answers 400 (it never silently matches everything), and so does a
+  `q` longer than MAX_QUERY_CHARS: Google publishes no limit, so the emulator sets one to make sure
+  the sync never depends on an unbounded query (the sync chunks its queries well under it).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import re
-import shlex
 import time
 
 _UNITS = {"d": 86400, "m": 30 * 86400, "y": 365 * 86400}
+PST = _dt.timezone(_dt.timedelta(hours=-8))
+MAX_QUERY_CHARS = 2048
+ADDRESS_FIELDS = ("from", "to", "cc", "bcc")
+LABEL_NAMES = {"chats": "CHAT", "chat": "CHAT", "drafts": "DRAFT", "draft": "DRAFT"}
+_TOKEN = re.compile(r'\s*(?:(?P<punct>[{}()])|(?P<quoted>-?(?:[\w.-]+:)?"[^"]*")|(?P<word>[^\s{}()]+))')
+_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
 
 class QueryError(ValueError):
-    """An operator we do not support; the server answers 400 invalidArgument."""
+    """A query we cannot read (unknown operator, bad date, unbalanced group); the server answers 400."""
 
 
 def _epoch_ms(value: str) -> int:
@@ -26,7 +50,7 @@ def _epoch_ms(value: str) -> int:
         day = _dt.datetime.strptime(value.replace("-", "/"), "%Y/%m/%d")
     except ValueError:
         raise QueryError(f"bad date {value!r}") from None
-    return int(day.replace(tzinfo=_dt.timezone.utc).timestamp() * 1000)
+    return int(day.replace(tzinfo=PST).timestamp() * 1000)
 
 
 def _age_ms(value: str) -> int:
@@ -36,39 +60,125 @@ def _age_ms(value: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)] * 1000
 
 
+def tokenize(q: str) -> list[str]:
+    tokens, position = [], 0
+    while position < len(q):
+        match = _TOKEN.match(q, position)
+        if not match or match.end() == position:
+            break
+        position = match.end()
+        token = match.group("punct") or match.group("quoted") or match.group("word")
+        if token:
+            tokens.append(token)
+    return tokens
+
+
+def address_matches(value: str, addresses: list[str], header: str) -> bool:
+    """`from:value` against one header: exact address, bare domain (and subdomains), else a substring."""
+    if "@" in value:
+        return value in addresses
+    if _DOMAIN.match(value):
+        return any(a.rpartition("@")[2] == value or a.rpartition("@")[2].endswith("." + value) for a in addresses)
+    return value in header
+
+
+class _Parser:
+    def __init__(self, tokens: list[str], now_ms: int):
+        self.tokens, self.position, self.now_ms = tokens, 0, now_ms
+
+    def peek(self):
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self):
+        token = self.peek()
+        self.position += 1
+        return token
+
+    def sequence(self, closer=None):
+        """Terms until `closer` (or the end): a list of predicates, each possibly an OR of several."""
+        terms = []
+        while self.peek() is not None and self.peek() != closer:
+            if self.peek() in ("}", ")"):
+                raise QueryError(f"unbalanced {self.peek()!r}")
+            term = self.unary()
+            while self.peek() == "OR":
+                self.take()
+                if self.peek() in (None, closer):
+                    raise QueryError("OR at the end of a group")
+                left, right = term, self.unary()
+                term = lambda f, a=left, b=right: a(f) or b(f)
+            terms.append(term)
+        if closer is not None:
+            if self.take() != closer:
+                raise QueryError(f"missing {closer!r}")
+        return terms
+
+    def unary(self):
+        token = self.peek()
+        if token == "AND":  # Gmail's explicit AND is what juxtaposition means anyway
+            self.take()
+            return lambda f: True
+        if token == "-":
+            self.take()
+            inner = self.unary()
+            return lambda f, p=inner: not p(f)
+        if token and token.startswith("-") and len(token) > 1:
+            self.tokens[self.position] = token[1:]
+            inner = self.unary()
+            return lambda f, p=inner: not p(f)
+        return self.atom()
+
+    def atom(self):
+        token = self.take()
+        if token == "{":
+            terms = self.sequence("}")
+            return lambda f, ts=terms: any(t(f) for t in ts)
+        if token == "(":
+            terms = self.sequence(")")
+            return lambda f, ts=terms: all(t(f) for t in ts)
+        op, sep, value = token.partition(":")
+        if sep and op.isalpha() and not value and self.peek() in ("{", "("):
+            opener = self.take()
+            words = []
+            while self.peek() not in (None, "}", ")"):
+                words.append(self.term(op.lower(), self.take().strip('"').lower()))
+            if self.take() != {"{": "}", "(": ")"}[opener]:
+                raise QueryError(f"missing close of {op}:{opener}")
+            combine = any if opener == "{" else all
+            return lambda f, ws=words, c=combine: c(w(f) for w in ws)
+        if sep and op.replace("_", "").isalpha():
+            return self.term(op.lower(), value.strip('"').lower())
+        word = token.strip('"').lower()
+        return lambda f, w=word: w in f["text"] or w in f["subject"] or w in f["from"] or w in f["to"]
+
+    def term(self, op: str, value: str):
+        if op in ADDRESS_FIELDS:
+            return lambda f, k=op, v=value: address_matches(v, f[k + "_addrs"], f[k])
+        if op == "after":
+            return lambda f, t=_epoch_ms(value): f["internal_date_ms"] >= t
+        if op == "before":
+            return lambda f, t=_epoch_ms(value): f["internal_date_ms"] < t
+        if op == "newer_than":
+            return lambda f, t=self.now_ms - _age_ms(value): f["internal_date_ms"] >= t
+        if op == "older_than":
+            return lambda f, t=self.now_ms - _age_ms(value): f["internal_date_ms"] < t
+        if op == "subject":
+            return lambda f, v=value: v in f["subject"]
+        if op in ("label", "in"):
+            label = LABEL_NAMES.get(value, value.upper())
+            return lambda f, v=label: v == "ANYWHERE" or v in f["labels"]
+        if op == "has" and value == "attachment":
+            return lambda f: f["has_attachment"]
+        raise QueryError(f"unsupported search operator {op!r}")
+
+
 def compile_query(q: str | None, now_ms: int | None = None):
-    """A predicate over message facts {internal_date_ms, labels, from, to, cc, subject, text, has_attachment}."""
+    """A predicate over message facts {internal_date_ms, labels, from, to, cc, bcc, *_addrs, subject,
+    text, has_attachment}; QueryError for a query we cannot read."""
     if not q or not q.strip():
         return lambda facts: True
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    try:
-        terms = shlex.split(q)
-    except ValueError:
-        terms = q.split()
-    tests = []
-    for term in terms:
-        negate = term.startswith("-") and len(term) > 1
-        term = term[1:] if negate else term
-        op, sep, value = term.partition(":")
-        op, value = op.lower(), value.lower()
-        if not sep:
-            word = term.lower()
-            check = lambda f, w=word: w in f["text"] or w in f["subject"] or w in f["from"] or w in f["to"]
-        elif op == "after":
-            check = lambda f, t=_epoch_ms(value): f["internal_date_ms"] >= t
-        elif op == "before":
-            check = lambda f, t=_epoch_ms(value): f["internal_date_ms"] < t
-        elif op == "newer_than":
-            check = lambda f, t=now_ms - _age_ms(value): f["internal_date_ms"] >= t
-        elif op == "older_than":
-            check = lambda f, t=now_ms - _age_ms(value): f["internal_date_ms"] < t
-        elif op in ("from", "to", "cc", "subject"):
-            check = lambda f, k=op, v=value: v in f[k]
-        elif op in ("label", "in"):
-            check = lambda f, v=value.upper(): v in f["labels"] or (v == "ANYWHERE")
-        elif op == "has" and value == "attachment":
-            check = lambda f: f["has_attachment"]
-        else:
-            raise QueryError(f"unsupported search operator {op!r}")
-        tests.append((negate, check))
-    return lambda facts: all(check(facts) != negate for negate, check in tests)
+    if len(q) > MAX_QUERY_CHARS:
+        raise QueryError(f"query longer than {MAX_QUERY_CHARS} characters")
+    parser = _Parser(tokenize(q), int(time.time() * 1000) if now_ms is None else now_ms)
+    terms = parser.sequence()
+    return lambda facts: all(t(facts) for t in terms)

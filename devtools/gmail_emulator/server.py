@@ -7,8 +7,12 @@ Control API (outside /gmail/, contracts §6):
   POST   /_emulator/users/{address}/expire-history
   POST   /_emulator/oauth/refresh-tokens {refresh_token, user};  DELETE (same body) revokes it
   POST   /_emulator/oauth/codes {code, user, refresh_token}   what a consent screen would hand back
-  POST   /_emulator/faults {rate, seed, kinds};  POST /_emulator/quota {units_per_sec};  POST /_emulator/latency {ms}
-  GET    /_emulator/stats;  POST /_emulator/stats/reset
+  POST   /_emulator/faults {rate, seed, kinds};  POST /_emulator/latency {ms}
+  POST   /_emulator/quota {profile?, units_per_min? | units_per_sec?, window_sec?, max_concurrent?}
+         (a budget of null: the profile's; 0: not enforced)
+  GET    /_emulator/stats → {users: {ADDR: {units, calls: {method: n}, rate_limited, message_gets: {id: n},
+         thread_gets: {id: n}}}, profile, units_per_min, window_sec, max_concurrent, token_requests, faults_injected}
+  POST   /_emulator/stats/reset
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from . import batch
 from .faults import KINDS, FaultPlan
 from .gmail_api import ApiError, GmailApi, Stats, google_error, json_bytes
 from .mailbox import MailStore
-from .quota import QuotaMeter
+from .quota import ConcurrencyGate, QuotaMeter
 from .tokens import TokenError, TokenIssuer, load_public_key
 
 log = logging.getLogger("gmail_emulator")
@@ -38,13 +42,25 @@ MAX_BODY = 64 * 1024 * 1024
 class EmulatorOptions:
     host: str = "127.0.0.1"
     port: int = 0
-    quota_units_per_sec: float | None = None
+    quota_profile: str = "2026"
+    quota_units_per_min: float | None = None  # None: the profile's per-user budget; 0: not enforced
+    quota_units_per_sec: float | None = None  # the older way to say the same (x 60)
+    quota_window_sec: float = 60.0  # Gmail's budget is per minute; tests may shorten the window
+    max_concurrent: int | None = 10  # calls in flight per user before "Too many concurrent requests"
+    dwd_deny: tuple = ()  # subjects the token endpoint refuses (DWD not granted): 401 unauthorized_client
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     fault_kinds: tuple = KINDS
     seed: int | None = None
     service_account_key: str | None = None
     token_ttl: float = 3600.0
+
+
+def budget_per_min(units_per_min: float | None, units_per_sec: float | None) -> float | None:
+    """The per-minute budget from either spelling (per minute wins); None means the profile's."""
+    if units_per_min is not None:
+        return units_per_min
+    return None if units_per_sec is None else units_per_sec * 60.0
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -56,10 +72,13 @@ class EmulatorServer(ThreadingHTTPServer):
         super().__init__((options.host, options.port), EmulatorHandler)
         self.options, self.store = options, store
         self.stats = Stats()
-        self.quota = QuotaMeter(options.quota_units_per_sec)
+        self.quota = QuotaMeter(options.quota_profile, budget_per_min(options.quota_units_per_min,
+                                                                      options.quota_units_per_sec),
+                                options.quota_window_sec)
+        self.gate = ConcurrencyGate(options.max_concurrent)
         self.faults = FaultPlan(options.fault_rate, options.seed, options.fault_kinds)
         key = load_public_key(options.service_account_key) if options.service_account_key else None
-        self.tokens = TokenIssuer(key, options.token_ttl)
+        self.tokens = TokenIssuer(key, options.token_ttl, deny=options.dwd_deny)
         self.api = GmailApi(store, self.quota, self.stats)
         self.latency = options.latency_ms / 1000.0
 
@@ -140,12 +159,20 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if path == "/_emulator/stats":
             return self._json(200, self._stats())
         if path.startswith("/gmail/"):
-            if self.server.latency:
-                time.sleep(self.server.latency)
-            if self._fault():
-                return
-            status, headers, body = self.server.api.call("GET", self.path, self._token_user(self.headers))
-            return self._json(status, body, headers)
+            user = self._token_user(self.headers)
+            granted = self.server.gate.enter(user, 1) if user else 1
+            try:
+                if self.server.latency:
+                    time.sleep(self.server.latency)
+                if self._fault():
+                    return
+                if not granted:
+                    return self._json(*self.server.api.too_many_concurrent(self.path, user)[::2])
+                status, headers, body = self.server.api.call("GET", self.path, user)
+                return self._json(status, body, headers)
+            finally:
+                if user:
+                    self.server.gate.leave(user, granted)
         self._json(404, google_error(404, f"Not found: {path}", "notFound"))
 
     def do_POST(self):
@@ -172,29 +199,51 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     # -- endpoints -------------------------------------------------------------------------
     def _batch(self, body: bytes) -> None:
-        if self.server.latency:
-            time.sleep(self.server.latency)
-        if self._fault():
-            return
         try:
             calls = batch.parse_batch(self.headers.get("Content-Type") or "", body)
         except batch.BatchError as exc:
             return self._json(400, google_error(400, str(exc), "badRequest"))
         outer_user = self._token_user(self.headers)
-        replies = []
         for call in calls:
-            kind = self.server.faults.draw(part=True)
-            if kind == "429":
-                status, headers, payload = 429, {"Retry-After": "1"}, google_error(
-                    429, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits")
-            elif kind:
-                status, headers, payload = int(kind), {}, google_error(int(kind), "Backend Error", "backendError")
-            else:
-                user = self._token_user(call["headers"]) if "authorization" in call["headers"] else outer_user
-                status, headers, payload = self.server.api.call(call["method"], call["target"], user)
-            replies.append((call["content_id"], status, headers, json_bytes(payload)))
+            call["user"] = self._token_user(call["headers"]) if "authorization" in call["headers"] else outer_user
+        # Gmail runs a batch's parts at once: per user, the parts beyond its free concurrent slots
+        # answer 429 "Too many concurrent requests for user" (the batch itself is a 200).
+        granted: dict[str, int] = {}
+        for call in calls:
+            if call["user"]:
+                granted[call["user"]] = granted.get(call["user"], 0) + 1
+        granted = {user: self.server.gate.enter(user, wanted) for user, wanted in granted.items()}
+        try:
+            if self.server.latency:
+                time.sleep(self.server.latency)
+            if self._fault():
+                return
+            left = dict(granted)
+            replies = []
+            for call in calls:
+                replies.append((call["content_id"], *self._batch_part(call, left)))
+        finally:
+            for user, slots in granted.items():
+                self.server.gate.leave(user, slots)
         content_type, response = batch.build_batch_response(replies)
         self._send(200, response, content_type)
+
+    def _batch_part(self, call: dict, slots: dict) -> tuple[int, dict, bytes]:
+        user = call["user"]
+        if user and slots.get(user, 0) <= 0:
+            status, headers, payload = self.server.api.too_many_concurrent(call["target"], user)
+            return status, headers, json_bytes(payload)
+        if user:
+            slots[user] -= 1
+        kind = self.server.faults.draw(part=True)
+        if kind == "429":
+            status, headers, payload = 429, {"Retry-After": "1"}, google_error(
+                429, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits")
+        elif kind:
+            status, headers, payload = int(kind), {}, google_error(int(kind), "Backend Error", "backendError")
+        else:
+            status, headers, payload = self.server.api.call(call["method"], call["target"], user)
+        return status, headers, json_bytes(payload)
 
     def _token(self, body: bytes) -> None:
         form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
@@ -244,7 +293,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 return self._json(400, {"error": str(exc)})
             return self._json(200, {})
         elif path == "/_emulator/quota" and method == "POST":
-            server.quota.set_rate(data.get("units_per_sec"))
+            try:
+                server.quota.set_budget(budget_per_min(data.get("units_per_min"), data.get("units_per_sec")),
+                                        data.get("profile"), data.get("window_sec"))
+            except ValueError as exc:
+                return self._json(400, {"error": str(exc)})
+            if "max_concurrent" in data:
+                server.gate.limit = data["max_concurrent"]
             return self._json(200, {})
         elif path == "/_emulator/latency" and method == "POST":
             server.latency = float(data.get("ms", 0)) / 1000.0
@@ -257,7 +312,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _stats(self) -> dict:
         server = self.server
-        return {"users": server.stats.snapshot(), "token_requests": server.tokens.requests,
+        return {"users": server.stats.snapshot(), "profile": server.quota.profile.name,
+                "units_per_min": server.quota.units_per_min, "window_sec": server.quota.window_sec,
+                "max_concurrent": server.gate.limit, "token_requests": server.tokens.requests,
                 "faults_injected": dict(server.faults.injected)}
 
 

@@ -51,8 +51,9 @@ def load_public_key(path: str):
 class TokenIssuer:
     """Issues and checks access tokens; remembers refresh tokens registered through the control API."""
 
-    def __init__(self, public_key=None, ttl: float = 3600.0, clock=time.time):
+    def __init__(self, public_key=None, ttl: float = 3600.0, clock=time.time, deny=()):
         self.public_key, self.ttl, self.clock = public_key, ttl, clock
+        self.deny = {address.lower() for address in deny}  # subjects with no domain-wide delegation
         self._access: dict[str, tuple[str, float]] = {}
         self._refresh: dict[str, str] = {}
         self._codes: dict[str, tuple[str, str]] = {}  # authorization code → (user, refresh token)
@@ -133,6 +134,10 @@ class TokenIssuer:
             raise TokenError("unauthorized_client", "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.")
         if not claims.get("iss"):
             raise TokenError("invalid_grant", "Invalid JWT: iss is required")
+        if str(subject).lower() in self.deny:
+            # What Google answers when the Admin console grants the client ID no delegation for the scope.
+            raise TokenError("unauthorized_client", "Client is unauthorized to retrieve access tokens using this "
+                             "method, or client not authorized for any of the scopes requested.", 401)
         return str(subject)
 
     def user_for(self, access_token: str) -> str | None:

@@ -30,6 +30,45 @@
     return cell;
   }
 
+  function captureCell(account) {
+    // What the targeted capture did: scope, listed / fetched / skipped, quota units per captured message,
+    // the targeted backfills queued for new investors, and attachment bytes waiting behind the mail.
+    const c = account.capture;
+    const lines = [
+      `${c.scope} scope: ${c.listed} listed, ${c.fetched} fetched, ${c.skipped} skipped`,
+      c.units_per_captured === null ? `${c.units} quota units` :
+        `${c.units_per_captured} units per captured message (${c.captured} captured)`,
+    ];
+    if (c.backfill.pending) lines.push(`${c.backfill.pending} investor backfill(s) queued`);
+    const last = c.backfill.recent.find((b) => b.status === "done");
+    if (last) lines.push(`last investor backfill: ${last.term}, ${last.found} found`);
+    if (c.attachments_waiting) lines.push(`${c.attachments_waiting} attachment(s) waiting`);
+    const cell = el("td", { className: "capture" });
+    lines.forEach((line, i) => cell.append(i ? el("div", {}, line) : line));
+    cell.dataset.scope = c.scope;
+    return cell;
+  }
+
+  const number = (n) => Number(n).toLocaleString("en-US");
+
+  function quotaCell(quota) {
+    // Units Gmail charged this mailbox in the last minute / hour, and the pace the client keeps now.
+    const cell = el("td", { className: "num" },
+      `${number(quota.units_last_minute)} / min · ${number(quota.units_last_hour)} / h`,
+      el("div", { className: "status" }, `pace ${number(quota.pace_units_per_min)} / min`));
+    cell.dataset.quotaUnits = "";
+    if (quota.rate_limited_last_hour) {
+      cell.append(el("div", { className: "error" }, `${quota.rate_limited_last_hour} rate-limited in the last hour`));
+    }
+    return cell;
+  }
+
+  function quotaLine(quota) {
+    return `Gmail quota profile ${quota.profile}: ${number(quota.user_units_per_min)} units per minute per user; ` +
+      `each mailbox paced at ${number(quota.pace_units_per_min)} / min (messages.get costs ` +
+      `${quota.costs["messages.get"]} units).`;
+  }
+
   function row(account) {
     const sync = el("button", { type: "button", disabled: account.state === "running" }, "Sync now");
     sync.addEventListener("click", () => act("POST", "/api/email/sync/run-now", { account_id: account.id },
@@ -40,6 +79,7 @@
       progressCell(account), lastRunCell(account.last_run),
       el("td", { className: "num", title: `${account.counts.messages} messages in this mailbox` },
          String(account.counts.matched)),
+      quotaCell(account.quota), captureCell(account),
       el("td", {}, sync));
     tr.dataset.accountId = account.id;
     if (account.last_error && account.state !== "idle") tr.append(el("td", { className: "error" }, account.last_error));
@@ -53,6 +93,7 @@
       document.getElementById("scheduler").textContent = scheduler.running
         ? `Scheduler on, every ${scheduler.interval_min} min; next ${formatDate(scheduler.next_run_at)}`
         : "Scheduler off";
+      document.getElementById("quota").textContent = quotaLine(status.quota);
       body.replaceChildren(...status.accounts.map(row));
       document.getElementById("accounts").hidden = !status.accounts.length;
       document.getElementById("accounts-empty").hidden = !!status.accounts.length;

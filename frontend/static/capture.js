@@ -110,6 +110,8 @@
       if (reply.proposal.status === "pending") {
         entry.proposal.version = reply.proposal.version;
         entry.proposal.draft = reply.proposal.draft;
+        entry.proposal.drafted_by = reply.proposal.drafted_by;
+        showDrafter(entry);
         entry.dirty = false;
         setMessage(entry, "Saved.");
       } else {
@@ -122,6 +124,17 @@
     } finally {
       for (const button of entry.node.querySelectorAll("button.decide")) button.disabled = false;
     }
+  }
+
+  // Who wrote the draft in the box: the model on the Spark, the CRM's own drafter, or a person.
+  function draftedBy(drafted) {
+    if (drafted && drafted.startsWith("model:")) return `Drafted by the model (${drafted.slice(6)})`;
+    return drafted === "edited" ? "Edited by a person" : "Drafted by the CRM";
+  }
+
+  function showDrafter(entry) {
+    entry.drafter.textContent = draftedBy(entry.proposal.drafted_by);
+    entry.drafter.dataset.draftedBy = entry.proposal.drafted_by || "crm";
   }
 
   function build(entry) {
@@ -144,6 +157,8 @@
         "Only you see this card: your mailbox's visibility keeps this email from teammates and the review room.") : null);
     entry.textarea = el("textarea", { className: "draft", rows: 3, value: proposal.draft });
     entry.textarea.setAttribute("aria-label", "Proposed note");
+    entry.drafter = el("div", { className: "status drafted-by" });
+    showDrafter(entry);
     entry.textarea.addEventListener("input", () => { entry.dirty = entry.textarea.value !== entry.proposal.draft; });
     entry.viewButton = el("button", { type: "button", className: "link view" }, "View email");
     entry.viewButton.setAttribute("aria-expanded", "false");
@@ -156,7 +171,7 @@
     save.addEventListener("click", () => decide(entry, "edit"));
     entry.message = el("p", { className: "status", role: "status", hidden: true });
     const hide = proposal.holder ? window.crm.privacy.toggle(proposal.thread_id, false, () => drop([proposal.id], true)) : null;
-    node.append(entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton, hide),
+    node.append(entry.drafter, entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton, hide),
                 entry.message);
     entry.node = node;
     return node;
@@ -327,7 +342,10 @@
         cards.set(proposal.id, { proposal, node: null, dirty: false, viewer: null });
       } else if (proposal.version !== entry.proposal.version && !busy(entry)) {
         entry.proposal = proposal;
-        if (entry.node) entry.textarea.value = proposal.draft;
+        if (entry.node) {
+          entry.textarea.value = proposal.draft;
+          showDrafter(entry);
+        }
       }
     }
     const stale = [...cards.keys()].filter((id) => !seen.has(id));

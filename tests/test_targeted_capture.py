@@ -1,0 +1,230 @@
+"""CRM_GMAIL_CAPTURE_SCOPE=investors against the emulator over HTTP: every investor message of the
+hidden-style mailboxes is captured and nothing else is ever fetched (the emulator's own per-id
+counts say so); investors added later get a targeted backfill; new mail is checked by search;
+attachments wait for the messages (or the first download)."""
+import time
+
+import pytest
+
+from backend import investors_db
+from capture_fixtures import KIM, NOBODY, CaptureRig, FailingFetch, start_capture_crm
+from email_integration import db as email_db
+from email_integration import db_capture, db_queries
+from email_integration.service import message_backlog
+from email_integration.sync import AccountSync
+from emulator_fixtures import add_message, make_message, post_json, stats
+
+ANN, BOB = "ann@firm.test", "bob@firm.test"
+TARGETED = {"CRM_GMAIL_CAPTURE_SCOPE": "investors", "CRM_GMAIL_QUOTA_PROFILE": "2026"}
+
+
+@pytest.fixture
+def rig(tmp_path, emulator, keys):
+    rig = CaptureRig(tmp_path, emulator, keys, **TARGETED)
+    yield rig
+    rig.close()
+
+
+def put(emulator, user, i, sender, to, labels="INBOX", **kw):
+    raw = make_message(sender=sender, to=to, subject=kw.pop("subject", f"Subject {i}"), body=f"Body {i}.\n",
+                       message_id=f"<m{i}@mail.test>", **kw)
+    return add_message(emulator.url, user, raw, labels=labels)
+
+
+def gets(emulator, user):
+    entry = stats(emulator.url)["users"].get(user, {})
+    return entry.get("message_gets", {}), entry.get("thread_gets", {})
+
+
+def hidden_style_mailboxes(emulator):
+    """(investor message ids of ANN, the rest of ANN, investor thread ids of ANN): one case each."""
+    investor, other = [], []
+    investor.append(put(emulator, ANN, 1, "Raj <raj@birch.capital>", ANN))  # exact address
+    investor.append(put(emulator, ANN, 2, "Ops <ops@mail.cedar.partners>", ANN))  # domain (a subdomain of it)
+    investor.append(put(emulator, ANN, 3, f"Ann <{ANN}>", "lawyer@law.example", labels="SENT",
+                        cc="Raj <raj@birch.capital>"))  # Cc
+    investor.append(put(emulator, ANN, 4, f"Ann <{ANN}>", BOB, labels="SENT",
+                        headers={"Bcc": "kim@alder.vc"}))  # Bcc, in the sender's copy only
+    root = put(emulator, ANN, 5, "Kim <kim@alder.vc>", ANN, subject="Round")
+    investor.append(root)
+    investor.append(put(emulator, ANN, 6, f"Ann <{ANN}>", BOB, labels="SENT", subject="Re: Round",
+                        in_reply_to="<m5@mail.test>"))  # a reply in an investor thread, only to a colleague
+    long_thread = [put(emulator, ANN, 10, "Kim <kim@alder.vc>", ANN, subject="Terms")]
+    for i in range(11, 14):  # a conversation of four: cheaper as one threads.get
+        sender, to = (f"Ann <{ANN}>", "kim@alder.vc") if i % 2 else ("Kim <kim@alder.vc>", ANN)
+        long_thread.append(put(emulator, ANN, i, sender, to, subject="Re: Terms", in_reply_to=f"<m{i - 1}@mail.test>"))
+    investor += long_thread
+    other.append(put(emulator, ANN, 20, "Sara <sara@gmail.com>", ANN))
+    other.append(put(emulator, ANN, 21, f"Ann <{ANN}>", BOB, labels="SENT"))  # internal, no investor thread
+    other.append(put(emulator, ANN, 22, "News <news@digest.example>", ANN))
+    other.append(put(emulator, ANN, 23, f"Ann <{ANN}>", "kim@alder.vc", labels="DRAFT"))  # unsent: never mail
+    other.append(put(emulator, ANN, 24, "Raj <raj@birch.capital>", ANN, labels="CHAT"))  # a chat transcript
+    other.append(put(emulator, ANN, 25, f"Ann <{ANN}>", "kim@alder.vc", labels="DRAFT", subject="Re: Round",
+                     in_reply_to="<m5@mail.test>"))  # a draft reply inside an investor thread: not mail either
+    bob_copy = put(emulator, BOB, 4, f"Ann <{ANN}>", BOB)  # Bob's copy of the Bcc'd mail: no investor in it
+    return [m["id"] for m in investor], [m["id"] for m in other], long_thread[0]["threadId"], bob_copy["id"]
+
+
+def test_every_investor_message_is_captured_and_nothing_else_fetched(rig, emulator):
+    investor, other, long_thread, bob_copy = hidden_style_mailboxes(emulator)
+    ann, bob = rig.enroll(ANN), rig.enroll(BOB)
+    assert rig.sync(ann)["status"] == "ok" and rig.sync(bob)["status"] == "ok"
+    assert sorted(rig.view(ann)) == sorted(investor)
+    assert rig.view(bob) == {}
+    message_gets, thread_gets = gets(emulator, ANN)
+    fetched = set(message_gets) | {m for m in investor if rig.emulator.store.mailbox(ANN).get(m, "minimal")
+                                   ["threadId"] in thread_gets}
+    assert fetched == set(investor) and not set(other) & set(message_gets)
+    assert list(thread_gets) == [long_thread] and not set(gets(emulator, BOB)[0])
+    # the Bcc'd email is one email, linked to Kim through Ann's copy
+    linked = rig.query("SELECT e.message_id FROM emails e JOIN email_investor_links l ON l.email_id = e.id "
+                       "WHERE l.investor_id = ?", rig.investor_ids[0])
+    assert {"m4@mail.test", "m5@mail.test"} <= {r["message_id"] for r in linked}
+    # the internal reply is shown in its conversation, unlinked: no proposal, no investor contact
+    reply = rig.query("SELECT id, thread_id, matched, has_body FROM emails WHERE message_id = 'm6@mail.test'")[0]
+    assert reply["matched"] == 1 and reply["has_body"] == 1
+    assert rig.query("SELECT * FROM email_investor_links WHERE email_id = ?", reply["id"]) == []
+    shown = db_queries.get_thread(rig.conn, NOBODY, reply["thread_id"])
+    assert [e["subject"] for e in shown["emails"]] == ["Round", "Re: Round"]
+    assert [i["name"] for i in shown["investors"]] == ["Kim Lee"]
+    assert rig.query("SELECT count(*) AS n FROM email_proposals WHERE thread_id = ?", reply["thread_id"])[0]["n"] == 1
+    counts = db_capture.counts(rig.conn, ann)
+    assert counts["fetched"] == len(investor) == counts["captured"] and counts["skipped"] == len(other) - 3
+    assert counts["units"] > 0
+    # incremental: new investor mail and an internal reply in a held thread are fetched, new personal mail is not
+    new_investor = put(emulator, ANN, 30, "Kim <kim@alder.vc>", ANN)["id"]
+    internal_reply = put(emulator, ANN, 31, f"Ann <{ANN}>", BOB, labels="SENT", subject="Re: Terms",
+                         in_reply_to="<m13@mail.test>")["id"]
+    personal = put(emulator, ANN, 32, "Sara <sara@gmail.com>", ANN)["id"]
+    run = rig.service.sync_account(ann, poll=True)
+    assert run["kind"] == "incremental" and run["messages_added"] == 2
+    view = rig.view(ann)
+    assert new_investor in view and internal_reply in view and personal not in view
+    assert rig.query("SELECT matched FROM emails WHERE message_id = 'm31@mail.test'") == [{"matched": 1}]
+    assert personal not in gets(emulator, ANN)[0]
+    assert rig.service.sync_account(ann, poll=True) is None  # nothing new: no run row
+
+
+def test_excluded_people_are_left_out_of_the_search(rig, emulator):
+    from email_integration import db_privacy
+    kept = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+    secret = put(emulator, ANN, 2, "Lee <lee@alder.vc>", ANN, cc="Dr Who <who@clinic.example>")["id"]
+    with rig.conn:
+        db_privacy.add_exclusion(rig.conn, "firm", None, "@clinic.example", None)
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    assert sorted(rig.view(ann)) == [kept]
+    assert secret not in gets(emulator, ANN)[0]  # never fetched, not just dropped
+
+
+def test_an_investor_added_later_gets_a_targeted_backfill(rig, emulator):
+    nia = [put(emulator, ANN, i, "Nia <nia@newfund.vc>", ANN)["id"] for i in range(3)]
+    nia.append(put(emulator, ANN, 3, f"Ann <{ANN}>", BOB, labels="SENT", subject="Re: Subject 2",
+                   in_reply_to="<m2@mail.test>")["id"])  # Ann tells Bob about Nia's mail: the same conversation
+    kim = put(emulator, ANN, 9, "Kim <kim@alder.vc>", ANN)["id"]
+    personal = put(emulator, ANN, 10, "Sara <sara@gmail.com>", ANN)["id"]
+    ann = rig.enroll(ANN)
+    rig.sync(ann)
+    assert sorted(rig.view(ann)) == [kim]
+    post_json(f"{emulator.url}/_emulator/stats/reset", {})
+    investors_db.create_investor(rig.conn, "Nia Okafor", "New Fund", ["nia@newfund.vc"], [])
+    run = rig.sync(ann)
+    assert run["kind"] == "incremental" and run["messages_added"] == 4  # no full rescan
+    assert sorted(rig.view(ann)) == sorted(nia + [kim])
+    message_gets, thread_gets = gets(emulator, ANN)
+    assert set(message_gets) == set(nia) and thread_gets == {}
+    assert personal not in message_gets
+    queue = db_capture.backfill_queue(rig.conn, ann)
+    assert queue["pending"] == 0 and queue["recent"][0]["term"] == "nia@newfund.vc"
+    assert queue["recent"][0]["status"] == "done" and queue["recent"][0]["found"] == 3
+    # Nia removed: rematch unlinks her mail and takes Ann's reply out of the conversation it joined
+    reply = "SELECT matched, has_body FROM emails WHERE message_id = 'm3@mail.test'"
+    assert rig.query(reply) == [{"matched": 1, "has_body": 1}]
+    nia_id = rig.query("SELECT id FROM investors WHERE name = 'Nia Okafor'")[0]["id"]
+    investors_db.update_investor(rig.conn, nia_id, {"emails": []})
+    rig.service.rematch()
+    assert rig.query(reply) == [{"matched": 0, "has_body": 0}]
+    assert rig.query("SELECT count(*) AS n FROM emails WHERE matched = 1")[0]["n"] == 1  # Kim's
+
+
+def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, keys):
+    from capture_fixtures import capture_env
+    from conftest import start_crm, with_people
+    deck = b"%PDF-1.4 deck " * 100
+    with_deck = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN, attachments=[("deck.pdf", "application/pdf", deck)])
+    victim = put(emulator, ANN, 2, "Raj <raj@birch.capital>", ANN)["id"]
+    ann = rig.enroll(ANN)
+    conn = rig.service.connect()
+    try:
+        sync = AccountSync(conn, email_db.get_account(conn, ann), FailingFetch(rig.service.client_for(ann), victim),
+                           rig.config, rig.service.matcher, rig.service.blob_store)
+        assert sync.run()["status"] == "partial"
+    finally:
+        conn.close()
+    assert message_backlog(rig.conn, ann) == 1  # what sync_account checks before any attachment
+    assert with_deck["id"] in rig.view(ann) and db_capture.waiting_attachments(rig.conn, ann) == 1
+    calls = stats(emulator.url)["users"][ANN]["calls"]
+    assert "messages.attachments.get" not in calls
+    # the first download fetches the bytes at once, backlog or not
+    server = with_people(start_crm(rig.data_dir, capture_env(emulator, keys[0], **TARGETED)))  # the rig's database
+    try:
+        attachment_id = rig.query("SELECT id FROM email_attachments")[0]["id"]
+        reply = server.admin.get(f"/api/email/attachments/{attachment_id}")
+        assert reply.status == 200 and reply.body == deck
+        status = server.admin.get("/api/email/status").json["accounts"][0]["capture"]
+        assert status["scope"] == "investors" and status["attachments_waiting"] == 0
+    finally:
+        server.stop()
+    # and a full run with the backlog cleared fetches the rest
+    second = put(emulator, ANN, 3, "Kim <kim@alder.vc>", ANN, attachments=[("model.xlsx", "application/pdf", b"m" * 99)])
+    assert rig.sync(ann)["status"] == "ok"
+    assert victim in rig.view(ann) and second["id"] in rig.view(ann)
+    assert db_capture.waiting_attachments(rig.conn, ann) == 0
+    assert [r["status"] for r in rig.query("SELECT status FROM email_attachments ORDER BY id")] == ["stored", "stored"]
+
+
+def test_new_investor_mail_is_a_pending_card_within_90_seconds_with_default_settings(tmp_path, emulator, keys):
+    server = start_capture_crm(tmp_path, emulator, keys, investors=(KIM,), CRM_GMAIL_CAPTURE_SCOPE=None,
+                               CRM_GMAIL_BACKFILL_PAGE_SIZE=None)
+    try:
+        add_message(emulator.url, "admin@firm.test", make_message(sender="Sara <sara@gmail.com>", to="admin@firm.test"))
+        started = time.monotonic()
+        add_message(emulator.url, "member@firm.test", make_message(
+            sender="Kim Lee <kim@alder.vc>", to="member@firm.test", subject="Could we meet Thursday?",
+            body="Could you send the updated model before our call?\n", message_id="<fresh@alder.vc>"))
+        found = []
+        while time.monotonic() - started < 90 and not found:
+            proposals = server.member.get("/api/email/proposals?status=pending").json["proposals"]
+            found = [p for p in proposals if p["email"]["subject"] == "Could we meet Thursday?"]
+            time.sleep(0.5)
+        assert found, "no pending card within 90 s"
+        print(f"pending card after {time.monotonic() - started:.1f} s")
+        accounts = server.admin.get("/api/email/status").json["accounts"]
+        member = next(a for a in accounts if a["email"] == "member@firm.test")
+        assert member["capture"]["scope"] == "investors" and member["capture"]["captured"] == 1
+        assert member["capture"]["units_per_captured"] > 0
+        admin_gets = stats(emulator.url)["users"].get("admin@firm.test", {}).get("message_gets", {})
+        assert admin_gets == {}  # the personal mail of the admin was never fetched
+    finally:
+        server.stop()
+
+
+def test_the_poll_runs_apart_from_the_full_schedule(rig, emulator):
+    from email_integration.scheduler import SyncScheduler
+    put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)
+    ann = rig.enroll(ANN)
+    scheduler = SyncScheduler(rig.service, interval_min=24 * 60, poll_sec=1).start()  # full runs: once, at start
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(rig.view(ann)) < 1:
+            time.sleep(0.1)
+        new = put(emulator, ANN, 2, "Kim <kim@alder.vc>", ANN)["id"]
+        while time.monotonic() < deadline and new not in rig.view(ann):
+            time.sleep(0.1)
+        assert new in rig.view(ann)
+        time.sleep(2.5)  # more polls that find nothing
+    finally:
+        scheduler.stop()
+    runs = rig.run_rows(ann)
+    assert [r["kind"] for r in runs] == ["incremental", "backfill"]  # idle polls leave no run rows
+    assert stats(emulator.url)["users"][ANN]["calls"]["history.list"] >= 4
