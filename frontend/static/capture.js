@@ -213,18 +213,22 @@
     start = first;
     end = last;
     if (before.parentNode !== list) list.prepend(before);
+    if (after.parentNode !== list) list.append(after);
+    // Take out what left the window first, then insert only what is missing or out of order: a card
+    // already in place is never moved, so a textarea someone is typing in keeps its focus and text.
+    const keep = new Set();
+    for (let i = start; i < end; i += 1) keep.add(nodeOf(shown[i]));
+    for (let node = before.nextElementSibling; node && node !== after;) {
+      const next = node.nextElementSibling;
+      if (!keep.has(node)) node.remove();
+      node = next;
+    }
     let cursor = before.nextElementSibling;
     for (let i = start; i < end; i += 1) {
       const node = nodeOf(shown[i]);
       if (cursor === node) { cursor = cursor.nextElementSibling; continue; }
       list.insertBefore(node, cursor);
     }
-    while (cursor && cursor !== after) {
-      const next = cursor.nextElementSibling;
-      cursor.remove();
-      cursor = next;
-    }
-    if (after.parentNode !== list) list.append(after);
     let below = 0;
     for (let i = end; i < shown.length; i += 1) below += heightOf(shown[i]);
     before.style.height = `${above}px`;
