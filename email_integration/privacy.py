@@ -65,7 +65,8 @@ def remove_exclusion(conn, user: dict, raw_pattern, scope: str) -> dict:
 
 
 def set_private(conn, user: dict, thread_id: int, private: bool) -> dict:
-    """Mark or unmark a conversation private; only a teammate whose mailbox holds it may."""
+    """Mark or unmark a conversation private: any teammate whose mailbox holds it may mark it; unmarking
+    is for whoever marked it or holds all of it (db_privacy.may_unmark)."""
     with atomic(conn):
         if not db_visibility.holds_thread(conn, user["id"], thread_id):
             if visible_emails(conn, user["id"], thread_id):
@@ -76,6 +77,9 @@ def set_private(conn, user: dict, thread_id: int, private: bool) -> dict:
         if private and not was:
             withdrawn = db_privacy.mark_private(conn, thread_id, user["id"])
         elif was and not private:
+            if not db_privacy.may_unmark(conn, thread_id, user["id"]):
+                raise Forbidden("only the teammate who marked this conversation private, or one whose mailbox "
+                                "holds all of it, can make it visible again")
             restored = db_privacy.unmark_private(conn, thread_id)
         if private != was:
             audit(conn, user["id"], "email.thread.private" if private else "email.thread.public", "email_thread",

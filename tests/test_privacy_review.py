@@ -1,0 +1,113 @@
+"""Privacy review of issues 11, 16 and 17 over real HTTP, mail synced from the Gmail emulator, as an
+attacker with a member account (member2@) against a teammate (member@):
+
+- a co-holder of a private conversation must not unmark it and so read the messages only the
+  marker's mailbox holds;
+- in the investors scope, mail with an outsider inside an investor conversation (a forward to one's
+  lawyer and the lawyer's answer) is not shown to the team: only teammates' internal replies are.
+"""
+import sqlite3
+
+import pytest
+
+from capture_fixtures import KIM, capture_env, sync_all
+from conftest import start_crm, with_people
+from emulator_fixtures import add_message, make_message
+
+MEMBER, MEMBER2 = "member@firm.test", "member2@firm.test"
+KIM_FROM = "Kim Lee <kim@alder.vc>"
+
+
+def mail(url, boxes, subject, mid, body, labels="INBOX", **kw):
+    raw = make_message(sender=kw.pop("sender", KIM_FROM), to=kw.pop("to", ", ".join(boxes)), subject=subject,
+                       message_id=f"<{mid}>", body=body, **kw)
+    for box in boxes:
+        add_message(url, box, raw, labels)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, keys):
+    from devtools.gmail_emulator.server import start_emulator
+    emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
+    url = emulator.url
+    # Both hold the first message; Kim answers member@ alone in the same conversation.
+    mail(url, [MEMBER, MEMBER2], "Shared root", "shared-root@alder.vc", "Could we talk next week?\n")
+    mail(url, [MEMBER], "Re: Shared root", "only-member@alder.vc", "COHOLDERSECRET between us, could you call?\n",
+         in_reply_to="<shared-root@alder.vc>")
+    # member@ asks her lawyer about Kim's term sheet (a forward, in the same Gmail conversation), and
+    # tells member2@ about it (an internal reply: shown with the conversation, issue 11).
+    mail(url, [MEMBER], "Term sheet", "ts@alder.vc", "Our term sheet, could you sign?\n")
+    mail(url, [MEMBER], "Fwd: Term sheet", "fwd@firm.test", "LAWYERWORD is this clause fair?\n", labels="SENT",
+         sender="Member <member@firm.test>", to="Lee Lawyer <lee@law.test>", in_reply_to="<ts@alder.vc>")
+    mail(url, [MEMBER], "Re: Fwd: Term sheet", "lawyer-reply@law.test", "LAWYERWORD no, push back.\n",
+         sender="Lee Lawyer <lee@law.test>", to=MEMBER, in_reply_to="<fwd@firm.test>")
+    mail(url, [MEMBER], "Re: Term sheet", "internal@firm.test", "INTERNALWORD Kim sent terms.\n", labels="SENT",
+         sender="Member <member@firm.test>", to=MEMBER2, in_reply_to="<ts@alder.vc>")
+    env = capture_env(emulator, keys[0], CRM_GMAIL_CAPTURE_SCOPE="investors")
+    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), env))
+    server.create_user(MEMBER2, "member", name="Member Two")
+    server.member2 = server.logged_in(MEMBER2)
+    server.emulator = emulator
+    assert server.admin.post("/api/investors", {**KIM, "domains": ["alder.vc"]}).status == 201
+    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200
+    sync_all(server)
+    yield server
+    server.stop()
+    emulator.stop()
+
+
+def db_rows(site, sql, *params):
+    conn = sqlite3.connect(f"file:{site.data_dir}/crm.db?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def thread_of(site, mid):
+    return db_rows(site, "SELECT thread_id FROM emails WHERE message_id = ?", mid)[0][0]
+
+
+def readable(client, thread, word) -> bool:
+    """Whether `word` reaches the client through the thread, its emails' detail, or search."""
+    found = client.get(f"/api/email/threads/{thread}")
+    shown = [] if found.status == 404 else found.json["emails"]
+    texts = [repr(client.get(f"/api/email/detail?id={e['id']}").json) for e in shown]
+    return word.lower() in (repr(shown) + "".join(texts)).lower() or \
+        client.get(f"/api/email/threads?q={word}").json["total"] > 0
+
+
+def test_a_co_holder_cannot_unmark_what_the_marker_keeps_private(site):
+    thread = thread_of(site, "shared-root@alder.vc")
+    assert thread == thread_of(site, "only-member@alder.vc")
+    assert readable(site.member2, thread, "COHOLDERSECRET")  # shared with the team until marked private
+    assert site.member.post(f"/api/email/threads/{thread}/private", {"private": True}).status == 200
+    assert not readable(site.member2, thread, "COHOLDERSECRET")
+    # member2@ holds the first message, so may see the conversation, but unmarking would show everyone
+    # (member2@ included) what only member@'s mailbox holds: refused.
+    reply = site.member2.post(f"/api/email/threads/{thread}/private", {"private": False})
+    assert reply.status == 403, reply.json
+    assert not readable(site.member2, thread, "COHOLDERSECRET")
+    assert not readable(site.admin, thread, "COHOLDERSECRET")
+    # The one who marked it may unmark it.
+    assert site.member.post(f"/api/email/threads/{thread}/private", {"private": False}).status == 200
+    assert readable(site.admin, thread, "COHOLDERSECRET")
+
+
+def test_an_outsider_in_an_investor_conversation_is_not_shown_to_the_team(site):
+    thread = thread_of(site, "ts@alder.vc")
+    assert thread_of(site, "internal@firm.test") == thread
+    # The internal reply belongs with the conversation (issue 11) ...
+    assert readable(site.member2, thread, "INTERNALWORD")
+    # ... the forward to a lawyer and the lawyer's answer do not: not shown, their text not kept.
+    for client in (site.member2, site.admin):
+        assert not readable(client, thread, "LAWYERWORD")
+    stored = db_rows(site, "SELECT matched, has_body, body_text FROM emails WHERE message_id IN (?, ?)",
+                     "fwd@firm.test", "lawyer-reply@law.test")
+    assert all(row == (0, 0, None) for row in stored), stored
+    # A later answer from the lawyer in the same conversation, fetched by the incremental sync: the same.
+    mail(site.emulator.url, [MEMBER], "Re: Fwd: Term sheet", "lawyer-reply-2@law.test", "LAWYERWORD again.\n",
+         sender="Lee Lawyer <lee@law.test>", to=MEMBER, in_reply_to="<lawyer-reply@law.test>")
+    sync_all(site)
+    assert not readable(site.member2, thread, "LAWYERWORD")
+    assert db_rows(site, "SELECT has_body FROM emails WHERE message_id = 'lawyer-reply-2@law.test'") in ([], [(0,)])
