@@ -57,6 +57,13 @@ def team_addresses(conn) -> set[str]:
     return addresses
 
 
+def team_only(conn, addresses, configured_domain: str = "") -> bool:
+    """Whether every address is a teammate's or at the firm's own domains (internal mail)."""
+    team, own = team_addresses(conn), firm_domains(conn, configured_domain)
+    addresses = [a.strip().lower() for a in addresses]
+    return bool(addresses) and all(a in team or any(_within(domain_of(a), firm) for firm in own) for a in addresses)
+
+
 def refusal(conn, emails: list[str], domains: list[str], configured_domain: str = "") -> str | None:
     """Why these investor addresses/domains are refused (None: they are fine). Inputs are lower case."""
     own = firm_domains(conn, configured_domain)

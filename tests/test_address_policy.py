@@ -84,3 +84,19 @@ def test_policy_units(tmp_path):
     assert "firm's own domain corp.example" in refusal(conn, ["a@corp.example"], [], "corp.example")
     assert "covers the firm's own domain" in refusal(conn, [], ["vc"])  # a parent of ours.vc
     conn.close()
+
+
+def test_team_only_units(tmp_path):
+    """What an internal reply is (the investors scope shows only those with an investor conversation)."""
+    path = str(tmp_path / "crm.db")
+    init_db(path)
+    conn = db.connect(path)
+    conn.execute("INSERT INTO users (email, name, role, created_at) VALUES ('ann@ours.vc', 'Ann', 'member', 'x'), "
+                 "('pat@gmail.com', 'Pat', 'member', 'x')")
+    team_only = address_policy.team_only
+    assert team_only(conn, ["ann@ours.vc", "Bob@EU.ours.vc", "pat@gmail.com"])  # teammates, the firm's domains
+    assert not team_only(conn, ["ann@ours.vc", "lee@law.example"])  # an outsider
+    assert not team_only(conn, ["ann@ours.vc", "sam@gmail.com"])  # public mail is not the firm's
+    assert not team_only(conn, ["ann@ours.vc", "x@ours.vc.evil.example"])
+    assert team_only(conn, ["a@corp.example"], "corp.example") and not team_only(conn, [])
+    conn.close()
