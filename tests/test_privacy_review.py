@@ -111,3 +111,21 @@ def test_an_outsider_in_an_investor_conversation_is_not_shown_to_the_team(site):
     sync_all(site)
     assert not readable(site.member2, thread, "LAWYERWORD")
     assert db_rows(site, "SELECT has_body FROM emails WHERE message_id = 'lawyer-reply-2@law.test'") in ([], [(0,)])
+
+
+def test_a_personal_exclusion_is_not_told_to_the_admins_through_the_audit_log(site):
+    """Exclusions are their owner's (GET /api/email/exclusions is owner only): the admin-readable audit
+    log records that one was added or removed, not whom it keeps out (a doctor, a therapist)."""
+    for method in ("POST", "DELETE"):
+        reply = site.member2.request(method, "/api/email/exclusions", {"pattern": "dr@therapy.test"})
+        assert reply.status in (200, 201)
+    assert site.admin.post("/api/email/exclusions", {"pattern": "@vendor.test", "scope": "firm"}).status == 201
+    entries = [e for e in site.admin.get("/api/audit?limit=200").json["entries"]
+               if e["action"].startswith("email.exclusion.")]
+    assert {e["action"] for e in entries} == {"email.exclusion.add", "email.exclusion.remove"}
+    assert "therapy.test" not in repr(entries)
+    mine = [e for e in entries if e["user"]["email"] == MEMBER2]
+    assert len(mine) == 2 and all(e["detail"] == {"scope": "mine"} for e in mine)
+    # firm-wide ones are the firm's: their pattern is recorded
+    assert any(e["detail"] == {"scope": "firm", "pattern": "@vendor.test"} for e in entries)
+    assert "therapy.test" not in repr(db_rows(site, "SELECT * FROM audit_log"))
