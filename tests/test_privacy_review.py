@@ -129,3 +129,25 @@ def test_a_personal_exclusion_is_not_told_to_the_admins_through_the_audit_log(si
     # firm-wide ones are the firm's: their pattern is recorded
     assert any(e["detail"] == {"scope": "firm", "pattern": "@vendor.test"} for e in entries)
     assert "therapy.test" not in repr(db_rows(site, "SELECT * FROM audit_log"))
+
+
+def test_the_bot_cannot_read_a_decided_card_it_was_never_shown(site):
+    """A card from mail its owner keeps from teammates (visibility `subject`) never reaches the bot; once
+    decided on /capture the bot must not get its draft back from a 409 either (decide, draft, posted)."""
+    account = next(a["id"] for a in site.member2.get("/api/email/accounts").json["accounts"] if a["email"] == MEMBER2)
+    assert site.member2.patch(f"/api/email/accounts/{account}", {"visibility": "subject"}).status == 200
+    try:
+        mail(site.emulator.url, [MEMBER2], "Narrow deal", "narrow@alder.vc", "NARROWWORD could you send the SAFE?\n")
+        sync_all(site)
+        card = next(c for c in site.member2.get("/api/email/proposals").json["proposals"]
+                    if c["email"]["subject"] == "Narrow deal")
+        assert card["owner_only"] and "NARROWWORD" in card["draft"] + card["email"]["snippet"]
+        assert site.member2.post(f"/api/email/proposals/{card['id']}/decide", {"decision": "reject"}).status == 200
+        base = f"/api/intake/email-proposals/{card['id']}"
+        for path, body in (("decide", {"decision": "approve", "actor": "@x:y"}),
+                           ("draft", {"draft": "x", "model": "m", "expected_version": 1}),
+                           ("posted", {"room_id": "!r:x", "event_id": "$e"})):
+            reply = site.bot.post(f"{base}/{path}", body)
+            assert reply.status == 404 and "NARROWWORD" not in repr(reply.json), (path, reply.status, reply.json)
+    finally:
+        assert site.member2.patch(f"/api/email/accounts/{account}", {"visibility": "everything"}).status == 200
