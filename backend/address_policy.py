@@ -64,20 +64,34 @@ def team_only(conn, addresses, configured_domain: str = "") -> bool:
     return bool(addresses) and all(a in team or any(_within(domain_of(a), firm) for firm in own) for a in addresses)
 
 
+def _reason(kind: str, value: str, team: set[str], own: set[str]) -> str | None:
+    """Why one investor address ('email') or domain ('domain') would capture the team (None: it would not)."""
+    if kind == "email":
+        if value in team:
+            return f"{value} is a teammate's address: investor addresses would capture their mail"
+        for firm in own:
+            if _within(domain_of(value), firm):
+                return f"{value} is at the firm's own domain {firm}: investor addresses would capture the team's mail"
+        return None
+    if value in FREE_MAIL_DOMAINS:
+        return f"{value} is a public mail provider: matching it would link strangers' mail to this investor"
+    for firm in own:
+        if _within(value, firm) or _within(firm, value):
+            return f"{value} covers the firm's own domain {firm}: it would capture the team's mail"
+    return None
+
+
 def refusal(conn, emails: list[str], domains: list[str], configured_domain: str = "") -> str | None:
     """Why these investor addresses/domains are refused (None: they are fine). Inputs are lower case."""
-    own = firm_domains(conn, configured_domain)
-    team = team_addresses(conn)
-    for email in emails:
-        if email in team:
-            return f"{email} is a teammate's address: investor addresses would capture their mail"
-        for firm in own:
-            if _within(domain_of(email), firm):
-                return f"{email} is at the firm's own domain {firm}: investor addresses would capture the team's mail"
-    for domain in domains:
-        if domain in FREE_MAIL_DOMAINS:
-            return f"{domain} is a public mail provider: matching it would link strangers' mail to this investor"
-        for firm in own:
-            if _within(domain, firm) or _within(firm, domain):
-                return f"{domain} covers the firm's own domain {firm}: it would capture the team's mail"
-    return None
+    team, own = team_addresses(conn), firm_domains(conn, configured_domain)
+    reasons = [_reason("email", e, team, own) for e in emails] + [_reason("domain", d, team, own) for d in domains]
+    return next((r for r in reasons if r), None)
+
+
+def capturable(conn, rows, configured_domain: str = "") -> list[tuple]:
+    """Of (investor_id, 'email'|'domain', value) rows, those the policy allows: what the email matcher
+    indexes, so an investor address saved before the policy (or before that teammate joined) never
+    captures the team's mail."""
+    team, own = team_addresses(conn), firm_domains(conn, configured_domain)
+    return [row for row in rows
+            if _reason(row[1], (row[2] or "").strip().lower().lstrip("@").rstrip("."), team, own) is None]

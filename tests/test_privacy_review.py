@@ -151,3 +151,22 @@ def test_the_bot_cannot_read_a_decided_card_it_was_never_shown(site):
             assert reply.status == 404 and "NARROWWORD" not in repr(reply.json), (path, reply.status, reply.json)
     finally:
         assert site.member2.patch(f"/api/email/accounts/{account}", {"visibility": "everything"}).status == 200
+
+
+def test_an_investor_address_saved_before_the_policy_captures_no_teammate(site):
+    """A row the API would refuse today (a teammate's address, saved before the address policy) neither
+    makes the search fetch that teammate's mail nor links it: their mail to a colleague stays theirs."""
+    from backend import investors_db
+    from backend.db import connect
+    conn = connect(f"{site.data_dir}/crm.db")
+    try:
+        investors_db.create_investor(conn, "Legacy probe", None, [MEMBER2], ["eu.firm.test"])
+    finally:
+        conn.close()
+    mail(site.emulator.url, [MEMBER, MEMBER2], "Lunch", "lunch@firm.test", "LUNCHWORD my doctor said no.\n",
+         sender="Member Two <member2@firm.test>", to=MEMBER)
+    sync_all(site)
+    assert site.admin.get("/api/email/threads?q=LUNCHWORD").json["total"] == 0
+    assert "lunchword" not in repr(db_rows(site, "SELECT subject, body_text, snippet FROM emails")).lower()
+    assert db_rows(site, "SELECT count(*) FROM email_investor_links l JOIN investors i ON i.id = l.investor_id "
+                         "WHERE i.name = 'Legacy probe'") == [(0,)]
