@@ -170,3 +170,22 @@ def test_an_investor_address_saved_before_the_policy_captures_no_teammate(site):
     assert "lunchword" not in repr(db_rows(site, "SELECT subject, body_text, snippet FROM emails")).lower()
     assert db_rows(site, "SELECT count(*) FROM email_investor_links l JOIN investors i ON i.id = l.investor_id "
                          "WHERE i.name = 'Legacy probe'") == [(0,)]
+
+
+def test_rematch_takes_an_outsider_out_of_a_conversation_shown_before_the_fix(site):
+    """A database from before ingest checked for outsiders: the forward to the lawyer shown with the
+    conversation (matched, body kept). An admin's rematch takes it out, body and all."""
+    conn = sqlite3.connect(f"{site.data_dir}/crm.db")
+    try:
+        with conn:
+            conn.execute("UPDATE emails SET matched = 1, has_body = 1, body_text = 'OLDLAWYERWORD' "
+                         "WHERE message_id = 'fwd@firm.test'")
+    finally:
+        conn.close()
+    thread = thread_of(site, "ts@alder.vc")
+    assert readable(site.member2, thread, "OLDLAWYERWORD")  # the state rematch cleans up
+    assert site.admin.post("/api/email/rematch", {}).status == 200
+    assert not readable(site.member2, thread, "OLDLAWYERWORD")
+    assert db_rows(site, "SELECT matched, has_body, body_text FROM emails WHERE message_id = 'fwd@firm.test'") \
+        == [(0, 0, None)]
+    assert readable(site.member2, thread, "INTERNALWORD")  # the teammates-only reply stays
