@@ -69,12 +69,18 @@ def test_audit_paging_and_roles(crm):
         assert crm.admin.get(f"/api/audit?{bad}").status == 400
 
 
-def test_policy_units(tmp_path):
+def people_db(tmp_path):
+    """A real database with Ann (ours.vc), Pat (public mail) and a bot (robots.io)."""
     path = str(tmp_path / "crm.db")
     init_db(path)
     conn = db.connect(path)
     conn.execute("INSERT INTO users (email, name, role, created_at) VALUES ('ann@ours.vc', 'Ann', 'member', 'x'), "
                  "('pat@gmail.com', 'Pat', 'member', 'x'), ('bot@robots.io', 'Bot', 'bot', 'x')")
+    return conn
+
+
+def test_policy_units(tmp_path):
+    conn = people_db(tmp_path)
     email_db.enroll_account(conn, "shared-inbox@elsewhere.io", None, "dwd")
     refusal = address_policy.refusal
     assert address_policy.firm_domains(conn, "Corp.Example") == {"corp.example", "ours.vc"}  # not gmail, not the bot's
@@ -88,11 +94,7 @@ def test_policy_units(tmp_path):
 
 def test_team_only_units(tmp_path):
     """What an internal reply is (the investors scope shows only those with an investor conversation)."""
-    path = str(tmp_path / "crm.db")
-    init_db(path)
-    conn = db.connect(path)
-    conn.execute("INSERT INTO users (email, name, role, created_at) VALUES ('ann@ours.vc', 'Ann', 'member', 'x'), "
-                 "('pat@gmail.com', 'Pat', 'member', 'x')")
+    conn = people_db(tmp_path)
     team_only = address_policy.team_only
     assert team_only(conn, ["ann@ours.vc", "Bob@EU.ours.vc", "pat@gmail.com"])  # teammates, the firm's domains
     assert not team_only(conn, ["ann@ours.vc", "lee@law.example"])  # an outsider
