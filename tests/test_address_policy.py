@@ -102,3 +102,27 @@ def test_team_only_units(tmp_path):
     assert not team_only(conn, ["ann@ours.vc", "x@ours.vc.evil.example"])
     assert team_only(conn, ["a@corp.example"], "corp.example") and not team_only(conn, [])
     conn.close()
+
+
+@pytest.mark.parametrize("address", ["pat.lee+bank@gmail.com", "PatLee@googlemail.com", "p.a.t.l.e.e@gmail.com",
+                                     "sam+news@outlook.com"])
+def test_a_teammates_public_mail_address_in_disguise_is_refused(crm, address):
+    """Mail to pat.lee+bank@gmail.com (or patlee@…, p.a.t.l.e.e@…, @googlemail.com) lands in Pat's
+    Gmail: as an investor address it would capture Pat's mail from whoever writes to it."""
+    for email in ("pat.lee@gmail.com", "sam@outlook.com"):
+        if not any(u["email"] == email for u in crm.admin.get("/api/admin/users").json["users"]):
+            crm.create_user(email, "member")
+    reply = investor(crm, name="Disguise", emails=[address])
+    assert reply.status == 400 and "teammate" in reply.json["error"]
+
+
+def test_plus_and_dots_elsewhere_stay_distinct(crm):
+    """Dots are Gmail's alone: at another provider they name another person."""
+    assert investor(crm, name="Other Sam", emails=["s.am@outlook.com"]).status == 201
+
+
+def test_mailbox_of_units():
+    mailbox_of = address_policy.mailbox_of
+    assert mailbox_of("Pat.Lee+Bank@GoogleMail.com.") == "patlee@gmail.com"
+    assert mailbox_of("s.am+x@outlook.com") == "s.am@outlook.com"  # dots are Gmail's alone
+    assert mailbox_of("+only@x.example") == "+only@x.example"  # no name before the tag: left as is
