@@ -50,6 +50,21 @@ def firm_domains(conn, configured: str = "") -> set[str]:
     return found
 
 
+# Gmail ignores dots in the local part and treats googlemail.com as gmail.com
+# (https://support.google.com/mail/answer/7436150); Gmail, Outlook.com and iCloud deliver
+# name+anything@ to name@ (https://support.google.com/a/users/answer/9308648).
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def mailbox_of(address: str) -> str:
+    """The mailbox an address is delivered to: lower case, without a +tag, and at Gmail without dots."""
+    local, _, domain = address.strip().lower().rstrip(".").rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
 def team_addresses(conn) -> set[str]:
     addresses = {user["email"].lower() for user in users_db.list_users(conn)}
     for source in _team_sources:
@@ -57,20 +72,46 @@ def team_addresses(conn) -> set[str]:
     return addresses
 
 
+def _team_mailboxes(conn) -> set[str]:
+    return {mailbox_of(a) for a in team_addresses(conn)}
+
+
+def team_only(conn, addresses, configured_domain: str = "") -> bool:
+    """Whether every address is a teammate's or at the firm's own domains (internal mail)."""
+    team, own = _team_mailboxes(conn), firm_domains(conn, configured_domain)
+    return bool(addresses) and all(mailbox_of(a) in team or any(_within(domain_of(a), firm) for firm in own)
+                                   for a in addresses)
+
+
+def _reason(kind: str, value: str, team: set[str], own: set[str]) -> str | None:
+    """Why one investor address ('email') or domain ('domain') would capture the team (None: it would not);
+    `team`: the teammates' mailboxes (mailbox_of), `own`: the firm's domains."""
+    if kind == "email":
+        if mailbox_of(value) in team:
+            return f"{value} is a teammate's address: investor addresses would capture their mail"
+        for firm in own:
+            if _within(domain_of(value), firm):
+                return f"{value} is at the firm's own domain {firm}: investor addresses would capture the team's mail"
+        return None
+    if value in FREE_MAIL_DOMAINS:
+        return f"{value} is a public mail provider: matching it would link strangers' mail to this investor"
+    for firm in own:
+        if _within(value, firm) or _within(firm, value):
+            return f"{value} covers the firm's own domain {firm}: it would capture the team's mail"
+    return None
+
+
 def refusal(conn, emails: list[str], domains: list[str], configured_domain: str = "") -> str | None:
     """Why these investor addresses/domains are refused (None: they are fine). Inputs are lower case."""
-    own = firm_domains(conn, configured_domain)
-    team = team_addresses(conn)
-    for email in emails:
-        if email in team:
-            return f"{email} is a teammate's address: investor addresses would capture their mail"
-        for firm in own:
-            if _within(domain_of(email), firm):
-                return f"{email} is at the firm's own domain {firm}: investor addresses would capture the team's mail"
-    for domain in domains:
-        if domain in FREE_MAIL_DOMAINS:
-            return f"{domain} is a public mail provider: matching it would link strangers' mail to this investor"
-        for firm in own:
-            if _within(domain, firm) or _within(firm, domain):
-                return f"{domain} covers the firm's own domain {firm}: it would capture the team's mail"
-    return None
+    team, own = _team_mailboxes(conn), firm_domains(conn, configured_domain)
+    reasons = [_reason("email", e, team, own) for e in emails] + [_reason("domain", d, team, own) for d in domains]
+    return next((r for r in reasons if r), None)
+
+
+def capturable(conn, rows, configured_domain: str = "") -> list[tuple]:
+    """Of (investor_id, 'email'|'domain', value) rows, those the policy allows: what the email matcher
+    indexes, so an investor address saved before the policy (or before that teammate joined) never
+    captures the team's mail."""
+    team, own = _team_mailboxes(conn), firm_domains(conn, configured_domain)
+    return [row for row in rows
+            if _reason(row[1], (row[2] or "").strip().lower().lstrip("@").rstrip("."), team, own) is None]

@@ -159,6 +159,13 @@ def enrolled_addresses(conn) -> list[str]:
     return [r[0] for r in conn.execute("SELECT email FROM email_accounts")]
 
 
+def team_revision(conn) -> tuple:
+    """Moves when a person or a mailbox is added or removed (the matcher's team check is rebuilt)."""
+    return tuple(conn.execute("SELECT (SELECT count(*) FROM users), (SELECT coalesce(max(id), 0) FROM users), "
+                              "(SELECT count(*) FROM email_accounts), (SELECT coalesce(max(id), 0) "
+                              "FROM email_accounts)").fetchone())
+
+
 def workspace_users(conn, domain: str) -> list[dict]:
     """Active users whose address ends in @domain (enroll-all's list); bots are never mailboxes."""
     rows = conn.execute("SELECT id, email, name FROM users WHERE lower(email) LIKE ? AND role != 'bot' AND active = 1 "

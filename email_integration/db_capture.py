@@ -112,5 +112,12 @@ def orphaned_conversation_emails(conn) -> list[tuple[int, int]]:
         "WHERE o.thread_id = e.thread_id)")]
 
 
+def conversation_emails(conn) -> list[tuple[int, int]]:
+    """(email id, thread id) of every unlinked email shown with an investor conversation."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT e.id, e.thread_id FROM emails e WHERE e.matched = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM email_investor_links l WHERE l.email_id = e.id)")]
+
+
 def hide_from_conversation(conn, email_id: int) -> None:
     conn.execute("UPDATE emails SET matched = 0 WHERE id = ?", (email_id,))

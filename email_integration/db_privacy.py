@@ -124,6 +124,19 @@ def unmark_private(conn, thread_id: int) -> list[int]:
     return restored
 
 
+def may_unmark(conn, thread_id: int, user_id: int) -> bool:
+    """Whether unmarking shows teammates nothing the user's own mailboxes do not already hold: the user
+    marked it, or holds every message of it. Any holder may mark; a co-holder who holds only part of the
+    conversation must not open up the rest (the marker's messages, kept private)."""
+    row = conn.execute("SELECT marked_by FROM email_private_threads WHERE thread_id = ?", (thread_id,)).fetchone()
+    if row is not None and row[0] == user_id:
+        return True
+    return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM emails e WHERE e.thread_id = ? AND e.matched = 1 "
+                        "AND NOT EXISTS (SELECT 1 FROM email_mailbox_entries m JOIN email_accounts a "
+                        "ON a.id = m.account_id WHERE m.email_id = e.id AND a.user_id = ?))",
+                        (thread_id, user_id)).fetchone()[0] == 1
+
+
 def carry_private(conn, keep: int, other: int) -> None:
     """Threads merge: a private half makes the whole conversation private (never the reverse)."""
     conn.execute("INSERT OR IGNORE INTO email_private_threads (thread_id, marked_by, marked_at) "

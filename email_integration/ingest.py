@@ -3,14 +3,15 @@
 Privacy: a message that matches no investor keeps only what rematch needs (ids, participants,
 date); its subject, body and attachments are kept only when it matches or CRM_GMAIL_CAPTURE_ALL.
 In the investors scope (`conversations=True`) a message without an investor of its own that joins a
-conversation holding investor mail (a teammate's internal reply) is kept and shown with it, unlinked:
-no proposal, no last contact.
+conversation holding investor mail and names only teammates (an internal reply) is kept and shown
+with it, unlinked: no proposal, no last contact.
 A message with a participant on the mailbox's exclusion list is not stored at all.
 """
 from __future__ import annotations
 
 import hashlib
 
+from backend.address_policy import team_only
 from backend.db import atomic
 
 from . import db, db_capture, db_emails, db_privacy, db_proposals
@@ -158,8 +159,12 @@ class Ingestor:
         return outcome
 
     def _joins_conversation(self, email_id: int, thread_id: int, links: list) -> bool:
-        """Investors scope: an unlinked message in a conversation with investor mail is shown with it."""
+        """Investors scope: a teammates-only message in a conversation with investor mail is shown with it.
+        Not one with anyone else (every copy's participants, Bcc included): a forward of investor
+        mail to one's lawyer, and the lawyer's answer, share its Gmail thread but are not the team's."""
         if links or not self.conversations or not db_capture.thread_has_investor_mail(self.conn, thread_id):
+            return False
+        if not team_only(self.conn, db_emails.participant_addresses(self.conn, email_id), self.matcher.own_domain):
             return False
         db_capture.show_in_conversation(self.conn, email_id)
         return True

@@ -49,12 +49,13 @@ def work_lists(req):
 
 
 def _proposal(req, closing: bool = False) -> dict:
-    """The proposal as the bot may see it: a pending card not safe for the room (private conversation,
-    a mailbox's narrowed visibility) exists for the bot only to be closed."""
+    """The proposal as the bot may see it: one not safe for the room (private conversation, a mailbox's
+    narrowed visibility), pending or decided, exists for the bot only to be closed. Decided ones too: a
+    409 on decide/draft/posted carries the draft, drawn from mail the bot may not read."""
     found = db_proposals.get(req.conn, int(req.params["id"]))
     if found is None or found["status"] == "superseded" and not db_intake.side_row(req.conn, found["id"]):
         raise NotFound(f"no proposal {req.params['id']}")
-    if found["status"] == "pending" and not closing and not db_proposals.room_safe(req.conn, found["id"]):
+    if not closing and not db_proposals.room_safe(req.conn, found["id"]):
         raise NotFound(f"proposal {found['id']} was withdrawn from the review room")
     return found
 

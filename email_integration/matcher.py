@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import threading
 
-from backend.address_policy import FREE_MAIL_DOMAINS, domain_of
+from backend.address_policy import FREE_MAIL_DOMAINS, capturable, domain_of
 from backend.investors_db import investor_addresses, investors_rev
+
+from .db import team_revision
 
 class InvestorIndex:
     """Investor addresses and domains indexed for matching; built from (investor_id, kind, value) rows."""
@@ -47,9 +49,12 @@ class MatcherCache:
         self._index = None
 
     def index(self, conn) -> InvestorIndex:
-        rev = investors_rev(conn)
+        """Investor rows that would capture the team (saved before the address policy, or before that
+        teammate joined) are left out: rebuilt when the investors or the team change."""
+        rev = (investors_rev(conn), team_revision(conn))
         with self._lock:
             if self._index is None or rev != self._rev:
-                self._index = InvestorIndex(investor_addresses(conn), self.own_domain)
+                rows = capturable(conn, investor_addresses(conn), self.own_domain)
+                self._index = InvestorIndex(rows, self.own_domain)
                 self._rev = rev
             return self._index

@@ -28,6 +28,12 @@ def _pattern_and_owner(user: dict, raw_pattern, scope: str) -> tuple[str, int | 
     return pattern, user["id"]
 
 
+def _audit_detail(scope: str, pattern: str) -> dict:
+    """What the admin-readable audit log says: a personal exclusion is its owner's alone (whom it keeps
+    out, a doctor say, is nobody else's business); a firm-wide one names its pattern."""
+    return {"scope": scope, "pattern": pattern} if scope == "firm" else {"scope": scope}
+
+
 def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tuple[dict, bool, int]:
     """Record the exclusion and purge what its mailboxes already captured from those people, at once:
     (exclusion, created, mailbox copies removed). Other teammates' copies of the same mail stay."""
@@ -38,7 +44,7 @@ def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tupl
         if created:
             exclusion_id = db_privacy.add_exclusion(conn, scope, owner, pattern, user["id"])
             audit(conn, user["id"], "email.exclusion.add", "email_exclusion", exclusion_id,
-                  {"scope": scope, "pattern": pattern})
+                  _audit_detail(scope, pattern))
         else:
             exclusion_id = existing["id"]
         removed = 0
@@ -60,12 +66,13 @@ def remove_exclusion(conn, user: dict, raw_pattern, scope: str) -> dict:
             raise NotFound(f"no {scope} exclusion {pattern}")
         db_privacy.delete_exclusion(conn, existing["id"])
         audit(conn, user["id"], "email.exclusion.remove", "email_exclusion", existing["id"],
-              {"scope": scope, "pattern": pattern})
+              _audit_detail(scope, pattern))
     return existing
 
 
 def set_private(conn, user: dict, thread_id: int, private: bool) -> dict:
-    """Mark or unmark a conversation private; only a teammate whose mailbox holds it may."""
+    """Mark or unmark a conversation private: any teammate whose mailbox holds it may mark it; unmarking
+    is for whoever marked it or holds all of it (db_privacy.may_unmark)."""
     with atomic(conn):
         if not db_visibility.holds_thread(conn, user["id"], thread_id):
             if visible_emails(conn, user["id"], thread_id):
@@ -76,6 +83,9 @@ def set_private(conn, user: dict, thread_id: int, private: bool) -> dict:
         if private and not was:
             withdrawn = db_privacy.mark_private(conn, thread_id, user["id"])
         elif was and not private:
+            if not db_privacy.may_unmark(conn, thread_id, user["id"]):
+                raise Forbidden("only the teammate who marked this conversation private, or one whose mailbox "
+                                "holds all of it, can make it visible again")
             restored = db_privacy.unmark_private(conn, thread_id)
         if private != was:
             audit(conn, user["id"], "email.thread.private" if private else "email.thread.public", "email_thread",

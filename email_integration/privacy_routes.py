@@ -4,7 +4,7 @@
 |---|---|
 | GET /api/email/exclusions | a person: their own exclusions and the firm's |
 | POST/DELETE /api/email/exclusions {pattern, scope} | scope 'mine': the person for themselves; 'firm': admins |
-| POST /api/email/threads/{id}/private {private} | a teammate whose mailbox holds the conversation |
+| POST /api/email/threads/{id}/private {private} | a teammate whose mailbox holds the conversation (unmarking: whoever marked it, or holds all of it) |
 | PATCH /api/email/accounts/{id} {visibility} | the mailbox's owner, or an admin |
 """
 from __future__ import annotations

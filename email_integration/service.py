@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 
+from backend.address_policy import team_only
 from backend.db import atomic, connect
 
 from . import db, db_capture, db_emails
@@ -154,9 +155,10 @@ class CaptureService:
                     counts["linked" if links else "unlinked"] += 1
                     if brief["thread_id"]:
                         db_emails.refresh_thread(conn, brief["thread_id"])
-            # A teammate's reply shown with an investor conversation goes when the conversation has none left.
+            # A teammate's reply shown with an investor conversation goes when the conversation has none left,
+            # and so does one naming anyone but teammates (shown before ingest checked that).
             with atomic(conn):
-                for email_id, thread_id in db_capture.orphaned_conversation_emails(conn):
+                for email_id, thread_id in self._not_in_conversation(conn):
                     if not self.config.capture_all:
                         self.blob_store.release(conn, db_emails.drop_body(conn, email_id))
                     db_capture.hide_from_conversation(conn, email_id)
@@ -165,6 +167,15 @@ class CaptureService:
         finally:
             conn.close()
         return counts
+
+
+    def _not_in_conversation(self, conn) -> list[tuple[int, int]]:
+        """(email id, thread id) of unlinked emails shown with a conversation that must not be any more."""
+        gone = set(db_capture.orphaned_conversation_emails(conn))
+        for email_id, thread_id in db_capture.conversation_emails(conn):
+            if not team_only(conn, db_emails.participant_addresses(conn, email_id), self.config.workspace_domain):
+                gone.add((email_id, thread_id))
+        return sorted(gone)
 
 
 def message_backlog(conn, account_id: int) -> int:

@@ -5,6 +5,7 @@ No network here: the sync (sync.py) lists and fetches; this decides what.
 """
 from __future__ import annotations
 
+from backend.address_policy import capturable
 from backend.db import atomic
 from backend.investors_db import investor_addresses
 
@@ -30,7 +31,8 @@ def plan_fetches(groups: dict, message_cost: int, thread_cost: int) -> tuple[lis
 
 
 def current_terms(conn, own_domain: str) -> list[str]:
-    return investor_terms(investor_addresses(conn), own_domain)
+    """The search terms of the investors' addresses the policy allows (never a teammate's: no fetch)."""
+    return investor_terms(capturable(conn, investor_addresses(conn), own_domain), own_domain)
 
 
 def queue_new_terms(conn, own_domain: str) -> dict:

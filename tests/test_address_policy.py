@@ -69,12 +69,18 @@ def test_audit_paging_and_roles(crm):
         assert crm.admin.get(f"/api/audit?{bad}").status == 400
 
 
-def test_policy_units(tmp_path):
+def people_db(tmp_path):
+    """A real database with Ann (ours.vc), Pat (public mail) and a bot (robots.io)."""
     path = str(tmp_path / "crm.db")
     init_db(path)
     conn = db.connect(path)
     conn.execute("INSERT INTO users (email, name, role, created_at) VALUES ('ann@ours.vc', 'Ann', 'member', 'x'), "
                  "('pat@gmail.com', 'Pat', 'member', 'x'), ('bot@robots.io', 'Bot', 'bot', 'x')")
+    return conn
+
+
+def test_policy_units(tmp_path):
+    conn = people_db(tmp_path)
     email_db.enroll_account(conn, "shared-inbox@elsewhere.io", None, "dwd")
     refusal = address_policy.refusal
     assert address_policy.firm_domains(conn, "Corp.Example") == {"corp.example", "ours.vc"}  # not gmail, not the bot's
@@ -84,3 +90,39 @@ def test_policy_units(tmp_path):
     assert "firm's own domain corp.example" in refusal(conn, ["a@corp.example"], [], "corp.example")
     assert "covers the firm's own domain" in refusal(conn, [], ["vc"])  # a parent of ours.vc
     conn.close()
+
+
+def test_team_only_units(tmp_path):
+    """What an internal reply is (the investors scope shows only those with an investor conversation)."""
+    conn = people_db(tmp_path)
+    team_only = address_policy.team_only
+    assert team_only(conn, ["ann@ours.vc", "Bob@EU.ours.vc", "pat@gmail.com"])  # teammates, the firm's domains
+    assert not team_only(conn, ["ann@ours.vc", "lee@law.example"])  # an outsider
+    assert not team_only(conn, ["ann@ours.vc", "sam@gmail.com"])  # public mail is not the firm's
+    assert not team_only(conn, ["ann@ours.vc", "x@ours.vc.evil.example"])
+    assert team_only(conn, ["a@corp.example"], "corp.example") and not team_only(conn, [])
+    conn.close()
+
+
+@pytest.mark.parametrize("address", ["pat.lee+bank@gmail.com", "PatLee@googlemail.com", "p.a.t.l.e.e@gmail.com",
+                                     "sam+news@outlook.com"])
+def test_a_teammates_public_mail_address_in_disguise_is_refused(crm, address):
+    """Mail to pat.lee+bank@gmail.com (or patlee@…, p.a.t.l.e.e@…, @googlemail.com) lands in Pat's
+    Gmail: as an investor address it would capture Pat's mail from whoever writes to it."""
+    for email in ("pat.lee@gmail.com", "sam@outlook.com"):
+        if not any(u["email"] == email for u in crm.admin.get("/api/admin/users").json["users"]):
+            crm.create_user(email, "member")
+    reply = investor(crm, name="Disguise", emails=[address])
+    assert reply.status == 400 and "teammate" in reply.json["error"]
+
+
+def test_plus_and_dots_elsewhere_stay_distinct(crm):
+    """Dots are Gmail's alone: at another provider they name another person."""
+    assert investor(crm, name="Other Sam", emails=["s.am@outlook.com"]).status == 201
+
+
+def test_mailbox_of_units():
+    mailbox_of = address_policy.mailbox_of
+    assert mailbox_of("Pat.Lee+Bank@GoogleMail.com.") == "patlee@gmail.com"
+    assert mailbox_of("s.am+x@outlook.com") == "s.am@outlook.com"  # dots are Gmail's alone
+    assert mailbox_of("+only@x.example") == "+only@x.example"  # no name before the tag: left as is
