@@ -101,7 +101,7 @@ class QuotaLimiter:
         self.rate = self.ceiling = self.budget
         self.burst_sec, self.clock, self.sleep = burst_sec, clock, sleep
         self._level, self._last = self.budget * burst_sec, clock()
-        self._paused_until = self._hold_until = 0.0
+        self._paused_until = self._hold_until = self._next_decrease = 0.0
         self._born = clock()
         self._lock = threading.Lock()
         self.usage = UsageMeter(clock)
@@ -152,13 +152,14 @@ class QuotaLimiter:
             self.usage.add(0, limited=True)
             if retry_after:
                 self._paused_until = max(self._paused_until, now + retry_after)
-            if now < self._hold_until:
+            if now < self._next_decrease:
                 return
             if per_user:
                 self.ceiling = min(self.ceiling, CEILING_FACTOR * self._allowed_per_sec(now, retry_after))
             self.rate = max(self.budget * FLOOR_FRACTION, min(self.rate * DECREASE_FACTOR, self.ceiling))
             self._level = min(self._level, 0.0)  # no burst right after being told to slow down
-            self._hold_until = now + (HOLD_SEC + (retry_after or 0.0) if per_user else QUOTA_WINDOW_SEC)
+            self._hold_until = now + HOLD_SEC + (retry_after or 0.0)  # no climbing before Gmail lets us in
+            self._next_decrease = self._hold_until if per_user else now + QUOTA_WINDOW_SEC
             self.decreases += 1
 
     def _allowed_per_sec(self, now: float, retry_after: float | None) -> float:
