@@ -195,8 +195,9 @@ class GmailClient:
         pending = deque(requests)
         found, failed, attempts = {}, {}, defaultdict(int)
         sizer, whole_failures, stalled = self.limiter.batches, 0, 0
+        cap = sizer.size  # this call's own limit: halved by whole-batch failures, doubled back by successes
         while pending:
-            chunk = [pending.popleft() for _ in range(min(sizer.size, len(pending)))]
+            chunk = [pending.popleft() for _ in range(min(cap, sizer.size, len(pending)))]
             try:
                 parts = self._send_batch(method, [requests[key] for key in chunk])
             except GmailError as error:
@@ -205,13 +206,13 @@ class GmailClient:
                 if not error.retryable or whole_failures > self.config.retry_max:
                     failed.update((key, error) for key in pending)
                     break
-                sizer.limited(len(chunk), 0)
+                cap = max(1, len(chunk) // 2)
                 delay = backoff_delay(whole_failures - 1, error.retry_after, self.rng)
                 if isinstance(error, RateLimitedError):
                     self._rate_limited(error, delay)
                 self.sleep(delay)
                 continue
-            whole_failures = 0
+            whole_failures, cap = 0, min(sizer.maximum, cap * 2)
             retry, limited = self._sort_parts(method, chunk, parts, found, failed, attempts)
             # Rate-limited parts cost no attempt of their own while others get through; a run of
             # batches where nothing at all gets through ends like a whole-batch failure.

@@ -7,7 +7,7 @@ wait for the next one and a single caller still sustains the full pace.
 
 On top of the static budget the pace adapts (AIMD, as TCP does): a rate-limited answer halves it
 (once per episode: the 429s of one burst count once) and sets a ceiling under where it hit;
-clean traffic raises it again additively, and the ceiling drifts back to the budget. `pause()`
+clean traffic raises it again additively, and the ceiling drifts back up (1% a minute) to the budget. `pause()`
 holds every caller of the account (Retry-After). The pace never exceeds the configured budget.
 
 The ceiling uses what Gmail's answer implies. The per-user limit is per minute and only this
@@ -26,7 +26,8 @@ from .quota import CONCURRENT_CALLS_PER_USER, QUOTA_WINDOW_SEC, RECOMMENDED_BATC
 
 DECREASE_FACTOR = 0.5  # multiplicative decrease on a rate-limited answer
 CEILING_FACTOR = 0.9  # after a 429, climb back only to 90% of what the minute allowed ...
-CEILING_RECOVERY_SEC = 1800.0  # ... and let that ceiling drift back to the budget over 30 clean minutes
+CEILING_GROWTH_PER_SEC = 0.01 / 60  # ... and let that ceiling drift up 1% a minute (finds a raised budget
+# again; a probe past the real one costs a few 429s, so it must be rare)
 RECOVERY_SEC = 120.0  # clean traffic climbs from 0 to the budget in this many seconds of sending
 FLOOR_FRACTION = 0.02  # never below 2% of the budget: progress goes on, slowly
 HOLD_SEC = 1.0  # 429s within this long of a decrease (plus its Retry-After) are the same episode
@@ -101,7 +102,7 @@ class QuotaLimiter:
         self.rate = self.ceiling = self.budget
         self.burst_sec, self.clock, self.sleep = burst_sec, clock, sleep
         self._level, self._last = self.budget * burst_sec, clock()
-        self._paused_until = self._hold_until = 0.0
+        self._paused_until = self._hold_until = self._next_decrease = 0.0
         self._born = clock()
         self._lock = threading.Lock()
         self.usage = UsageMeter(clock)
@@ -116,7 +117,7 @@ class QuotaLimiter:
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._last)
         self._level = min(self.rate * self.burst_sec, self._level + elapsed * self.rate)
-        self.ceiling = min(self.budget, self.ceiling + elapsed * self.budget / CEILING_RECOVERY_SEC)
+        self.ceiling = min(self.budget, self.ceiling * (1 + elapsed * CEILING_GROWTH_PER_SEC))
         self._last = now
 
     def reserve(self, units: float) -> float:
@@ -152,13 +153,14 @@ class QuotaLimiter:
             self.usage.add(0, limited=True)
             if retry_after:
                 self._paused_until = max(self._paused_until, now + retry_after)
-            if now < self._hold_until:
+            if now < self._next_decrease:
                 return
             if per_user:
                 self.ceiling = min(self.ceiling, CEILING_FACTOR * self._allowed_per_sec(now, retry_after))
             self.rate = max(self.budget * FLOOR_FRACTION, min(self.rate * DECREASE_FACTOR, self.ceiling))
             self._level = min(self._level, 0.0)  # no burst right after being told to slow down
-            self._hold_until = now + (HOLD_SEC + (retry_after or 0.0) if per_user else QUOTA_WINDOW_SEC)
+            self._hold_until = now + HOLD_SEC + (retry_after or 0.0)  # no climbing before Gmail lets us in
+            self._next_decrease = self._hold_until if per_user else now + QUOTA_WINDOW_SEC
             self.decreases += 1
 
     def _allowed_per_sec(self, now: float, retry_after: float | None) -> float:

@@ -2,9 +2,10 @@
 drafts and chats are not mail; a refused saved page token restarts the listing; a body Gmail hands
 out by attachmentId is fetched (only for mail we keep); a DWD grant missing for a user shows the
 delegation hint in /api/email/status."""
-from capture_fixtures import NOBODY, CaptureRig, start_capture_crm, sync_all
+import json
+
+from capture_fixtures import CaptureRig, start_capture_crm, sync_all
 from email_integration import db as email_db
-from email_integration import db_queries
 from emulator_fixtures import add_message, make_message, start_emulator, stats
 
 ANN = "ann@firm.test"
@@ -61,10 +62,9 @@ def test_a_body_delivered_by_attachment_id_is_fetched_for_kept_mail_only(tmp_pat
     rig = CaptureRig(tmp_path, emulator, keys)
     account = rig.enroll(ANN)
     assert rig.sync(account)["status"] == "ok"
-    email_id = rig.query("SELECT id FROM emails WHERE subject = 'Round 1'")[0]["id"]
-    detail = db_queries.get_email_detail(rig.conn, NOBODY, email_id)
-    assert detail["body_text"].rstrip().endswith("The end of the memo.") and detail["problems"] == []
-    assert detail["attachments"] == []  # it is the body, not an attachment
+    email = rig.query("SELECT id, body_text, problems_json FROM emails WHERE subject = 'Round 1'")[0]
+    assert email["body_text"].rstrip().endswith("The end of the memo.") and json.loads(email["problems_json"]) == []
+    assert rig.query("SELECT id FROM email_attachments WHERE email_id = ?", email["id"]) == []  # the body, not an attachment
     # Exactly one body fetched: the unmatched message's body is not mail we keep, so it is not fetched.
     assert stats(emulator.url)["users"][ANN]["calls"]["messages.attachments.get"] == 1
     assert unmatched["id"] in rig.view(account)

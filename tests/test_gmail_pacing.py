@@ -107,3 +107,12 @@ def test_a_429_that_is_not_about_our_budget_keeps_the_ceiling_and_counts_once_a_
     now[0] = 61.0
     limiter.rate_limited(retry_after=1.0, per_user=False)
     assert limiter.rate == 25
+
+
+def test_after_a_stray_429_the_pace_climbs_back_within_the_minute():
+    limiter, now = limiter_at(6000)
+    limiter.rate_limited(retry_after=1.0, per_user=False)
+    for _ in range(int(RECOVERY_SEC)):
+        now[0] += 1.0
+        limiter.charged(limiter.rate)
+    assert limiter.rate == pytest.approx(100)
