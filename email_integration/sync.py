@@ -64,9 +64,9 @@ class AccountSync(TargetedCapture):
         # the investor search, so their mail is not even fetched (ingest refuses it in any case).
         self.excluded = tuple(excluded) or tuple(db_privacy.patterns_for_account(conn, self.account_id))
         self.tally = {"listed": 0, "fetched": 0, "skipped": 0, "captured": 0}
-        # Targeted: the id-only listing leaves out drafts and chats too (a draft reply inside an investor
-        # thread is not mail, and must not be fetched as the thread's member).
-        self.listing_q = " ".join(ALWAYS) if self.targeted else None
+        # Every listing leaves out drafts and chats (they are not mail: never fetched, stored or proposed;
+        # in investors scope a draft reply inside an investor thread must not be fetched as its member).
+        self.listing_q = " ".join(ALWAYS)
 
     def is_due_for_poll(self) -> bool:
         """A poll only reads history: nothing to do for a mailbox that has not finished its listing."""

@@ -25,6 +25,8 @@ def test_drafts_and_chats_never_become_emails_or_proposals(tmp_path, emulator, k
     assert rig.sync(account)["status"] == "ok"
     subjects = lambda: sorted(r["subject"] for r in rig.query("SELECT subject FROM emails"))  # noqa: E731
     assert subjects() == ["Round 1"]
+    # Left out of the listing itself (q=-in:chats -in:drafts), in this `all` scope too: never fetched.
+    assert len(stats(emulator.url)["users"][ANN]["message_gets"]) == 1
     # Arriving later (history.list shows their labels): never fetched at all.
     before = stats(emulator.url)["users"][ANN]["calls"].get("messages.get", 0)
     add_message(emulator.url, ANN, mail(4), labels="DRAFT")
