@@ -97,6 +97,30 @@ def test_a_cookie_write_without_origin_or_fetch_site_needs_json(crm):
                               headers=same_origin).status == 201
 
 
+LOGIN_FORM = b'{"email": "member@firm.test", "password": "%s", "pad": "="}'  # what a text/plain form can send
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.test", "Sec-Fetch-Site": "cross-site"},
+                                     {"Origin": "https://evil.test"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}])
+def test_a_cross_site_form_cannot_log_the_victim_in(crm, headers):
+    # Login CSRF: no session cookie yet, so the cookie-only check let another site's text/plain form post
+    # sign the victim's browser in as the attacker (whose later notes the victim would then write).
+    from conftest import PASSWORD
+    reply = crm.client().request("POST", "/api/auth/login", body=LOGIN_FORM % PASSWORD.encode(),
+                                 headers={"Content-Type": "text/plain", **headers})
+    assert reply.status == 403 and "Set-Cookie" not in reply.headers, reply
+
+
+def test_a_script_or_same_origin_page_still_logs_in_without_a_cookie(crm):
+    from conftest import PASSWORD
+    host = crm.url.split("//")[1]
+    for headers in ({}, {"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"}):
+        reply = crm.client().request("POST", "/api/auth/login", body=LOGIN_FORM % PASSWORD.encode(),
+                                     headers={"Content-Type": "application/json", **headers})
+        assert reply.status == 200 and "crm_session=" in reply.headers["Set-Cookie"], reply
+
+
 def test_a_tls_proxy_says_its_scheme_in_x_forwarded_proto(crm):
     host = crm.url.split("//")[1]
     behind_proxy = {"Origin": f"https://{host}", "X-Forwarded-Proto": "https"}
