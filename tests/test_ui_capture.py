@@ -73,31 +73,6 @@ def test_hostile_html_runs_nothing(page):
     assert page.page.evaluate("() => window.__ran === undefined")
 
 
-def test_hostile_html_on_the_investor_page_is_only_in_the_sandboxed_frame(page, site):
-    dialogs = []
-    page.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    kim = next(i["id"] for i in site.member.get("/api/investors").json["investors"] if i["name"] == "Kim Lee")
-    page.page.goto(f"/investors/{kim}")
-    item = page.page.locator("li.item.email", has_text="Hostile html")
-    item.get_by_role("button", name="Open email").click()
-    item.get_by_text("Show as sent (HTML)").click()
-    frame = item.locator("iframe.email-html")
-    frame.wait_for()
-    assert frame.get_attribute("sandbox") == ""
-    page.page.frame_locator("iframe.email-html").locator("#marker").wait_for()
-    page.page.wait_for_timeout(300)
-    assert page.page.locator("#marker").count() == 0  # the email's HTML is in the frame, never in the page
-    assert page.page.title() != "pwned" and dialogs == []
-    assert [e for e in page.unexpected_errors() if "sandboxed" not in e and "blocked" not in e.lower()] == []
-    # Opened on its own (a link in a mail, a new tab), the HTML is still sandboxed by its CSP: nothing runs.
-    email_id = next(p["email"]["id"] for p in site.member.get("/api/email/proposals").json["proposals"]
-                    if p["email"]["subject"] == "Hostile html")
-    page.page.goto(f"/api/email/html?id={email_id}")
-    page.page.locator("#marker").wait_for()
-    page.page.wait_for_timeout(300)
-    assert page.page.title() != "pwned" and dialogs == []
-
-
 def test_approve_removes_the_card_and_the_grid_shows_the_note(page):
     page.page.goto("/capture?poll=600000")
     card = card_for(page, "Deck review")
@@ -167,3 +142,28 @@ def test_each_card_says_who_drafted_it_and_a_model_draft_replaces_the_crms_live(
     card.get_by_role("button", name="Save edit").click()
     expect(card.locator("[data-drafted-by]")).to_have_text("Edited by a person")
     assert page.unexpected_errors() == []
+
+
+def test_hostile_html_on_the_investor_page_is_only_in_the_sandboxed_frame(page, site):
+    dialogs = []
+    page.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    kim = next(i["id"] for i in site.member.get("/api/investors").json["investors"] if i["name"] == "Kim Lee")
+    page.page.goto(f"/investors/{kim}")
+    item = page.page.locator("li.item.email", has_text="Hostile html")
+    item.get_by_role("button", name="Open email").click()
+    item.get_by_text("Show as sent (HTML)").click()
+    frame = item.locator("iframe.email-html")
+    frame.wait_for()
+    assert frame.get_attribute("sandbox") == ""
+    page.page.frame_locator("iframe.email-html").locator("#marker").wait_for()
+    page.page.wait_for_timeout(300)
+    assert page.page.locator("#marker").count() == 0  # the email's HTML is in the frame, never in the page
+    assert page.page.title() != "pwned" and dialogs == []
+    assert [e for e in page.unexpected_errors() if "sandboxed" not in e and "blocked" not in e.lower()] == []
+    # Opened on its own (a link in a mail, a new tab), the HTML is still sandboxed by its CSP: nothing runs.
+    email_id = next(p["email"]["id"] for p in site.member.get("/api/email/proposals").json["proposals"]
+                    if p["email"]["subject"] == "Hostile html")
+    page.page.goto(f"/api/email/html?id={email_id}")
+    page.page.locator("#marker").wait_for()
+    page.page.wait_for_timeout(300)
+    assert page.page.title() != "pwned" and dialogs == []

@@ -206,25 +206,30 @@
   }
 
   /* Put shown[first .. last) in the page between the spacers, moving as few nodes as possible (a moved
-     node loses focus, so the usual case, nothing changed, moves none); then measure what is shown. */
+     node loses focus, so the usual case, nothing changed, moves none); then measure what is shown.
+     Cards that left the window go first: were they still there, every card that stays would be moved
+     in front of them when the window's first card changes (a scroll), and the one being edited or
+     focused would lose the focus, sending the next keys to the page's shortcuts. */
   function render(pinned) {
     const t0 = performance.now();
     const { first, last, above } = wanted(pinned);
     start = first;
     end = last;
     if (before.parentNode !== list) list.prepend(before);
+    if (after.parentNode !== list) list.append(after);
+    const keep = new Set();
+    for (let i = start; i < end; i += 1) keep.add(nodeOf(shown[i]));
+    for (let node = before.nextElementSibling; node && node !== after;) {
+      const next = node.nextElementSibling;
+      if (!keep.has(node)) node.remove();
+      node = next;
+    }
     let cursor = before.nextElementSibling;
     for (let i = start; i < end; i += 1) {
       const node = nodeOf(shown[i]);
       if (cursor === node) { cursor = cursor.nextElementSibling; continue; }
       list.insertBefore(node, cursor);
     }
-    while (cursor && cursor !== after) {
-      const next = cursor.nextElementSibling;
-      cursor.remove();
-      cursor = next;
-    }
-    if (after.parentNode !== list) list.append(after);
     let below = 0;
     for (let i = end; i < shown.length; i += 1) below += heightOf(shown[i]);
     before.style.height = `${above}px`;
