@@ -142,3 +142,13 @@ def test_a_bad_public_origin_stops_the_server_with_one_line(tmp_path, value):
     from conftest import start_crm
     code, stderr = start_crm(tmp_path / "d", {"CRM_PUBLIC_ORIGIN": value}, expect_failure=True)
     assert code == 2 and "CRM_PUBLIC_ORIGIN" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("address", ["a\x00b@alder.test", "kim\x1b[31m@alder.test", "k\x7fim@alder.test"])
+def test_control_characters_are_no_address(crm, address):
+    # EMAIL_RE refused whitespace but took NUL, ESC and DEL: such an "address" was stored and matched nothing.
+    reply = crm.member.post("/api/investors", {"name": "Control LP", "emails": [address]})
+    assert reply.status == 400 and reply.json["error"]
+    from email_integration.exclusions import parse_pattern
+    with pytest.raises(ValueError):
+        parse_pattern(address)
