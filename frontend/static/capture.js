@@ -206,10 +206,7 @@
   }
 
   /* Put shown[first .. last) in the page between the spacers, moving as few nodes as possible (a moved
-     node loses focus, so the usual case, nothing changed, moves none); then measure what is shown.
-     Cards that left the window go first: were they still there, every card that stays would be moved
-     in front of them when the window's first card changes (a scroll), and the one being edited or
-     focused would lose the focus, sending the next keys to the page's shortcuts. */
+     node loses focus, so the usual case, nothing changed, moves none); then measure what is shown. */
   function render(pinned) {
     const t0 = performance.now();
     const { first, last, above } = wanted(pinned);
@@ -217,6 +214,8 @@
     end = last;
     if (before.parentNode !== list) list.prepend(before);
     if (after.parentNode !== list) list.append(after);
+    // Take out what left the window first, then insert only what is missing or out of order: a card
+    // already in place is never moved, so a textarea someone is typing in keeps its focus and text.
     const keep = new Set();
     for (let i = start; i < end; i += 1) keep.add(nodeOf(shown[i]));
     for (let node = before.nextElementSibling; node && node !== after;) {
