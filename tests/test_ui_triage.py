@@ -140,7 +140,8 @@ def test_a_card_being_edited_keeps_the_focus_while_the_page_scrolls(page):
     # f jumps to a filter whose type-ahead then changes it, A/R open the bulk confirmation).
     open_capture(page)
     page.page.set_viewport_size({"width": 1000, "height": 400})
-    box = page.page.locator("[data-proposal-id]", has_text="t11").locator("textarea")  # in the window at both ends
+    last = page.page.locator("[data-proposal-id]").last.get_attribute("data-proposal-id")  # in the window at both ends
+    box = page.page.locator(f"#proposal-{last} textarea")
     box.click()
     for top in (0, 10_000, 0, 10_000):
         page.page.evaluate("(top) => window.scrollTo(0, top)", top)
