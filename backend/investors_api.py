@@ -9,7 +9,7 @@ from .relationships_api import with_relationships
 from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, field_str_list
 
 # A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo).
-EMAIL_RE = re.compile(r"\A[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+\Z")
+EMAIL_RE = re.compile(r"\A[^@\s,;<>\"\x00-\x1f\x7f]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+\Z")
 DOMAIN_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)+\Z")
 MAX_NOTE_CHARS = 20_000
 

@@ -172,19 +172,21 @@ class CRMHandler(BaseHTTPRequestHandler):
         return body
 
     def _check_csrf(self) -> None:
-        """Refuse cookie-authenticated writes that come from another site (bearer calls are exempt)."""
+        """Refuse writes that a browser says come from another site (bearer calls are exempt).
+
+        Without a session cookie too: otherwise another site's text/plain form could post JSON-shaped
+        credentials to /api/auth/login and sign the victim's browser in as the attacker (login CSRF)."""
         if self.command not in UNSAFE_METHODS or self.auth_via == "bearer":
-            return
-        if not auth.parse_cookies(self.headers.get("Cookie")).get(auth.SESSION_COOKIE):
             return
         fetch_site = (self.headers.get("Sec-Fetch-Site") or "").lower()
         if fetch_site in ("cross-site", "same-site"):
             raise HTTPError("cross-site request refused", 403)
         origin = self.headers.get("Origin")
-        if origin is not None:
-            if not self._same_origin(origin):
-                raise HTTPError("cross-origin request refused", 403)
-        elif not fetch_site and not self._json_content_type():
+        if origin is not None and not self._same_origin(origin):
+            raise HTTPError("cross-origin request refused", 403)
+        if not auth.parse_cookies(self.headers.get("Cookie")).get(auth.SESSION_COOKIE):
+            return  # a script without a session (the browser checks above already ran)
+        if origin is None and not fetch_site and not self._json_content_type():
             # Neither header: an old browser's form post could look like this. A form cannot send
             # application/json (that needs CORS preflight), so a JSON write is still ours.
             raise HTTPError("write refused: send Origin or Content-Type: application/json", 403)

@@ -54,9 +54,11 @@ def since_field(data: dict) -> str:
     raw = field_str(data, "since", max_len=40).strip()
     for shape in ("%Y-%m-%d", ISO_FORMAT):
         try:
-            return datetime.datetime.strptime(raw, shape).strftime(ISO_FORMAT)
+            parsed = datetime.datetime.strptime(raw, shape)
         except ValueError:
             continue
+        # Not strftime: its %Y writes the year 999 as "999", which sorts after "2025" in stored text.
+        return parsed.isoformat(timespec="seconds") + "Z"
     raise BadRequest("since must be a date (YYYY-MM-DD) or a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)")
 
 

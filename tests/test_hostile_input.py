@@ -97,6 +97,30 @@ def test_a_cookie_write_without_origin_or_fetch_site_needs_json(crm):
                               headers=same_origin).status == 201
 
 
+LOGIN_FORM = b'{"email": "member@firm.test", "password": "%s", "pad": "="}'  # what a text/plain form can send
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.test", "Sec-Fetch-Site": "cross-site"},
+                                     {"Origin": "https://evil.test"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}])
+def test_a_cross_site_form_cannot_log_the_victim_in(crm, headers):
+    # Login CSRF: no session cookie yet, so the cookie-only check let another site's text/plain form post
+    # sign the victim's browser in as the attacker (whose later notes the victim would then write).
+    from conftest import PASSWORD
+    reply = crm.client().request("POST", "/api/auth/login", body=LOGIN_FORM % PASSWORD.encode(),
+                                 headers={"Content-Type": "text/plain", **headers})
+    assert reply.status == 403 and "Set-Cookie" not in reply.headers, reply
+
+
+def test_a_script_or_same_origin_page_still_logs_in_without_a_cookie(crm):
+    from conftest import PASSWORD
+    host = crm.url.split("//")[1]
+    for headers in ({}, {"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"}):
+        reply = crm.client().request("POST", "/api/auth/login", body=LOGIN_FORM % PASSWORD.encode(),
+                                     headers={"Content-Type": "application/json", **headers})
+        assert reply.status == 200 and "crm_session=" in reply.headers["Set-Cookie"], reply
+
+
 def test_a_tls_proxy_says_its_scheme_in_x_forwarded_proto(crm):
     host = crm.url.split("//")[1]
     behind_proxy = {"Origin": f"https://{host}", "X-Forwarded-Proto": "https"}
@@ -118,3 +142,13 @@ def test_a_bad_public_origin_stops_the_server_with_one_line(tmp_path, value):
     from conftest import start_crm
     code, stderr = start_crm(tmp_path / "d", {"CRM_PUBLIC_ORIGIN": value}, expect_failure=True)
     assert code == 2 and "CRM_PUBLIC_ORIGIN" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("address", ["a\x00b@alder.test", "kim\x1b[31m@alder.test", "k\x7fim@alder.test"])
+def test_control_characters_are_no_address(crm, address):
+    # EMAIL_RE refused whitespace but took NUL, ESC and DEL: such an "address" was stored and matched nothing.
+    reply = crm.member.post("/api/investors", {"name": "Control LP", "emails": [address]})
+    assert reply.status == 400 and reply.json["error"]
+    from email_integration.exclusions import parse_pattern
+    with pytest.raises(ValueError):
+        parse_pattern(address)

@@ -8,6 +8,7 @@ import pytest
 
 from backend.server import init_db
 from capture_fixtures import capture_site
+from email_integration.proposal_routes import since_field
 from email_integration.proposals import horizon_for
 from emulator_fixtures import make_message
 from migration_check import copy_live, snapshot
@@ -85,6 +86,17 @@ def test_backfill_input_and_roles(site):
         assert reply.status == 400 and reply.json["error"], body
     assert site.admin.post(path, {"since": "2025-01-01", "investor_id": 999999}).status == 404
     assert pending(site) == ["Re: k60-then-2", "k5", "r1"]  # bad requests drafted nothing
+
+
+@pytest.mark.parametrize("raw, stored", [("0999-12-31T23:59:59Z", "0999-12-31T23:59:59Z"), ("0500-01-01", "0500-01-01T00:00:00Z"),
+                                         ("0001-01-01", "0001-01-01T00:00:00Z"), ("2025-1-5", "2025-01-05T00:00:00Z")])
+def test_an_early_since_keeps_four_year_digits(site, raw, stored):
+    # strftime("%Y") writes year 999 as "999": "999-…" sorts after "2025-…", so a backfill "since the
+    # year 999" drafted nothing, and the echoed `since` was not the stored format.
+    assert since_field({"since": raw}) == stored
+    nobody = site.admin.post("/api/investors", {"name": f"Quiet {raw}", "emails": [], "domains": []}).json["id"]
+    reply = site.admin.post("/api/email/proposals/backfill", {"investor_id": nobody, "since": raw})
+    assert reply.status == 200 and reply.json["since"] == stored and reply.json["proposals"] == 0
 
 
 def test_widening_for_one_investor_drafts_only_their_older_cards_in_range(site):

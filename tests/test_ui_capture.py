@@ -57,19 +57,24 @@ def test_view_email_fetches_once_and_shows_the_fields(page):
     assert page.unexpected_errors() == []
 
 
-def test_hostile_html_runs_nothing(page):
+def show_hostile_html(page, holder, open_button: str) -> list:
+    """Open the hostile email's HTML inside `holder` (a card or timeline item); the dialogs it raised."""
     dialogs = []
     page.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.page.goto("/capture?poll=600000")
-    card = card_for(page, "Hostile html")
-    card.get_by_role("button", name="View email").click()
-    card.get_by_text("Show as sent (HTML)").click()
-    frame = card.locator("iframe.email-html")
+    holder.get_by_role("button", name=open_button).click()
+    holder.get_by_text("Show as sent (HTML)").click()
+    frame = holder.locator("iframe.email-html")
     frame.wait_for()
     assert frame.get_attribute("sandbox") == ""
     page.page.frame_locator("iframe.email-html").locator("#marker").wait_for()
     page.page.wait_for_timeout(300)
     assert page.page.title() != "pwned" and dialogs == []
+    return dialogs
+
+
+def test_hostile_html_runs_nothing(page):
+    page.page.goto("/capture?poll=600000")
+    show_hostile_html(page, card_for(page, "Hostile html"), "View email")
     assert page.page.evaluate("() => window.__ran === undefined")
 
 
@@ -142,3 +147,18 @@ def test_each_card_says_who_drafted_it_and_a_model_draft_replaces_the_crms_live(
     card.get_by_role("button", name="Save edit").click()
     expect(card.locator("[data-drafted-by]")).to_have_text("Edited by a person")
     assert page.unexpected_errors() == []
+
+
+def test_hostile_html_on_the_investor_page_is_only_in_the_sandboxed_frame(page, site):
+    kim = next(i["id"] for i in site.member.get("/api/investors").json["investors"] if i["name"] == "Kim Lee")
+    page.page.goto(f"/investors/{kim}")
+    dialogs = show_hostile_html(page, page.page.locator("li.item.email", has_text="Hostile html"), "Open email")
+    assert page.page.locator("#marker").count() == 0  # the email's HTML is in the frame, never in the page
+    assert [e for e in page.unexpected_errors() if "sandboxed" not in e and "blocked" not in e.lower()] == []
+    # Opened on its own (a link in a mail, a new tab), the HTML is still sandboxed by its CSP: nothing runs.
+    email_id = next(p["email"]["id"] for p in site.member.get("/api/email/proposals").json["proposals"]
+                    if p["email"]["subject"] == "Hostile html")
+    page.page.goto(f"/api/email/html?id={email_id}")
+    page.page.locator("#marker").wait_for()
+    page.page.wait_for_timeout(300)
+    assert page.page.title() != "pwned" and dialogs == []

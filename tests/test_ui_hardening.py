@@ -27,7 +27,8 @@ def sign_in(page, next_value: str) -> str:
 
 @pytest.mark.parametrize("next_value", ["/%5Cevil.test", "/%09/evil.test", "//evil.test", "%2F%2Fevil.test",
                                         "https://evil.test/", "/%5C%5Cevil.test/x", "javascript:alert(1)",
-                                        "/%0A/evil.test"])
+                                        "/%0A/evil.test", "https:evil.test", "https:%2F%2Fevil.test", "%09//evil.test",
+                                        "/%0D%0A/evil.test", "%5C%5Cevil.test", "HTTPS://EVIL.TEST", "//evil.test:443@x"])
 def test_next_never_leaves_the_site(page, site, next_value):
     # Never really reach another host: a request for it is aborted (and would show in page.url).
     page.context.route("**/*", lambda route: route.abort() if urlsplit(route.request.url).hostname == "evil.test"

@@ -132,3 +132,22 @@ def test_admin_backfill_control_drafts_older_cards(page, site):
     expect(admin.page.locator("[data-proposal-id]", has_text="old one")).to_have_count(1)
     assert admin.unexpected_errors() == []
     admin.close()
+
+
+def test_a_card_being_edited_keeps_the_focus_while_the_page_scrolls(page):
+    # The card window used to re-insert every card when its first card changed (a scroll), and a moved
+    # node loses the focus: typing then went to the page's shortcuts (j/k move, * selects all shown,
+    # f jumps to a filter whose type-ahead then changes it, A/R open the bulk confirmation).
+    open_capture(page)
+    page.page.set_viewport_size({"width": 1000, "height": 400})
+    last = page.page.locator("[data-proposal-id]").last.get_attribute("data-proposal-id")  # in the window at both ends
+    box = page.page.locator(f"#proposal-{last} textarea")
+    box.click()
+    for top in (0, 10_000, 0, 10_000):
+        page.page.evaluate("(top) => window.scrollTo(0, top)", top)
+        page.page.wait_for_timeout(100)  # a frame or more: the window re-renders on scroll
+        expect(box).to_be_focused()
+    page.page.keyboard.type(" and *")  # "*" would select every card if the focus had left the box
+    assert box.input_value().endswith(" and *")
+    expect(page.page.locator("#capture-status")).not_to_contain_text("selected")
+    assert page.unexpected_errors() == []
