@@ -206,10 +206,12 @@ class IntakeBot:
         elif item["version"] > shown["version"]:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
 
-    def shown_version(self, card: dict) -> int:
-        """The version a reviewer in the room has seen (what their yes refers to)."""
-        shown = self.journal.shown(card["id"])
-        return shown["version"] if shown else card["version"]
+    def shown_version(self, card: dict, when_ms: int | None = None) -> int:
+        """The version a reviewer in the room had seen at `when_ms` (their reply's origin_server_ts): what their
+        yes refers to. Not the version shown when its turn comes: a 👍 held for its grace period, or a yes
+        waiting behind a revision in the card's lane, was given on the draft shown before."""
+        shown = self.journal.shown_at(card["id"], when_ms)
+        return shown if shown is not None else card["version"]
 
     async def close_card(self, item: dict) -> None:
         root = item["event_id"]

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 
 KEEP_HANDLED = 1000
+SHOWN_HISTORY = 8  # versions of a card remembered with the time each was shown
 
 
 def _write(path: str, data: dict) -> None:
@@ -98,8 +100,25 @@ class Journal:
         return self.state["shown"].get(str(proposal_id))
 
     def record_shown(self, proposal_id: int, version: int, draft: str) -> None:
-        self.state["shown"][str(proposal_id)] = {"version": version, "draft": draft}
+        """Record what the room now shows, and when (ms): a decision refers to the version shown when it was sent."""
+        before = self.state["shown"].get(str(proposal_id)) or {}
+        history = before.get("history") or ([[before["version"], 0]] if before else [])
+        if not history or history[-1][0] != version:
+            history = (history + [[version, int(time.time() * 1000)]])[-SHOWN_HISTORY:]
+        self.state["shown"][str(proposal_id)] = {"version": version, "draft": draft, "history": history}
         self._save()
+
+    def shown_at(self, proposal_id: int, when_ms: int | None) -> int | None:
+        """The version the room showed at `when_ms` (a reply's origin_server_ts); the oldest one recorded if
+        the reply is older than all of them, the current one when `when_ms` is unknown."""
+        shown = self.shown(proposal_id)
+        if shown is None:
+            return None
+        history = shown.get("history") or [[shown["version"], 0]]
+        if not isinstance(when_ms, int):
+            return shown["version"]
+        seen = [version for version, since in history if since <= when_ms]
+        return seen[-1] if seen else history[0][0]
 
     def context(self, proposal_id: int) -> str:
         return self.state["context"].get(str(proposal_id), "")

@@ -29,18 +29,20 @@ class Replies:
         self.holding: dict[str, asyncio.Event] = {}  # reactions in their grace period → set when taken back
 
     # -- entry points ------------------------------------------------------------------------------
-    async def handle_until_done(self, event: dict) -> None:
-        """handle(); a CRM outage is waited out and the event tried again (its batch's sync token stays unsaved)."""
+    async def handle_until_done(self, event: dict) -> bool:
+        """handle(); a CRM outage is waited out and the event tried again (its batch's sync token stays unsaved).
+        False when the bot stops first: the event is not handled, so its sync token must not be saved."""
         while not self.bot.stopping.is_set():
             try:
                 await self.handle_safely(event)
-                return
+                return True
             except CRMUnavailable as error:
                 log.warning("CRM unreachable while handling %s (%s); retrying", event.get("event_id"), error)
                 try:
                     await asyncio.wait_for(self.bot.stopping.wait(), timeout=5)
                 except asyncio.TimeoutError:
                     pass
+        return False
 
     def withdraw(self, event_ids: set[str]) -> None:
         """Redactions seen: a reaction still in its grace period is dropped."""
@@ -166,7 +168,8 @@ class Replies:
             elif reading.kind == "edit":
                 await self.edit(card, root, event_id, event["sender"], reading.instruction, answer_to, prefix)
             else:
-                await self.decide(card, root, event_id, event["sender"], reading.kind, answer_to, prefix)
+                await self.decide(card, root, event_id, event["sender"], reading.kind, answer_to, prefix,
+                                  sent_at=event.get("origin_server_ts"))
             self.journal.done(event_id, outcome=reading.kind, root=root)
             return reading.kind
 
@@ -236,14 +239,17 @@ class Replies:
             card = await self.open_card(root)
             if card is not None:
                 await self.decide(card, root, event_id, event["sender"], decision, event_id,
-                                  how=f" (your {relation.key} reaction)")
+                                  how=f" (your {relation.key} reaction)", sent_at=event.get("origin_server_ts"))
             self.journal.done(event_id, outcome=decision, root=root)
 
     # -- acting ------------------------------------------------------------------------------------
     async def decide(self, card: dict, root: str, event_id: str, actor: str, decision: str, answer_to: str,
-                     prefix: str = "", how: str = "") -> None:
-        replay = self.journal.entry(event_id).get("version") is not None  # seen before a crash: the CRM may have it
-        version = self.bot.shown_version(card)
+                     prefix: str = "", how: str = "", sent_at: int | None = None) -> None:
+        """Ask the CRM to apply `decision` to the version the room showed at `sent_at` (the event's
+        origin_server_ts); a newer draft meanwhile makes it a 409, and the thread shows the new one."""
+        entry = self.journal.entry(event_id)
+        replay = entry.get("version") is not None  # seen before a crash: the CRM may have it
+        version = entry["version"] if replay else self.bot.shown_version(card, sent_at)
         self.journal.update(event_id, version=version)
         reply = await self._crm_decide(card, root, event_id, answer_to,
                                        f"{actor}'s {decision} is NOT confirmed as recorded",

@@ -1,0 +1,83 @@
+"""A decision refers to the draft the reviewer saw, and stopping the bot loses none: against a real Synapse,
+the real CRM and the model stand-in (devtools/intake_rig.py), events shaped as Element sends them."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from capture_fixtures import capture_env
+from conftest import start_crm, with_people
+from devtools.intake_rig import World, wait_for
+from emulator_fixtures import add_message, make_message
+
+SUBJECTS = ["Grace then web edit", "Yes behind a revision", "Stopped in grace"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    instance = World(tmp_path_factory.mktemp("review-timing"), SUBJECTS, start_crm, with_people, capture_env,
+                     add_message, make_message)
+    instance.bot_defaults["LLM_DRAFTS"] = "off"
+    instance.start_bot()
+    wait_for(lambda: len(instance.cards()) == len(SUBJECTS), timeout=60, what="all cards")
+    yield instance
+    instance.stop()
+
+
+def handled(world, event_id):
+    """The bot's journal entry for an event (it has seen it), or None."""
+    try:
+        state = json.loads((world.tmp / "bot-store" / "state.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return state["handled"].get(event_id)
+
+
+def restart(world, **env):
+    world.kill_bot()
+    world.start_bot(**env)
+
+
+def test_a_reaction_held_in_its_grace_period_does_not_approve_a_draft_changed_on_the_web_meanwhile(world):
+    card, proposal_id = world.posted("Grace then web edit")
+    restart(world, MATRIX_REACTION_GRACE_SEC="6")
+    reaction = world.ann.react(world.room, card["event_id"], "👍")
+    wait_for(lambda: handled(world, reaction), what="the reaction in its grace period")
+    reply = world.crm.member.post(f"/api/email/proposals/{proposal_id}/decide",
+                                  {"decision": "edit", "note": "Edited on the web: Kim wants $5M, not $2M."})
+    assert reply.status == 200
+    world.said(card["event_id"], "The draft was updated")  # shown while the 👍 (given on the old draft) waits
+    world.said(card["event_id"], "The draft changed meanwhile", timeout=20)
+    assert world.status(proposal_id) == "pending"
+    assert not any("Kim wants $5M" in n["body"] for n in world.notes())
+
+
+def test_a_yes_sent_while_a_revision_is_with_the_model_does_not_approve_the_unseen_revision(world):
+    card, proposal_id = world.posted("Yes behind a revision")
+    world.llm.hold.clear()  # the model is busy until released
+    try:
+        world.ann.send_text(world.room, "edit: mention the deadline", thread_root=card["event_id"])
+        wait_for(lambda: world.llm.waiting == 1, what="the revision with the model")
+        world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
+        time.sleep(1)  # the yes reaches the bot (and waits in the card's lane) before the revision is shown
+    finally:
+        world.llm.hold.set()
+    world.said(card["event_id"], "Revised draft")
+    world.said(card["event_id"], "The draft changed meanwhile")
+    assert world.status(proposal_id) == "pending"  # nobody has seen the revision yet when they said yes
+
+
+def test_a_reaction_in_its_grace_period_survives_a_sigterm(world):
+    card, proposal_id = world.posted("Stopped in grace")
+    restart(world, MATRIX_REACTION_GRACE_SEC="30")
+    reaction = world.ann.react(world.room, card["event_id"], "👍")
+    wait_for(lambda: handled(world, reaction), what="the reaction in its grace period")
+    world.bot.send_signal(signal.SIGTERM)  # systemd's stop: a clean shutdown must not skip the held reaction
+    assert world.bot.wait(timeout=15) == 0
+    assert world.status(proposal_id) == "pending"
+    world.start_bot(MATRIX_REACTION_GRACE_SEC="1")
+    wait_for(lambda: world.status(proposal_id) == "approved", timeout=30, what="the reaction replayed after restart")
+    world.said(card["event_id"], "(your 👍 reaction)")
