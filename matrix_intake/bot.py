@@ -158,6 +158,10 @@ class IntakeBot:
         if self.drafter:
             self.drafter.start(work.get("to_draft", []))  # in the background: a slow model holds up nothing
         waiting = work.get("waiting")  # pending cards the CRM keeps off the room (absent from older CRMs)
+        offered = {card["id"] for card in work.get("to_post", [])}
+        for proposal_id, event_id in self.journal.sent_cards().items():
+            if proposal_id not in offered:
+                await self._guarded(self.confirm_sent(proposal_id, event_id), f"reporting card {proposal_id}")
         for card in work.get("to_post", []):
             await self._guarded(self.post_card(card, waiting), f"posting proposal {card.get('id')}")
         for item in list(self.open.values()):
@@ -192,6 +196,16 @@ class IntakeBot:
         self.open[event_id] = {"id": card["id"], "room_id": self.room_id, "event_id": event_id,
                                "version": card["version"], "draft": card["draft"]}
         log.info("posted proposal %s as %s", card["id"], event_id)
+
+    async def confirm_sent(self, proposal_id: int, event_id: str) -> None:
+        """A card sent before a crash or a CRM outage that the CRM no longer offers (decided on the web
+        meanwhile, or newer cards took the free places): it is in the room, so the CRM is told (a decided
+        one then comes back in to_close). Replies to it wait for this, so it must not wait for an offer."""
+        try:
+            await self.crm.posted(proposal_id, self.room_id, event_id)
+        except CRMRefused as error:  # gone, or withdrawn from the room: there is nothing to record
+            log.warning("card %s for proposal %s cannot be recorded: %s", event_id, proposal_id, error)
+        self.journal.forget_sent(proposal_id)
 
     async def show_updates(self, item: dict) -> None:
         """A draft changed in the CRM (a newer email, an edit on the web): show it before anyone approves it."""

@@ -87,6 +87,9 @@ class Journal:
         self.state["sent"][str(proposal_id)] = event_id
         self._save()
 
+    def sent_cards(self) -> dict[int, str]:
+        return {int(proposal_id): event_id for proposal_id, event_id in self.state["sent"].items()}
+
     def cards_being_posted(self) -> set[str]:
         return set(self.state["sent"].values())
 

@@ -81,3 +81,35 @@ def test_a_reaction_in_its_grace_period_survives_a_sigterm(world):
     world.start_bot(MATRIX_REACTION_GRACE_SEC="1")
     wait_for(lambda: world.status(proposal_id) == "approved", timeout=30, what="the reaction replayed after restart")
     world.said(card["event_id"], "(your 👍 reaction)")
+
+
+def pending_id(world, subject):
+    found = world.crm.admin.get("/api/email/proposals?status=pending").json["proposals"]
+    return next(p["id"] for p in found if p["email"]["subject"] == subject)
+
+
+def test_a_card_the_crm_never_recorded_and_no_longer_offers_is_reported_and_a_reply_to_it_does_not_wedge_the_bot(world):
+    world.kill_bot()
+    world.add_mail("Orphan card", 40)
+    world.sync_crm()
+    world.proxy.fail = {"/posted"}  # the card reaches the room, the CRM never hears of it
+    try:
+        world.start_bot(CRM_GIVE_UP_SEC="1")
+        card = world.card_for("Orphan card")
+        wait_for(lambda: json.loads((world.tmp / "bot-store" / "state.json").read_text())["sent"],
+                 what="the card journaled as sent")
+        world.kill_bot()
+    finally:
+        world.proxy.fail = set()
+    proposal_id = pending_id(world, "Orphan card")
+    assert world.crm.member.post(f"/api/email/proposals/{proposal_id}/decide", {"decision": "approve"}).status == 200
+    world.start_bot()  # the CRM no longer offers the card (decided on the web), but it is in the room
+    world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
+    world.said(card["event_id"], "Approved on the web")
+    wait_for(lambda: not json.loads((world.tmp / "bot-store" / "state.json").read_text())["sent"],
+             what="the sent card confirmed")
+    # the reply settles too: the sync token moves on past it (a later message is handled and the token saved)
+    before = json.loads((world.tmp / "bot-store" / "state.json").read_text())["next_batch"]
+    world.eve.send_text(world.room, "lunch?")
+    wait_for(lambda: json.loads((world.tmp / "bot-store" / "state.json").read_text())["next_batch"] != before,
+             what="the sync token saved past the reply")
