@@ -16,6 +16,9 @@ from .progress import Lanes
 log = logging.getLogger(__name__)
 ACTED = ("approve", "reject", "edit")
 MAX_REMEMBERED = 2000
+# How the bot's messages that show a draft end (the revision, an update, a stale yes; the ask line).
+INVITATIONS = ("Reply yes to approve this version.", "Reply yes (or react 👍 here) to approve it, or say what else to "
+               "change.", grammar.ASK_LINE)
 
 
 class Replies:
@@ -116,6 +119,13 @@ class Replies:
         relation = events.relation(fetched.get("content") or {})
         return relation.target if relation.kind == "thread" else event_id if relation.kind is None else None
 
+    async def shows_a_draft(self, event_id: str) -> bool:
+        """One of the bot's thread messages that shows a draft and invites a yes ("Revised draft: …", "The draft
+        was updated…", "The draft changed meanwhile…"): a reaction on it decides, as on the card."""
+        fetched = await self.fetch(event_id)
+        body = str(((fetched or {}).get("content") or {}).get("body", ""))
+        return bool(fetched) and body.endswith(INVITATIONS)
+
     async def open_card(self, root: str) -> dict | None:
         """The open card whose thread root this is; the CRM is asked only about the bot's own cards."""
         if root in self.bot.open:
@@ -215,7 +225,9 @@ class Replies:
         event_id = event["event_id"]
         decision = grammar.reaction(relation.key)
         root = await self.card_root(relation.target) if decision else None
-        if root is None or await self.open_card(root) is None:
+        if root is None or (relation.target != root and not await self.shows_a_draft(relation.target)):
+            return  # a 👍 on "only the listed reviewers…" or "I could not revise…" is a nod, not a decision
+        if await self.open_card(root) is None:
             return
         if event["sender"] not in self.config.reviewers:
             async with self.lanes.lane(root):

@@ -13,7 +13,7 @@ from conftest import start_crm, with_people
 from devtools.intake_rig import World, wait_for
 from emulator_fixtures import add_message, make_message
 
-SUBJECTS = ["Grace then web edit", "Yes behind a revision", "Stopped in grace"]
+SUBJECTS = ["Grace then web edit", "Yes behind a revision", "Stopped in grace", "Acknowledged notice"]
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +113,16 @@ def test_a_card_the_crm_never_recorded_and_no_longer_offers_is_reported_and_a_re
     world.eve.send_text(world.room, "lunch?")
     wait_for(lambda: json.loads((world.tmp / "bot-store" / "state.json").read_text())["next_batch"] != before,
              what="the sync token saved past the reply")
+
+
+def test_a_thumbs_up_acknowledging_a_bot_notice_decides_nothing(world):
+    """👍 on the card or on a message showing a draft decides; on "only the listed reviewers…" it is a nod."""
+    card, proposal_id = world.posted("Acknowledged notice")
+    world.eve.send_text(world.room, "yes", thread_root=card["event_id"])
+    notice = world.said(card["event_id"], "only the listed reviewers can decide")
+    world.ann.react(world.room, notice["event_id"], "👍")
+    time.sleep(5)  # more than twice the rig's MATRIX_REACTION_GRACE_SEC
+    assert world.status(proposal_id) == "pending"
+    assert not any("Approved" in e["content"]["body"] for e in world.thread(card["event_id"]))
+    world.ann.react(world.room, card["event_id"], "👍")
+    world.said(card["event_id"], "Approved here by @ann:spark.test (your 👍 reaction)")
