@@ -21,12 +21,22 @@ INVITATIONS = ("Reply yes to approve this version.", "Reply yes (or react 👍 h
                "change.", grammar.ASK_LINE)
 
 
+class MatrixUnavailable(Exception):
+    """The homeserver failed to answer a look-up (5xx, no JSON): the event is tried again, like a CRM outage."""
+
+
+# Answers that mean the event really is not readable (it does not exist, or the bot may not see it).
+NOT_READABLE = ("M_NOT_FOUND", "M_FORBIDDEN")
+MAX_LOOKUP_TRIES = 12  # handle_until_done retries every 5 s: about a minute
+
+
 class Replies:
     def __init__(self, bot):
         self.bot, self.config, self.journal = bot, bot.config, bot.journal
         self.lanes = Lanes()
         self.outages: dict[str, int] = {}  # reply event id → rounds of CRM outage while handling it
         self.fetched: dict[str, dict | None] = {}  # event id → the event (None: not readable)
+        self.lookup_failures: dict[str, int] = {}  # event id → homeserver hiccups looking it up
         self.not_open: set[str] = set()  # cards the CRM no longer lists as open
         self.withdrawn: set[str] = set()  # reactions redacted (taken back)
         self.holding: dict[str, asyncio.Event] = {}  # reactions in their grace period → set when taken back
@@ -39,8 +49,8 @@ class Replies:
             try:
                 await self.handle_safely(event)
                 return True
-            except CRMUnavailable as error:
-                log.warning("CRM unreachable while handling %s (%s); retrying", event.get("event_id"), error)
+            except (CRMUnavailable, MatrixUnavailable) as error:
+                log.warning("%s while handling %s (%s); retrying", type(error).__name__, event.get("event_id"), error)
                 try:
                     await asyncio.wait_for(self.bot.stopping.wait(), timeout=5)
                 except asyncio.TimeoutError:
@@ -58,7 +68,7 @@ class Replies:
         """handle(), where anything but a CRM outage is logged and the event counted as handled."""
         try:
             await self.handle(event)
-        except CRMUnavailable:
+        except (CRMUnavailable, MatrixUnavailable):
             raise
         except CRMRefused as error:
             log.warning("event %s: %s", event.get("event_id"), error)
@@ -94,7 +104,18 @@ class Replies:
             if len(self.fetched) > MAX_REMEMBERED:
                 self.fetched.clear()
             response = await self.bot.client.room_get_event(self.bot.room_id, event_id)
-            self.fetched[event_id] = response.event.source if isinstance(response, RoomGetEventResponse) else None
+            if isinstance(response, RoomGetEventResponse):
+                self.fetched[event_id] = response.event.source
+            elif getattr(response, "status_code", None) in NOT_READABLE:
+                self.fetched[event_id] = None
+            elif self.lookup_failures.get(event_id, 0) < MAX_LOOKUP_TRIES:
+                # a hiccup: never remember it as "not the bot's" at once, which would drop the reply for good
+                self.lookup_failures[event_id] = self.lookup_failures.get(event_id, 0) + 1
+                raise MatrixUnavailable(f"looking up {event_id}: {getattr(response, 'message', response)}")
+            else:  # a minute of failures: give up on it rather than hold the sync token back for ever
+                log.warning("giving up looking up %s", event_id)
+                self.fetched[event_id] = None
+            self.lookup_failures.pop(event_id, None)
         return self.fetched[event_id]
 
     async def is_bots(self, event_id: str | None) -> bool:

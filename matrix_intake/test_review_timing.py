@@ -10,10 +10,11 @@ import pytest
 
 from capture_fixtures import capture_env
 from conftest import start_crm, with_people
-from devtools.intake_rig import World, wait_for
+from devtools.intake_rig import HangingProxy, World, wait_for
 from emulator_fixtures import add_message, make_message
 
-SUBJECTS = ["Grace then web edit", "Yes behind a revision", "Stopped in grace", "Acknowledged notice"]
+SUBJECTS = ["Grace then web edit", "Yes behind a revision", "Stopped in grace", "Acknowledged notice",
+            "Synapse hiccup"]
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,26 @@ def test_a_thumbs_up_acknowledging_a_bot_notice_decides_nothing(world):
     assert not any("Approved" in e["content"]["body"] for e in world.thread(card["event_id"]))
     world.ann.react(world.room, card["event_id"], "👍")
     world.said(card["event_id"], "Approved here by @ann:spark.test (your 👍 reaction)")
+
+
+def test_a_homeserver_hiccup_while_looking_up_the_revision_loses_no_reaction(world):
+    """The bot looks up the event a reaction is on; a 502 from the homeserver is waited out, never taken for
+    "not one of the bot's messages" (which would drop the 👍 for good)."""
+    card, proposal_id = world.posted("Synapse hiccup")
+    world.ann.send_text(world.room, "edit: mention the deadline", thread_root=card["event_id"])
+    revision = world.said(card["event_id"], "Revised draft")
+    homeserver = HangingProxy(world.synapse.url)
+    try:
+        homeserver.fail = {"/event/" + revision["event_id"]}  # nio leaves the '$' unquoted
+        world.kill_bot()  # a fresh process: it has to look the revision up
+        world.start_bot(MATRIX_HOMESERVER=homeserver.url, MATRIX_REACTION_GRACE_SEC="1")
+        world.ann.react(world.room, revision["event_id"], "👍")
+        wait_for(lambda: any(path.endswith(next(iter(homeserver.fail))) for _, path in homeserver.requests),
+                 what="the bot looking the revision up")
+        time.sleep(2)
+        homeserver.fail = set()
+        wait_for(lambda: world.status(proposal_id) == "approved", timeout=30, what="the 👍 on the revision applied")
+    finally:
+        world.kill_bot()
+        world.start_bot()
+        homeserver.stop()
