@@ -101,7 +101,7 @@ class HangingProxy:
             def _forward(self):
                 outer.requests.append((self.command, self.path))
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
-                if any(self.path.endswith(suffix) for suffix in outer.fail):
+                if any(self.path.split("?")[0].endswith(suffix) for suffix in outer.fail):
                     self.send_response(502)
                     self.send_header("Content-Length", "0")
                     self.end_headers()

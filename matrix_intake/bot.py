@@ -37,6 +37,10 @@ class MatrixSendError(Exception):
     pass
 
 
+class GapUnfilled(Exception):
+    """A 'limited' sync's missing events could not be fetched (/messages failed): the batch is not handled."""
+
+
 class EncryptedRoom(Exception):
     """The review room is end-to-end encrypted: the bot cannot read it and refuses to run in it."""
 
@@ -278,7 +282,13 @@ class IntakeBot:
                 continue
             backoff = 1.0
             room = response.rooms.join.get(self.room_id)
-            timeline = await self._timeline(room, since)
+            try:
+                timeline = await self._timeline(room, since)
+            except GapUnfilled as error:  # sync again from the same point: never skip (and save past) a gap
+                log.warning("sync: %s; trying again", error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
             if room is not None and events.encryption_in(timeline + [e.source for e in room.state]):
                 await self.refuse_encrypted()
             self.replies.withdraw(events.redacted_ids(timeline))
@@ -301,12 +311,16 @@ class IntakeBot:
             missed, token = [], room.timeline.prev_batch
             for _ in range(MAX_BACKFILL_PAGES):
                 page = await self.client.room_messages(self.room_id, start=token, end=since, limit=100)
-                if not isinstance(page, RoomMessagesResponse) or not page.chunk:
+                if not isinstance(page, RoomMessagesResponse):
+                    raise GapUnfilled(f"paging back through a limited sync: {getattr(page, 'message', page)}")
+                if not page.chunk:
                     break
                 missed.extend(e.source for e in page.chunk)
                 if not page.end or page.end == token:
                     break
                 token = page.end
+            else:
+                log.warning("more than %d pages of events were missed; the oldest are not read", MAX_BACKFILL_PAGES)
             known = {e.get("event_id") for e in events}
             events = [e for e in reversed(missed) if e.get("event_id") not in known] + events
         return events

@@ -14,7 +14,7 @@ from devtools.intake_rig import HangingProxy, World, wait_for
 from emulator_fixtures import add_message, make_message
 
 SUBJECTS = ["Grace then web edit", "Yes behind a revision", "Stopped in grace", "Acknowledged notice",
-            "Synapse hiccup"]
+            "Synapse hiccup", "Buried during a hiccup"]
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +146,29 @@ def test_a_homeserver_hiccup_while_looking_up_the_revision_loses_no_reaction(wor
         time.sleep(2)
         homeserver.fail = set()
         wait_for(lambda: world.status(proposal_id) == "approved", timeout=30, what="the 👍 on the revision applied")
+    finally:
+        world.kill_bot()
+        world.start_bot()
+        homeserver.stop()
+
+
+def test_a_yes_buried_under_a_busy_room_survives_a_homeserver_hiccup_while_paging_back(world):
+    """A 'limited' sync is filled in from /messages; a 502 there must not skip the gap (and save the token past it)."""
+    card, proposal_id = world.posted("Buried during a hiccup")
+    world.kill_bot()
+    for i in range(240):  # the yes in the middle of more than two syncs' timelines: a gap to page back through
+        if i == 120:
+            world.ann.send_text(world.room, "yes", thread_root=card["event_id"])
+        world.eve.send_text(world.room, f"chatter {i}")
+    homeserver = HangingProxy(world.synapse.url)
+    try:
+        homeserver.fail = {"/messages"}
+        world.start_bot(MATRIX_HOMESERVER=homeserver.url)
+        wait_for(lambda: any(path.split("?")[0].endswith("/messages") for _, path in homeserver.requests),
+                 what="the bot paging back")
+        time.sleep(2)
+        homeserver.fail = set()
+        wait_for(lambda: world.status(proposal_id) == "approved", timeout=30, what="the buried yes")
     finally:
         world.kill_bot()
         world.start_bot()
