@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from capture_fixtures import capture_env
 from conftest import start_crm, with_people
-from devtools.intake_rig import HangingProxy, World, wait_for
+from devtools.intake_rig import ROOT, HangingProxy, World, wait_for
 from emulator_fixtures import add_message, make_message
 
 SUBJECTS = ["Grace then web edit", "Yes behind a revision", "Stopped in grace", "Acknowledged notice",
@@ -173,3 +175,31 @@ def test_a_yes_buried_under_a_busy_room_survives_a_homeserver_hiccup_while_pagin
         world.kill_bot()
         world.start_bot()
         homeserver.stop()
+
+
+def test_a_room_encrypted_while_the_bot_was_down_is_refused_even_if_the_state_lookup_fails(world):
+    """The start-up check reads m.room.encryption; if the homeserver fails that read, the sync since the saved
+    token still carries the state event and the bot stops with status 3."""
+    room = world.ann.create_room(invite=[world.bot_id], name="Encrypted while down")
+    homeserver = HangingProxy(world.synapse.url)
+    env = {**world.bot_env(), "MATRIX_EMAIL_REVIEW_ROOM": room, "MATRIX_STORE_PATH": str(world.tmp / "offline-store"),
+           "CRM_BASE_URL": "http://127.0.0.1:9", "MATRIX_HOMESERVER": homeserver.url}  # never the real bot's cards
+    log_path = world.tmp / "offline-bot.log"
+    try:
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT)
+            wait_for(lambda: (world.tmp / "offline-store" / "state.json").exists() and json.loads(
+                (world.tmp / "offline-store" / "state.json").read_text()).get("next_batch"), what="a saved token")
+            process.kill()
+            process.wait(timeout=10)
+            world.ann.set_state(room, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"})
+            homeserver.fail = {"/state/m.room.encryption"}
+            process = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT)
+            assert process.wait(timeout=60) == 3
+    finally:
+        if process.poll() is None:
+            process.kill()
+        homeserver.stop()
+    assert len([line for line in log_path.read_text().splitlines() if "end-to-end encrypted" in line]) == 1
