@@ -15,7 +15,7 @@ from . import cards, events
 from .config import Config
 from .crm_api import CRM, CRMRefused, CRMUnavailable
 from .drafting import Drafter
-from .journal import Journal
+from .journal import Journal, now_ms
 from .llm import Reviser
 from .progress import Checkpoints
 from .replies import Replies
@@ -218,9 +218,10 @@ class IntakeBot:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
         elif item["version"] > shown["version"] and item["draft"] not in (shown["draft"],
                                                                           self.journal.own_revision(item["id"])):
+            sending = now_ms()
             await self.send(cards.thread_content(item["event_id"], cards.updated_line(item["version"], item["draft"])),
                             txn=f"update-{item['id']}-v{item['version']}")
-            self.journal.record_shown(item["id"], item["version"], item["draft"])
+            self.journal.record_shown(item["id"], item["version"], item["draft"], since_ms=sending)
         elif item["version"] > shown["version"]:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
 
@@ -344,10 +345,10 @@ class IntakeBot:
             return
         self.open = open_cards(work)
 
-    def adopt(self, card: dict, current: dict) -> None:
-        """The CRM's current draft is now the card's, and the one the room has been shown."""
+    def adopt(self, card: dict, current: dict, since_ms: int | None = None) -> None:
+        """The CRM's current draft is now the card's, and the one the room has been shown (since `since_ms`)."""
         card.update(version=current["version"], draft=current["draft"])
-        self.journal.record_shown(card["id"], current["version"], current["draft"])
+        self.journal.record_shown(card["id"], current["version"], current["draft"], since_ms=since_ms)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def run(self) -> None:

@@ -13,6 +13,11 @@ KEEP_HANDLED = 1000
 SHOWN_HISTORY = 8  # versions of a card remembered with the time each was shown
 
 
+def now_ms() -> int:
+    """Wall-clock milliseconds, comparable with events' origin_server_ts."""
+    return int(time.time() * 1000)
+
+
 def _write(path: str, data: dict) -> None:
     fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     with os.fdopen(fd, "w") as handle:
@@ -102,12 +107,14 @@ class Journal:
     def shown(self, proposal_id: int) -> dict | None:
         return self.state["shown"].get(str(proposal_id))
 
-    def record_shown(self, proposal_id: int, version: int, draft: str) -> None:
-        """Record what the room now shows, and when (ms): a decision refers to the version shown when it was sent."""
+    def record_shown(self, proposal_id: int, version: int, draft: str, since_ms: int | None = None) -> None:
+        """Record what the room now shows, and since when (ms; by default now; a caller that showed it passes the
+        time just before sending, so no reply to that message can look older): a decision refers to the version
+        shown when it was sent."""
         before = self.state["shown"].get(str(proposal_id)) or {}
         history = before.get("history") or ([[before["version"], 0]] if before else [])
         if not history or history[-1][0] != version:
-            history = (history + [[version, int(time.time() * 1000)]])[-SHOWN_HISTORY:]
+            history = (history + [[version, now_ms() if since_ms is None else since_ms]])[-SHOWN_HISTORY:]
         self.state["shown"][str(proposal_id)] = {"version": version, "draft": draft, "history": history}
         self._save()
 

@@ -10,6 +10,7 @@ from nio import RoomGetEventResponse
 
 from . import cards, events, grammar
 from .crm_api import CRMRefused, CRMUnavailable
+from .journal import now_ms
 from .llm import LLMError
 from .progress import Lanes
 
@@ -296,10 +297,11 @@ class Replies:
             line = cards.decided_line(current.get("status", decision + "d"), actor, "matrix")
             await self.bot.say(root, prefix + line[:-1] + how + ".", txn=f"done-{event_id}", reply_to=answer_to)
         elif current.get("status") == "pending":  # the draft changed (edited on the web) since it was shown
+            sending = now_ms()
             await self.bot.say(root, f"{prefix}The draft changed meanwhile; it now reads: "
                                      f"{cards.quote(current['draft'])}. Reply yes to approve this version.",
                                txn=f"stale-{event_id}", reply_to=answer_to)
-            self.bot.adopt(card, current)
+            self.bot.adopt(card, current, since_ms=sending)
         else:
             await self.bot.say(root, prefix + "Already " + cards.decided_line(
                 current.get("status", "decided"), current.get("decided_by"), current.get("decided_via")).lower(),
@@ -334,13 +336,14 @@ class Replies:
             card.update(version=current["version"], draft=current["draft"])
             await self._show_revision(card, root, event_id, revision, answer_to, prefix)
             return
+        sending = now_ms()
         await self.bot.say(root, prefix + "The revision was not saved: " + (
             f"the draft changed meanwhile (now: {cards.quote(current.get('draft'))})."
             if current.get("status") == "pending"
             else cards.decided_line(current.get("status", "decided"), current.get("decided_by"),
                                     current.get("decided_via"))), txn=f"editfail-{event_id}", reply_to=answer_to)
         if current.get("status") == "pending":
-            self.bot.adopt(card, current)
+            self.bot.adopt(card, current, since_ms=sending)
 
     async def _crm_decide(self, card: dict, root: str, event_id: str, answer_to: str, unconfirmed: str,
                           *args, **kwargs):

@@ -106,3 +106,12 @@ def test_a_decision_refers_to_the_version_shown_when_it_was_sent(tmp_path):
     assert journal.shown_at(7, since - 1) == 1 and journal.shown_at(7, since) == 2 and journal.shown_at(7, None) == 2
     journal.record_shown(7, 2, "web edit")  # shown again: still shown since then
     assert journal.shown(7)["history"][-1][1] == since and Journal(str(tmp_path)).shown_at(7, since - 1) == 1
+
+
+def test_a_version_shown_by_a_message_counts_from_just_before_it_was_sent(tmp_path):
+    from matrix_intake.journal import Journal
+
+    journal = Journal(str(tmp_path))
+    journal.record_shown(3, 1, "crm draft", since_ms=1_000)
+    journal.record_shown(3, 2, "web edit", since_ms=5_000)  # the update line went out at 5.000 s
+    assert journal.shown_at(3, 4_999) == 1 and journal.shown_at(3, 5_000) == 2
