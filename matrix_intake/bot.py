@@ -268,6 +268,11 @@ class IntakeBot:
         if not self.journal.next_batch:  # first start: skip history, never act on old replies
             first = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
             if isinstance(first, SyncResponse):
+                room = first.rooms.join.get(self.room_id)
+                # the start-up state read may have failed: the full state is the last chance to see encryption
+                if room is not None and events.encryption_in([e.source for e in room.state]
+                                                             + [e.source for e in room.timeline.events]):
+                    await self.refuse_encrypted()
                 self.journal.save_next_batch(first.next_batch)
         backoff = 1.0
         since = self.journal.next_batch

@@ -175,29 +175,49 @@ def test_a_yes_buried_under_a_busy_room_survives_a_homeserver_hiccup_while_pagin
     wait_for(lambda: world.status(proposal_id) == "approved", timeout=30, what="the buried yes")
 
 
-def test_a_room_encrypted_while_the_bot_was_down_is_refused_even_if_the_state_lookup_fails(world):
-    """The start-up check reads m.room.encryption; if the homeserver fails that read, the sync since the saved
-    token still carries the state event and the bot stops with status 3."""
-    room = world.ann.create_room(invite=[world.bot_id], name="Encrypted while down")
-    homeserver = HangingProxy(world.synapse.url)
-    env = {**world.bot_env(), "MATRIX_EMAIL_REVIEW_ROOM": room, "MATRIX_STORE_PATH": str(world.tmp / "offline-store"),
-           "CRM_BASE_URL": "http://127.0.0.1:9", "MATRIX_HOMESERVER": homeserver.url}  # never the real bot's cards
-    log_path = world.tmp / "offline-bot.log"
+def room_bot(world, room, name, homeserver):
+    """Another bot process for `room` (its own store `<name>-store`, log `<name>-bot.log`), talking to Synapse
+    through `homeserver` and to a CRM that is not there (it must never touch the real bot's cards)."""
+    env = {**world.bot_env(), "MATRIX_EMAIL_REVIEW_ROOM": room, "MATRIX_STORE_PATH": str(world.tmp / f"{name}-store"),
+           "CRM_BASE_URL": "http://127.0.0.1:9", "MATRIX_HOMESERVER": homeserver.url}
+    log_path = world.tmp / f"{name}-bot.log"
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT), log_path
+
+
+def refuses_once(process, homeserver, log_path, timeout=60):
+    """The bot stops with status 3 and says why in one log line."""
     try:
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT)
-            wait_for(lambda: (world.tmp / "offline-store" / "state.json").exists() and json.loads(
-                (world.tmp / "offline-store" / "state.json").read_text()).get("next_batch"), what="a saved token")
-            process.kill()
-            process.wait(timeout=10)
-            world.ann.set_state(room, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"})
-            homeserver.fail = {"/state/m.room.encryption"}
-            process = subprocess.Popen([sys.executable, "-m", "matrix_intake"], cwd=ROOT, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT)
-            assert process.wait(timeout=60) == 3
+        assert process.wait(timeout=timeout) == 3
     finally:
         if process.poll() is None:
             process.kill()
         homeserver.stop()
     assert len([line for line in log_path.read_text().splitlines() if "end-to-end encrypted" in line]) == 1
+
+
+def test_a_room_encrypted_while_the_bot_was_down_is_refused_even_if_the_state_lookup_fails(world):
+    """The start-up check reads m.room.encryption; if the homeserver fails that read, the sync since the saved
+    token still carries the state event and the bot stops with status 3."""
+    room = world.ann.create_room(invite=[world.bot_id], name="Encrypted while down")
+    homeserver = HangingProxy(world.synapse.url)
+    process, log_path = room_bot(world, room, "offline", homeserver)
+    try:
+        wait_for(lambda: (world.tmp / "offline-store" / "state.json").exists() and json.loads(
+            (world.tmp / "offline-store" / "state.json").read_text()).get("next_batch"), what="a saved token")
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    world.ann.set_state(room, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"})
+    homeserver.fail = {"/state/m.room.encryption"}
+    refuses_once(room_bot(world, room, "offline", homeserver)[0], homeserver, log_path)
+
+
+def test_an_encrypted_room_is_refused_at_first_start_even_if_the_state_lookup_fails(world):
+    """No saved token yet: the first sync (full state, history skipped) must be read for m.room.encryption too."""
+    room = world.ann.create_room(invite=[world.bot_id], name="Encrypted, first start", encrypted=True)
+    homeserver = HangingProxy(world.synapse.url)
+    homeserver.fail = {"/state/m.room.encryption"}
+    process, log_path = room_bot(world, room, "first", homeserver)
+    refuses_once(process, homeserver, log_path, timeout=30)
