@@ -87,7 +87,7 @@ class FakeLLM:
 
 
 class HangingProxy:
-    """Forwards to the CRM; requests whose path ends with a suffix in `hang` get no answer until released,
+    """Forwards to the CRM (or to Synapse); requests whose path ends with a suffix in `hang` get no answer until released,
     like a CRM that stalls mid-request."""
 
     def __init__(self, target: str):
@@ -101,7 +101,7 @@ class HangingProxy:
             def _forward(self):
                 outer.requests.append((self.command, self.path))
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
-                if any(self.path.endswith(suffix) for suffix in outer.fail):
+                if any(self.path.split("?")[0].endswith(suffix) for suffix in outer.fail):
                     self.send_response(502)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
@@ -113,7 +113,7 @@ class HangingProxy:
                 request = urllib.request.Request(target + self.path, body, method=self.command, headers={
                     k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")})
                 try:
-                    with urllib.request.urlopen(request, timeout=30) as response:
+                    with urllib.request.urlopen(request, timeout=90) as response:  # a Matrix long-poll is 30 s
                         status, data, ctype = response.status, response.read(), response.headers.get("Content-Type")
                 except urllib.error.HTTPError as error:
                     status, data, ctype = error.code, error.read(), error.headers.get("Content-Type")
@@ -123,7 +123,7 @@ class HangingProxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _forward
+            do_GET = do_POST = do_PUT = _forward
 
             def log_message(self, *args):
                 pass

@@ -15,7 +15,7 @@ from . import cards, events
 from .config import Config
 from .crm_api import CRM, CRMRefused, CRMUnavailable
 from .drafting import Drafter
-from .journal import Journal
+from .journal import Journal, now_ms
 from .llm import Reviser
 from .progress import Checkpoints
 from .replies import Replies
@@ -35,6 +35,10 @@ def open_cards(work: dict) -> dict[str, dict]:
 
 class MatrixSendError(Exception):
     pass
+
+
+class GapUnfilled(Exception):
+    """A 'limited' sync's missing events could not be fetched (/messages failed): the batch is not handled."""
 
 
 class EncryptedRoom(Exception):
@@ -158,6 +162,10 @@ class IntakeBot:
         if self.drafter:
             self.drafter.start(work.get("to_draft", []))  # in the background: a slow model holds up nothing
         waiting = work.get("waiting")  # pending cards the CRM keeps off the room (absent from older CRMs)
+        offered = {card["id"] for card in work.get("to_post", [])}
+        for proposal_id, event_id in self.journal.sent_cards().items():
+            if proposal_id not in offered:
+                await self._guarded(self.confirm_sent(proposal_id, event_id), f"reporting card {proposal_id}")
         for card in work.get("to_post", []):
             await self._guarded(self.post_card(card, waiting), f"posting proposal {card.get('id')}")
         for item in list(self.open.values()):
@@ -193,6 +201,16 @@ class IntakeBot:
                                "version": card["version"], "draft": card["draft"]}
         log.info("posted proposal %s as %s", card["id"], event_id)
 
+    async def confirm_sent(self, proposal_id: int, event_id: str) -> None:
+        """A card sent before a crash or a CRM outage that the CRM no longer offers (decided on the web
+        meanwhile, or newer cards took the free places): it is in the room, so the CRM is told (a decided
+        one then comes back in to_close). Replies to it wait for this, so it must not wait for an offer."""
+        try:
+            await self.crm.posted(proposal_id, self.room_id, event_id)
+        except CRMRefused as error:  # gone, or withdrawn from the room: there is nothing to record
+            log.warning("card %s for proposal %s cannot be recorded: %s", event_id, proposal_id, error)
+        self.journal.forget_sent(proposal_id)
+
     async def show_updates(self, item: dict) -> None:
         """A draft changed in the CRM (a newer email, an edit on the web): show it before anyone approves it."""
         shown = self.journal.shown(item["id"])
@@ -200,16 +218,19 @@ class IntakeBot:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
         elif item["version"] > shown["version"] and item["draft"] not in (shown["draft"],
                                                                           self.journal.own_revision(item["id"])):
+            sending = now_ms()
             await self.send(cards.thread_content(item["event_id"], cards.updated_line(item["version"], item["draft"])),
                             txn=f"update-{item['id']}-v{item['version']}")
-            self.journal.record_shown(item["id"], item["version"], item["draft"])
+            self.journal.record_shown(item["id"], item["version"], item["draft"], since_ms=sending)
         elif item["version"] > shown["version"]:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
 
-    def shown_version(self, card: dict) -> int:
-        """The version a reviewer in the room has seen (what their yes refers to)."""
-        shown = self.journal.shown(card["id"])
-        return shown["version"] if shown else card["version"]
+    def shown_version(self, card: dict, when_ms: int | None = None) -> int:
+        """The version a reviewer in the room had seen at `when_ms` (their reply's origin_server_ts): what their
+        yes refers to. Not the version shown when its turn comes: a 👍 held for its grace period, or a yes
+        waiting behind a revision in the card's lane, was given on the draft shown before."""
+        shown = self.journal.shown_at(card["id"], when_ms)
+        return shown if shown is not None else card["version"]
 
     async def close_card(self, item: dict) -> None:
         root = item["event_id"]
@@ -247,6 +268,11 @@ class IntakeBot:
         if not self.journal.next_batch:  # first start: skip history, never act on old replies
             first = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
             if isinstance(first, SyncResponse):
+                room = first.rooms.join.get(self.room_id)
+                # the start-up state read may have failed: the full state is the last chance to see encryption
+                if room is not None and events.encryption_in([e.source for e in room.state]
+                                                             + [e.source for e in room.timeline.events]):
+                    await self.refuse_encrypted()
                 self.journal.save_next_batch(first.next_batch)
         backoff = 1.0
         since = self.journal.next_batch
@@ -262,7 +288,13 @@ class IntakeBot:
                 continue
             backoff = 1.0
             room = response.rooms.join.get(self.room_id)
-            timeline = await self._timeline(room, since)
+            try:
+                timeline = await self._timeline(room, since)
+            except GapUnfilled as error:  # sync again from the same point: never skip (and save past) a gap
+                log.warning("sync: %s; trying again", error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
             if room is not None and events.encryption_in(timeline + [e.source for e in room.state]):
                 await self.refuse_encrypted()
             self.replies.withdraw(events.redacted_ids(timeline))
@@ -285,12 +317,16 @@ class IntakeBot:
             missed, token = [], room.timeline.prev_batch
             for _ in range(MAX_BACKFILL_PAGES):
                 page = await self.client.room_messages(self.room_id, start=token, end=since, limit=100)
-                if not isinstance(page, RoomMessagesResponse) or not page.chunk:
+                if not isinstance(page, RoomMessagesResponse):
+                    raise GapUnfilled(f"paging back through a limited sync: {getattr(page, 'message', page)}")
+                if not page.chunk:
                     break
                 missed.extend(e.source for e in page.chunk)
                 if not page.end or page.end == token:
                     break
                 token = page.end
+            else:
+                log.warning("more than %d pages of events were missed; the oldest are not read", MAX_BACKFILL_PAGES)
             known = {e.get("event_id") for e in events}
             events = [e for e in reversed(missed) if e.get("event_id") not in known] + events
         return events
@@ -314,10 +350,10 @@ class IntakeBot:
             return
         self.open = open_cards(work)
 
-    def adopt(self, card: dict, current: dict) -> None:
-        """The CRM's current draft is now the card's, and the one the room has been shown."""
+    def adopt(self, card: dict, current: dict, since_ms: int | None = None) -> None:
+        """The CRM's current draft is now the card's, and the one the room has been shown (since `since_ms`)."""
         card.update(version=current["version"], draft=current["draft"])
-        self.journal.record_shown(card["id"], current["version"], current["draft"])
+        self.journal.record_shown(card["id"], current["version"], current["draft"], since_ms=since_ms)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def run(self) -> None:

@@ -40,12 +40,17 @@ class Drafter:
     def __init__(self, llm: LLM, crm: CRM, model_name: str, concurrency: int = 2):
         self.llm, self.crm, self.model_name = llm, crm, model_name
         self.slots = asyncio.Semaphore(concurrency)
+        # Items in hand at once (calling the model or next in line): a backlog is never a task per item
+        # waiting behind a busy model, with drafts landing long after their cards were posted.
+        self.queue_limit = 2 * concurrency
         self.tried: dict[tuple[int, int], bool] = {}  # (id, version) → drafted (True) or fell back (False)
         self.running: dict[int, asyncio.Task] = {}  # proposal id → its drafting task
 
     def start(self, items: list[dict]) -> None:
         """Start drafting every item not tried yet at its version (returns at once)."""
         for item in items:
+            if len(self.running) >= self.queue_limit:
+                break  # the rest (older emails) wait for a later poll, if they still need a draft then
             key = (item.get("id"), item.get("version"))
             if key in self.tried or item.get("id") in self.running:
                 continue

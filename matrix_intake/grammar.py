@@ -40,6 +40,8 @@ EDIT_VERBS = ("change", "add", "mention", "remove", "delete", "drop", "replace",
               "insert", "rename")
 EDIT_PHRASES = re.compile(r"\b(should (say|read|mention|be|include)|instead of|too (long|short|vague|wordy)|typo|"
                           r"more (concise|detail|specific)|less (detail|wordy)|shorter|rephrase|reword)\b", re.I)
+# "don't approve", "not ok": a decision negated is neither that decision nor conversation: ask.
+NEGATION = re.compile(r"^(?:do not|does not|don't|dont|not|never|can't|cannot|won't|wouldn't|shouldn't)\b[\s,]*")
 ASKING_PREFIX = re.compile(r"^(please|pls|plz|can you|could you|would you|will you|kindly)\b[\s,]*", re.I)
 # Emoji presentation (VS15/VS16), skin tones (Fitzpatrick U+1F3FB–U+1F3FF) and ZWJ: 👍🏽 and 👍️ read as 👍.
 _EMOJI_MODIFIERS = re.compile("[\ufe0e\ufe0f\u200d\U0001F3FB-\U0001F3FF]")
@@ -127,6 +129,9 @@ def read(text: str, addressed: bool = False) -> Reading:
         return Reading("ask")
     if _starts_with_decision(words):
         return Reading("ask")  # "yes, but mention the deadline", "no, it should say…": which one?
+    negated = NEGATION.match(words)
+    if negated and (_decision(words[negated.end():]) or _starts_with_decision(words[negated.end():])):
+        return Reading("ask")  # "don't approve", "not ok": the reviewer meant to decide something
     if _is_edit_request(words) or addressed:
         return Reading("edit", raw)
     return Reading("conversation")

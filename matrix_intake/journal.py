@@ -7,8 +7,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 
 KEEP_HANDLED = 1000
+SHOWN_HISTORY = 8  # versions of a card remembered with the time each was shown
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds, comparable with events' origin_server_ts."""
+    return int(time.time() * 1000)
 
 
 def _write(path: str, data: dict) -> None:
@@ -85,6 +92,9 @@ class Journal:
         self.state["sent"][str(proposal_id)] = event_id
         self._save()
 
+    def sent_cards(self) -> dict[int, str]:
+        return {int(proposal_id): event_id for proposal_id, event_id in self.state["sent"].items()}
+
     def cards_being_posted(self) -> set[str]:
         return set(self.state["sent"].values())
 
@@ -97,9 +107,28 @@ class Journal:
     def shown(self, proposal_id: int) -> dict | None:
         return self.state["shown"].get(str(proposal_id))
 
-    def record_shown(self, proposal_id: int, version: int, draft: str) -> None:
-        self.state["shown"][str(proposal_id)] = {"version": version, "draft": draft}
+    def record_shown(self, proposal_id: int, version: int, draft: str, since_ms: int | None = None) -> None:
+        """Record what the room now shows, and since when (ms; by default now; a caller that showed it passes the
+        time just before sending, so no reply to that message can look older): a decision refers to the version
+        shown when it was sent."""
+        before = self.state["shown"].get(str(proposal_id)) or {}
+        history = before.get("history") or ([[before["version"], 0]] if before else [])
+        if not history or history[-1][0] != version:
+            history = (history + [[version, now_ms() if since_ms is None else since_ms]])[-SHOWN_HISTORY:]
+        self.state["shown"][str(proposal_id)] = {"version": version, "draft": draft, "history": history}
         self._save()
+
+    def shown_at(self, proposal_id: int, when_ms: int | None) -> int | None:
+        """The version the room showed at `when_ms` (a reply's origin_server_ts); the oldest one recorded if
+        the reply is older than all of them, the current one when `when_ms` is unknown."""
+        shown = self.shown(proposal_id)
+        if shown is None:
+            return None
+        history = shown.get("history") or [[shown["version"], 0]]
+        if not isinstance(when_ms, int):
+            return shown["version"]
+        seen = [version for version, since in history if since <= when_ms]
+        return seen[-1] if seen else history[0][0]
 
     def context(self, proposal_id: int) -> str:
         return self.state["context"].get(str(proposal_id), "")

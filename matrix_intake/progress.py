@@ -45,6 +45,8 @@ class Checkpoints:
         self._advance()
 
     def _finished(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task.exception() is not None or task.result() is False:
+            return  # stopped before its event was handled (shutdown): this token and every later one stay unsaved
         for _, pending in self.batches:
             pending.discard(task)
         self._advance()

@@ -10,12 +10,25 @@ from nio import RoomGetEventResponse
 
 from . import cards, events, grammar
 from .crm_api import CRMRefused, CRMUnavailable
+from .journal import now_ms
 from .llm import LLMError
 from .progress import Lanes
 
 log = logging.getLogger(__name__)
 ACTED = ("approve", "reject", "edit")
 MAX_REMEMBERED = 2000
+# How the bot's messages that show a draft end (the revision, an update, a stale yes; the ask line).
+INVITATIONS = ("Reply yes to approve this version.", "Reply yes (or react 👍 here) to approve it, or say what else to "
+               "change.", grammar.ASK_LINE)
+
+
+class MatrixUnavailable(Exception):
+    """The homeserver failed to answer a look-up (5xx, no JSON): the event is tried again, like a CRM outage."""
+
+
+# Answers that mean the event really is not readable (it does not exist, or the bot may not see it).
+NOT_READABLE = ("M_NOT_FOUND", "M_FORBIDDEN")
+MAX_LOOKUP_TRIES = 12  # handle_until_done retries every 5 s: about a minute
 
 
 class Replies:
@@ -24,23 +37,26 @@ class Replies:
         self.lanes = Lanes()
         self.outages: dict[str, int] = {}  # reply event id → rounds of CRM outage while handling it
         self.fetched: dict[str, dict | None] = {}  # event id → the event (None: not readable)
+        self.lookup_failures: dict[str, int] = {}  # event id → homeserver hiccups looking it up
         self.not_open: set[str] = set()  # cards the CRM no longer lists as open
         self.withdrawn: set[str] = set()  # reactions redacted (taken back)
         self.holding: dict[str, asyncio.Event] = {}  # reactions in their grace period → set when taken back
 
     # -- entry points ------------------------------------------------------------------------------
-    async def handle_until_done(self, event: dict) -> None:
-        """handle(); a CRM outage is waited out and the event tried again (its batch's sync token stays unsaved)."""
+    async def handle_until_done(self, event: dict) -> bool:
+        """handle(); a CRM outage is waited out and the event tried again (its batch's sync token stays unsaved).
+        False when the bot stops first: the event is not handled, so its sync token must not be saved."""
         while not self.bot.stopping.is_set():
             try:
                 await self.handle_safely(event)
-                return
-            except CRMUnavailable as error:
-                log.warning("CRM unreachable while handling %s (%s); retrying", event.get("event_id"), error)
+                return True
+            except (CRMUnavailable, MatrixUnavailable) as error:
+                log.warning("%s while handling %s (%s); retrying", type(error).__name__, event.get("event_id"), error)
                 try:
                     await asyncio.wait_for(self.bot.stopping.wait(), timeout=5)
                 except asyncio.TimeoutError:
                     pass
+        return False
 
     def withdraw(self, event_ids: set[str]) -> None:
         """Redactions seen: a reaction still in its grace period is dropped."""
@@ -53,7 +69,7 @@ class Replies:
         """handle(), where anything but a CRM outage is logged and the event counted as handled."""
         try:
             await self.handle(event)
-        except CRMUnavailable:
+        except (CRMUnavailable, MatrixUnavailable):
             raise
         except CRMRefused as error:
             log.warning("event %s: %s", event.get("event_id"), error)
@@ -89,7 +105,18 @@ class Replies:
             if len(self.fetched) > MAX_REMEMBERED:
                 self.fetched.clear()
             response = await self.bot.client.room_get_event(self.bot.room_id, event_id)
-            self.fetched[event_id] = response.event.source if isinstance(response, RoomGetEventResponse) else None
+            if isinstance(response, RoomGetEventResponse):
+                self.fetched[event_id] = response.event.source
+            elif getattr(response, "status_code", None) in NOT_READABLE:
+                self.fetched[event_id] = None
+            elif self.lookup_failures.get(event_id, 0) < MAX_LOOKUP_TRIES:
+                # a hiccup: never remember it as "not the bot's" at once, which would drop the reply for good
+                self.lookup_failures[event_id] = self.lookup_failures.get(event_id, 0) + 1
+                raise MatrixUnavailable(f"looking up {event_id}: {getattr(response, 'message', response)}")
+            else:  # a minute of failures: give up on it rather than hold the sync token back for ever
+                log.warning("giving up looking up %s", event_id)
+                self.fetched[event_id] = None
+            self.lookup_failures.pop(event_id, None)
         return self.fetched[event_id]
 
     async def is_bots(self, event_id: str | None) -> bool:
@@ -113,6 +140,13 @@ class Replies:
             return None
         relation = events.relation(fetched.get("content") or {})
         return relation.target if relation.kind == "thread" else event_id if relation.kind is None else None
+
+    async def shows_a_draft(self, event_id: str) -> bool:
+        """One of the bot's thread messages that shows a draft and invites a yes ("Revised draft: …", "The draft
+        was updated…", "The draft changed meanwhile…"): a reaction on it decides, as on the card."""
+        fetched = await self.fetch(event_id)
+        body = str(((fetched or {}).get("content") or {}).get("body", ""))
+        return bool(fetched) and body.endswith(INVITATIONS)
 
     async def open_card(self, root: str) -> dict | None:
         """The open card whose thread root this is; the CRM is asked only about the bot's own cards."""
@@ -166,7 +200,8 @@ class Replies:
             elif reading.kind == "edit":
                 await self.edit(card, root, event_id, event["sender"], reading.instruction, answer_to, prefix)
             else:
-                await self.decide(card, root, event_id, event["sender"], reading.kind, answer_to, prefix)
+                await self.decide(card, root, event_id, event["sender"], reading.kind, answer_to, prefix,
+                                  sent_at=event.get("origin_server_ts"))
             self.journal.done(event_id, outcome=reading.kind, root=root)
             return reading.kind
 
@@ -212,7 +247,9 @@ class Replies:
         event_id = event["event_id"]
         decision = grammar.reaction(relation.key)
         root = await self.card_root(relation.target) if decision else None
-        if root is None or await self.open_card(root) is None:
+        if root is None or (relation.target != root and not await self.shows_a_draft(relation.target)):
+            return  # a 👍 on "only the listed reviewers…" or "I could not revise…" is a nod, not a decision
+        if await self.open_card(root) is None:
             return
         if event["sender"] not in self.config.reviewers:
             async with self.lanes.lane(root):
@@ -236,14 +273,17 @@ class Replies:
             card = await self.open_card(root)
             if card is not None:
                 await self.decide(card, root, event_id, event["sender"], decision, event_id,
-                                  how=f" (your {relation.key} reaction)")
+                                  how=f" (your {relation.key} reaction)", sent_at=event.get("origin_server_ts"))
             self.journal.done(event_id, outcome=decision, root=root)
 
     # -- acting ------------------------------------------------------------------------------------
     async def decide(self, card: dict, root: str, event_id: str, actor: str, decision: str, answer_to: str,
-                     prefix: str = "", how: str = "") -> None:
-        replay = self.journal.entry(event_id).get("version") is not None  # seen before a crash: the CRM may have it
-        version = self.bot.shown_version(card)
+                     prefix: str = "", how: str = "", sent_at: int | None = None) -> None:
+        """Ask the CRM to apply `decision` to the version the room showed at `sent_at` (the event's
+        origin_server_ts); a newer draft meanwhile makes it a 409, and the thread shows the new one."""
+        entry = self.journal.entry(event_id)
+        replay = entry.get("version") is not None  # seen before a crash: the CRM may have it
+        version = entry["version"] if replay else self.bot.shown_version(card, sent_at)
         self.journal.update(event_id, version=version)
         reply = await self._crm_decide(card, root, event_id, answer_to,
                                        f"{actor}'s {decision} is NOT confirmed as recorded",
@@ -257,10 +297,11 @@ class Replies:
             line = cards.decided_line(current.get("status", decision + "d"), actor, "matrix")
             await self.bot.say(root, prefix + line[:-1] + how + ".", txn=f"done-{event_id}", reply_to=answer_to)
         elif current.get("status") == "pending":  # the draft changed (edited on the web) since it was shown
+            sending = now_ms()
             await self.bot.say(root, f"{prefix}The draft changed meanwhile; it now reads: "
                                      f"{cards.quote(current['draft'])}. Reply yes to approve this version.",
                                txn=f"stale-{event_id}", reply_to=answer_to)
-            self.bot.adopt(card, current)
+            self.bot.adopt(card, current, since_ms=sending)
         else:
             await self.bot.say(root, prefix + "Already " + cards.decided_line(
                 current.get("status", "decided"), current.get("decided_by"), current.get("decided_via")).lower(),
@@ -295,13 +336,14 @@ class Replies:
             card.update(version=current["version"], draft=current["draft"])
             await self._show_revision(card, root, event_id, revision, answer_to, prefix)
             return
+        sending = now_ms()
         await self.bot.say(root, prefix + "The revision was not saved: " + (
             f"the draft changed meanwhile (now: {cards.quote(current.get('draft'))})."
             if current.get("status") == "pending"
             else cards.decided_line(current.get("status", "decided"), current.get("decided_by"),
                                     current.get("decided_via"))), txn=f"editfail-{event_id}", reply_to=answer_to)
         if current.get("status") == "pending":
-            self.bot.adopt(card, current)
+            self.bot.adopt(card, current, since_ms=sending)
 
     async def _crm_decide(self, card: dict, root: str, event_id: str, answer_to: str, unconfirmed: str,
                           *args, **kwargs):

@@ -58,3 +58,33 @@ def test_the_card_says_who_drafted_it(drafted_by, line):
             "investor": {"name": "Kim"}, "email": {"subject": "S", "snippet": "s"}}
     content = card_content(card, "https://crm.example")
     assert f"Draft note: d\n({line})" in content["body"] and f"<i>{line}</i>" in content["formatted_body"]
+
+
+def test_a_backlog_of_drafts_queues_only_a_few_tasks_newest_first():
+    """A first day lists hundreds of to_draft items: the bot holds a few model calls in hand, not a task per
+    item waiting behind the model (drafts that would land long after their cards were posted)."""
+    import asyncio
+
+    from devtools.intake_rig import FakeLLM
+    from matrix_intake.crm_api import CRM
+    from matrix_intake.drafting import Drafter
+    from matrix_intake.llm import LLM
+
+    model = FakeLLM()
+    model.hold.clear()  # busy: no answer comes back during the test
+
+    async def scenario():
+        drafter = Drafter(LLM(model.url, "qwen-test", 5), CRM("http://127.0.0.1:9", "unused"), "qwen-test", 2)
+        items = [{**ITEM, "id": i} for i in range(300)]  # newest first, as the CRM lists them
+        for _ in range(3):  # three polls while the model is busy
+            drafter.start(items)
+            await asyncio.sleep(0.2)
+        queued = sorted(drafter.running)
+        await drafter.stop()
+        return queued
+
+    try:
+        queued = asyncio.run(scenario())
+    finally:
+        model.stop()
+    assert queued == [0, 1, 2, 3]

@@ -86,3 +86,11 @@ def test_a_message_addressed_to_the_bot_is_an_edit_unless_it_decides():
     assert read("one sentence", addressed=True) == Reading("edit", "one sentence")
     assert read("yes", addressed=True) == Reading("approve")
     assert read("no thanks", addressed=True) == Reading("reject")
+
+
+@pytest.mark.parametrize("text", ["don't approve", "Do not approve this", "not approved", "not ok", "dont approve it",
+                                  "never approve this", "don't reject it", "not yes", "Don't approve!"])
+def test_a_negated_decision_asks_instead_of_passing_for_conversation(text):
+    """"don't approve" is no conversation: the reviewer thinks they decided; the bot must ask, not stay quiet."""
+    assert read(text) == Reading("ask")
+    assert read(text, addressed=True) == Reading("ask")  # and never a rewrite of the note through the model

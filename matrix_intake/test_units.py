@@ -56,3 +56,62 @@ def test_config_errors_name_the_variable(change, variable):
     with pytest.raises(ConfigError, match=variable):
         load_config({**BASE, **change})
     assert load_config(BASE).reviewers == frozenset({"@ann:s"})
+
+
+def test_a_sync_token_is_not_saved_past_an_event_whose_handling_was_stopped():
+    import asyncio
+
+    from matrix_intake.progress import Checkpoints
+
+    async def scenario():
+        saved = []
+        checkpoints = Checkpoints(saved.append)
+        held = asyncio.Event()
+
+        async def handled():
+            return True
+
+        async def stopped():  # handle_until_done gives up when the bot stops
+            await held.wait()
+            return False
+
+        first = asyncio.create_task(handled())
+        checkpoints.add("t1", [first])
+        await first
+        grace = asyncio.create_task(held.wait())  # a reaction in its grace period, cancelled at shutdown
+        checkpoints.add("t2", [grace])
+        later = asyncio.create_task(handled())
+        checkpoints.add("t3", [later])
+        await later
+        grace.cancel()
+        await asyncio.gather(grace, return_exceptions=True)
+        retried = asyncio.create_task(stopped())
+        checkpoints.add("t4", [retried])
+        held.set()
+        await retried
+        await asyncio.sleep(0)
+        return saved
+
+    assert asyncio.run(scenario()) == ["t1"]
+
+
+def test_a_decision_refers_to_the_version_shown_when_it_was_sent(tmp_path):
+    from matrix_intake.journal import Journal
+
+    journal = Journal(str(tmp_path))
+    journal.state["shown"]["7"] = {"version": 1, "draft": "old"}  # a store written before the history existed
+    assert journal.shown_at(7, 123) == 1
+    journal.record_shown(7, 2, "web edit")
+    since = journal.shown(7)["history"][-1][1]
+    assert journal.shown_at(7, since - 1) == 1 and journal.shown_at(7, since) == 2 and journal.shown_at(7, None) == 2
+    journal.record_shown(7, 2, "web edit")  # shown again: still shown since then
+    assert journal.shown(7)["history"][-1][1] == since and Journal(str(tmp_path)).shown_at(7, since - 1) == 1
+
+
+def test_a_version_shown_by_a_message_counts_from_just_before_it_was_sent(tmp_path):
+    from matrix_intake.journal import Journal
+
+    journal = Journal(str(tmp_path))
+    journal.record_shown(3, 1, "crm draft", since_ms=1_000)
+    journal.record_shown(3, 2, "web edit", since_ms=5_000)  # the update line went out at 5.000 s
+    assert journal.shown_at(3, 4_999) == 1 and journal.shown_at(3, 5_000) == 2
