@@ -228,3 +228,34 @@ def test_the_poll_runs_apart_from_the_full_schedule(rig, emulator):
     runs = rig.run_rows(ann)
     assert [r["kind"] for r in runs] == ["incremental", "backfill"]  # idle polls leave no run rows
     assert stats(emulator.url)["users"][ANN]["calls"]["history.list"] >= 4
+
+
+def test_personal_threads_held_from_the_all_scope_stay_unfetched_in_the_investors_scope(tmp_path, emulator, keys):
+    """A mailbox synced in `all` scope (every install before targeted capture) holds the metadata of its
+    personal threads; after the switch to `investors`, a new message in one of them is not an investor
+    conversation's and must not be fetched (neither by the poll nor by a full listing)."""
+    from capture_fixtures import capture_env
+    from email_integration.config import load_config
+    from email_integration.service import CaptureService
+    rig = CaptureRig(tmp_path, emulator, keys)  # CRM_GMAIL_CAPTURE_SCOPE=all
+    try:
+        put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)
+        put(emulator, ANN, 20, "Sara <sara@gmail.com>", ANN, subject="Dinner")
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok" and len(rig.view(ann)) == 2
+        rig.config = load_config(capture_env(emulator, keys[0], **TARGETED))
+        rig.service = CaptureService(rig.db_file, rig.data_dir, rig.config)
+        post_json(f"{emulator.url}/_emulator/stats/reset", {})
+        reply = put(emulator, ANN, 21, "Sara <sara@gmail.com>", ANN, subject="Re: Dinner",
+                    in_reply_to="<m20@mail.test>")["id"]
+        investor = put(emulator, ANN, 22, "Kim <kim@alder.vc>", ANN)["id"]
+        rig.service.sync_account(ann, poll=True)
+        message_gets, thread_gets = gets(emulator, ANN)
+        assert investor in message_gets and reply not in message_gets and thread_gets == {}
+        # a full listing (here: a resync after the history expired) leaves the personal thread alone too
+        with rig.conn:
+            email_db.update_sync_state(rig.conn, ann, last_success_at="2000-01-01T00:00:00Z")
+        assert rig.sync(ann)["kind"] == "full_resync"
+        assert reply not in gets(emulator, ANN)[0]
+    finally:
+        rig.close()
