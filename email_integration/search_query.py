@@ -77,13 +77,8 @@ def build_queries(values, excluded=(), after: int | None = None, before: int | N
     are a saving: ingest refuses excluded mail whatever is fetched). Every value lands in exactly
     one query.
     """
-    fixed = [*ALWAYS, *([f"after:{int(after)}"] if after is not None else []),
-             *([f"before:{int(before)}"] if before is not None else [])]
-    negatives = []
-    for term in exclusion_terms(excluded):
-        if len(" ".join(fixed + negatives + [term])) > max_chars // 2:
-            break
-        negatives.append(term)
+    fixed = _fixed(after, before)
+    negatives = exclusion_terms(excluded)[:_fitting_negatives(excluded, fixed, max_chars)]
     suffix = " ".join([*fixed[:len(ALWAYS)], *negatives, *fixed[len(ALWAYS):]])
     queries, current = [], []
     for value in values:
@@ -100,6 +95,32 @@ def build_queries(values, excluded=(), after: int | None = None, before: int | N
     if current:
         queries.append(_query(current, suffix))
     return queries
+
+
+def _fixed(after: int | None, before: int | None) -> list[str]:
+    return [*ALWAYS, *([f"after:{int(after)}"] if after is not None else []),
+            *([f"before:{int(before)}"] if before is not None else [])]
+
+
+def _fitting_negatives(excluded, fixed: list[str], max_chars: int) -> int:
+    """How many of the exclusions' negative groups fit in half a query, in order."""
+    negatives = []
+    for term in exclusion_terms(excluded):
+        if len(" ".join(fixed + negatives + [term])) > max_chars // 2:
+            break
+        negatives.append(term)
+    return len(negatives)
+
+
+def excluded_queries(excluded, after: int | None = None, before: int | None = None,
+                     max_chars: int = MAX_QUERY_CHARS) -> list[str]:
+    """Queries finding the mail of the exclusions whose negatives did not fit in build_queries (same
+    window): the sync lists those ids (5 units a page) and leaves them out rather than fetch mail
+    ingest refuses, and never stores, so that every later search would fetch it again. [] when all fit."""
+    values = [str(p).strip().lower().lstrip("@") for p in excluded or ()]
+    values = [v for v in values if v and _SAFE.match(v)]
+    left_out = values[_fitting_negatives(excluded, _fixed(after, before), max_chars):]
+    return build_queries(left_out, after=after, before=before, max_chars=max_chars) if left_out else []
 
 
 def _query(groups: list[str], suffix: str) -> str:

@@ -13,7 +13,7 @@ from backend.db import ISO_FORMAT, atomic
 
 from . import db, db_capture, db_emails
 from .errors import AuthError, NotFoundError
-from .search_query import build_queries
+from .search_query import build_queries, excluded_queries
 from .targeted import current_terms, plan_fetches
 
 # New mail is searched for from this long before the last good sync: room for clock skew and for mail
@@ -60,15 +60,22 @@ class TargetedCapture:
         terms = current_terms(self.conn, self.config.workspace_domain) if terms is None else terms
         return build_queries(terms, self.excluded, after=after)
 
-    def _search(self, queries: list[str]) -> dict[str, str]:
-        """{message id: threadId} of everything the queries find (spam and trash excluded)."""
+    def _search(self, queries: list[str], after: int | None = None) -> dict[str, str]:
+        """{message id: threadId} of everything the queries find (spam and trash excluded), less the mail
+        of exclusions too many to fit in the queries (`after`: the queries' window)."""
+        found = self._list_ids(queries)
+        for gmail_id in self._list_ids(excluded_queries(self.excluded, after=after)):
+            found.pop(gmail_id, None)
+        self.tally["listed"] += len(found)
+        return found
+
+    def _list_ids(self, queries: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for q in queries:
             for refs, _ in self.client.iter_message_refs(q=q, page_size=self.config.backfill_page_size):
                 self._check_stop()
                 for ref in refs:
                     found[ref["id"]] = ref.get("threadId") or ""
-        self.tally["listed"] += len(found)
         return found
 
     def _fetch_unknown(self, found: dict[str, str], reason: str, with_thread_mates: bool = False) -> None:
@@ -120,7 +127,8 @@ class TargetedCapture:
         wanted = {i: t for i, t in candidates.items() if t and t in held}
         rest = {i: t for i, t in candidates.items() if i not in wanted}
         if rest:
-            found = self._search(self._queries(after=self._window_start()))
+            after = self._window_start()
+            found = self._search(self._queries(after=after), after)
             threads = set(found.values())
             wanted.update({i: t for i, t in rest.items() if i in found or (t and t in threads)})
         self.tally["skipped"] += len(candidates) - len(wanted)

@@ -259,3 +259,21 @@ def test_personal_threads_held_from_the_all_scope_stay_unfetched_in_the_investor
         assert reply not in gets(emulator, ANN)[0]
     finally:
         rig.close()
+
+
+def test_excluded_mail_beyond_what_fits_in_the_query_is_never_fetched(rig, emulator):
+    """A query holds the negatives of about half a query's length of exclusions; the mail of the
+    patterns that did not fit must still not be fetched (ingest would refuse it, and it is never
+    stored, so each scheduled search would fetch it again, every run)."""
+    from email_integration import db_privacy
+    patterns = [f"someone-{i}@clinic-number-{i}.example" for i in range(20)]
+    with rig.conn:
+        for pattern in patterns:
+            db_privacy.add_exclusion(rig.conn, "firm", None, pattern, None)
+    kept = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+    secret = put(emulator, ANN, 2, "Lee <lee@alder.vc>", ANN, cc=patterns[-1])["id"]
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok" and rig.sync(ann)["kind"] == "incremental"
+    assert rig.sync(ann)["status"] == "ok"
+    assert sorted(rig.view(ann)) == [kept]
+    assert secret not in gets(emulator, ANN)[0]
