@@ -141,8 +141,9 @@ class AccountSync(TargetedCapture):
         return None if idle_poll else db.last_run(self.conn, self.account_id)
 
     def _units_spent(self) -> float:
-        """Quota units the account's limiter has charged so far (shared by every client of the account)."""
-        return getattr(getattr(self.client, "limiter", None), "spent", 0.0)
+        """Quota units Gmail charged the account so far, as its limiter counts them (shared by every client of
+        the account; rate-limited calls and batch parts cost nothing)."""
+        return getattr(getattr(self.client, "limiter", None), "charged_total", 0.0)
 
     def _check_stop(self) -> None:
         """Between batches: stop if asked, and renew the run lease (other processes see we are alive)."""

@@ -277,3 +277,17 @@ def test_excluded_mail_beyond_what_fits_in_the_query_is_never_fetched(rig, emula
     assert rig.sync(ann)["status"] == "ok"
     assert sorted(rig.view(ann)) == [kept]
     assert secret not in gets(emulator, ANN)[0]
+
+
+def test_units_per_account_are_what_gmail_charged(rig, emulator):
+    """Batch parts Gmail refuses (429: too many concurrent requests) are not charged: the account's
+    units (units per captured message on the Admin page) must count what Gmail charged, not what the
+    client set aside before sending."""
+    post_json(f"{emulator.url}/_emulator/quota", {"profile": "2026", "units_per_min": 0, "max_concurrent": 3})
+    for i in range(30):
+        put(emulator, ANN, i, "Kim <kim@alder.vc>", ANN, subject=f"Topic {i}")
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok" and len(rig.view(ann)) == 30
+    spent = stats(emulator.url)["users"][ANN]
+    assert spent["rate_limited"] > 0  # the case at hand: some parts were refused
+    assert db_capture.counts(rig.conn, ann)["units"] == spent["units"]
