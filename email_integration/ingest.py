@@ -2,9 +2,9 @@
 
 Privacy: a message that matches no investor keeps only what rematch needs (ids, participants,
 date); its subject, body and attachments are kept only when it matches or CRM_GMAIL_CAPTURE_ALL.
-In the investors scope (`conversations=True`) a message without an investor of its own that joins a
-conversation holding investor mail (a teammate's internal reply) is kept and shown with it, unlinked:
-no proposal, no last contact.
+In the investors scope (`conversations=True`) a message without an investor of its own, between
+teammates only, that joins a conversation holding investor mail (a teammate's internal reply) is kept
+and shown with it, unlinked: no proposal, no last contact.
 A message with a participant on the mailbox's exclusion list is not stored at all.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from . import db, db_capture, db_emails, db_privacy, db_proposals
 from .attachments import BlobStore, store_inline
 from .exclusions import excluded
 from .parser import parse
-from .proposals import horizon_for, propose
+from .proposals import horizon_for, is_internal_only, propose
 from .threads import resolve_thread
 
 ADDED, UPDATED, UNCHANGED, EXCLUDED = "added", "updated", "unchanged", "excluded"
@@ -125,7 +125,7 @@ class Ingestor:
                     db_emails.record_collision(self.conn, parsed["message_id"], collides_with, email_id, account_id)
                 db_emails.store_participants(self.conn, email_id, parsed)
                 db_emails.set_links(self.conn, email_id, links, parsed["date"], new=True)
-                keep_body = keep_body or self._joins_conversation(email_id, thread_id, links)
+                keep_body = keep_body or self._joins_conversation(email_id, thread_id, links, parsed)
                 outcome = ADDED
             else:
                 email_id, thread_id = existing["id"], existing["thread_id"]
@@ -135,7 +135,7 @@ class Ingestor:
                 # keep them all, and link by everyone seen in any copy.
                 db_emails.store_participants(self.conn, email_id, parsed)
                 links, changed = relink(self.conn, self.matcher.index(self.conn), email_id, parsed["date"])
-                keep_body = bool(links) or self.capture_all or self._joins_conversation(email_id, thread_id, links)
+                keep_body = bool(links) or self.capture_all or self._joins_conversation(email_id, thread_id, links, parsed)
                 if changed:
                     outcome = UPDATED
             if keep_body and not (existing and existing["has_body"]):
@@ -157,9 +157,12 @@ class Ingestor:
         self.last_links = links
         return outcome
 
-    def _joins_conversation(self, email_id: int, thread_id: int, links: list) -> bool:
-        """Investors scope: an unlinked message in a conversation with investor mail is shown with it."""
-        if links or not self.conversations or not db_capture.thread_has_investor_mail(self.conn, thread_id):
+    def _joins_conversation(self, email_id: int, thread_id: int, links: list, parsed: dict) -> bool:
+        """Investors scope: an unlinked teammates-only message in a conversation with investor mail is shown
+        with it. One with an outsider who is no investor (the thread forwarded to a spouse or a lawyer) is
+        not the firm's conversation with the investor: privacy mode keeps its metadata only."""
+        if links or not self.conversations or not is_internal_only(parsed, self.matcher.own_domain) or \
+                not db_capture.thread_has_investor_mail(self.conn, thread_id):
             return False
         db_capture.show_in_conversation(self.conn, email_id)
         return True

@@ -291,3 +291,23 @@ def test_units_per_account_are_what_gmail_charged(rig, emulator):
     spent = stats(emulator.url)["users"][ANN]
     assert spent["rate_limited"] > 0  # the case at hand: some parts were refused
     assert db_capture.counts(rig.conn, ann)["units"] == spent["units"]
+
+
+def test_only_internal_replies_join_an_investor_conversation(rig, emulator):
+    """A conversation fetched whole brings every message of the thread. A teammate's internal reply
+    belongs to it; a message to someone outside the firm who is no investor (the thread forwarded to a
+    spouse or a personal lawyer) is not investor mail: metadata only, not shown with the conversation."""
+    put(emulator, ANN, 5, "Kim <kim@alder.vc>", ANN, subject="Round")
+    put(emulator, ANN, 6, f"Ann <{ANN}>", BOB, labels="SENT", subject="Re: Round", in_reply_to="<m5@mail.test>")
+    put(emulator, ANN, 7, f"Ann <{ANN}>", "Sam <sam@gmail.com>", labels="SENT", subject="Fwd: Round",
+        in_reply_to="<m5@mail.test>")
+    put(emulator, ANN, 8, "Sam <sam@gmail.com>", ANN, subject="Re: Fwd: Round", in_reply_to="<m7@mail.test>")
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    rows = {r["message_id"]: (r["matched"], r["has_body"]) for r in
+            rig.query("SELECT message_id, matched, has_body FROM emails")}
+    assert rows["m5@mail.test"] == (1, 1) and rows["m6@mail.test"] == (1, 1)
+    assert rows["m7@mail.test"] == (0, 0) and rows["m8@mail.test"] == (0, 0)
+    thread = rig.query("SELECT thread_id FROM emails WHERE message_id = 'm5@mail.test'")[0]["thread_id"]
+    shown = db_queries.get_thread(rig.conn, NOBODY, thread)
+    assert [e["subject"] for e in shown["emails"]] == ["Round", "Re: Round"]
