@@ -280,7 +280,7 @@ class AccountSync(TargetedCapture):
             done += len(ids)
             with atomic(self.conn):
                 db.update_sync_state(self.conn, self.account_id, listing_page_token=next_token, progress_done=done)
-        self._fetch_conversations(groups, gen)
+        self._fetch_conversations(groups, gen, investor=investor or ())
         self._check_stop()
         with atomic(self.conn):
             # A message the finished listing did not see is gone from the mailbox (unless queued: then
@@ -360,7 +360,8 @@ class AccountSync(TargetedCapture):
         unknown = set(labels) - db_emails.known_gmail_ids(self.conn, self.account_id, list(labels))
         if self.targeted:  # only investor conversations; the rest is never fetched
             candidates = {**{i: thread_of[i] for i in sorted(unknown - set(added))}, **added}
-            self._fetch_conversations(self._investor_candidates(candidates))
+            groups, investor = self._investor_candidates(candidates)
+            self._fetch_conversations(groups, investor=investor)
         else:
             self.tally["listed"] += len(added)
             self._fetch_and_store(list(added) + sorted(unknown - set(added)))

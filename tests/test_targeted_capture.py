@@ -311,3 +311,21 @@ def test_only_internal_replies_join_an_investor_conversation(rig, emulator):
     thread = rig.query("SELECT thread_id FROM emails WHERE message_id = 'm5@mail.test'")[0]["thread_id"]
     shown = db_queries.get_thread(rig.conn, NOBODY, thread)
     assert [e["subject"] for e in shown["emails"]] == ["Round", "Re: Round"]
+
+
+def test_an_internal_reply_fetched_before_its_investor_mail_still_joins_the_conversation(tmp_path, emulator, keys):
+    """Messages are fetched in chunks; a thread of two (the investor's mail and a teammate's reply) can
+    be split across two chunks with the reply first (listings run newest first). The reply must still
+    be kept and shown with the conversation."""
+    rig = CaptureRig(tmp_path, emulator, keys, CRM_GMAIL_BATCH_SIZE="1", **TARGETED)  # chunks of 4 ids
+    try:
+        put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN, subject="Round")
+        put(emulator, ANN, 2, f"Ann <{ANN}>", BOB, labels="SENT", subject="Re: Round", in_reply_to="<m1@mail.test>")
+        for i in range(3, 6):  # newer single investor mails: listed before the conversation
+            put(emulator, ANN, i, "Raj <raj@birch.capital>", ANN, subject=f"Note {i}")
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok" and len(rig.view(ann)) == 5
+        assert rig.query("SELECT matched, has_body FROM emails WHERE message_id = 'm2@mail.test'") == \
+            [{"matched": 1, "has_body": 1}]
+    finally:
+        rig.close()
