@@ -23,8 +23,10 @@ from backend.db import atomic, iso_after, now_iso
 
 from . import db, db_capture, db_emails, db_privacy
 from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError, PermanentError
-from .ingest import Ingestor
-from .parser import body_references
+from .exclusions import excluded
+from .ingest import Ingestor, addresses_of
+from .parser import body_references, parse
+from .proposals import is_internal_only
 from .search_query import ALWAYS
 from .sync_targeted import TargetedCapture
 from .targeted import queue_new_terms
@@ -180,8 +182,7 @@ class AccountSync(TargetedCapture):
         """Fetch the body parts Gmail handed out by attachmentId (large bodies) of mail we will keep;
         one that cannot be fetched stays missing and the parser records it as a problem."""
         parts = body_references(resource)
-        if not parts or SKIPPED_LABELS & set(resource.get("labelIds") or []) or \
-                not self.ingestor.keeps_body(resource):
+        if not parts or SKIPPED_LABELS & set(resource.get("labelIds") or []) or not self._keeps_body(resource):
             return
         for part in parts:
             try:
@@ -193,6 +194,16 @@ class AccountSync(TargetedCapture):
                          resource.get("id"), exc)
                 continue
             part["body"] = {**part["body"], "data": base64.urlsafe_b64encode(data).decode("ascii")}
+
+    def _keeps_body(self, resource: dict) -> bool:
+        """Whether ingest will keep this message's body: never when the mailbox excludes a participant;
+        investor mail (or CRM_GMAIL_CAPTURE_ALL); targeted, also a teammates-only message, which all we
+        fetch there is part of an investor conversation (ingest.py shows it with the conversation)."""
+        parsed = parse(resource)
+        if excluded(addresses_of(parsed), self.excluded):
+            return False
+        return self.ingestor.keeps_body(resource) or \
+            (self.targeted and is_internal_only(parsed, self.config.workspace_domain))
 
     def _store_one(self, gmail_id: str, resource: dict, seen_gen: int, reason: str) -> None:
         # Moved to spam/trash since it was listed, or a draft/chat: nothing to keep.

@@ -329,3 +329,29 @@ def test_an_internal_reply_fetched_before_its_investor_mail_still_joins_the_conv
             [{"matched": 1, "has_body": 1}]
     finally:
         rig.close()
+
+
+def test_large_bodies_are_fetched_for_internal_replies_and_never_for_excluded_mail(rig, emulator):
+    """Gmail hands a large body out by attachmentId. An internal reply kept with its investor conversation
+    needs its body fetched like investor mail; a message the mailbox excludes (here inside a thread fetched
+    whole) is never kept, so its body must not be fetched."""
+    from email_integration import db_privacy
+    big = ("Numbers follow.\n" + "x" * 80 + "\n") * 13_000 + "End of memo.\n"  # over the emulator's inline limit
+    put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN, subject="Terms")
+    raw = make_message(sender=f"Ann <{ANN}>", to=BOB, subject="Re: Terms", body=big, message_id="<m2@mail.test>",
+                       in_reply_to="<m1@mail.test>")
+    add_message(emulator.url, ANN, raw, labels="SENT")
+    put(emulator, ANN, 3, "Kim <kim@alder.vc>", ANN, subject="Re: Terms", in_reply_to="<m2@mail.test>")
+    raw = make_message(sender="Kim <kim@alder.vc>", to=ANN, cc="Dr Who <who@clinic.example>", subject="Re: Terms",
+                       body=big, message_id="<m4@mail.test>", in_reply_to="<m3@mail.test>")
+    add_message(emulator.url, ANN, raw)
+    with rig.conn:
+        db_privacy.add_exclusion(rig.conn, "firm", None, "@clinic.example", None)
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    assert gets(emulator, ANN)[1]  # the conversation came whole (threads.get), the excluded message with it
+    reply = rig.query("SELECT id FROM emails WHERE message_id = 'm2@mail.test'")[0]["id"]
+    detail = db_queries.get_email_detail(rig.conn, NOBODY, reply)
+    assert detail["body_text"].rstrip().endswith("End of memo.") and detail["problems"] == []
+    assert rig.query("SELECT id FROM emails WHERE message_id = 'm4@mail.test'") == []
+    assert stats(emulator.url)["users"][ANN]["calls"]["messages.attachments.get"] == 1  # the reply's body only
