@@ -15,10 +15,12 @@ units a page each), never longer ones.
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from .matcher import FREE_MAIL_DOMAINS
 
+log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1500
 ALWAYS = ("-in:chats", "-in:drafts")
 FIELDS = ("from", "to", "cc", "bcc")
@@ -75,7 +77,7 @@ def build_queries(values, excluded=(), after: int | None = None, before: int | N
     `after` / `before` (epoch seconds) bound the message's internalDate; `excluded` adds one
     negative group per pattern to every query, as many as fit in half the length (the exclusions
     are a saving: ingest refuses excluded mail whatever is fetched). Every value lands in exactly
-    one query.
+    one query, except one too long to fit in a query by itself (logged and left out).
     """
     fixed = _fixed(after, before)
     negatives = exclusion_terms(excluded)[:_fitting_negatives(excluded, fixed, max_chars)]
@@ -83,14 +85,15 @@ def build_queries(values, excluded=(), after: int | None = None, before: int | N
     queries, current = [], []
     for value in values:
         group = _any_field(value)
+        if len(_query([group], suffix)) > max_chars:
+            # Only an absurd value (the investor API takes an address of any length) cannot fit on its own:
+            # it is not searched for, and the rest still are (raising here stopped every run).
+            log.warning("a search term of %d characters does not fit in a query; left out", len(value))
+            continue
         candidate = current + [group]
         if len(_query(candidate, suffix)) > max_chars:
-            if not current:
-                raise ValueError(f"one search term does not fit in {max_chars} characters: {value[:60]}")
             queries.append(_query(current, suffix))
             candidate = [group]
-            if len(_query(candidate, suffix)) > max_chars:
-                raise ValueError(f"one search term does not fit in {max_chars} characters: {value[:60]}")
         current = candidate
     if current:
         queries.append(_query(current, suffix))

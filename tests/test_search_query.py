@@ -78,3 +78,8 @@ def test_exclusions_that_do_not_fit_get_queries_of_their_own():
     covered = [p for p in many if any(f"from:{p[1:]} " in e for e in extra)]
     assert covered == many[fitted:]  # exactly the ones left out of the negatives
     assert excluded_queries(many[:2]) == [] and excluded_queries(()) == []
+
+
+def test_a_term_too_long_for_any_query_is_left_out_not_fatal():
+    queries = build_queries(["x" * 400 + "@longfund.vc", "kim@alder.vc"])
+    assert len(queries) == 1 and "from:kim@alder.vc" in queries[0] and "longfund" not in queries[0]

@@ -355,3 +355,15 @@ def test_large_bodies_are_fetched_for_internal_replies_and_never_for_excluded_ma
     assert detail["body_text"].rstrip().endswith("End of memo.") and detail["problems"] == []
     assert rig.query("SELECT id FROM emails WHERE message_id = 'm4@mail.test'") == []
     assert stats(emulator.url)["users"][ANN]["calls"]["messages.attachments.get"] == 1  # the reply's body only
+
+
+def test_an_address_too_long_for_a_query_does_not_stop_the_capture(rig, emulator):
+    """The investor API accepts any address its pattern allows, however long. One whose search group
+    cannot fit in a query beside the exclusions is left out of the search; every other investor's mail
+    is still captured (it used to end every run of every mailbox with an internal error)."""
+    investors_db.create_investor(rig.conn, "Long Name", "Long Fund", ["x" * 400 + "@longfund.vc"], [])
+    kim = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+    ann = rig.enroll(ANN)
+    run = rig.sync(ann)
+    assert run["status"] == "ok", run["error"]
+    assert list(rig.view(ann)) == [kim]
