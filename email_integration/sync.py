@@ -128,7 +128,9 @@ class AccountSync(TargetedCapture):
         except AuthError as exc:
             status, error, account_state = "error", f"authorization failed: {exc}", "error"
         except GmailError as exc:
-            status, error, account_state = "error", str(exc), "error"
+            # Gmail down or shedding load past the client's retries: the run is an error, but the account
+            # stays idle, so the one-minute poll tries again (the next full run may be hours away).
+            status, error, account_state = "error", str(exc), "idle" if exc.retryable else "error"
         except Exception as exc:  # noqa: BLE001 - recorded on the run; the scheduler must go on
             log.exception("sync of account %s failed", self.account_id)
             status, error, account_state = "error", f"internal error: {type(exc).__name__}", "error"

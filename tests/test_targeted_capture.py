@@ -367,3 +367,21 @@ def test_an_address_too_long_for_a_query_does_not_stop_the_capture(rig, emulator
     run = rig.sync(ann)
     assert run["status"] == "ok", run["error"]
     assert list(rig.view(ann)) == [kim]
+
+
+def test_a_transient_gmail_failure_does_not_stop_the_poll_until_the_next_full_run(tmp_path, emulator, keys):
+    """Gmail down for longer than the client's retries: the run ends in error. That is no reason to stop
+    the one-minute poll until the next scheduled run (3 hours by default): once Gmail answers again, the
+    next poll brings the new investor mail. (An authorization failure still waits: polling cannot fix it.)"""
+    rig = CaptureRig(tmp_path, emulator, keys, CRM_GMAIL_RETRY_MAX="0", **TARGETED)
+    try:
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok"
+        new = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+        post_json(f"{emulator.url}/_emulator/faults", {"rate": 1.0, "kinds": ["503"]})
+        assert rig.service.sync_account(ann, poll=True)["status"] == "error"
+        post_json(f"{emulator.url}/_emulator/faults", {"rate": 0.0})
+        run = rig.service.sync_account(ann, poll=True)
+        assert run is not None and run["status"] == "ok" and new in rig.view(ann)
+    finally:
+        rig.close()
