@@ -370,6 +370,10 @@ class AccountSync(TargetedCapture):
                 deleted.add(gmail_id)
                 added.pop(gmail_id, None)
                 del labels[gmail_id]
+        # Mail history reports as added that this mailbox already holds (fetched by the listing the history
+        # follows, or by the retry queue earlier in this run) is not fetched again.
+        for gmail_id in db_emails.known_gmail_ids(self.conn, self.account_id, list(added)):
+            del added[gmail_id]
         unknown = set(labels) - db_emails.known_gmail_ids(self.conn, self.account_id, list(labels))
         if self.targeted:  # only investor conversations; the rest is never fetched
             candidates = {**{i: thread_of[i] for i in sorted(unknown - set(added))}, **added}

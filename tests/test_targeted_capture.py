@@ -385,3 +385,21 @@ def test_a_transient_gmail_failure_does_not_stop_the_poll_until_the_next_full_ru
         assert run is not None and run["status"] == "ok" and new in rig.view(ann)
     finally:
         rig.close()
+
+
+@pytest.mark.parametrize("scope", ["investors", "all"])
+def test_mail_history_reports_after_the_mailbox_fetched_it_is_not_fetched_again(tmp_path, emulator, keys, scope):
+    """The retry queue (or the listing a history replay follows) may fetch a message before history.list
+    reports it as added in the same run: it must not be fetched a second time."""
+    rig = CaptureRig(tmp_path, emulator, keys, **{**TARGETED, "CRM_GMAIL_CAPTURE_SCOPE": scope})
+    try:
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok"
+        new = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+        with rig.conn:
+            email_db.queue_fetch(rig.conn, ann, new, "sync", "503")  # a fetch that failed: queued
+        post_json(f"{emulator.url}/_emulator/stats/reset", {})
+        assert rig.sync(ann)["status"] == "ok" and new in rig.view(ann)
+        assert gets(emulator, ANN)[0] == {new: 1}
+    finally:
+        rig.close()
