@@ -38,6 +38,7 @@ HIDDEN_LABELS = {"SPAM", "TRASH"}
 # (developers.google.com/gmail/api/guides/labels: DRAFT and CHAT are system labels).
 NOT_MAIL_LABELS = {"DRAFT", "CHAT"}
 SKIPPED_LABELS = HIDDEN_LABELS | NOT_MAIL_LABELS
+POLL_RETRIES = 2  # tries of a queued fetch a poll may spend (sync._retry_queue)
 RESTARTED = object()  # the page-token marker _pages yields when it had to list from the start
 
 
@@ -102,7 +103,7 @@ class AccountSync(TargetedCapture):
             if self.targeted:
                 queue_new_terms(self.conn, self.config.workspace_domain)
             # Inside an unfinished listing, what the queue fetches counts as seen by that listing.
-            self._retry_queue(state["listing_gen"] if state["listing_kind"] else 0)
+            self._retry_queue(state["listing_gen"] if state["listing_kind"] else 0, poll)
             if kind == "incremental":
                 try:
                     self._incremental(state["history_id"])
@@ -134,7 +135,8 @@ class AccountSync(TargetedCapture):
         except Exception as exc:  # noqa: BLE001 - recorded on the run; the scheduler must go on
             log.exception("sync of account %s failed", self.account_id)
             status, error, account_state = "error", f"internal error: {type(exc).__name__}", "error"
-        idle_poll = poll and status == "ok" and not any(self.counts.values()) and not self.tally["fetched"]
+        # A poll that changed nothing leaves no row, even 'partial' for fetches still queued for the full runs.
+        idle_poll = poll and status != "error" and not any(self.counts.values()) and not self.tally["fetched"]
         with atomic(self.conn):
             db.finish_run(self.conn, self.run_id, status, self.counts, error)
             if idle_poll:
@@ -233,8 +235,11 @@ class AccountSync(TargetedCapture):
             return items
         return sorted(items, key=lambda item: not self.ingestor.keeps_body(item[1]))
 
-    def _retry_queue(self, seen_gen: int) -> None:
-        queued = db.queued_fetches(self.conn, self.account_id)
+    def _retry_queue(self, seen_gen: int, poll: bool = False) -> None:
+        """Fetch the queued ids again. A poll (every minute) retries an id only on its first POLL_RETRIES
+        tries and leaves the rest of its MAX_FETCH_ATTEMPTS to the scheduled runs: minutes of Gmail trouble
+        must not use them all (a message given up waits for a full resync in the `all` scope)."""
+        queued = db.queued_fetches(self.conn, self.account_id, max_attempts=POLL_RETRIES if poll else db.MAX_FETCH_ATTEMPTS)
         if queued:
             self._fetch_and_store(queued, seen_gen, reason="retry")
             self.counts["failed"] = 0  # what is still queued shows up as 'partial' at the end

@@ -403,3 +403,24 @@ def test_mail_history_reports_after_the_mailbox_fetched_it_is_not_fetched_again(
         assert gets(emulator, ANN)[0] == {new: 1}
     finally:
         rig.close()
+
+def test_the_poll_spends_few_of_a_queued_message_s_attempts(rig, emulator):
+    """A queued fetch gives up after MAX_FETCH_ATTEMPTS tries. Polls come every minute: were each to retry
+    the queue, a few minutes of Gmail trouble would use every attempt (and in the `all` scope a message
+    given up waits for a full resync). The poll retries a queued message only on its first tries; the
+    scheduled runs keep the rest."""
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    fresh = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+    worn = put(emulator, ANN, 2, "Raj <raj@birch.capital>", ANN)
+    with rig.conn:  # history already read past them: only the queue knows them
+        email_db.update_sync_state(rig.conn, ann, history_id=worn["historyId"])
+        worn = worn["id"]
+        email_db.queue_fetch(rig.conn, ann, fresh, "sync", "503")  # failed once
+        for _ in range(4):  # failed, then retried three times
+            email_db.queue_fetch(rig.conn, ann, worn, "sync", "503")
+    post_json(f"{emulator.url}/_emulator/stats/reset", {})
+    rig.service.sync_account(ann, poll=True)
+    assert fresh in gets(emulator, ANN)[0] and worn not in gets(emulator, ANN)[0]
+    assert rig.service.sync_account(ann, poll=True) is None  # nothing more a poll may do: no run row
+    assert rig.sync(ann)["status"] == "ok" and worn in rig.view(ann)
