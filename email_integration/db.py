@@ -252,9 +252,9 @@ def queue_fetch(conn, account_id: int, gmail_id: str, reason: str, error: str | 
 MAX_FETCH_ATTEMPTS = 8  # then the message stays recorded (gave_up) but no longer holds every run at 'partial'
 
 
-def queued_fetches(conn, account_id: int, limit: int = 5000) -> list[str]:
+def queued_fetches(conn, account_id: int, limit: int = 5000, max_attempts: int = MAX_FETCH_ATTEMPTS) -> list[str]:
     rows = conn.execute("SELECT gmail_id FROM email_fetch_queue WHERE account_id = ? AND attempts < ? "
-                        "ORDER BY rowid LIMIT ?", (account_id, MAX_FETCH_ATTEMPTS, limit))
+                        "ORDER BY rowid LIMIT ?", (account_id, min(max_attempts, MAX_FETCH_ATTEMPTS), limit))
     return [r[0] for r in rows]
 
 

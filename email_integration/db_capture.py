@@ -69,9 +69,12 @@ def backfill_queue(conn, account_id: int, limit: int = 20) -> dict:
 
 
 def held_thread_ids(conn, account_id: int) -> set[str]:
-    """Gmail thread ids of the mail this mailbox holds: a new message in one of them belongs to it."""
-    return {r[0] for r in conn.execute("SELECT DISTINCT gmail_thread_id FROM email_mailbox_entries "
-                                       "WHERE account_id = ? AND gmail_thread_id IS NOT NULL", (account_id,))}
+    """Gmail thread ids of the investor conversations this mailbox holds: a new message in one of them
+    belongs to it. Only threads with mail shown as investor mail (matched): the metadata of personal
+    mail (kept from the `all` scope, or unlinked since) must not make its threads' new mail fetched."""
+    return {r[0] for r in conn.execute("SELECT DISTINCT m.gmail_thread_id FROM email_mailbox_entries m "
+                                       "JOIN emails e ON e.id = m.email_id WHERE m.account_id = ? "
+                                       "AND m.gmail_thread_id IS NOT NULL AND e.matched = 1", (account_id,))}
 
 
 def discard_run(conn, run_id: int) -> None:

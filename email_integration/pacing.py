@@ -107,7 +107,8 @@ class QuotaLimiter:
         self._lock = threading.Lock()
         self.usage = UsageMeter(clock)
         self.batches = BatchSizer(batch_max)
-        self.spent = 0.0
+        self.spent = 0.0  # units reserved before sending (parts Gmail then refuses included)
+        self.charged_total = 0.0  # units Gmail charged: what the run records per account
         self.decreases = 0
 
     @property
@@ -175,6 +176,7 @@ class QuotaLimiter:
         """Gmail answered calls worth `units` (it charges every admitted call); clean traffic raises the pace."""
         with self._lock:
             self.usage.add(units)
+            self.charged_total += units
             if units and self.clock() >= self._hold_until:
                 step = (units / self.rate) * self.budget / RECOVERY_SEC
                 self.rate = max(self.rate, min(self.ceiling, self.rate + step))

@@ -15,10 +15,12 @@ units a page each), never longer ones.
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from .matcher import FREE_MAIL_DOMAINS
 
+log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1500
 ALWAYS = ("-in:chats", "-in:drafts")
 FIELDS = ("from", "to", "cc", "bcc")
@@ -75,31 +77,53 @@ def build_queries(values, excluded=(), after: int | None = None, before: int | N
     `after` / `before` (epoch seconds) bound the message's internalDate; `excluded` adds one
     negative group per pattern to every query, as many as fit in half the length (the exclusions
     are a saving: ingest refuses excluded mail whatever is fetched). Every value lands in exactly
-    one query.
+    one query, except one too long to fit in a query by itself (logged and left out).
     """
-    fixed = [*ALWAYS, *([f"after:{int(after)}"] if after is not None else []),
-             *([f"before:{int(before)}"] if before is not None else [])]
+    fixed = _fixed(after, before)
+    negatives = exclusion_terms(excluded)[:_fitting_negatives(excluded, fixed, max_chars)]
+    suffix = " ".join([*fixed[:len(ALWAYS)], *negatives, *fixed[len(ALWAYS):]])
+    queries, current = [], []
+    for value in values:
+        group = _any_field(value)
+        if len(_query([group], suffix)) > max_chars:
+            # Only an absurd value (the investor API takes an address of any length) cannot fit on its own:
+            # it is not searched for, and the rest still are (raising here stopped every run).
+            log.warning("a search term of %d characters does not fit in a query; left out", len(value))
+            continue
+        candidate = current + [group]
+        if len(_query(candidate, suffix)) > max_chars:
+            queries.append(_query(current, suffix))
+            candidate = [group]
+        current = candidate
+    if current:
+        queries.append(_query(current, suffix))
+    return queries
+
+
+def _fixed(after: int | None, before: int | None) -> list[str]:
+    return [*ALWAYS, *([f"after:{int(after)}"] if after is not None else []),
+            *([f"before:{int(before)}"] if before is not None else [])]
+
+
+def _fitting_negatives(excluded, fixed: list[str], max_chars: int) -> int:
+    """How many of the exclusions' negative groups fit in half a query, in order."""
     negatives = []
     for term in exclusion_terms(excluded):
         if len(" ".join(fixed + negatives + [term])) > max_chars // 2:
             break
         negatives.append(term)
-    suffix = " ".join([*fixed[:len(ALWAYS)], *negatives, *fixed[len(ALWAYS):]])
-    queries, current = [], []
-    for value in values:
-        group = _any_field(value)
-        candidate = current + [group]
-        if len(_query(candidate, suffix)) > max_chars:
-            if not current:
-                raise ValueError(f"one search term does not fit in {max_chars} characters: {value[:60]}")
-            queries.append(_query(current, suffix))
-            candidate = [group]
-            if len(_query(candidate, suffix)) > max_chars:
-                raise ValueError(f"one search term does not fit in {max_chars} characters: {value[:60]}")
-        current = candidate
-    if current:
-        queries.append(_query(current, suffix))
-    return queries
+    return len(negatives)
+
+
+def excluded_queries(excluded, after: int | None = None, before: int | None = None,
+                     max_chars: int = MAX_QUERY_CHARS) -> list[str]:
+    """Queries finding the mail of the exclusions whose negatives did not fit in build_queries (same
+    window): the sync lists those ids (5 units a page) and leaves them out rather than fetch mail
+    ingest refuses, and never stores, so that every later search would fetch it again. [] when all fit."""
+    values = [str(p).strip().lower().lstrip("@") for p in excluded or ()]
+    values = [v for v in values if v and _SAFE.match(v)]
+    left_out = values[_fitting_negatives(excluded, _fixed(after, before), max_chars):]
+    return build_queries(left_out, after=after, before=before, max_chars=max_chars) if left_out else []
 
 
 def _query(groups: list[str], suffix: str) -> str:

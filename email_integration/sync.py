@@ -23,8 +23,10 @@ from backend.db import atomic, iso_after, now_iso
 
 from . import db, db_capture, db_emails, db_privacy
 from .errors import AuthError, GmailError, HistoryExpiredError, NeedsReconsentError, NotFoundError, PermanentError
-from .ingest import Ingestor
-from .parser import body_references
+from .exclusions import excluded
+from .ingest import Ingestor, addresses_of
+from .parser import body_references, parse
+from .proposals import is_internal_only
 from .search_query import ALWAYS
 from .sync_targeted import TargetedCapture
 from .targeted import queue_new_terms
@@ -36,6 +38,7 @@ HIDDEN_LABELS = {"SPAM", "TRASH"}
 # (developers.google.com/gmail/api/guides/labels: DRAFT and CHAT are system labels).
 NOT_MAIL_LABELS = {"DRAFT", "CHAT"}
 SKIPPED_LABELS = HIDDEN_LABELS | NOT_MAIL_LABELS
+POLL_RETRIES = 2  # tries of a queued fetch a poll may spend (sync._retry_queue)
 RESTARTED = object()  # the page-token marker _pages yields when it had to list from the start
 
 
@@ -100,7 +103,7 @@ class AccountSync(TargetedCapture):
             if self.targeted:
                 queue_new_terms(self.conn, self.config.workspace_domain)
             # Inside an unfinished listing, what the queue fetches counts as seen by that listing.
-            self._retry_queue(state["listing_gen"] if state["listing_kind"] else 0)
+            self._retry_queue(state["listing_gen"] if state["listing_kind"] else 0, poll)
             if kind == "incremental":
                 try:
                     self._incremental(state["history_id"])
@@ -126,11 +129,14 @@ class AccountSync(TargetedCapture):
         except AuthError as exc:
             status, error, account_state = "error", f"authorization failed: {exc}", "error"
         except GmailError as exc:
-            status, error, account_state = "error", str(exc), "error"
+            # Gmail down or shedding load past the client's retries: the run is an error, but the account
+            # stays idle, so the one-minute poll tries again (the next full run may be hours away).
+            status, error, account_state = "error", str(exc), "idle" if exc.retryable else "error"
         except Exception as exc:  # noqa: BLE001 - recorded on the run; the scheduler must go on
             log.exception("sync of account %s failed", self.account_id)
             status, error, account_state = "error", f"internal error: {type(exc).__name__}", "error"
-        idle_poll = poll and status == "ok" and not any(self.counts.values()) and not self.tally["fetched"]
+        # A poll that changed nothing leaves no row, even 'partial' for fetches still queued for the full runs.
+        idle_poll = poll and status != "error" and not any(self.counts.values()) and not self.tally["fetched"]
         with atomic(self.conn):
             db.finish_run(self.conn, self.run_id, status, self.counts, error)
             if idle_poll:
@@ -141,8 +147,9 @@ class AccountSync(TargetedCapture):
         return None if idle_poll else db.last_run(self.conn, self.account_id)
 
     def _units_spent(self) -> float:
-        """Quota units the account's limiter has charged so far (shared by every client of the account)."""
-        return getattr(getattr(self.client, "limiter", None), "spent", 0.0)
+        """Quota units Gmail charged the account so far, as its limiter counts them (shared by every client of
+        the account; rate-limited calls and batch parts cost nothing)."""
+        return getattr(getattr(self.client, "limiter", None), "charged_total", 0.0)
 
     def _check_stop(self) -> None:
         """Between batches: stop if asked, and renew the run lease (other processes see we are alive)."""
@@ -179,8 +186,7 @@ class AccountSync(TargetedCapture):
         """Fetch the body parts Gmail handed out by attachmentId (large bodies) of mail we will keep;
         one that cannot be fetched stays missing and the parser records it as a problem."""
         parts = body_references(resource)
-        if not parts or SKIPPED_LABELS & set(resource.get("labelIds") or []) or \
-                not self.ingestor.keeps_body(resource):
+        if not parts or SKIPPED_LABELS & set(resource.get("labelIds") or []) or not self._keeps_body(resource):
             return
         for part in parts:
             try:
@@ -192,6 +198,16 @@ class AccountSync(TargetedCapture):
                          resource.get("id"), exc)
                 continue
             part["body"] = {**part["body"], "data": base64.urlsafe_b64encode(data).decode("ascii")}
+
+    def _keeps_body(self, resource: dict) -> bool:
+        """Whether ingest will keep this message's body: never when the mailbox excludes a participant;
+        investor mail (or CRM_GMAIL_CAPTURE_ALL); targeted, also a teammates-only message, which all we
+        fetch there is part of an investor conversation (ingest.py shows it with the conversation)."""
+        parsed = parse(resource)
+        if excluded(addresses_of(parsed), self.excluded):
+            return False
+        return self.ingestor.keeps_body(resource) or \
+            (self.targeted and is_internal_only(parsed, self.config.workspace_domain))
 
     def _store_one(self, gmail_id: str, resource: dict, seen_gen: int, reason: str) -> None:
         # Moved to spam/trash since it was listed, or a draft/chat: nothing to keep.
@@ -219,8 +235,11 @@ class AccountSync(TargetedCapture):
             return items
         return sorted(items, key=lambda item: not self.ingestor.keeps_body(item[1]))
 
-    def _retry_queue(self, seen_gen: int) -> None:
-        queued = db.queued_fetches(self.conn, self.account_id)
+    def _retry_queue(self, seen_gen: int, poll: bool = False) -> None:
+        """Fetch the queued ids again. A poll (every minute) retries an id only on its first POLL_RETRIES
+        tries and leaves the rest of its MAX_FETCH_ATTEMPTS to the scheduled runs: minutes of Gmail trouble
+        must not use them all (a message given up waits for a full resync in the `all` scope)."""
+        queued = db.queued_fetches(self.conn, self.account_id, max_attempts=POLL_RETRIES if poll else db.MAX_FETCH_ATTEMPTS)
         if queued:
             self._fetch_and_store(queued, seen_gen, reason="retry")
             self.counts["failed"] = 0  # what is still queued shows up as 'partial' at the end
@@ -279,7 +298,7 @@ class AccountSync(TargetedCapture):
             done += len(ids)
             with atomic(self.conn):
                 db.update_sync_state(self.conn, self.account_id, listing_page_token=next_token, progress_done=done)
-        self._fetch_conversations(groups, gen)
+        self._fetch_conversations(groups, gen, investor=investor or ())
         self._check_stop()
         with atomic(self.conn):
             # A message the finished listing did not see is gone from the mailbox (unless queued: then
@@ -356,10 +375,15 @@ class AccountSync(TargetedCapture):
                 deleted.add(gmail_id)
                 added.pop(gmail_id, None)
                 del labels[gmail_id]
+        # Mail history reports as added that this mailbox already holds (fetched by the listing the history
+        # follows, or by the retry queue earlier in this run) is not fetched again.
+        for gmail_id in db_emails.known_gmail_ids(self.conn, self.account_id, list(added)):
+            del added[gmail_id]
         unknown = set(labels) - db_emails.known_gmail_ids(self.conn, self.account_id, list(labels))
         if self.targeted:  # only investor conversations; the rest is never fetched
             candidates = {**{i: thread_of[i] for i in sorted(unknown - set(added))}, **added}
-            self._fetch_conversations(self._investor_candidates(candidates))
+            groups, investor = self._investor_candidates(candidates)
+            self._fetch_conversations(groups, investor=investor)
         else:
             self.tally["listed"] += len(added)
             self._fetch_and_store(list(added) + sorted(unknown - set(added)))

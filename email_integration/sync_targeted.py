@@ -13,7 +13,7 @@ from backend.db import ISO_FORMAT, atomic
 
 from . import db, db_capture, db_emails
 from .errors import AuthError, NotFoundError
-from .search_query import build_queries
+from .search_query import build_queries, excluded_queries
 from .targeted import current_terms, plan_fetches
 
 # New mail is searched for from this long before the last good sync: room for clock skew and for mail
@@ -25,8 +25,13 @@ WINDOW_SLACK_SEC = 86400
 class TargetedCapture:
     """Methods of AccountSync for the investors scope."""
 
-    def _fetch_conversations(self, groups: dict, seen_gen: int = 0, reason: str = "sync") -> None:
-        """Fetch {threadId: [message ids]}: whole threads where that is cheaper, the rest one by one."""
+    def _fetch_conversations(self, groups: dict, seen_gen: int = 0, reason: str = "sync", investor=()) -> None:
+        """Fetch {threadId: [message ids]}: whole threads where that is cheaper, the rest one by one.
+
+        `investor`: the ids the investor search found. They are fetched before the other messages (their
+        threads' teammate replies): a reply fetched in an earlier batch than its investor mail would find no
+        investor conversation to join (ingest.py), and nothing looks at it again.
+        """
         if not groups:
             return
         cost = self.config.quota.cost
@@ -53,6 +58,7 @@ class TargetedCapture:
             auth = next((e for e in failed.values() if isinstance(e, AuthError)), None)
             if auth is not None:
                 raise auth
+        singles.sort(key=lambda gmail_id: gmail_id not in investor)  # stable: thread order otherwise kept
         self._fetch_and_store(singles, seen_gen, reason)
 
     # -- investor search (targeted scope) -----------------------------------------------------
@@ -60,15 +66,22 @@ class TargetedCapture:
         terms = current_terms(self.conn, self.config.workspace_domain) if terms is None else terms
         return build_queries(terms, self.excluded, after=after)
 
-    def _search(self, queries: list[str]) -> dict[str, str]:
-        """{message id: threadId} of everything the queries find (spam and trash excluded)."""
+    def _search(self, queries: list[str], after: int | None = None) -> dict[str, str]:
+        """{message id: threadId} of everything the queries find (spam and trash excluded), less the mail
+        of exclusions too many to fit in the queries (`after`: the queries' window)."""
+        found = self._list_ids(queries)
+        for gmail_id in self._list_ids(excluded_queries(self.excluded, after=after)):
+            found.pop(gmail_id, None)
+        self.tally["listed"] += len(found)
+        return found
+
+    def _list_ids(self, queries: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for q in queries:
             for refs, _ in self.client.iter_message_refs(q=q, page_size=self.config.backfill_page_size):
                 self._check_stop()
                 for ref in refs:
                     found[ref["id"]] = ref.get("threadId") or ""
-        self.tally["listed"] += len(found)
         return found
 
     def _fetch_unknown(self, found: dict[str, str], reason: str, with_thread_mates: bool = False) -> None:
@@ -81,7 +94,7 @@ class TargetedCapture:
         groups: dict[str, list] = {}
         for gmail_id, thread_id in unknown.items():
             groups.setdefault(thread_id, []).append(gmail_id)
-        self._fetch_conversations(groups, reason=reason)
+        self._fetch_conversations(groups, reason=reason, investor=found)
 
     def _thread_mates(self, threads: set[str]) -> dict[str, str]:
         """{id: threadId} of the messages of `threads` this mailbox does not hold yet."""
@@ -107,27 +120,29 @@ class TargetedCapture:
         with atomic(self.conn):
             db_capture.finish_backfill(self.conn, self.account_id, terms, len(found))
 
-    def _investor_candidates(self, candidates: dict[str, str]) -> dict[str, list]:
-        """Of new ids {id: threadId}, those of investor conversations, grouped by thread.
+    def _investor_candidates(self, candidates: dict[str, str]) -> tuple[dict[str, list], dict[str, str]]:
+        """Of new ids {id: threadId}, those of investor conversations, grouped by thread; and what the
+        investor search found ({id: threadId}, for _fetch_conversations).
 
         A message in a thread this mailbox already holds belongs to that conversation; the others are
         checked against the investor search limited to a window since the last good sync (a
         messages.list costs 5 units a query; a metadata get to check each id would cost 20 an id).
         """
         if not candidates:
-            return {}
-        held = db_capture.held_thread_ids(self.conn, self.account_id)
+            return {}, {}
+        held, found = db_capture.held_thread_ids(self.conn, self.account_id), {}
         wanted = {i: t for i, t in candidates.items() if t and t in held}
         rest = {i: t for i, t in candidates.items() if i not in wanted}
         if rest:
-            found = self._search(self._queries(after=self._window_start()))
+            after = self._window_start()
+            found = self._search(self._queries(after=after), after)
             threads = set(found.values())
             wanted.update({i: t for i, t in rest.items() if i in found or (t and t in threads)})
         self.tally["skipped"] += len(candidates) - len(wanted)
         groups: dict[str, list] = {}
         for gmail_id, thread_id in wanted.items():
             groups.setdefault(thread_id, []).append(gmail_id)
-        return groups
+        return groups, found
 
     def _window_start(self) -> int:
         last = db.get_sync_state(self.conn, self.account_id)["last_success_at"]

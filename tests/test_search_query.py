@@ -5,7 +5,8 @@ import email.utils
 from hypothesis import given, settings, strategies as st
 
 from devtools.gmail_emulator.query import compile_query
-from email_integration.search_query import MAX_QUERY_CHARS, build_queries, exclusion_terms, investor_terms
+from email_integration.search_query import (MAX_QUERY_CHARS, build_queries, excluded_queries, exclusion_terms,
+                                           investor_terms)
 
 ROWS = [(1, "email", "kim@alder.vc"), (1, "domain", "alder.vc"), (2, "email", "ops@mail.alder.vc"),
         (3, "domain", "gmail.com"), (4, "email", "elena@gmail.com"), (5, "domain", "firm.test"),
@@ -66,3 +67,19 @@ def test_exclusions_fill_at_most_half_a_query():
     (q,) = queries
     assert len(q) <= MAX_QUERY_CHARS and 0 < q.count("-{from:") < 40
     assert q.startswith("{from:kim@alder.vc") and "-in:chats -in:drafts" in q
+
+
+def test_exclusions_that_do_not_fit_get_queries_of_their_own():
+    many = [f"@excluded-domain-number-{i}.example" for i in range(40)]
+    (q,) = build_queries(["kim@alder.vc"], excluded=many, after=1_767_225_600)
+    fitted = q.count("-{from:")
+    extra = excluded_queries(many, after=1_767_225_600)
+    assert extra and all(len(e) <= MAX_QUERY_CHARS and e.endswith("after:1767225600") for e in extra)
+    covered = [p for p in many if any(f"from:{p[1:]} " in e for e in extra)]
+    assert covered == many[fitted:]  # exactly the ones left out of the negatives
+    assert excluded_queries(many[:2]) == [] and excluded_queries(()) == []
+
+
+def test_a_term_too_long_for_any_query_is_left_out_not_fatal():
+    queries = build_queries(["x" * 400 + "@longfund.vc", "kim@alder.vc"])
+    assert len(queries) == 1 and "from:kim@alder.vc" in queries[0] and "longfund" not in queries[0]

@@ -228,3 +228,199 @@ def test_the_poll_runs_apart_from_the_full_schedule(rig, emulator):
     runs = rig.run_rows(ann)
     assert [r["kind"] for r in runs] == ["incremental", "backfill"]  # idle polls leave no run rows
     assert stats(emulator.url)["users"][ANN]["calls"]["history.list"] >= 4
+
+
+def test_personal_threads_held_from_the_all_scope_stay_unfetched_in_the_investors_scope(tmp_path, emulator, keys):
+    """A mailbox synced in `all` scope (every install before targeted capture) holds the metadata of its
+    personal threads; after the switch to `investors`, a new message in one of them is not an investor
+    conversation's and must not be fetched (neither by the poll nor by a full listing)."""
+    from capture_fixtures import capture_env
+    from email_integration.config import load_config
+    from email_integration.service import CaptureService
+    rig = CaptureRig(tmp_path, emulator, keys)  # CRM_GMAIL_CAPTURE_SCOPE=all
+    try:
+        put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)
+        put(emulator, ANN, 20, "Sara <sara@gmail.com>", ANN, subject="Dinner")
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok" and len(rig.view(ann)) == 2
+        rig.config = load_config(capture_env(emulator, keys[0], **TARGETED))
+        rig.service = CaptureService(rig.db_file, rig.data_dir, rig.config)
+        post_json(f"{emulator.url}/_emulator/stats/reset", {})
+        reply = put(emulator, ANN, 21, "Sara <sara@gmail.com>", ANN, subject="Re: Dinner",
+                    in_reply_to="<m20@mail.test>")["id"]
+        investor = put(emulator, ANN, 22, "Kim <kim@alder.vc>", ANN)["id"]
+        rig.service.sync_account(ann, poll=True)
+        message_gets, thread_gets = gets(emulator, ANN)
+        assert investor in message_gets and reply not in message_gets and thread_gets == {}
+        # a full listing (here: a resync after the history expired) leaves the personal thread alone too
+        with rig.conn:
+            email_db.update_sync_state(rig.conn, ann, last_success_at="2000-01-01T00:00:00Z")
+        assert rig.sync(ann)["kind"] == "full_resync"
+        assert reply not in gets(emulator, ANN)[0]
+    finally:
+        rig.close()
+
+
+def test_excluded_mail_beyond_what_fits_in_the_query_is_never_fetched(rig, emulator):
+    """A query holds the negatives of about half a query's length of exclusions; the mail of the
+    patterns that did not fit must still not be fetched (ingest would refuse it, and it is never
+    stored, so each scheduled search would fetch it again, every run)."""
+    from email_integration import db_privacy
+    patterns = [f"someone-{i}@clinic-number-{i}.example" for i in range(20)]
+    with rig.conn:
+        for pattern in patterns:
+            db_privacy.add_exclusion(rig.conn, "firm", None, pattern, None)
+    kept = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+    secret = put(emulator, ANN, 2, "Lee <lee@alder.vc>", ANN, cc=patterns[-1])["id"]
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok" and rig.sync(ann)["kind"] == "incremental"
+    assert rig.sync(ann)["status"] == "ok"
+    assert sorted(rig.view(ann)) == [kept]
+    assert secret not in gets(emulator, ANN)[0]
+
+
+def test_units_per_account_are_what_gmail_charged(rig, emulator):
+    """Batch parts Gmail refuses (429: too many concurrent requests) are not charged: the account's
+    units (units per captured message on the Admin page) must count what Gmail charged, not what the
+    client set aside before sending."""
+    post_json(f"{emulator.url}/_emulator/quota", {"profile": "2026", "units_per_min": 0, "max_concurrent": 3})
+    for i in range(30):
+        put(emulator, ANN, i, "Kim <kim@alder.vc>", ANN, subject=f"Topic {i}")
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok" and len(rig.view(ann)) == 30
+    spent = stats(emulator.url)["users"][ANN]
+    assert spent["rate_limited"] > 0  # the case at hand: some parts were refused
+    assert db_capture.counts(rig.conn, ann)["units"] == spent["units"]
+
+
+def test_only_internal_replies_join_an_investor_conversation(rig, emulator):
+    """A conversation fetched whole brings every message of the thread. A teammate's internal reply
+    belongs to it; a message to someone outside the firm who is no investor (the thread forwarded to a
+    spouse or a personal lawyer) is not investor mail: metadata only, not shown with the conversation."""
+    put(emulator, ANN, 5, "Kim <kim@alder.vc>", ANN, subject="Round")
+    put(emulator, ANN, 6, f"Ann <{ANN}>", BOB, labels="SENT", subject="Re: Round", in_reply_to="<m5@mail.test>")
+    put(emulator, ANN, 7, f"Ann <{ANN}>", "Sam <sam@gmail.com>", labels="SENT", subject="Fwd: Round",
+        in_reply_to="<m5@mail.test>")
+    put(emulator, ANN, 8, "Sam <sam@gmail.com>", ANN, subject="Re: Fwd: Round", in_reply_to="<m7@mail.test>")
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    rows = {r["message_id"]: (r["matched"], r["has_body"]) for r in
+            rig.query("SELECT message_id, matched, has_body FROM emails")}
+    assert rows["m5@mail.test"] == (1, 1) and rows["m6@mail.test"] == (1, 1)
+    assert rows["m7@mail.test"] == (0, 0) and rows["m8@mail.test"] == (0, 0)
+    thread = rig.query("SELECT thread_id FROM emails WHERE message_id = 'm5@mail.test'")[0]["thread_id"]
+    shown = db_queries.get_thread(rig.conn, NOBODY, thread)
+    assert [e["subject"] for e in shown["emails"]] == ["Round", "Re: Round"]
+
+
+def test_an_internal_reply_fetched_before_its_investor_mail_still_joins_the_conversation(tmp_path, emulator, keys):
+    """Messages are fetched in chunks; a thread of two (the investor's mail and a teammate's reply) can
+    be split across two chunks with the reply first (listings run newest first). The reply must still
+    be kept and shown with the conversation."""
+    rig = CaptureRig(tmp_path, emulator, keys, CRM_GMAIL_BATCH_SIZE="1", **TARGETED)  # chunks of 4 ids
+    try:
+        put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN, subject="Round")
+        put(emulator, ANN, 2, f"Ann <{ANN}>", BOB, labels="SENT", subject="Re: Round", in_reply_to="<m1@mail.test>")
+        for i in range(3, 6):  # newer single investor mails: listed before the conversation
+            put(emulator, ANN, i, "Raj <raj@birch.capital>", ANN, subject=f"Note {i}")
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok" and len(rig.view(ann)) == 5
+        assert rig.query("SELECT matched, has_body FROM emails WHERE message_id = 'm2@mail.test'") == \
+            [{"matched": 1, "has_body": 1}]
+    finally:
+        rig.close()
+
+
+def test_large_bodies_are_fetched_for_internal_replies_and_never_for_excluded_mail(rig, emulator):
+    """Gmail hands a large body out by attachmentId. An internal reply kept with its investor conversation
+    needs its body fetched like investor mail; a message the mailbox excludes (here inside a thread fetched
+    whole) is never kept, so its body must not be fetched."""
+    from email_integration import db_privacy
+    big = ("Numbers follow.\n" + "x" * 80 + "\n") * 13_000 + "End of memo.\n"  # over the emulator's inline limit
+    put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN, subject="Terms")
+    raw = make_message(sender=f"Ann <{ANN}>", to=BOB, subject="Re: Terms", body=big, message_id="<m2@mail.test>",
+                       in_reply_to="<m1@mail.test>")
+    add_message(emulator.url, ANN, raw, labels="SENT")
+    put(emulator, ANN, 3, "Kim <kim@alder.vc>", ANN, subject="Re: Terms", in_reply_to="<m2@mail.test>")
+    raw = make_message(sender="Kim <kim@alder.vc>", to=ANN, cc="Dr Who <who@clinic.example>", subject="Re: Terms",
+                       body=big, message_id="<m4@mail.test>", in_reply_to="<m3@mail.test>")
+    add_message(emulator.url, ANN, raw)
+    with rig.conn:
+        db_privacy.add_exclusion(rig.conn, "firm", None, "@clinic.example", None)
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    assert gets(emulator, ANN)[1]  # the conversation came whole (threads.get), the excluded message with it
+    reply = rig.query("SELECT id FROM emails WHERE message_id = 'm2@mail.test'")[0]["id"]
+    detail = db_queries.get_email_detail(rig.conn, NOBODY, reply)
+    assert detail["body_text"].rstrip().endswith("End of memo.") and detail["problems"] == []
+    assert rig.query("SELECT id FROM emails WHERE message_id = 'm4@mail.test'") == []
+    assert stats(emulator.url)["users"][ANN]["calls"]["messages.attachments.get"] == 1  # the reply's body only
+
+
+def test_an_address_too_long_for_a_query_does_not_stop_the_capture(rig, emulator):
+    """The investor API accepts any address its pattern allows, however long. One whose search group
+    cannot fit in a query beside the exclusions is left out of the search; every other investor's mail
+    is still captured (it used to end every run of every mailbox with an internal error)."""
+    investors_db.create_investor(rig.conn, "Long Name", "Long Fund", ["x" * 400 + "@longfund.vc"], [])
+    kim = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+    ann = rig.enroll(ANN)
+    run = rig.sync(ann)
+    assert run["status"] == "ok", run["error"]
+    assert list(rig.view(ann)) == [kim]
+
+
+def test_a_transient_gmail_failure_does_not_stop_the_poll_until_the_next_full_run(tmp_path, emulator, keys):
+    """Gmail down for longer than the client's retries: the run ends in error. That is no reason to stop
+    the one-minute poll until the next scheduled run (3 hours by default): once Gmail answers again, the
+    next poll brings the new investor mail. (An authorization failure still waits: polling cannot fix it.)"""
+    rig = CaptureRig(tmp_path, emulator, keys, CRM_GMAIL_RETRY_MAX="0", **TARGETED)
+    try:
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok"
+        new = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+        post_json(f"{emulator.url}/_emulator/faults", {"rate": 1.0, "kinds": ["503"]})
+        assert rig.service.sync_account(ann, poll=True)["status"] == "error"
+        post_json(f"{emulator.url}/_emulator/faults", {"rate": 0.0})
+        run = rig.service.sync_account(ann, poll=True)
+        assert run is not None and run["status"] == "ok" and new in rig.view(ann)
+    finally:
+        rig.close()
+
+
+@pytest.mark.parametrize("scope", ["investors", "all"])
+def test_mail_history_reports_after_the_mailbox_fetched_it_is_not_fetched_again(tmp_path, emulator, keys, scope):
+    """The retry queue (or the listing a history replay follows) may fetch a message before history.list
+    reports it as added in the same run: it must not be fetched a second time."""
+    rig = CaptureRig(tmp_path, emulator, keys, **{**TARGETED, "CRM_GMAIL_CAPTURE_SCOPE": scope})
+    try:
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok"
+        new = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+        with rig.conn:
+            email_db.queue_fetch(rig.conn, ann, new, "sync", "503")  # a fetch that failed: queued
+        post_json(f"{emulator.url}/_emulator/stats/reset", {})
+        assert rig.sync(ann)["status"] == "ok" and new in rig.view(ann)
+        assert gets(emulator, ANN)[0] == {new: 1}
+    finally:
+        rig.close()
+
+def test_the_poll_spends_few_of_a_queued_message_s_attempts(rig, emulator):
+    """A queued fetch gives up after MAX_FETCH_ATTEMPTS tries. Polls come every minute: were each to retry
+    the queue, a few minutes of Gmail trouble would use every attempt (and in the `all` scope a message
+    given up waits for a full resync). The poll retries a queued message only on its first tries; the
+    scheduled runs keep the rest."""
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    fresh = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
+    worn = put(emulator, ANN, 2, "Raj <raj@birch.capital>", ANN)
+    with rig.conn:  # history already read past them: only the queue knows them
+        email_db.update_sync_state(rig.conn, ann, history_id=worn["historyId"])
+        worn = worn["id"]
+        email_db.queue_fetch(rig.conn, ann, fresh, "sync", "503")  # failed once
+        for _ in range(4):  # failed, then retried three times
+            email_db.queue_fetch(rig.conn, ann, worn, "sync", "503")
+    post_json(f"{emulator.url}/_emulator/stats/reset", {})
+    rig.service.sync_account(ann, poll=True)
+    assert fresh in gets(emulator, ANN)[0] and worn not in gets(emulator, ANN)[0]
+    assert rig.service.sync_account(ann, poll=True) is None  # nothing more a poll may do: no run row
+    assert rig.sync(ann)["status"] == "ok" and worn in rig.view(ann)
