@@ -83,6 +83,14 @@ def list_accounts(conn) -> list[dict]:
     return [dict(r) for r in conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM email_accounts ORDER BY email")]
 
 
+def owner_active(conn, account_id: int) -> bool:
+    """False once the mailbox's person is deactivated (backend.manage deactivate-user): their mail is
+    not synced until they are reactivated. A mailbox with no CRM user behind it counts as active."""
+    row = conn.execute("SELECT u.active FROM email_accounts a LEFT JOIN users u ON u.id = a.user_id "
+                       "WHERE a.id = ?", (account_id,)).fetchone()
+    return row is None or row[0] is None or bool(row[0])
+
+
 def set_account_state(conn, account_id: int, state: str, error: str | None = None) -> None:
     if state not in ACCOUNT_STATES:
         raise ValueError(f"unknown account state {state!r}")

@@ -110,8 +110,8 @@ class CaptureService:
         conn = self.connect()
         try:
             account = db.get_account(conn, account_id)
-            if account is None or account["state"] == "disabled":
-                return None
+            if account is None or account["state"] == "disabled" or not db.owner_active(conn, account_id):
+                return None  # a deactivated teammate's mailbox is left alone until they are reactivated
             run = AccountSync(conn, account, self.client_for(account_id), self.config, self.matcher,
                               self.blob_store, stop).run(poll=poll)
             backlog = message_backlog(conn, account_id)

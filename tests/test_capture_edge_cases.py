@@ -209,3 +209,20 @@ def test_one_run_per_account_across_processes(tmp_path, emulator, keys):
     assert rig.sync(account)["status"] == "ok"
     assert email_db.get_account(rig.conn, account)["lease_owner"] is None
     rig.close()
+
+
+def test_a_deactivated_teammates_mailbox_is_not_synced_until_reactivated(tmp_path, emulator, keys):
+    """Account lifecycle (issue 15, item 6) reaches capture: deactivate-user stops that mailbox's sync."""
+    from backend import users_db
+
+    add_message(emulator.url, "ann@firm.test", make_message(
+        sender="Kim Lee <kim@alder.vc>", to="ann@firm.test", subject="Before", message_id="<life1@alder.vc>"))
+    rig = CaptureRig(tmp_path, emulator, keys)
+    user_id = users_db.create_user(rig.conn, "ann@firm.test", "Ann", "member", None)
+    account, _ = email_db.enroll_account(rig.conn, "ann@firm.test", user_id, "dwd")
+    users_db.set_active(rig.conn, user_id, False)
+    rig.conn.commit()
+    assert rig.sync(account["id"]) is None and rig.count("emails") == 0
+    users_db.set_active(rig.conn, user_id, True)
+    rig.conn.commit()
+    assert rig.sync(account["id"])["status"] == "ok" and rig.count("emails") == 1
