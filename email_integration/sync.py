@@ -307,9 +307,11 @@ class AccountSync(TargetedCapture):
             for gmail_id in db_emails.unseen_gmail_ids(self.conn, self.account_id, gen):
                 if gmail_id not in queued:
                     self._remove(gmail_id)
+            # A finished listing is as fresh as history applied up to where it started: a process killed
+            # before the incremental pass that follows resumes incrementally, not with a full resync.
             db.update_sync_state(self.conn, self.account_id, history_id=state["listing_start_history_id"],
                                  listing_kind=None, listing_page_token=None, progress_done=done,
-                                 progress_total=max(done, state["progress_total"]))
+                                 progress_total=max(done, state["progress_total"]), last_success_at=now_iso())
 
     def _pages(self, token: str | None):
         """The listing's pages from `token`; a saved token Gmail refuses (400: tokens do not live forever)
