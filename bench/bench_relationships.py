@@ -35,7 +35,7 @@ from backend import investors_db, users_db  # noqa: E402
 from backend.auth import token_hash  # noqa: E402
 from backend.db import atomic, connect, db_path  # noqa: E402
 from backend.server import init_db  # noqa: E402
-from bench_support import ROOT, capture_environ, service_account  # noqa: E402
+from bench_support import capture_environ, service_account, start_crm_process  # noqa: E402
 from devtools.gmail_emulator.gmail_format import message_resource  # noqa: E402
 from email_integration import db as email_db  # noqa: E402
 from email_integration.attachments import blob_store_for  # noqa: E402
@@ -135,13 +135,8 @@ def start_server(data_dir: str, key_path: str) -> tuple[subprocess.Popen, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     env.update(capture_environ("http://127.0.0.1:9", key_path, CRM_DATA_DIR=data_dir, CRM_PORT="0",
                                CRM_RATE_LIMIT_PER_MIN="1000000", CRM_LOG_LEVEL="WARNING"))
-    process = subprocess.Popen([sys.executable, "-m", "backend.server"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()
-    if "listening on" not in line:
-        process.kill()
-        raise SystemExit(f"the CRM did not start: {line!r}")
-    return process, int(line.strip().rsplit(":", 1)[-1])
+    process, url = start_crm_process(env, data_dir)
+    return process, int(url.rsplit(":", 1)[-1])
 
 
 class Client:
