@@ -22,10 +22,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_support import (capture_environ, crm_database, service_account, start_emulator_process,  # noqa: E402
                            write_mailboxes, DOMAIN)
 from backend.db import connect  # noqa: E402
-from email_integration import db as email_db  # noqa: E402
+from email_integration.capture import db_accounts as email_db  # noqa: E402
 from email_integration.config import load_config  # noqa: E402
-from email_integration.pacing import QuotaLimiter  # noqa: E402
-from email_integration.service import CaptureService  # noqa: E402
+from email_integration.google.pacing import QuotaLimiter  # noqa: E402
+from email_integration.capture.service import CaptureService  # noqa: E402
 
 
 def rss_mb() -> float:

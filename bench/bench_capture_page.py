@@ -29,10 +29,10 @@ from bench_support import ROOT, capture_environ, crm_database, service_account, 
 from backend.db import connect  # noqa: E402
 from devtools.gmail_emulator.gmail_format import message_resource  # noqa: E402
 from devtools.mailgen import FUNDS, sized_message  # noqa: E402
-from email_integration import db as email_db  # noqa: E402
-from email_integration.attachments import blob_store_for  # noqa: E402
-from email_integration.ingest import Ingestor  # noqa: E402
-from email_integration.matcher import MatcherCache  # noqa: E402
+from email_integration.capture import db_accounts as email_db  # noqa: E402
+from email_integration.capture.attachments import blob_store_for  # noqa: E402
+from email_integration.capture.ingest import Ingestor  # noqa: E402
+from email_integration.capture.matcher import MatcherCache  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from crm_client import CRMClient  # noqa: E402

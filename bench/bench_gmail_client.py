@@ -28,10 +28,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from devtools.gmail_emulator.server import start_emulator  # noqa: E402
 from devtools.make_service_account import make_service_account  # noqa: E402
 from email_integration.config import load_config  # noqa: E402
-from email_integration.credentials import DWDCredentialProvider  # noqa: E402
-from email_integration.gmail_client import GmailClient  # noqa: E402
-from email_integration.pacing import QuotaLimiter  # noqa: E402
-from email_integration.quota import PROFILES  # noqa: E402
+from email_integration.google.credentials import DWDCredentialProvider  # noqa: E402
+from email_integration.gmail.client import GmailClient  # noqa: E402
+from email_integration.google.pacing import QuotaLimiter  # noqa: E402
+from email_integration.google.quota import PROFILES  # noqa: E402
 
 USER = "bench@firm.test"
 

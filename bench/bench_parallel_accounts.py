@@ -26,10 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_support import (DOMAIN, capture_environ, crm_database, service_account,  # noqa: E402
                            start_emulator_process, write_mailboxes)
 from backend.db import connect  # noqa: E402
-from email_integration import db as email_db  # noqa: E402
+from email_integration.capture import db_accounts as email_db  # noqa: E402
 from email_integration.config import load_config  # noqa: E402
-from email_integration.quota import PROFILES  # noqa: E402
-from email_integration.service import CaptureService  # noqa: E402
+from email_integration.google.quota import PROFILES  # noqa: E402
+from email_integration.capture.service import CaptureService  # noqa: E402
 
 
 def emulator_stats(url: str) -> dict:

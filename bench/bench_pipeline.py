@@ -25,11 +25,11 @@ from backend.db import connect, db_path  # noqa: E402
 from backend.server import init_db  # noqa: E402
 from devtools.gmail_emulator.gmail_format import message_resource  # noqa: E402
 from devtools.mailgen import FUNDS, _address, sized_message  # noqa: E402
-from email_integration import db as email_db  # noqa: E402
-from email_integration.attachments import blob_store_for  # noqa: E402
-from email_integration.ingest import Ingestor  # noqa: E402
-from email_integration.matcher import MatcherCache  # noqa: E402
-from email_integration.parser import parse  # noqa: E402
+from email_integration.capture import db_accounts as email_db  # noqa: E402
+from email_integration.capture.attachments import blob_store_for  # noqa: E402
+from email_integration.capture.ingest import Ingestor  # noqa: E402
+from email_integration.capture.matcher import MatcherCache  # noqa: E402
+from email_integration.mail.parser import parse  # noqa: E402
 
 
 COMMIT_EVERY = 50  # CRM_GMAIL_BATCH_SIZE: sync stores each fetched batch in one transaction

@@ -37,10 +37,10 @@ from backend.db import atomic, connect, db_path  # noqa: E402
 from backend.server import init_db  # noqa: E402
 from bench_support import capture_environ, service_account, start_crm_process  # noqa: E402
 from devtools.gmail_emulator.gmail_format import message_resource  # noqa: E402
-from email_integration import db as email_db  # noqa: E402
-from email_integration.attachments import blob_store_for  # noqa: E402
-from email_integration.ingest import Ingestor  # noqa: E402
-from email_integration.matcher import MatcherCache  # noqa: E402
+from email_integration.capture import db_accounts as email_db  # noqa: E402
+from email_integration.capture.attachments import blob_store_for  # noqa: E402
+from email_integration.capture.ingest import Ingestor  # noqa: E402
+from email_integration.capture.matcher import MatcherCache  # noqa: E402
 
 DOMAIN = "bench.example"
 TEAM = ["ann", "ben", "cat", "dan", "eve"]

@@ -34,13 +34,13 @@ from bench_support import (DOMAIN, capture_environ, crm_database, service_accoun
                            start_emulator_process)
 from backend.db import connect  # noqa: E402
 from devtools.mailgen import FUNDS, _address  # noqa: E402
-from email_integration import db as email_db  # noqa: E402
+from email_integration.capture import db_accounts as email_db  # noqa: E402
 from email_integration.config import load_config  # noqa: E402
-from email_integration.pacing import QuotaLimiter  # noqa: E402
-from email_integration.search_query import build_queries  # noqa: E402
-from email_integration.service import CaptureService  # noqa: E402
-from email_integration.sync import AccountSync  # noqa: E402
-from email_integration.targeted import current_terms  # noqa: E402
+from email_integration.google.pacing import QuotaLimiter  # noqa: E402
+from email_integration.gmail.search_query import build_queries  # noqa: E402
+from email_integration.capture.service import CaptureService  # noqa: E402
+from email_integration.capture.sync import AccountSync  # noqa: E402
+from email_integration.capture.targeted import current_terms  # noqa: E402
 
 OWNER = f"ann@{DOMAIN}"
 OPTIONS = (("--messages", int, 5000), ("--investor-share", float, 0.1), ("--new-mail", int, 100), ("--seed", int, 7))

@@ -27,12 +27,14 @@ from backend.db import atomic, connect, db_path  # noqa: E402
 from backend.server import init_db  # noqa: E402
 from bench.bench_pipeline import resources  # noqa: E402
 from devtools.mailgen import FUNDS, _address  # noqa: E402
-from email_integration import db as email_db  # noqa: E402
-from email_integration import db_intake, db_privacy, db_queries, proposals  # noqa: E402
-from email_integration.attachments import blob_store_for  # noqa: E402
-from email_integration.ingest import Ingestor  # noqa: E402
-from email_integration.matcher import MatcherCache  # noqa: E402
-from email_integration.parser import parse  # noqa: E402
+from email_integration.capture import db_accounts as email_db  # noqa: E402
+from email_integration.capture import db_queries  # noqa: E402
+from email_integration.capture.attachments import blob_store_for  # noqa: E402
+from email_integration.capture.ingest import Ingestor  # noqa: E402
+from email_integration.capture.matcher import MatcherCache  # noqa: E402
+from email_integration.mail.parser import parse  # noqa: E402
+from email_integration.privacy import db_privacy  # noqa: E402
+from email_integration.review import db_intake, db_proposals, proposals  # noqa: E402
 
 TEAM = ["ann", "bob", "cat", "dan", "eve"]
 
@@ -63,6 +65,7 @@ def build(data_dir: str, count: int):
         db_privacy.set_visibility(conn, accounts[2], "metadata", 1)
         for (thread_id,) in conn.execute("SELECT id FROM email_threads WHERE id % 10 = 0").fetchall():
             db_privacy.mark_private(conn, thread_id, 1)
+            db_proposals.withdraw_private(conn, thread_id)
     return conn
 
 

@@ -1,8 +1,18 @@
-"""Gmail capture for the Venture CRM (see README.md). Importing the package registers its enrolled
-mailboxes with the core's investor-address check (backend.address_policy), so no investor address
-can be a mailbox we capture; the core itself never imports this package."""
+"""Gmail capture for the Venture CRM (see README.md for the layout and the order of its subpackages).
+
+Loading the package wires it together, once, whichever module is imported first:
+- its enrolled mailboxes join the core's investor-address check (backend.address_policy), so no
+  investor address can be a mailbox we capture;
+- review and relationships subscribe to capture's store (capture/events.py), which never imports them.
+The core itself never imports this package except through the seed's guarded seams.
+"""
 from backend.address_policy import register_team_addresses
 
-from .db import enrolled_addresses
+from .capture import events
+from .capture.db_accounts import enrolled_addresses
+from .relationships.on_capture import RelationshipsOnCapture
+from .review.on_capture import ReviewOnCapture
 
 register_team_addresses(enrolled_addresses)
+events.subscribe(ReviewOnCapture())
+events.subscribe(RelationshipsOnCapture())

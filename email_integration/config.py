@@ -13,11 +13,10 @@ import os
 import stat
 from dataclasses import dataclass, field, fields
 
-from . import quota
+from .google import quota
 
 TRUTHY = ("1", "true", "yes", "on")
 FALSY = ("0", "false", "no", "off", "")
-GMAIL_READONLY_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
 
 
 class ConfigError(ValueError):

@@ -21,6 +21,7 @@ from backend.server import init_db
 from backend.settings import SettingsError, load_settings
 
 from . import db
+from .capture import db_accounts
 from .config import CONFIG, ConfigError, validate_startup
 
 
@@ -31,8 +32,8 @@ class CommandError(Exception):
 def status(settings, args) -> None:
     conn = connect(db_path(settings.data_dir))
     try:
-        for account in db.list_accounts(conn):
-            run = db.last_run(conn, account["id"]) or {}
+        for account in db_accounts.list_accounts(conn):
+            run = db_accounts.last_run(conn, account["id"]) or {}
             print(json.dumps({"email": account["email"], "state": account["state"], "last_error": account["last_error"],
                               "last_run": {k: run.get(k) for k in ("kind", "status", "finished_at", "messages_added",
                                                                    "error")}}))
@@ -41,7 +42,7 @@ def status(settings, args) -> None:
 
 
 def sync_now(settings, args) -> None:
-    from .service import CaptureService
+    from email_integration.capture.service import CaptureService
     CONFIG.reload()
     try:
         validate_startup(CONFIG)
@@ -50,8 +51,8 @@ def sync_now(settings, args) -> None:
     service = CaptureService(db_path(settings.data_dir), settings.data_dir, CONFIG)
     conn = connect(service.db_path)
     try:
-        db.reset_interrupted(conn)
-        accounts = db.list_accounts(conn)
+        db_accounts.reset_interrupted(conn)
+        accounts = db_accounts.list_accounts(conn)
     finally:
         conn.close()
     if args.account:

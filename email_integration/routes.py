@@ -11,14 +11,15 @@ from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_u
 from backend.db import atomic, iso_at
 from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
+from email_integration.capture.attachments import content_disposition
+from email_integration.controls.routes import PRIVACY_ROUTES
+from email_integration.google.pacing import known_limiter
+from email_integration.review.intake_routes import INTAKE_ROUTES
+from email_integration.review.proposal_routes import WEB_ROUTES
 
-from . import db, db_capture, db_privacy, db_queries
-from .attachments import content_disposition
+from .capture import db_accounts, db_capture, db_queries
 from .config import CONFIG
-from .intake_routes import INTAKE_ROUTES
-from .pacing import known_limiter
-from .privacy_routes import PRIVACY_ROUTES
-from .proposal_routes import WEB_ROUTES
+from .privacy import db_privacy
 
 ID = r"(?P<id>[0-9]{1,12})"
 # The email's own HTML, shown only inside <iframe sandbox> on our pages: no scripts, no forms,
@@ -33,8 +34,8 @@ def _scheduler(req):
 
 
 def _account_view(conn, account: dict, scheduler) -> dict:
-    state = db.get_sync_state(conn, account["id"])
-    run = db.last_run(conn, account["id"])
+    state = db_accounts.get_sync_state(conn, account["id"])
+    run = db_accounts.last_run(conn, account["id"])
     shown_state = account["state"]
     if scheduler is not None and scheduler.is_running(account["id"]):
         shown_state = "running"
@@ -42,8 +43,8 @@ def _account_view(conn, account: dict, scheduler) -> dict:
             "auth_method": account["auth_method"], "state": shown_state, "last_error": account["last_error"],
             "progress": {"done": state["progress_done"], "total": state["progress_total"],
                          "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
-            "last_success_at": state["last_success_at"], "queued": db.queue_size(conn, account["id"]),
-            "given_up": db.given_up_count(conn, account["id"]),
+            "last_success_at": state["last_success_at"], "queued": db_accounts.queue_size(conn, account["id"]),
+            "given_up": db_accounts.given_up_count(conn, account["id"]),
             "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
             "quota": _account_quota(account["email"]),
             "capture": _capture_view(conn, account["id"]),
@@ -70,7 +71,7 @@ def _account_quota(address: str) -> dict:
 
 
 def _quota() -> dict:
-    """The regime the CRM is configured for (email_integration.quota) and the pace it keeps per account."""
+    """The regime the CRM is configured for (google/quota.py) and the pace it keeps per account."""
     profile = CONFIG.quota
     return {"profile": profile.name, "user_units_per_min": profile.user_units_per_min,
             "pace_units_per_min": round(CONFIG.pace_units_per_min), "costs": dict(profile.costs)}
@@ -88,7 +89,7 @@ def status(req):
 
 
 def _account_views(conn, scheduler) -> list[dict]:
-    return [_account_view(conn, account, scheduler) for account in db.list_accounts(conn)]
+    return [_account_view(conn, account, scheduler) for account in db_accounts.list_accounts(conn)]
 
 
 def accounts(req):
@@ -100,7 +101,7 @@ def _enroll_user(conn, user: dict) -> tuple[dict, bool]:
     domain = CONFIG.workspace_domain.lower()
     if CONFIG.auth_method == "dwd" and domain and not user["email"].lower().endswith("@" + domain):
         raise BadRequest(f"{user['email']} is not in the Workspace domain {domain}")
-    return db.enroll_account(conn, user["email"], user["id"], CONFIG.auth_method)
+    return db_accounts.enroll_account(conn, user["email"], user["id"], CONFIG.auth_method)
 
 
 def enroll(req):
@@ -108,7 +109,7 @@ def enroll(req):
     user_id = field_int(data, "user_id", required=False, default=req.user["id"])
     if user_id != req.user["id"] and req.user["role"] != "admin":
         raise Forbidden("only an admin can enroll someone else's mailbox")
-    user = db.get_user(req.conn, user_id)
+    user = db_accounts.get_user(req.conn, user_id)
     if user is None or user["role"] == "bot":
         raise NotFound(f"no person with user id {user_id}")
     account, created = _enroll_user(req.conn, user)
@@ -120,7 +121,7 @@ def enroll_all(req):
         raise BadRequest("CRM_GMAIL_WORKSPACE_DOMAIN is not set")
     created, existing = [], []
     with atomic(req.conn):
-        for user in db.workspace_users(req.conn, CONFIG.workspace_domain):
+        for user in db_accounts.workspace_users(req.conn, CONFIG.workspace_domain):
             account, new = _enroll_user(req.conn, user)
             (created if new else existing).append(account["email"])
     return {"created": created, "existing": existing}
@@ -129,7 +130,7 @@ def enroll_all(req):
 def run_now(req):
     data = req.json() if req.raw_body else {}
     account_id = field_int(data, "account_id", required=False)
-    if account_id is not None and db.get_account(req.conn, account_id) is None:
+    if account_id is not None and db_accounts.get_account(req.conn, account_id) is None:
         raise NotFound(f"no email account {account_id}")
     started = _scheduler(req).run_now(account_id)
     return Response.json({"started": started}, 202)
@@ -209,7 +210,7 @@ def _session_id(req) -> str:
 
 
 def oauth_start(req):
-    from .oauth_flow import consent_url, make_state
+    from email_integration.google.oauth_flow import consent_url, make_state
     if CONFIG.auth_method != "oauth":
         raise Conflict("CRM_GMAIL_AUTH_METHOD is not oauth")
     user_id = parse_id(req.query.get("user_id") or str(req.user["id"]), "user_id")
@@ -232,9 +233,9 @@ def oauth_callback_redirect(req):
 
 
 def oauth_complete(req):
-    from .crypto import cipher_from_config
-    from .oauth_flow import StateError, complete_consent
-    from .service import SqliteTokenStore
+    from email_integration.google.crypto import cipher_from_config
+    from email_integration.google.oauth_flow import StateError, complete_consent
+    from email_integration.capture.service import SqliteTokenStore
     if CONFIG.auth_method != "oauth":
         raise Conflict("CRM_GMAIL_AUTH_METHOD is not oauth")
     data = req.json()
@@ -248,7 +249,7 @@ def oauth_complete(req):
         raise Forbidden(f"consent state refused: {error}") from None
     except ValueError as error:
         raise BadRequest(str(error)) from None
-    account = db.get_account_by_email(req.conn, user)
+    account = db_accounts.get_account_by_email(req.conn, user)
     return {"connected": user, "account": account}
 
 

@@ -12,10 +12,10 @@ import threading
 import time
 
 from backend.db import db_path
+from email_integration.capture.service import CaptureService, data_dir_from_env
 
-from . import db
+from .capture import db_accounts
 from .config import CONFIG
-from .service import CaptureService, data_dir_from_env
 
 log = logging.getLogger(__name__)
 STOP_JOIN_SEC = 20.0
@@ -38,7 +38,7 @@ class SyncScheduler:
     def start(self) -> "SyncScheduler":
         conn = self.service.connect()
         try:
-            interrupted = db.reset_interrupted(conn)
+            interrupted = db_accounts.reset_interrupted(conn)
         finally:
             conn.close()
         if interrupted:
@@ -57,7 +57,7 @@ class SyncScheduler:
         """Start a run (or a poll) for one or every enabled account unless it is already running; the ids started."""
         conn = self.service.connect()
         try:
-            accounts = [a for a in db.list_accounts(conn)
+            accounts = [a for a in db_accounts.list_accounts(conn)
                         if a["state"] != "disabled" and (account_id is None or a["id"] == account_id)]
         finally:
             conn.close()

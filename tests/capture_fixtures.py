@@ -14,10 +14,10 @@ import time
 from backend import investors_db
 from backend.db import connect, db_path
 from backend.server import init_db
-from email_integration import db as email_db
-from email_integration import db_emails
+from email_integration.capture import db_accounts as email_db
+from email_integration.capture import db_emails
+from email_integration.capture.service import CaptureService
 from email_integration.config import load_config
-from email_integration.service import CaptureService
 
 FIRM = "firm.test"
 NOBODY = 0  # a viewer id no mailbox belongs to: sees what every teammate sees (db_visibility)
@@ -95,7 +95,7 @@ class FailingFetch:
         return getattr(self.client, name)
 
     def batch_get_messages(self, ids, *args, **kwargs):
-        from email_integration.errors import TransientError
+        from email_integration.google.errors import TransientError
         found, failed = self.client.batch_get_messages(ids, *args, **kwargs)
         if self.victim in found:
             del found[self.victim]

@@ -20,7 +20,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE), HERE]
 
-from email_integration.parser import parse  # noqa: E402
+from email_integration.mail.parser import parse  # noqa: E402
 from devtools.gmail_emulator.gmail_format import message_resource  # noqa: E402
 from emulator_fixtures import make_message  # noqa: E402
 
@@ -126,7 +126,7 @@ def summary(name: str, result: dict) -> str:
 
 def main(argv=None) -> int:
     from drafting.baseline_template import template_note
-    from email_integration.drafter import draft_note
+    from email_integration.review.drafter import draft_note
 
     verbose = "-v" in (argv or sys.argv[1:])
     labels = load()

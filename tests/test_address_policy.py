@@ -4,7 +4,7 @@ import pytest
 
 from backend import address_policy, db
 from backend.server import init_db
-from email_integration import db as email_db
+from email_integration.capture import db_accounts as email_db
 
 
 def investor(server, **fields):

@@ -5,10 +5,10 @@ import threading
 import urllib.request
 
 from capture_fixtures import NOBODY, CaptureRig, FailingFetch
-from email_integration import db as email_db
-from email_integration import db_queries
-from email_integration.errors import TransientError
-from email_integration.sync import AccountSync
+from email_integration.capture import db_accounts as email_db
+from email_integration.capture import db_queries
+from email_integration.capture.sync import AccountSync
+from email_integration.google.errors import TransientError
 from emulator_fixtures import add_message, make_message, post_json
 
 ANN, BOB = "ann@firm.test", "bob@firm.test"
@@ -156,7 +156,7 @@ def test_deletion_keeps_decided_proposals_withdraws_pending_and_refreshes_the_th
     rig.sync(account)
     kim, mo = rig.investor_ids[0], rig.investor_ids[2]
     from backend.investors_db import get_investor
-    from email_integration import proposals
+    from email_integration.review import proposals
     user = {"id": None, "name": "Tester"}
     mo_card = next(p for p in rig.query("SELECT id, investor_id FROM email_proposals") if p["investor_id"] == mo)
     proposals.decide(rig.conn, mo_card["id"], "approve", user=user, via="web")

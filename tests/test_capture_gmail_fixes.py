@@ -5,7 +5,7 @@ delegation hint in /api/email/status."""
 import json
 
 from capture_fixtures import CaptureRig, start_capture_crm, sync_all
-from email_integration import db as email_db
+from email_integration.capture import db_accounts as email_db
 from emulator_fixtures import add_message, make_message, start_emulator, stats
 
 ANN = "ann@firm.test"
@@ -94,7 +94,7 @@ def test_dwd_not_granted_for_a_user_shows_the_delegation_hint(tmp_path, keys):
 
 
 def test_a_body_by_attachment_id_left_unfetched_is_a_recorded_problem():
-    from email_integration.parser import body_references, parse
+    from email_integration.mail.parser import body_references, parse
     resource = {"id": "m1", "threadId": "t1", "labelIds": ["INBOX"], "payload": {
         "partId": "", "mimeType": "text/plain", "filename": "",
         "headers": [{"name": "From", "value": "kim@alder.vc"}, {"name": "Subject", "value": "Memo"}],
@@ -106,6 +106,6 @@ def test_a_body_by_attachment_id_left_unfetched_is_a_recorded_problem():
 
 
 def test_token_endpoint_unauthorized_client_is_an_auth_error_whatever_the_status():
-    from email_integration.errors import AuthError, classify
+    from email_integration.google.errors import AuthError, classify
     body = b'{"error": "unauthorized_client", "error_description": "Client is unauthorized"}'
     assert all(isinstance(classify(status, body), AuthError) for status in (400, 401))

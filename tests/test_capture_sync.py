@@ -6,8 +6,8 @@ import pytest
 
 from capture_fixtures import NOBODY, CaptureRig, attachment_files
 from devtools.make_service_account import make_service_account
-from email_integration import db as email_db
-from email_integration import db_queries
+from email_integration.capture import db_accounts as email_db
+from email_integration.capture import db_queries
 from emulator_fixtures import add_message, make_message, post_json
 
 ANN, BOB = "ann@firm.test", "bob@firm.test"

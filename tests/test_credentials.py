@@ -8,11 +8,11 @@ import google.auth.jwt
 import pytest
 
 from devtools.make_service_account import make_service_account
-from email_integration import oauth_flow
 from email_integration.config import load_config
-from email_integration.credentials import DWDCredentialProvider, MemoryTokenStore, OAuthCredentialProvider
-from email_integration.crypto import TokenCipher
-from email_integration.errors import AuthError, NeedsReconsentError
+from email_integration.google import oauth_flow
+from email_integration.google.credentials import DWDCredentialProvider, MemoryTokenStore, OAuthCredentialProvider
+from email_integration.google.crypto import TokenCipher
+from email_integration.google.errors import AuthError, NeedsReconsentError
 from emulator_fixtures import post_json, start_emulator, stats
 
 USER = "ann@firm.test"
@@ -69,7 +69,7 @@ def test_an_untrusted_key_is_an_auth_error_naming_delegation(emulator, tmp_path)
 
 
 def test_unreachable_token_endpoint_is_transient(keys):
-    from email_integration.errors import TransientError
+    from email_integration.google.errors import TransientError
     with pytest.raises(TransientError):
         DWDCredentialProvider(keys[0], "http://127.0.0.1:9/token", timeout=2).access_token(USER)
 

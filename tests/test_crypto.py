@@ -5,8 +5,8 @@ import os
 import pytest
 from hypothesis import given, strategies as st
 
-from email_integration.crypto import DecryptError, TokenCipher, cipher_from_config
 from email_integration.config import load_config
+from email_integration.google.crypto import DecryptError, TokenCipher, cipher_from_config
 
 KEY, OLD = os.urandom(32), os.urandom(32)
 

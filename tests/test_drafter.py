@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from drafting.baseline_template import template_note
 from hypothesis import given, settings, strategies as st
+from test_proposals import KIM, parsed_of
 
 from draft_quality import load, score
-from drafting.baseline_template import template_note
-from email_integration.drafter import MAX_CHARS, clean_subject, draft_note
-from test_proposals import KIM, parsed_of
+from email_integration.review.drafter import MAX_CHARS, clean_subject, draft_note
 from emulator_fixtures import make_message
 
 ALDER = {"name": "Kim Lee", "firm": "Alder"}

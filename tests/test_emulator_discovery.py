@@ -6,18 +6,17 @@ import json
 import os
 import re
 import urllib.parse
-
 import urllib.request
 
 import googleapiclient
 import pytest
 
 from devtools.gmail_emulator.gmail_api import ROUTES
+from email_integration.capture.sync import HISTORY_TYPES
 from email_integration.config import load_config
-from email_integration.credentials import DWDCredentialProvider
-from email_integration.gmail_client import GmailClient
-from email_integration.http_conn import ConnectionPool
-from email_integration.sync import HISTORY_TYPES
+from email_integration.gmail.client import GmailClient
+from email_integration.google.credentials import DWDCredentialProvider
+from email_integration.google.http_conn import ConnectionPool
 from emulator_fixtures import access_token, add_message, make_message, post_json, start_emulator
 
 USER = "ann@firm.test"

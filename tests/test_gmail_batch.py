@@ -1,9 +1,9 @@
 """Batch encoding/decoding (pure) and the client-side quota limiter (with an injected clock)."""
 import pytest
 
-from email_integration.batch import BatchDecodeError, decode_batch, encode_batch
-from email_integration.gmail_client import backoff_delay
-from email_integration.pacing import QuotaLimiter
+from email_integration.gmail.batch import BatchDecodeError, decode_batch, encode_batch
+from email_integration.gmail.client import backoff_delay
+from email_integration.google.pacing import QuotaLimiter
 
 
 def test_encode_then_the_emulators_parser_reads_it():

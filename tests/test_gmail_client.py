@@ -4,10 +4,10 @@ import time
 import pytest
 
 from email_integration.config import load_config
-from email_integration.credentials import DWDCredentialProvider
-from email_integration.errors import HistoryExpiredError, NotFoundError
-from email_integration.gmail_client import GmailClient
-from email_integration.pacing import QuotaLimiter
+from email_integration.gmail.client import GmailClient
+from email_integration.google.credentials import DWDCredentialProvider
+from email_integration.google.errors import HistoryExpiredError, NotFoundError
+from email_integration.google.pacing import QuotaLimiter
 from emulator_fixtures import add_message, make_message, post_json, start_emulator, stats
 
 USER = "ann@firm.test"

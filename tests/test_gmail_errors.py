@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from email_integration import errors
+from email_integration.google import errors
 
 
 def google_error(code, reason, message="m"):

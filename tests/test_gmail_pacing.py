@@ -2,7 +2,7 @@
 size, and the usage counters the status page shows."""
 import pytest
 
-from email_integration.pacing import RECOVERY_SEC, BatchSizer, QuotaLimiter, UsageMeter
+from email_integration.google.pacing import RECOVERY_SEC, BatchSizer, QuotaLimiter, UsageMeter
 
 
 def limiter_at(units_per_min=6000):

@@ -7,12 +7,12 @@ import time
 import pytest
 
 from capture_fixtures import CaptureRig
-from email_integration import batch
 from email_integration.config import load_config
-from email_integration.credentials import DWDCredentialProvider
-from email_integration.gmail_client import GmailClient
-from email_integration.pacing import QuotaLimiter
-from email_integration.quota import PROFILES
+from email_integration.gmail import batch
+from email_integration.gmail.client import GmailClient
+from email_integration.google.credentials import DWDCredentialProvider
+from email_integration.google.pacing import QuotaLimiter
+from email_integration.google.quota import PROFILES
 from emulator_fixtures import access_token, add_message, make_message, post_json, start_emulator, stats
 
 ANN = "ann@firm.test"

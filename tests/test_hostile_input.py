@@ -149,6 +149,6 @@ def test_control_characters_are_no_address(crm, address):
     # EMAIL_RE refused whitespace but took NUL, ESC and DEL: such an "address" was stored and matched nothing.
     reply = crm.member.post("/api/investors", {"name": "Control LP", "emails": [address]})
     assert reply.status == 400 and reply.json["error"]
-    from email_integration.exclusions import parse_pattern
+    from email_integration.privacy.exclusions import parse_pattern
     with pytest.raises(ValueError):
         parse_pattern(address)

@@ -8,12 +8,15 @@ PACKAGES = ("backend", "email_integration")
 
 
 def modules() -> dict[str, str]:
+    """Every module of the packages, subpackages included (email_integration's since issue 20)."""
     found = {}
     for package in PACKAGES:
-        for name in sorted(os.listdir(os.path.join(ROOT, package))):
-            if name.endswith(".py") and not name.startswith("test_"):
-                module = package if name == "__init__.py" else f"{package}.{name[:-3]}"
-                found[module] = os.path.join(ROOT, package, name)
+        for folder, dirs, files in os.walk(os.path.join(ROOT, package)):
+            dirs[:] = sorted(d for d in dirs if os.path.exists(os.path.join(folder, d, "__init__.py")))
+            dotted = os.path.relpath(folder, ROOT).replace(os.sep, ".")
+            for name in sorted(files):
+                if name.endswith(".py") and not name.startswith("test_"):
+                    found[dotted if name == "__init__.py" else f"{dotted}.{name[:-3]}"] = os.path.join(folder, name)
     return found
 
 
@@ -22,9 +25,11 @@ def parse(path: str) -> ast.AST:
         return ast.parse(handle.read())
 
 
-def imports_of(module: str, tree: ast.AST, known: set[str]):
-    """(imported module, ast node) for every import in the module, function-level ones included."""
-    package = module.rsplit(".", 1)[0] if "." in module else module
+def imports_of(module: str, tree: ast.AST, known: dict[str, str]):
+    """(imported module, ast node) for every import in the module, function-level ones included;
+    `known`: every module's path (modules())."""
+    is_package = known[module].endswith("__init__.py")
+    package = module if is_package else module.rsplit(".", 1)[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -32,7 +37,8 @@ def imports_of(module: str, tree: ast.AST, known: set[str]):
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = package + ("." + base if base else "")
+                anchor = ".".join(package.split(".")[:len(package.split(".")) - (node.level - 1)])
+                base = anchor + ("." + base if base else "")
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
                 yield (candidate if candidate in known else base), node
@@ -40,8 +46,7 @@ def imports_of(module: str, tree: ast.AST, known: set[str]):
 
 def graph() -> dict[str, set[str]]:
     found = modules()
-    known = set(found)
-    return {module: {target for target, _ in imports_of(module, parse(path), known) if target in known and target != module}
+    return {module: {target for target, _ in imports_of(module, parse(path), found) if target in found and target != module}
             for module, path in found.items()}
 
 
@@ -92,7 +97,7 @@ def test_the_core_reaches_the_integration_only_through_guarded_seams():
         if not module.startswith("backend"):
             continue
         tree = parse(path)
-        for target, node in imports_of(module, tree, set(found)):
+        for target, node in imports_of(module, tree, found):
             if target.split(".")[0] == "email_integration":
                 reaching.append((module, target, guarded(tree, node)))
     assert {(m, t) for m, t, _ in reaching} == {

@@ -3,11 +3,11 @@ import pytest
 
 from backend import db, investors_db
 from backend.server import init_db
-from email_integration import db_emails
-from email_integration.attachments import BlobStore, content_disposition, safe_filename
-from email_integration.ingest import message_key
-from email_integration.matcher import InvestorIndex, MatcherCache
-from email_integration.threads import normalized_subject, resolve_thread, thread_keys
+from email_integration.capture import db_emails
+from email_integration.capture.attachments import BlobStore, content_disposition, safe_filename
+from email_integration.capture.ingest import message_key
+from email_integration.capture.matcher import InvestorIndex, MatcherCache
+from email_integration.capture.threads import normalized_subject, resolve_thread, thread_keys
 
 ROWS = [(1, "email", "kim@alder.vc"), (1, "domain", "alder.vc"), (2, "domain", "gmail.com"),
         (3, "email", "elena@gmail.com"), (4, "domain", "firm.test"), (5, "domain", "birch.capital"),

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devtools.gmail_emulator.gmail_format import message_resource
-from email_integration.html_text import html_to_text, split_reply
-from email_integration.parser import KEYS, parse
+from email_integration.mail.html_text import html_to_text, split_reply
+from email_integration.mail.parser import KEYS, parse
 
 INTERNAL_MS = 1793613600000  # 2026-11-02T10:00:00Z
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devtools.gmail_emulator.gmail_format import message_resource
-from email_integration.parser import KEYS, parse
+from email_integration.mail.parser import KEYS, parse
 
 # A copy of the team's shared/corpus lives in the repository so every clone (and CI) runs it;
 # test_copy_matches_the_shared_corpus catches drift when the shared folder is beside the checkout.

@@ -8,8 +8,8 @@ import pytest
 
 from backend.server import init_db
 from capture_fixtures import capture_site
-from email_integration.proposal_routes import since_field
-from email_integration.proposals import horizon_for
+from email_integration.capture.ingest import horizon_for
+from email_integration.review.proposal_routes import since_field
 from emulator_fixtures import make_message
 from migration_check import copy_live, snapshot
 

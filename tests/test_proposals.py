@@ -5,8 +5,8 @@ import pytest
 
 from capture_fixtures import KIM as KIM_INVESTOR, start_capture_crm, sync_all
 from devtools.gmail_emulator.gmail_format import message_resource
-from email_integration.parser import parse
-from email_integration.proposals import automated_reason, is_internal_only
+from email_integration.mail.parser import parse
+from email_integration.review.proposals import automated_reason, is_internal_only
 from emulator_fixtures import add_message, make_message
 
 ADMIN = "admin@firm.test"

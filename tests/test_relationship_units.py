@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from backend.timeline import KIND_RANK, merge, parse_cursor, sort_key
 from backend.web import BadRequest
-from email_integration import exchanges, strength
+from email_integration.relationships import exchanges, strength
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.timezone.utc)
 
@@ -142,8 +142,8 @@ def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
     from backend import investors_db, users_db
     from capture_fixtures import CaptureRig
     from devtools.make_service_account import make_service_account
-    from email_integration import db_relationships
-    from email_integration.relationships import EmailRelationships
+    from email_integration.relationships import db_relationships
+    from email_integration.relationships.provider import EmailRelationships
     from emulator_fixtures import add_message, make_message, start_emulator
 
     keys = make_service_account(str(tmp_path / "sa"))
@@ -229,8 +229,8 @@ def test_a_busy_write_lock_serves_the_stored_stats_instead_of_failing(tmp_path):
     from backend import investors_db, users_db
     from backend.db import connect
     from backend.server import init_db
-    from email_integration import db_relationships
-    from email_integration.relationships import EmailRelationships
+    from email_integration.relationships import db_relationships
+    from email_integration.relationships.provider import EmailRelationships
 
     path = str(tmp_path / "crm.db")
     init_db(path)

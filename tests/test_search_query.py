@@ -5,8 +5,8 @@ import email.utils
 from hypothesis import given, settings, strategies as st
 
 from devtools.gmail_emulator.query import compile_query
-from email_integration.search_query import (MAX_QUERY_CHARS, build_queries, excluded_queries, exclusion_terms,
-                                           investor_terms)
+from email_integration.gmail.search_query import (MAX_QUERY_CHARS, build_queries, excluded_queries, exclusion_terms,
+                                                  investor_terms)
 
 ROWS = [(1, "email", "kim@alder.vc"), (1, "domain", "alder.vc"), (2, "email", "ops@mail.alder.vc"),
         (3, "domain", "gmail.com"), (4, "email", "elena@gmail.com"), (5, "domain", "firm.test"),

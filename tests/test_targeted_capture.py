@@ -8,10 +8,10 @@ import pytest
 
 from backend import investors_db
 from capture_fixtures import KIM, NOBODY, CaptureRig, FailingFetch, start_capture_crm
-from email_integration import db as email_db
-from email_integration import db_capture, db_queries
-from email_integration.service import message_backlog
-from email_integration.sync import AccountSync
+from email_integration.capture import db_accounts as email_db
+from email_integration.capture import db_capture, db_queries
+from email_integration.capture.service import message_backlog
+from email_integration.capture.sync import AccountSync
 from emulator_fixtures import add_message, make_message, post_json, stats
 
 ANN, BOB = "ann@firm.test", "bob@firm.test"
@@ -106,7 +106,7 @@ def test_every_investor_message_is_captured_and_nothing_else_fetched(rig, emulat
 
 
 def test_excluded_people_are_left_out_of_the_search(rig, emulator):
-    from email_integration import db_privacy
+    from email_integration.privacy import db_privacy
     kept = put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)["id"]
     secret = put(emulator, ANN, 2, "Lee <lee@alder.vc>", ANN, cc="Dr Who <who@clinic.example>")["id"]
     with rig.conn:
@@ -236,7 +236,7 @@ def test_personal_threads_held_from_the_all_scope_stay_unfetched_in_the_investor
     conversation's and must not be fetched (neither by the poll nor by a full listing)."""
     from capture_fixtures import capture_env
     from email_integration.config import load_config
-    from email_integration.service import CaptureService
+    from email_integration.capture.service import CaptureService
     rig = CaptureRig(tmp_path, emulator, keys)  # CRM_GMAIL_CAPTURE_SCOPE=all
     try:
         put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN)
@@ -265,7 +265,7 @@ def test_excluded_mail_beyond_what_fits_in_the_query_is_never_fetched(rig, emula
     """A query holds the negatives of about half a query's length of exclusions; the mail of the
     patterns that did not fit must still not be fetched (ingest would refuse it, and it is never
     stored, so each scheduled search would fetch it again, every run)."""
-    from email_integration import db_privacy
+    from email_integration.privacy import db_privacy
     patterns = [f"someone-{i}@clinic-number-{i}.example" for i in range(20)]
     with rig.conn:
         for pattern in patterns:
@@ -335,7 +335,7 @@ def test_large_bodies_are_fetched_for_internal_replies_and_never_for_excluded_ma
     """Gmail hands a large body out by attachmentId. An internal reply kept with its investor conversation
     needs its body fetched like investor mail; a message the mailbox excludes (here inside a thread fetched
     whole) is never kept, so its body must not be fetched."""
-    from email_integration import db_privacy
+    from email_integration.privacy import db_privacy
     big = ("Numbers follow.\n" + "x" * 80 + "\n") * 13_000 + "End of memo.\n"  # over the emulator's inline limit
     put(emulator, ANN, 1, "Kim <kim@alder.vc>", ANN, subject="Terms")
     raw = make_message(sender=f"Ann <{ANN}>", to=BOB, subject="Re: Terms", body=big, message_id="<m2@mail.test>",

@@ -1,9 +1,9 @@
 """Units: the whole-thread fetch plan and the queue of targeted backfills for new investor terms."""
 from backend import db, investors_db
 from backend.server import init_db
-from email_integration import db as email_db
-from email_integration import db_capture
-from email_integration.targeted import plan_fetches, queue_new_terms
+from email_integration.capture import db_accounts as email_db
+from email_integration.capture import db_capture
+from email_integration.capture.targeted import plan_fetches, queue_new_terms
 
 
 def test_a_thread_is_fetched_whole_only_when_cheaper():

@@ -6,13 +6,16 @@ from backend import investors_db
 from backend.db import atomic, connect, db_path
 from backend.server import init_db
 from devtools.gmail_emulator.gmail_format import message_resource
-from email_integration import db as email_db
-from email_integration import db_privacy, db_queries
-from email_integration.attachments import blob_store_for
-from email_integration.db_visibility import FULL, HIDDEN, METADATA, SUBJECT, email_level, room_safe_sql, sees_bcc
-from email_integration.ingest import Ingestor
-from email_integration.matcher import MatcherCache
-from email_integration.parser import parse
+from email_integration import db as email_schema
+from email_integration.capture import db_accounts as email_db
+from email_integration.capture import db_queries
+from email_integration.capture.attachments import blob_store_for
+from email_integration.capture.ingest import Ingestor
+from email_integration.capture.matcher import MatcherCache
+from email_integration.mail.parser import parse
+from email_integration.privacy import db_privacy
+from email_integration.privacy.db_visibility import (FULL, HIDDEN, METADATA, SUBJECT, email_level, room_safe_sql,
+                                                     sees_bcc)
 from emulator_fixtures import make_message
 
 
@@ -125,7 +128,7 @@ def test_migration_0007_twice_on_a_populated_copy_and_old_search_rows_lose_bcc(w
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     copy = str(tmp_path / "copy.db")
     shutil.copyfile(conn.execute("PRAGMA database_list").fetchone()[2], copy)
-    migration = os.path.join(email_db.MIGRATIONS_DIR, "0007_privacy.sql")
+    migration = os.path.join(email_schema.MIGRATIONS_DIR, "0007_privacy.sql")
     before = snapshot(copy)
     assert before["rows"]["email_private_threads"] and before["rows"]["email_exclusions"]
     other = db.connect(copy)
@@ -145,7 +148,7 @@ def test_migration_0007_twice_on_a_populated_copy_and_old_search_rows_lose_bcc(w
 
 
 def test_an_exclusion_purges_one_mailbox_and_never_fetches_through_it(world, tmp_path):
-    from email_integration import privacy
+    from email_integration.controls import actions as privacy
     conn, users, boxes, ids = world
     with atomic(conn):  # a download still pending from ann's copy of an email bob holds too
         conn.execute("INSERT INTO email_attachments (email_id, part_id, filename, account_id, gmail_id, "

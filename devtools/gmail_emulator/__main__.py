@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from email_integration.quota import CONCURRENT_CALLS_PER_USER, DEFAULT_PROFILE, PROFILES
+from email_integration.google.quota import CONCURRENT_CALLS_PER_USER, DEFAULT_PROFILE, PROFILES
 
 from .faults import KINDS
 from .mailbox import MailStore

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import defaultdict, deque
 
-from email_integration.quota import CONCURRENT_CALLS_PER_USER, QuotaProfile, profile
+from email_integration.google.quota import CONCURRENT_CALLS_PER_USER, QuotaProfile, profile
 
 WINDOW_SEC = 60.0
 

@@ -1,0 +1,60 @@
+"""Targeted capture (CRM_GMAIL_CAPTURE_SCOPE=investors): which investor terms each mailbox must still
+be searched for, and whether a conversation is cheaper fetched whole or message by message.
+
+No network here: the sync (sync.py) lists and fetches; this decides what.
+"""
+from __future__ import annotations
+
+from backend.address_policy import capturable
+from backend.db import atomic
+from backend.investors_db import investor_addresses
+from email_integration.gmail.search_query import investor_terms
+
+from . import db_accounts, db_capture
+
+
+def plan_fetches(groups: dict, message_cost: int, thread_cost: int) -> tuple[list[str], list[str]]:
+    """(threads to fetch whole, messages to fetch one by one) for {threadId: [message ids to fetch]}.
+
+    A thread is fetched whole (threads.get) when that costs less than a messages.get for each of
+    its messages we need: with the 2026 profile's 40 against 20, from 3 messages on. A whole thread
+    also brings the messages of the conversation we did not know about (e.g. a teammate's internal
+    reply), which belong to it.
+    """
+    threads, messages = [], []
+    for thread_id, ids in groups.items():
+        if thread_id and len(ids) * message_cost > thread_cost:
+            threads.append(thread_id)
+        else:
+            messages.extend(ids)
+    return threads, messages
+
+
+def current_terms(conn, own_domain: str) -> list[str]:
+    """The search terms of the investors' addresses the policy allows (never a teammate's: no fetch)."""
+    return investor_terms(capturable(conn, investor_addresses(conn), own_domain), own_domain)
+
+
+def queue_new_terms(conn, own_domain: str) -> dict:
+    """Compare the investors' addresses and domains with the terms already searched for.
+
+    New terms get a targeted backfill queued in every enrolled mailbox that has listed (or is
+    listing) already — a mailbox that has not started lists with every term anyway. Terms no
+    investor holds any more are forgotten (their mail is unlinked by rematch, as before).
+    Returns {"new": [...], "removed": [...]}.
+    """
+    if set(current_terms(conn, own_domain)) == db_capture.searched_terms(conn):
+        return {"new": [], "removed": []}  # the usual case (every run and poll asks): no write at all
+    with atomic(conn):  # BEGIN IMMEDIATE: two accounts' runs never queue the same terms twice
+        terms = set(current_terms(conn, own_domain))
+        known = db_capture.searched_terms(conn)
+        new, removed = sorted(terms - known), sorted(known - terms)
+        if new:
+            for account in db_accounts.list_accounts(conn):
+                state = db_accounts.get_sync_state(conn, account["id"])
+                if account["state"] != "disabled" and (state["history_id"] or state["listing_kind"]):
+                    db_capture.queue_backfill(conn, account["id"], new)
+            db_capture.record_terms(conn, new)
+        if removed:
+            db_capture.forget_terms(conn, removed)
+    return {"new": new, "removed": removed}

@@ -1,0 +1,7 @@
+"""The privacy controls a person uses (the Privacy page, "Mark conversation private"): add or remove an
+exclusion and purge what it covers, mark or unmark a conversation private (withdrawing or restoring its
+cards), set a mailbox's visibility; who may do each, what each changes, the audit row each leaves
+(actions.py), and their routes (routes.py).
+
+May import: privacy/, capture/, review/, config.py and the core.
+"""

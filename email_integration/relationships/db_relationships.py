@@ -1,0 +1,155 @@
+"""SQL behind the relationship view: an investor's emails for the timeline, the rows the strength
+is computed from, and the precomputed per-(investor, teammate) stats with their dirty marks."""
+from __future__ import annotations
+
+from email_integration.privacy.db_visibility import FULL, METADATA, level_sql, redact
+
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+
+
+def teammates(conn) -> dict[str, dict]:
+    """{lower-case address: {id, name, email}} of every person (not bot): their login and any mailbox of theirs."""
+    rows = conn.execute(
+        "SELECT lower(u.email) AS address, u.id, u.name, u.email FROM users u WHERE u.role != 'bot' "
+        "UNION SELECT lower(a.email), u.id, u.name, u.email FROM email_accounts a JOIN users u ON u.id = a.user_id "
+        "WHERE u.role != 'bot'")
+    return {r["address"]: {"id": r["id"], "name": r["name"], "email": r["email"]} for r in rows}
+
+
+# -- the timeline -------------------------------------------------------------------------------
+def emails_before(conn, viewer_id: int, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[dict]:
+    """The investor's newest linked emails the viewer may see, older than `bound` (at, id), newest first;
+    each with the viewer's `level` and what that level hides blanked (db_visibility's rule)."""
+    level, level_params = level_sql(viewer_id)
+    where, params = f"l.investor_id = ? AND e.matched = 1 AND {level} >= {METADATA}", [investor_id, *level_params]
+    if bound is not None:
+        where += " AND (coalesce(e.date, e.created_at) < ? OR (coalesce(e.date, e.created_at) = ? AND e.id < ?))"
+        params += [bound[0], bound[0], bound[1]]
+    rows = conn.execute(
+        f"SELECT e.id, e.thread_id, coalesce(e.date, e.created_at) AS at, e.date, e.subject, e.snippet, e.from_email, "
+        f"e.from_name, {level} AS level FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
+        f"WHERE {where} ORDER BY at DESC, e.id DESC LIMIT ?", (*level_params, *params, limit))
+    return [redact(dict(r), r["level"]) for r in rows]
+
+
+def pending_card_ids(conn, viewer_id: int, investor_id: int, bound: tuple[str, int] | None, limit: int) -> list[int]:
+    """The investor's newest pending proposals the viewer may decide (they may read the whole email),
+    older than `bound` (at = the email's date), newest first."""
+    level, level_params = level_sql(viewer_id)
+    at = "coalesce(e.date, p.created_at)"
+    where, params = f"p.investor_id = ? AND p.status = 'pending' AND {level} = {FULL}", [investor_id, *level_params]
+    if bound is not None:
+        where += f" AND ({at} < ? OR ({at} = ? AND p.id < ?))"
+        params += [bound[0], bound[0], bound[1]]
+    rows = conn.execute(f"SELECT p.id FROM email_proposals p JOIN emails e ON e.id = p.email_id WHERE {where} "
+                        f"ORDER BY {at} DESC, p.id DESC LIMIT ?", (*params, limit))
+    return [r[0] for r in rows]
+
+
+# -- what strength is computed from ---------------------------------------------------------------
+def _investor_filter(investor_ids) -> tuple[str, list]:
+    if investor_ids is None:
+        return "", []
+    return f" AND l.investor_id IN ({','.join('?' * len(investor_ids))})", list(investor_ids)
+
+
+def exchange_rows(conn, investor_ids=None) -> list[dict]:
+    """(investor_id, email_id, at, thread_id, sender) of every linked email, in the order strength reads them."""
+    rows = []
+    for chunk in _chunks(investor_ids):
+        clause, params = _investor_filter(chunk)
+        rows += conn.execute(
+            "SELECT l.investor_id, e.id AS email_id, coalesce(e.date, e.created_at) AS at, e.thread_id, "
+            "lower(e.from_email) AS sender FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
+            f"WHERE e.matched = 1{clause} ORDER BY l.investor_id, e.thread_id, at, e.id", params).fetchall()
+    return [dict(r) for r in rows]
+
+
+def teammate_recipients(conn, addresses, investor_ids=None) -> dict[int, set[str]]:
+    """{email_id: lower-case recipient addresses among `addresses`} for the investors' linked emails."""
+    found: dict[int, set[str]] = {}
+    addresses = sorted(addresses)
+    if not addresses:
+        return found
+    marks = ",".join("?" * len(addresses))
+    for chunk in _chunks(investor_ids):
+        clause, params = _investor_filter(chunk)
+        rows = conn.execute(
+            "SELECT DISTINCT p.email_id, lower(p.address) FROM email_investor_links l JOIN email_participants p "
+            f"ON p.email_id = l.email_id WHERE p.role IN ('to', 'cc', 'bcc') AND lower(p.address) IN ({marks}){clause}",
+            (*addresses, *params))
+        for email_id, address in rows:
+            found.setdefault(email_id, set()).add(address)
+    return found
+
+
+def _chunks(ids):
+    if ids is None:
+        yield None
+        return
+    ids = list(ids)
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start:start + _CHUNK]
+
+
+# -- precomputed stats ----------------------------------------------------------------------------
+def mark_dirty(conn, investor_ids) -> None:
+    """These investors' emails changed: their stats are recomputed at the next read."""
+    conn.executemany("INSERT OR IGNORE INTO email_relationship_dirty (investor_id) VALUES (?)",
+                     [(i,) for i in investor_ids])
+
+
+def mark_thread_dirty(conn, thread_id: int) -> None:
+    """A conversation was regrouped: who answered whom may have changed for everyone in it."""
+    conn.execute("INSERT OR IGNORE INTO email_relationship_dirty (investor_id) SELECT DISTINCT l.investor_id "
+                 "FROM emails e JOIN email_investor_links l ON l.email_id = e.id WHERE e.thread_id = ?", (thread_id,))
+
+
+def dirty_ids(conn) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT investor_id FROM email_relationship_dirty ORDER BY investor_id")]
+
+
+def basis(conn) -> tuple[str | None, int | None, str | None]:
+    """(teammates fingerprint, investors_rev, newest investor updated_at) the stored stats were computed at."""
+    row = conn.execute("SELECT fingerprint, investors_rev, investors_seen FROM email_relationship_basis "
+                       "WHERE id = 1").fetchone()
+    return (row[0], row[1], row[2]) if row else (None, None, None)
+
+
+def newest_investor_change(conn) -> str | None:
+    return conn.execute("SELECT max(updated_at) FROM investors").fetchone()[0]
+
+
+def investors_changed_since(conn, seen: str | None) -> list[int]:
+    """Investors edited at or after `seen` (same second included: stamps have one-second steps)."""
+    if seen is None:
+        return [r[0] for r in conn.execute("SELECT id FROM investors")]
+    return [r[0] for r in conn.execute("SELECT id FROM investors WHERE updated_at >= ?", (seen,))]
+
+
+def replace_stats(conn, investor_ids, stats: list[tuple], new_basis: tuple) -> None:
+    """Swap in freshly computed stats for `investor_ids` (None: all), clear their dirty marks, record the basis.
+
+    stats: (investor_id, user_id, received_anchored, sent_anchored, last_sent, last_received, last_two_way);
+    new_basis: (teammates fingerprint, investors_rev, newest investor updated_at).
+    """
+    if investor_ids is None:
+        conn.execute("DELETE FROM email_relationship_stats")
+        conn.execute("DELETE FROM email_relationship_dirty")
+    else:
+        for chunk in _chunks(investor_ids):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM email_relationship_stats WHERE investor_id IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM email_relationship_dirty WHERE investor_id IN ({marks})", chunk)
+    conn.executemany("INSERT INTO email_relationship_stats (investor_id, user_id, received_anchored, sent_anchored, "
+                     "last_sent, last_received, last_two_way) VALUES (?, ?, ?, ?, ?, ?, ?)", stats)
+    conn.execute("INSERT INTO email_relationship_basis (id, fingerprint, investors_rev, investors_seen) "
+                 "VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint, "
+                 "investors_rev = excluded.investors_rev, investors_seen = excluded.investors_seen", new_basis)
+
+
+def stats_rows(conn) -> list[tuple]:
+    """Every stored (investor_id, user_id, received_anchored, sent_anchored, last_two_way), as plain tuples:
+    the grid reads ten thousand of them per load."""
+    return conn.execute("SELECT investor_id, user_id, received_anchored, sent_anchored, last_two_way "
+                        "FROM email_relationship_stats").fetchall()

@@ -1,0 +1,163 @@
+"""The integration's side of the relationship view: the provider backend.email_source asks for an
+investor's emails and cards, its team connections and the grid's strength column.
+
+`register()` installs it (server.main() calls it when CRM_GMAIL_INTEGRATION_ENABLED is on). Strength
+is precomputed per (investor, teammate) in email_relationship_stats and recomputed on read for the
+investors marked dirty or edited since, or for all when the teammates changed.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+import sqlite3
+
+from backend import email_source
+from backend.db import atomic
+from backend.investors_db import investor_addresses, investors_rev
+from email_integration.capture.matcher import InvestorIndex
+from email_integration.config import CONFIG
+from email_integration.review import db_proposals, proposals
+
+from . import db_relationships, exchanges, strength
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+
+
+class EmailRelationships:
+    """backend.email_source's provider over this database's captured email."""
+
+    def __init__(self, own_domain: str = ""):
+        self.own_domain = own_domain
+
+    # -- timeline ---------------------------------------------------------------------------
+    def timeline(self, conn, investor_id: int, viewer: dict, bound, limit: int) -> list[dict]:
+        rows = db_relationships.emails_before(conn, viewer["id"], investor_id, bound("email"), limit)
+        people = db_proposals.recipients(conn, [r["id"] for r in rows])
+        items = [{"kind": "email", "at": r["at"], "id": r["id"], "email": _email_item(r, people[r["id"]])}
+                 for r in rows]
+        ids = db_relationships.pending_card_ids(conn, viewer["id"], investor_id, bound("card"), limit)
+        for card in proposals.cards(conn, viewer["id"], "pending", limit, ids) if ids else []:
+            items.append({"kind": "card", "at": card["email"]["date"] or card["created_at"], "id": card["id"],
+                          "card": card})
+        return items
+
+    # -- connections ------------------------------------------------------------------------
+    def connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:
+        now = _now()
+        mates = db_relationships.teammates(conn)
+        found = self._totals(conn, mates, [investor_id], now)
+        people = {m["id"]: m for m in mates.values()}
+        answer = []
+        for (_investor, user_id), pair in found.items():
+            person = people[user_id]
+            answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
+                           "strength": pair.strength(now), "last_sent": pair.last_sent,
+                           "last_received": pair.last_received, "last_two_way": pair.last_two_way, **pair.counts})
+        # strongest first; ties: the newer two-way contact, then received, then sent, then the lower id
+        # (stable sorts, least significant key first)
+        answer.sort(key=lambda c: c["user"]["id"])
+        for stamp in ("last_sent", "last_received", "last_two_way"):
+            answer.sort(key=lambda c: c[stamp] or "", reverse=True)
+        answer.sort(key=lambda c: c["strength"], reverse=True)
+        return answer
+
+    def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
+        index = self._index(conn, investor_ids)
+        rows = db_relationships.exchange_rows(conn, investor_ids)
+        recipients = db_relationships.teammate_recipients(conn, mates, investor_ids)
+
+        owners: dict[str, set[int]] = {}  # sender → the investors it belongs to (senders repeat a lot)
+
+        def investor_side(investor_id: int, sender: str) -> bool:
+            if sender not in owners:
+                owners[sender] = {link[0] for link in index.match([sender])} if sender else set()
+            return investor_id in owners[sender]
+
+        return exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now)
+
+    def _index(self, conn, investor_ids) -> InvestorIndex:
+        if investor_ids is not None and len(investor_ids) == 1:
+            return InvestorIndex(investor_addresses(conn, investor_ids[0]), self.own_domain)
+        rows = investor_addresses(conn)
+        if investor_ids is not None:
+            wanted = set(investor_ids)
+            rows = [r for r in rows if r[0] in wanted]
+        return InvestorIndex(rows, self.own_domain)
+
+    # -- the grid ---------------------------------------------------------------------------
+    def grid(self, conn) -> dict[int, dict]:
+        """Per investor: the closest teammate (highest S; then the newer two-way contact, the lower id),
+        their strength, and the newest two-way contact of anyone on the team."""
+        self.refresh(conn)
+        factor = strength.decay_since_epoch(_now())
+        best: dict[int, tuple] = {}
+        two_way: dict[int, str] = {}
+        for investor_id, user_id, received, sent, last_two_way in db_relationships.stats_rows(conn):
+            rank = (strength.total(received * factor, sent * factor), last_two_way or "", -user_id)
+            if investor_id not in best or rank > best[investor_id]:
+                best[investor_id] = rank
+            if last_two_way and last_two_way > two_way.get(investor_id, ""):
+                two_way[investor_id] = last_two_way
+        people = {mate["id"]: mate for mate in db_relationships.teammates(conn).values()}
+        return {investor_id: {"strength": strength.from_total(rank[0]), "last_two_way_at": two_way.get(investor_id),
+                              "closest": people.get(-rank[2])} for investor_id, rank in best.items()}
+
+    def refresh(self, conn) -> None:
+        """Recompute the stats of dirty investors and of investors edited since the last refresh (their
+        addresses decide which senders are theirs); of all of them when the teammates changed."""
+        if self._stale(conn, db_relationships.teammates(conn)) is None:
+            return  # the usual case, answered without taking the write lock a sync may be holding
+        try:
+            self._recompute(conn)
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            # A sync held the write lock past busy_timeout: serve the stats as they are, refresh next read.
+            log.warning("relationship stats not refreshed this time: %s", error)
+
+    def _recompute(self, conn) -> None:
+        with atomic(conn):
+            mates = db_relationships.teammates(conn)
+            investor_ids = self._stale(conn, mates)
+            if investor_ids is None:
+                return
+            found = self._totals(conn, mates, None if investor_ids == "all" else sorted(investor_ids), _now())
+            rows = [(investor_id, user_id, t.received_anchored, t.sent_anchored, t.last_sent, t.last_received,
+                     t.last_two_way) for (investor_id, user_id), t in found.items()]
+            db_relationships.replace_stats(conn, None if investor_ids == "all" else investor_ids, rows,
+                                           (_fingerprint(mates), investors_rev(conn),
+                                            db_relationships.newest_investor_change(conn)))
+
+    @staticmethod
+    def _stale(conn, mates: dict):
+        """None when the stored stats are current; "all"; or the set of investor ids to recompute."""
+        fingerprint, rev, seen = db_relationships.basis(conn)
+        if fingerprint != _fingerprint(mates):
+            return "all"
+        ids = set(db_relationships.dirty_ids(conn))
+        if rev != investors_rev(conn):
+            ids |= set(db_relationships.investors_changed_since(conn, seen))
+        return ids or None
+
+
+def _fingerprint(mates: dict) -> str:
+    """Who the teammates are (their addresses): what every stored stat depends on besides the emails."""
+    return hashlib.sha256(repr(sorted((a, m["id"]) for a, m in mates.items())).encode()).hexdigest()
+
+
+def _email_item(row: dict, people: dict) -> dict:
+    return {"id": row["id"], "thread_id": row["thread_id"], "date": row["date"], "subject": row["subject"],
+            "snippet": row["snippet"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
+            "to": people["to"], "cc": people["cc"], "visibility": row["visibility"]}
+
+
+def register(config=CONFIG) -> EmailRelationships:
+    """Install the provider for this process (server.main() does, when the integration is enabled)."""
+    provider = EmailRelationships(config.workspace_domain)
+    email_source.register(provider)
+    return provider

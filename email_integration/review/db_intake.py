@@ -1,0 +1,74 @@
+"""SQL for the intake bridge's work-lists and the email_proposal_matrix side rows."""
+from __future__ import annotations
+
+from backend.db import now_iso
+from email_integration.privacy.db_visibility import room_safe_sql
+
+from .db_drafts import MODEL_DRAFTED
+
+
+# Pending proposals whose card is not in the review room and whose email every teammate may read
+# (db_visibility). One condition a line: other work-list rules (a model draft still to come) add theirs.
+_UNPOSTED = ("p.status = 'pending'", "m.proposal_id IS NULL", room_safe_sql())
+_UNPOSTED_FROM = ("FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+                  "LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id")
+# Cards in the room still awaiting a decision (what CRM_INTAKE_MAX_OPEN_CARDS caps).
+_OPEN = ("FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id JOIN emails e ON e.id = p.email_id "
+         f"WHERE p.status = 'pending' AND m.closed_at IS NULL AND {room_safe_sql()}")
+
+
+# A card is posted once its draft will not change under the reviewers: a person edited it, the model
+# drafted this version, or the CRM's draft is older than the wait (the model had its chance).
+_SETTLED = f"(p.edited = 1 OR {MODEL_DRAFTED} OR p.updated_at <= ?)"
+
+
+def unposted_ids(conn, limit: int, settled_before: str) -> list[int]:
+    """Up to `limit` pending proposals not yet in the room whose draft is settled (see _SETTLED; drafts
+    last touched before `settled_before`), newest email first (a fresh card beats an old one)."""
+    rows = conn.execute(f"SELECT p.id {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)} AND {_SETTLED} "
+                        "ORDER BY e.date DESC, p.id DESC LIMIT ?", (settled_before, limit))
+    return [r[0] for r in rows]
+
+
+def unposted_count(conn) -> int:
+    return conn.execute(f"SELECT count(*) {_UNPOSTED_FROM} WHERE {' AND '.join(_UNPOSTED)}").fetchone()[0]
+
+
+def open_count(conn) -> int:
+    return conn.execute(f"SELECT count(*) {_OPEN}").fetchone()[0]
+
+
+def open_cards(conn) -> list[dict]:
+    rows = conn.execute(f"SELECT p.id, m.room_id, m.event_id, p.version, p.draft {_OPEN} ORDER BY p.id")
+    return [dict(r) for r in rows]
+
+
+def cards_to_close(conn) -> list[dict]:
+    """Posted cards to close: decided elsewhere or superseded, or still pending but now private or owner-only
+    (a mailbox's visibility narrowed): those show status 'withdrawn' and stay decidable on /capture only."""
+    rows = conn.execute("SELECT p.id, m.room_id, m.event_id, CASE WHEN p.status = 'pending' THEN 'withdrawn' "
+                        "ELSE p.status END AS status, p.decided_by, p.decided_via "
+                        "FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id "
+                        "LEFT JOIN emails e ON e.id = p.email_id WHERE m.closed_at IS NULL AND "
+                        f"(p.status != 'pending' OR e.id IS NULL OR NOT {room_safe_sql()}) ORDER BY p.decided_at, p.id")
+    return [dict(r) for r in rows]
+
+
+def side_row(conn, proposal_id: int) -> dict | None:
+    row = conn.execute("SELECT * FROM email_proposal_matrix WHERE proposal_id = ?", (proposal_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def record_posted(conn, proposal_id: int, room_id: str, event_id: str, version: int) -> None:
+    conn.execute("INSERT INTO email_proposal_matrix (proposal_id, room_id, event_id, posted_version, posted_at) "
+                 "VALUES (?, ?, ?, ?, ?)", (proposal_id, room_id, event_id, version, now_iso()))
+
+
+def record_decision(conn, proposal_id: int, via: str, by: str) -> None:
+    conn.execute("UPDATE email_proposal_matrix SET decided_via = ?, decided_by = ?, decided_at = ? "
+                 "WHERE proposal_id = ?", (via, by, now_iso(), proposal_id))
+
+
+def record_closed(conn, proposal_id: int) -> None:
+    conn.execute("UPDATE email_proposal_matrix SET closed_at = coalesce(closed_at, ?) WHERE proposal_id = ?",
+                 (now_iso(), proposal_id))

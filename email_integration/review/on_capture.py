@@ -1,0 +1,29 @@
+"""Review's reactions to capture's store (capture/events.py): draft a proposed note for mail just kept,
+and keep pending proposals in step when an email loses an investor, its body, or its own conversation."""
+from __future__ import annotations
+
+from email_integration.capture import events
+
+from . import db_proposals
+from .proposals import propose
+
+
+class ReviewOnCapture(events.Listener):
+    def email_kept(self, conn, kept: events.Kept) -> None:
+        investors = {i: db_proposals.investor_brief(conn, i) for i, _, _ in kept.links}
+        propose(conn, kept.email_id, kept.thread_id, kept.parsed, kept.headers, kept.links, investors,
+                kept.own_domain, kept.horizon)
+
+    def links_changed(self, conn, email_id: int, linked: set, lost: set) -> None:
+        if lost:
+            db_proposals.supersede_pending(conn, email_id, lost)
+
+    def email_removed(self, conn, email_id: int, investor_ids: set) -> None:
+        db_proposals.supersede_pending(conn, email_id, investor_ids)
+
+    def body_dropped(self, conn, email_id: int) -> None:
+        db_proposals.clear_undecided_drafts(conn, email_id)
+
+    def threads_merged(self, conn, keep: int, others: list) -> None:
+        for other in others:
+            db_proposals.fold_threads(conn, keep, other)

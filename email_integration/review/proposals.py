@@ -1,0 +1,215 @@
+"""Proposed grid notes: which emails deserve one, the drafter, and the decision every surface shares.
+
+A human approves every write: approve writes exactly one grid note, reject none, edit replaces
+the draft (version + 1). Decisions are conditional updates on (status = pending, version), so
+of any number of simultaneous decisions exactly one wins; the others get Conflict (409) with
+the proposal's current state.
+"""
+from __future__ import annotations
+
+import re
+
+from backend.db import atomic
+from backend.investors_db import add_grid_note, bump_last_contact
+from backend.web import BadRequest, Conflict, NotFound
+from email_integration.capture.ingest import is_internal_only
+from email_integration.privacy.db_visibility import is_private
+
+from . import db_intake, db_proposals
+from .drafter import draft_note
+
+MAX_DRAFT_CHARS = 2000
+DECISIONS = ("approve", "reject", "edit")
+# Mail no person wrote for this person (RFC 3834 Auto-Submitted, RFC 2369 List-*, Precedence).
+_NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster|notifications?|"
+                      r"bounces?|calendar-notification)([+@]|$)", re.I)
+_CALENDAR_SUBJECT = re.compile(r"^(accepted|declined|tentative(ly accepted)?|updated invitation|invitation|"
+                               r"automatic reply|out of office|auto[- ]?reply)\b", re.I)
+
+
+def automated_reason(headers: dict, parsed: dict) -> str | None:
+    """Why this message was not written by a person for a person (None when it was)."""
+    if headers.get("list-unsubscribe") or headers.get("list-id"):
+        return "mailing list"
+    if headers.get("precedence", "").strip().lower() in ("bulk", "list", "junk"):
+        return "bulk mail"
+    auto = headers.get("auto-submitted", "").strip().lower()
+    if auto and auto != "no":
+        return "auto-submitted"
+    if headers.get("x-autoreply") or headers.get("x-autorespond"):
+        return "auto-reply"
+    sender = (parsed.get("from") or {}).get("email", "")
+    if _NOREPLY.match(sender):
+        return "no-reply sender"
+    if _CALENDAR_SUBJECT.match(parsed.get("subject") or "") or any(
+            (a.get("mime_type") or "").startswith("text/calendar") for a in parsed.get("attachments") or []):
+        return "calendar"
+    return None
+
+
+# The pluggable drafter: (parsed, investor, own_domain) -> str. A model on the Spark may replace its draft
+# later (the intake bridge's to_draft); this one is what stands when no model does.
+DRAFTER = draft_note
+
+
+def propose(conn, email_id: int, thread_id: int, parsed: dict, headers: dict, links: list, investors: dict,
+            own_domain: str, horizon: str = "") -> list[int]:
+    """Create or refresh pending proposals for an email whose content was just stored (caller's transaction).
+
+    Called once per email (when its body is first kept), so it never proposes the same email twice.
+    Mail dated before `horizon` drafts nothing now; it is remembered for an admin's backfill."""
+    if not links or automated_reason(headers, parsed) or is_internal_only(parsed, own_domain):
+        return []
+    if is_private(conn, thread_id):
+        return []  # a private conversation never reaches the review room or /capture
+    date = parsed.get("date") or ""
+    wanted = [investor_id for investor_id, _strategy, _address in links if investors.get(investor_id)]
+    if horizon and date and date < horizon:
+        db_proposals.defer(conn, email_id, wanted, date)
+        return []
+    touched = [propose_one(conn, email_id, thread_id, parsed, i, investors[i], own_domain) for i in wanted]
+    return [proposal_id for proposal_id in touched if proposal_id is not None]
+
+
+def propose_one(conn, email_id: int, thread_id: int, parsed: dict, investor_id: int, investor: dict,
+                own_domain: str) -> int | None:
+    """One conversation and investor: a new card, a refreshed one (a newer message), or None."""
+    date = parsed.get("date") or ""
+    pending = db_proposals.pending_for(conn, thread_id, investor_id)
+    if pending:
+        if (pending["email_date"] or "") > date:
+            return None  # the card already shows a newer message
+        draft = None if pending["edited"] else DRAFTER(parsed, investor, own_domain)
+        db_proposals.refresh(conn, pending["id"], email_id, draft)
+        return pending["id"]
+    decided = db_proposals.latest_decided_date(conn, thread_id, investor_id)
+    if decided and decided >= date:
+        return None  # a human already decided on this conversation at a newer message
+    return db_proposals.insert(conn, investor_id, thread_id, email_id, DRAFTER(parsed, investor, own_domain))
+
+
+def backfill(conn, since: str, investor_id: int | None, own_domain: str) -> dict:
+    """The admin widens the horizon once: draft the cards held back for mail dated from `since` on
+    (one investor's, or everyone's). Oldest first, so a conversation's card ends on its newest message."""
+    with atomic(conn):
+        rows = db_proposals.deferred(conn, since, investor_id)
+        touched = set()
+        for row in rows:
+            if is_private(conn, row["thread_id"]):
+                continue  # made private since: never a card
+            parsed = {"from": {"email": row["from_email"] or "", "name": row["from_name"] or ""}, "date": row["date"],
+                      "subject": row["subject"], "body_text": row["body_text"]}
+            investor = {"name": row["investor_name"], "firm": row["investor_firm"]}
+            found = propose_one(conn, row["email_id"], row["thread_id"], parsed, row["investor_id"], investor,
+                                own_domain)
+            if found is not None:
+                touched.add(found)
+        db_proposals.forget_deferred(conn, since, investor_id)
+    return {"emails": len({row["email_id"] for row in rows}), "proposals": len(touched)}
+
+
+def state_of(proposal: dict) -> dict:
+    return {k: proposal[k] for k in ("id", "status", "version", "draft", "drafted_by", "decided_by", "decided_via",
+                                     "decided_at", "note_id")}
+
+
+def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor: str | None = None,
+           note: str | None = None, expected_version: int | None = None) -> dict:
+    """Apply one decision; returns the proposal's new state. NotFound, BadRequest or Conflict (409)."""
+    if decision not in DECISIONS:
+        raise BadRequest("decision must be approve, reject or edit")
+    if note is not None:
+        note = note.strip()
+        if not note:
+            raise BadRequest("note must not be empty")
+        if len(note) > MAX_DRAFT_CHARS:
+            raise BadRequest(f"note is longer than {MAX_DRAFT_CHARS} characters")
+    if decision == "edit" and note is None:
+        raise BadRequest("edit needs the new note")
+    actor = actor or user["name"]
+    with atomic(conn):  # BEGIN IMMEDIATE: deciders queue here; the conditional updates pick one winner
+        proposal = db_proposals.get(conn, proposal_id)
+        if proposal is None or proposal["status"] == "superseded":
+            raise NotFound(f"no proposal {proposal_id}")
+        if proposal["status"] != "pending":
+            raise Conflict(f"proposal already {proposal['status']}", payload={"proposal": state_of(proposal)})
+        version = proposal["version"] if expected_version is None else expected_version
+        if version != proposal["version"]:
+            raise Conflict("the proposal changed since you loaded it", payload={"proposal": state_of(proposal)})
+        if decision == "edit":
+            if not db_proposals.set_edited(conn, proposal_id, version, note):
+                raise Conflict("the proposal changed", payload={"proposal": state_of(db_proposals.get(conn, proposal_id))})
+            return state_of(db_proposals.get(conn, proposal_id))
+        status = "approved" if decision == "approve" else "rejected"
+        if note is not None and decision == "approve" and note != proposal["draft"]:
+            db_proposals.set_edited(conn, proposal_id, version, note)
+            version += 1
+        if not db_proposals.set_decided(conn, proposal_id, status, version, user["id"], actor, via):
+            raise Conflict("the proposal was decided elsewhere",
+                           payload={"proposal": state_of(db_proposals.get(conn, proposal_id))})
+        db_intake.record_decision(conn, proposal_id, via, actor)
+        if decision == "approve":
+            decided = db_proposals.get(conn, proposal_id)
+            card = db_proposals.list_cards(conn, "approved", 1, ids=[proposal_id])[0]
+            note_id = add_grid_note(conn, decided["investor_id"], decided["draft"], "email",
+                                    f"proposal:{proposal_id} email:{decided['email_id']}", user["id"],
+                                    created_at=card["date"] or None)
+            db_proposals.set_note(conn, proposal_id, note_id)
+            if card["date"]:
+                bump_last_contact(conn, decided["investor_id"], card["date"])
+        return state_of(db_proposals.get(conn, proposal_id))
+
+
+BULK_CHUNK = 200  # cards per transaction: one commit per chunk, the write lock released between chunks
+
+
+def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) -> dict:
+    """Approve or reject many proposals, each with decide()'s semantics: {decided: [ids], conflicts: [{id, proposal}]}.
+
+    Each card is its own savepoint inside a chunk's transaction, so a card decided elsewhere in the
+    meantime is reported (with its current state; null when there is no such proposal, or none the
+    user may see: private, or another's owner-only card) and the others go ahead; no card is ever
+    half-applied."""
+    if decision not in ("approve", "reject"):
+        raise BadRequest("decision must be approve or reject")
+    decided, conflicts = [], []
+    for start in range(0, len(ids), BULK_CHUNK):
+        with atomic(conn):
+            for proposal_id in ids[start:start + BULK_CHUNK]:
+                if not db_proposals.visible_to(conn, proposal_id, user["id"]):
+                    conflicts.append({"id": proposal_id, "proposal": None})
+                    continue
+                try:
+                    decide(conn, proposal_id, decision, user=user, via=via)
+                    decided.append(proposal_id)
+                except (Conflict, NotFound):
+                    current = db_proposals.get(conn, proposal_id)
+                    conflicts.append({"id": proposal_id, "proposal": state_of(current) if current else None})
+    return {"decided": decided, "conflicts": conflicts}
+
+
+def card(row: dict, people: dict) -> dict:
+    """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
+    return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+            "drafted_by": row["drafted_by"],
+            "thread_id": row["thread_id"],
+            "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
+            "email": {"id": row["email_id"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
+                      "to": people.get("to", []), "cc": people.get("cc", []), "date": row["date"],
+                      "subject": row["subject"], "snippet": _snippet(row)},
+            "created_at": row["created_at"], "owner_only": bool(row.get("owner_only")),
+            "holder": bool(row.get("holder"))}
+
+
+def _snippet(row: dict, limit: int = 300) -> str:
+    text = " ".join((row.get("body_text") or row.get("snippet") or "").split())
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:
+    """The cards `viewer_id` may see (db_visibility), newest email first: owner-only ones carry owner_only =
+    true; each lists the teammates whose mailbox holds its email (the page's teammate filter)."""
+    rows = db_proposals.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
+    email_ids = [r["email_id"] for r in rows]
+    people, holders = db_proposals.recipients(conn, email_ids), db_proposals.holders(conn, email_ids)
+    return [{**card(r, people.get(r["email_id"], {})), "teammates": holders.get(r["email_id"], [])} for r in rows]

@@ -1,0 +1,60 @@
+"""email_integration's subpackages import downward only (issue 20): import-linter's `layers` contract in
+.importlinter, the order email_integration/README.md writes down, run over the real tree; and proof that
+the same contract breaks on an import against the order and on a cycle between subpackages."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+CONFIG = os.path.join(ROOT, ".importlinter")
+LINT = os.path.join(os.path.dirname(sys.executable), "lint-imports")
+
+
+def lint(root: str) -> subprocess.CompletedProcess:
+    return subprocess.run([LINT, "--no-cache", CONFIG], cwd=root, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": root})
+
+
+def test_the_tree_keeps_the_layers():
+    result = lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+@pytest.fixture
+def copy(tmp_path):
+    shutil.copytree(os.path.join(ROOT, "email_integration"), tmp_path / "email_integration",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def add_import(root, module: str, line: str) -> None:
+    path = os.path.join(root, *module.split(".")) + ".py"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("\n" + line + "\n")
+
+
+def test_an_import_against_the_order_breaks_the_contract(copy):
+    add_import(copy, "email_integration.capture.db_emails", "from email_integration.review import db_proposals")
+    result = lint(str(copy))
+    assert result.returncode == 1
+    assert "email_integration.capture.db_emails -> email_integration.review.db_proposals" in result.stdout
+
+
+def test_a_cycle_between_subpackages_breaks_the_contract(copy):
+    add_import(copy, "email_integration.google.errors", "import email_integration.gmail.batch")
+    result = lint(str(copy))
+    assert result.returncode == 1
+    assert "email_integration.google.errors -> email_integration.gmail.batch" in result.stdout
+
+
+def test_a_new_subpackage_must_take_its_place_in_the_order(copy):
+    os.makedirs(copy / "email_integration" / "calendar")
+    (copy / "email_integration" / "calendar" / "__init__.py").write_text('"""A newcomer."""\n')
+    result = lint(str(copy))
+    assert result.returncode == 1
+    assert "email_integration.calendar" in result.stdout
