@@ -1,5 +1,5 @@
-"""The background sync: every CRM_GMAIL_SYNC_INTERVAL_MIN, on demand (run-now), and a history poll
-per account every CRM_GMAIL_POLL_SEC (new mail reaches /capture within about a minute).
+"""The background sync: every CRM_GMAIL_SYNC_INTERVAL_MIN, on demand (run-now, verify now), and a history
+poll per account every CRM_GMAIL_POLL_SEC (15: new investor mail reaches /capture within about 30 s).
 
 One run per account at a time; accounts run in parallel (Gmail's quotas are per user); a stop
 (SIGTERM → interpreter exit, or stop()) lets running syncs finish their page and save their checkpoint.
@@ -53,15 +53,16 @@ class SyncScheduler:
     def running(self) -> bool:
         return self._loop is not None and self._loop.is_alive() and not self.stop_event.is_set()
 
-    def run_now(self, account_id: int | None = None, poll: bool = False) -> list[int]:
-        """Start a run (or a poll) for one or every enabled account unless it is already running; the ids started."""
+    def run_now(self, account_id: int | None = None, poll: bool = False, verify: bool = False) -> list[int]:
+        """Start a run (or a poll, or a verification: the investor search alone) for one or every enabled
+        account unless it is already running; the ids started."""
         conn = self.service.connect()
         try:
             accounts = [a for a in db_accounts.list_accounts(conn)
                         if a["state"] != "disabled" and (account_id is None or a["id"] == account_id)]
         finally:
             conn.close()
-        return [a["id"] for a in accounts if self._start_account(a["id"], poll)]
+        return [a["id"] for a in accounts if self._start_account(a["id"], poll, verify)]
 
     def is_running(self, account_id: int) -> bool:
         with self._lock:
@@ -85,20 +86,23 @@ class SyncScheduler:
         self.wait_idle(timeout)
 
     # -- internals ----------------------------------------------------------------------------
-    def _start_account(self, account_id: int, poll: bool = False) -> bool:
+    def _start_account(self, account_id: int, poll: bool = False, verify: bool = False) -> bool:
         with self._lock:
             current = self._running.get(account_id)
             if self.stop_event.is_set() or (current is not None and current.is_alive()):
                 return False
-            thread = threading.Thread(target=self._sync_one, args=(account_id, poll), name=f"gmail-sync-{account_id}",
-                                      daemon=True)
+            thread = threading.Thread(target=self._sync_one, args=(account_id, poll, verify),
+                                      name=f"gmail-sync-{account_id}", daemon=True)
             self._running[account_id] = thread
             thread.start()
             return True
 
-    def _sync_one(self, account_id: int, poll: bool = False) -> None:
+    def _sync_one(self, account_id: int, poll: bool = False, verify: bool = False) -> None:
         try:
-            self.service.sync_account(account_id, self.stop_event, poll=poll)
+            if verify:
+                self.service.verify_account(account_id, self.stop_event)
+            else:
+                self.service.sync_account(account_id, self.stop_event, poll=poll)
         except Exception:  # noqa: BLE001 - a crashed run must not take the scheduler down
             log.exception("sync of account %s crashed", account_id)
 
