@@ -31,6 +31,7 @@ class SyncScheduler:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[int, threading.Thread] = {}
+        self._queued: set[int] = set()  # accounts whose full run waits for the poll they are busy with
         self._loop: threading.Thread | None = None
         self.next_run_at: float | None = None
 
@@ -55,7 +56,8 @@ class SyncScheduler:
 
     def run_now(self, account_id: int | None = None, poll: bool = False, verify: bool = False) -> list[int]:
         """Start a run (or a poll, or a verification: the investor search alone) for one or every enabled
-        account unless it is already running; the ids started."""
+        account; the ids started. A full run for an account busy with another run follows it; a poll or a
+        verification of a busy account is not started."""
         conn = self.service.connect()
         try:
             accounts = [a for a in db_accounts.list_accounts(conn)
@@ -89,8 +91,15 @@ class SyncScheduler:
     def _start_account(self, account_id: int, poll: bool = False, verify: bool = False) -> bool:
         with self._lock:
             current = self._running.get(account_id)
-            if self.stop_event.is_set() or (current is not None and current.is_alive()):
+            if self.stop_event.is_set():
                 return False
+            if current is not None and current.is_alive():
+                if poll or verify:
+                    return False  # the run under way reads history (and verifies) itself
+                # A full run asked for while a poll (every CRM_GMAIL_POLL_SEC) or a verification holds the
+                # mailbox: it follows at once, rather than being dropped.
+                self._queued.add(account_id)
+                return True
             thread = threading.Thread(target=self._sync_one, args=(account_id, poll, verify),
                                       name=f"gmail-sync-{account_id}", daemon=True)
             self._running[account_id] = thread
@@ -98,13 +107,19 @@ class SyncScheduler:
             return True
 
     def _sync_one(self, account_id: int, poll: bool = False, verify: bool = False) -> None:
-        try:
-            if verify:
-                self.service.verify_account(account_id, self.stop_event)
-            else:
-                self.service.sync_account(account_id, self.stop_event, poll=poll)
-        except Exception:  # noqa: BLE001 - a crashed run must not take the scheduler down
-            log.exception("sync of account %s crashed", account_id)
+        while True:
+            try:
+                if verify:
+                    self.service.verify_account(account_id, self.stop_event)
+                else:
+                    self.service.sync_account(account_id, self.stop_event, poll=poll)
+            except Exception:  # noqa: BLE001 - a crashed run must not take the scheduler down
+                log.exception("sync of account %s crashed", account_id)
+            with self._lock:
+                if account_id not in self._queued or self.stop_event.is_set():
+                    return
+                self._queued.discard(account_id)
+            poll = verify = False  # the full run asked for meanwhile
 
     def _run_loop(self) -> None:
         while not self.stop_event.is_set():

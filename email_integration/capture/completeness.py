@@ -18,9 +18,9 @@ from __future__ import annotations
 from backend.address_policy import capturable
 from backend.db import atomic
 from backend.investors_db import investor_addresses
-from email_integration.gmail.search_query import ONLY_SPAM, query_chunks, search_forms
+from email_integration.gmail.search_query import ONLY_SPAM, query_chunks, search_forms, source_queries
 
-from . import db_accounts, db_completeness, db_markers
+from . import db_accounts, db_completeness, db_emails, db_markers, sources
 from .targeted import current_terms
 
 MAX_ATTRIBUTION_QUERIES = 40
@@ -120,7 +120,11 @@ class Verification:
         return self._verify(self._search_listed(), "verify")
 
     def _search_listed(self) -> dict[str, str]:
-        """What the investor queries list (no header checks, no fetches)."""
+        """What the investor queries list (no header checks, no fetches), and which of the covered sources'
+        mail the mailbox holds."""
         listed = self._list_ids(self._queries())
-        self.found_via_sources = set()
+        covered = sources.covered(self.conn)
+        from_sources = [i for i in self._list_ids(source_queries(covered["services"], covered["groups"]), record=False)
+                        if i not in listed]
+        self.found_via_sources = db_emails.known_gmail_ids(self.conn, self.account_id, from_sources)
         return listed

@@ -50,6 +50,9 @@ def firm(conn) -> dict:
               for g in db_completeness.gaps(conn, min_runs=ALERT_RUNS) if g["account_id"] in emails]
     unsearchable = [{**t, "investor": investors[t["investor_id"]]["name"] if t["investor_id"] in investors else None}
                     for t in unsearchable_terms(investor_addresses(conn))]
-    return {"verified_at": min(verified) if verified else None, "alert_runs": ALERT_RUNS,
+    owners = {u["id"]: u["name"] for u in db_accounts.people(conn)}
+    mailboxes = [{"account_id": a["id"], "email": a["email"], "owner": owners.get(a["user_id"])}
+                 for a in db_accounts.list_accounts(conn)]
+    return {"verified_at": min(verified) if verified else None, "alert_runs": ALERT_RUNS, "mailboxes": mailboxes,
             "investors": sorted(per_investor.values(), key=lambda i: (-i["missing"], i["name"].lower())),
             "alerts": alerts, "sources": sources.described(conn), "unsearchable": unsearchable}
