@@ -85,7 +85,7 @@ class Verification:
         for row in figures.values():
             row["listed"] = sum(row[k] for k in ("held", "private", "excluded", "refused", "missing"))
         mailbox["spam"] = spam
-        mailbox["via_sources"] = len(self.found_via_sources)
+        mailbox["via_sources"] = len(db_emails.known_gmail_ids(self.conn, self.account_id, list(self.found_via_sources)))
         gaps = {i: {"thread_id": listed[i], "investor_ids": attributed.get(i, []),
                     "reason": missing_reason(i, queue, self.screen_failed, listing, by)}
                 for i, kind in category.items() if kind == "missing"}
@@ -126,5 +126,5 @@ class Verification:
         covered = sources.covered(self.conn)
         from_sources = [i for i in self._list_ids(source_queries(covered["services"], covered["groups"]), record=False)
                         if i not in listed]
-        self.found_via_sources = db_emails.known_gmail_ids(self.conn, self.account_id, from_sources)
+        self.found_via_sources = set(from_sources)
         return listed

@@ -125,15 +125,21 @@ class TargetedCapture:
             listed = self._list_ids(excluded_queries(self.excluded, after=after))
             checks.update({i: hits[i] for i in listed if i in hits})
         from_sources: dict[str, str] = {}
+        in_conversation: dict[str, str] = {}
         if with_sources:
             covered = sources.covered(self.conn)
             listed = self._list_ids(source_queries(covered["services"], covered["groups"], after=after))
-            from_sources = {i: t for i, t in listed.items() if i not in hits}
+            threads = set(hits.values()) - {""}
+            # Source mail inside a conversation the investor search found comes with that conversation (its
+            # headers need no reading first: ingest links it, or keeps nothing of it); the rest is read first.
+            in_conversation = {i: t for i, t in listed.items() if i not in hits and t in threads}
+            from_sources = {i: t for i, t in listed.items() if i not in hits and i not in in_conversation}
             checks.update(from_sources)
         passed = self._screen(checks, from_sources)
         found = {i: t for i, t in hits.items() if i not in checks or i in passed}
         found.update({i: from_sources[i] for i in passed if i in from_sources})
-        self.found_via_sources = {i for i in passed if i in from_sources}
+        found.update(in_conversation)
+        self.found_via_sources = {i for i in passed if i in from_sources} | set(in_conversation)
         self.tally["listed"] += len(found)
         return found
 
