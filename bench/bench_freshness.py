@@ -29,7 +29,8 @@ from email.message import EmailMessage
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_support import DOMAIN, ROOT, capture_environ, service_account, start_crm_process  # noqa: E402
+from bench_support import (DOMAIN, ROOT, capture_environ, service_account, start_crm_process,  # noqa: E402
+                           start_emulator_process)
 
 OWNER = f"ann@{DOMAIN}"
 INVESTOR = {"name": "Maya Okafor", "firm": "Northwind Ventures", "emails": ["maya@northwind.vc"], "domains": []}
@@ -41,17 +42,6 @@ def http(url: str, method: str = "GET", body=None, token: str | None = None, con
     request = urllib.request.Request(url, data, headers, method=method)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"{}")
-
-
-def start_emulator(mail_dir: str, key_path: str, lag: float):
-    args = [sys.executable, "-m", "devtools.gmail_emulator", "--mailboxes", mail_dir, "--quota-profile", "2026",
-            "--service-account-key", key_path, "--search-lag-sec", str(lag)]
-    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()
-    if "listening on" not in line:
-        process.kill()
-        raise SystemExit("the emulator did not start")
-    return process, line.strip().rsplit(" ", 1)[-1]
 
 
 def manage(env: dict, *args) -> str:
@@ -82,7 +72,8 @@ def percentile(values: list[float], share: float) -> float:
 def measure(lag: float, count: int, rng: random.Random) -> dict:
     work = tempfile.mkdtemp(prefix=f"bench-fresh-{int(lag)}-")
     keys = service_account(os.path.join(work, "sa"))
-    emulator, url = start_emulator(seed_mailbox(os.path.join(work, "mail")), keys[1], lag)
+    emulator, url = start_emulator_process(seed_mailbox(os.path.join(work, "mail")), keys[1], "2026",
+                                           extra=("--search-lag-sec", str(lag)))
     data_dir = os.path.join(work, "data")
     os.makedirs(data_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}

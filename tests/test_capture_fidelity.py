@@ -221,6 +221,8 @@ def test_mail_the_search_sees_late_is_captured_by_a_later_poll(rig, emulator):
         time.sleep(0.5)
         rig.service.sync_account(ann, poll=True)
     assert new in rig.view(ann) and rig.query("SELECT * FROM email_search_rechecks") == []
+    # it started its thread within the recheck window: its mates would be among the recent ids, so no threads.get
+    assert entry(emulator).get("thread_gets", {}) == {} and bodies(emulator)[new] == 1
 
 
 def test_spam_trash_and_deletion_follow_the_written_policy(rig, emulator):

@@ -190,7 +190,9 @@ def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, 
     assert [r["status"] for r in rig.query("SELECT status FROM email_attachments ORDER BY id")] == ["stored", "stored"]
 
 
-def test_new_investor_mail_is_a_pending_card_within_90_seconds_with_default_settings(tmp_path, emulator, keys):
+def test_new_investor_mail_is_a_pending_card_after_a_poll_with_default_settings(tmp_path, emulator, keys):
+    """Every CRM_GMAIL_* at its default (the poll every 15 s): the card comes with a poll, well before the next
+    full run. How soon at p95 is bench/bench_freshness.py's to measure; here it is bounded at 60 s."""
     server = start_capture_crm(tmp_path, emulator, keys, investors=(KIM,), CRM_GMAIL_CAPTURE_SCOPE=None,
                                CRM_GMAIL_BACKFILL_PAGE_SIZE=None)
     try:
@@ -200,11 +202,11 @@ def test_new_investor_mail_is_a_pending_card_within_90_seconds_with_default_sett
             sender="Kim Lee <kim@alder.vc>", to="member@firm.test", subject="Could we meet Thursday?",
             body="Could you send the updated model before our call?\n", message_id="<fresh@alder.vc>"))
         found = []
-        while time.monotonic() - started < 90 and not found:
+        while time.monotonic() - started < 60 and not found:
             proposals = server.member.get("/api/email/proposals?status=pending").json["proposals"]
             found = [p for p in proposals if p["email"]["subject"] == "Could we meet Thursday?"]
             time.sleep(0.5)
-        assert found, "no pending card within 90 s"
+        assert found, "no pending card within 60 s"
         print(f"pending card after {time.monotonic() - started:.1f} s")
         accounts = server.admin.get("/api/email/status").json["accounts"]
         member = next(a for a in accounts if a["email"] == "member@firm.test")

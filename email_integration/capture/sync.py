@@ -28,6 +28,7 @@ import threading
 
 from backend.db import atomic, iso_after, now_iso
 from email_integration.gmail.search_query import ALWAYS, NOT_SPAM
+from email_integration.google import quota
 from email_integration.google.errors import (AuthError, GmailError, HistoryExpiredError, NeedsReconsentError,
                                              NotFoundError, PermanentError)
 from email_integration.mail.parser import body_references, parse
@@ -42,7 +43,7 @@ from .targeted import current_terms, queue_new_terms, terms_basis
 
 log = logging.getLogger(__name__)
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
-HIDDEN_LABELS = {"SPAM", "TRASH"}
+HIDDEN_LABELS = set(quota.HIDDEN_LABELS)  # outside messages.list unless includeSpamTrash (the Google table)
 # Drafts and chat transcripts are messages to Gmail but not mail: never captured nor proposed
 # (developers.google.com/gmail/api/guides/labels: DRAFT and CHAT are system labels).
 NOT_MAIL_LABELS = {"DRAFT", "CHAT"}
@@ -430,6 +431,7 @@ class AccountSync(TargetedCapture, Verification):
         labels: dict[str, list] = {}
         thread_of: dict[str, str] = {}
         newest = None
+        restored: set[str] = set()
         hidden = self.not_captured
         for records, mailbox_history_id in self.client.iter_history(start_history_id, HISTORY_TYPES):
             self._check_stop()
@@ -446,6 +448,9 @@ class AccountSync(TargetedCapture, Verification):
                     added.pop(message_id, None)
                     labels.pop(message_id, None)
                     deleted.add(message_id)
+                for item in record.get("labelsRemoved", []):
+                    if HIDDEN_LABELS & set(item.get("labelIds") or []):
+                        restored.add(item["message"]["id"])  # out of spam or the trash: its date may be old
                 for item in record.get("labelsAdded", []) + record.get("labelsRemoved", []):
                     message = item["message"]
                     if message["id"] not in deleted and "labelIds" in message:
@@ -466,7 +471,7 @@ class AccountSync(TargetedCapture, Verification):
         unknown = set(labels) - db_emails.known_gmail_ids(self.conn, self.account_id, list(labels))
         if self.targeted:  # only investor conversations; the rest is never fetched
             candidates = {**{i: thread_of[i] for i in sorted(unknown - set(added))}, **added}
-            self._check_new(candidates, restored=unknown - set(added), poll=poll)
+            self._check_new(candidates, arrived=set(added), restored=restored & (unknown - set(added)), poll=poll)
         else:
             self.tally["listed"] += len(added)
             self._fetch_and_store(list(added) + sorted(unknown - set(added)))

@@ -253,11 +253,12 @@ class TargetedCapture:
             db_capture.finish_backfill(self.conn, self.account_id, terms, len(found))
 
     # -- new ids from history -----------------------------------------------------------------
-    def _check_new(self, candidates: dict[str, str], restored=(), poll: bool = False) -> None:
+    def _check_new(self, candidates: dict[str, str], arrived=(), restored=(), poll: bool = False) -> None:
         """New ids from history {id: threadId}: those in a conversation the mailbox holds are fetched; for the
         rest (and the ids still awaiting the search) the investor search runs with a window since the last
         good sync (5 units a query; a metadata get to check each id would cost 20 an id and read the headers
-        of personal mail), and every hit the mailbox does not hold is fetched."""
+        of personal mail), and every hit the mailbox does not hold is fetched. `arrived`: the candidates that are
+        new mail (only those may be unseen by the search yet); `restored`: taken out of spam or the trash."""
         self._fresh = dict(candidates)
         held = db_capture.held_thread_ids(self.conn, self.account_id)
         wanted = {i: t for i, t in candidates.items() if t and t in held}
@@ -277,12 +278,12 @@ class TargetedCapture:
                     wanted[gmail_id] = thread_id
             with atomic(self.conn):
                 db_markers.add_rechecks(self.conn, self.account_id,
-                                        {i: t for i, t in rest.items() if i not in wanted}, now)
+                                        {i: t for i, t in rest.items() if i not in wanted and i in arrived}, now)
                 db_markers.checked(self.conn, self.account_id, now)
+        self.tally["skipped"] += len([i for i in candidates if i not in wanted and i not in found])
+        self._fetch_found(found, "poll" if poll else "sync", also=wanted)  # reads the rechecks: before they go
         with atomic(self.conn):
             db_markers.drop_rechecks(self.conn, self.account_id, list(wanted) + list(found), older_than=now - RECHECK_SEC)
-        self.tally["skipped"] += len([i for i in candidates if i not in wanted and i not in found])
-        self._fetch_found(found, "poll" if poll else "sync", also=wanted)
 
     def _recent(self) -> dict[str, str]:
         """Ids history reported within RECHECK_SEC that the search did not list then {id: threadId}."""
