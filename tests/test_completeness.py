@@ -55,7 +55,7 @@ def test_the_view_says_where_every_listed_id_stands_per_mailbox_and_investor(rig
     thread = rig.query("SELECT e.thread_id FROM emails e JOIN email_mailbox_entries m ON m.email_id = e.id "
                        "WHERE m.gmail_id = ?", private)[0]["thread_id"]
     with rig.conn:
-        db_privacy.mark_private(rig.conn, thread, None)
+        db_privacy.flag_private(rig.conn, thread, None)
     assert rig.service.verify_account(ann)["listed"] == 6
     figures = mailbox(rig, ann)
     assert {k: figures[k] for k in ("listed", "held", "private", "excluded", "refused", "missing", "spam")} == \
