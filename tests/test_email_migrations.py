@@ -26,21 +26,25 @@ def test_email_migrations_twice_on_a_populated_copy(tmp_path):
         rig.close()
     finally:
         emulator.stop()
-    copy = str(tmp_path / "copy.db")
-    shutil.copyfile(rig.db_file, copy)
-    before = snapshot(copy)
+    before, after = applied_twice(rig.db_file, str(tmp_path / "copy.db"))
     assert before["rows"]["emails"] and before["rows"]["email_attachments"]
+    assert after == before
+
+
+def applied_twice(db_file: str, copy: str, names=None) -> tuple[dict, dict]:
+    """(snapshot of a copy of db_file, the same after init_db twice and each migration file run twice)."""
+    shutil.copyfile(db_file, copy)
+    before = snapshot(copy)
     init_db(copy)
     init_db(copy)
-    assert snapshot(copy) == before
     conn = db.connect(copy)
     cursor = conn.cursor()
-    for name in sorted(os.listdir(email_db.MIGRATIONS_DIR)):
+    for name in names or sorted(os.listdir(email_db.MIGRATIONS_DIR)):
         db.run_sql_file(cursor, os.path.join(email_db.MIGRATIONS_DIR, name))
         db.run_sql_file(cursor, os.path.join(email_db.MIGRATIONS_DIR, name))
     email_db.apply_migrations(cursor)
     conn.close()
-    assert snapshot(copy) == before
+    return before, snapshot(copy)
 
 
 def test_the_capture_fidelity_migrations_twice_on_a_copy_holding_their_rows(tmp_path):
@@ -70,14 +74,6 @@ def test_the_capture_fidelity_migrations_twice_on_a_copy_holding_their_rows(tmp_
         rig.close()
     finally:
         emulator.stop()
-    copy = str(tmp_path / "copy.db")
-    shutil.copyfile(rig.db_file, copy)
-    before = snapshot(copy)
-    conn = db.connect(copy)
-    cursor = conn.cursor()
-    for name in ("0011_capture_fidelity.sql", "0012_capture_sources.sql", "0013_capture_completeness.sql"):
-        db.run_sql_file(cursor, os.path.join(email_db.MIGRATIONS_DIR, name))
-        db.run_sql_file(cursor, os.path.join(email_db.MIGRATIONS_DIR, name))
-    conn.close()
-    init_db(copy)
-    assert snapshot(copy) == before
+    before, after = applied_twice(rig.db_file, str(tmp_path / "copy.db"),
+                                  ["0011_capture_fidelity.sql", "0012_capture_sources.sql", "0013_capture_completeness.sql"])
+    assert after == before
