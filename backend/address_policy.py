@@ -8,11 +8,26 @@ Refused, with the reason:
 - an address of anyone with a CRM login, or of any mailbox an integration registered
   (register_team_addresses: the Gmail capture registers its enrolled mailboxes; the core never
   imports the integration);
-- a domain on FREE_MAIL_DOMAINS (addresses there are fine: investors use Gmail too).
+- a domain on FREE_MAIL_DOMAINS (addresses there are fine: investors use Gmail too);
+- more than MAX_EMAILS_PER_INVESTOR addresses or MAX_DOMAINS_PER_INVESTOR domains on one investor, or more
+  than MAX_ADDRESSES_TOTAL of both over all investors: every address is searched in every mailbox on every
+  run, so a member must not be able to push each run over Gmail's quota (limit_refusal);
+- whatever an integration's registered check refuses (register_address_check: the Gmail capture refuses an
+  address its search cannot express, and a set of addresses whose search would not fit its quota).
+Internationalised domains are one domain in either form (domain_forms: Unicode and its xn-- ASCII form).
 """
 from __future__ import annotations
 
-from . import users_db
+import unicodedata
+
+from . import investors_db, users_db
+
+# Caps on investor addresses and domains (the Gmail capture searches each in every mailbox, every run:
+# 400 addresses of a typical 30 characters make 39 searches of 5 quota units, under 4% of a mailbox's
+# per-minute budget; email_integration/gmail/search_query.py MAX_SEARCH_QUERIES holds the search itself).
+MAX_EMAILS_PER_INVESTOR = 20
+MAX_DOMAINS_PER_INVESTOR = 10
+MAX_ADDRESSES_TOTAL = 400
 
 # Domains shared by unrelated people: one list for the whole CRM (the email matcher never matches
 # them by domain either).
@@ -24,12 +39,48 @@ FREE_MAIL_DOMAINS = frozenset({
 })
 
 _team_sources = []  # callables conn -> iterable of addresses
+_address_checks = []  # callables (conn, investor_id | None, emails, domains) -> reason | None
 
 
 def register_team_addresses(source) -> None:
     """Add a source of team addresses (called by an integration at import; idempotent)."""
     if source not in _team_sources:
         _team_sources.append(source)
+
+
+def register_address_check(check) -> None:
+    """Add a check of an investor's new addresses: check(conn, investor_id or None for a new investor, emails,
+    domains) → the reason they are refused, or None (emails/domains None: unchanged). Idempotent."""
+    if check not in _address_checks:
+        _address_checks.append(check)
+
+
+def _ascii_label(label: str) -> str:
+    # IDNA 2008 without mapping (RFC 5891 §4.4): a non-ASCII label is xn-- + its RFC 3492 punycode. (Python's
+    # "idna" codec is IDNA 2003, which maps ß to ss and so names a different domain.)
+    return label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+
+
+def _unicode_label(label: str) -> str:
+    if label.startswith("xn--"):
+        try:
+            return label[4:].encode("ascii").decode("punycode")
+        except (UnicodeError, ValueError):
+            return label
+    return label
+
+
+def domain_forms(domain: str) -> list[str]:
+    """An internationalised domain in both forms, Unicode first ([domain] for a plain ASCII one); lower case, NFC."""
+    labels = unicodedata.normalize("NFC", domain.strip().lower().rstrip(".")).split(".")
+    forms = [".".join(_unicode_label(l) for l in labels), ".".join(_ascii_label(l) for l in labels)]
+    return list(dict.fromkeys(forms))
+
+
+def address_forms(address: str) -> list[str]:
+    """An address with an internationalised domain in both forms (the local part is kept as it is)."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    return [f"{local}@{form}" for form in domain_forms(domain)] if at else [address.strip().lower()]
 
 
 def domain_of(address: str) -> str:
@@ -115,3 +166,24 @@ def capturable(conn, rows, configured_domain: str = "") -> list[tuple]:
     team, own = _team_mailboxes(conn), firm_domains(conn, configured_domain)
     return [row for row in rows
             if _reason(row[1], (row[2] or "").strip().lower().lstrip("@").rstrip("."), team, own) is None]
+
+
+def limit_refusal(conn, investor_id: int | None, emails: list[str] | None, domains: list[str] | None) -> str | None:
+    """Why an investor's new addresses/domains (None: unchanged) would pass the caps; None when they do not."""
+    if emails is not None and len(emails) > MAX_EMAILS_PER_INVESTOR:
+        return (f"an investor can have at most {MAX_EMAILS_PER_INVESTOR} email addresses ({len(emails)} given): "
+                "add the firm's domain instead")
+    if domains is not None and len(domains) > MAX_DOMAINS_PER_INVESTOR:
+        return f"an investor can have at most {MAX_DOMAINS_PER_INVESTOR} domains ({len(domains)} given)"
+    others, own_emails, own_domains = investors_db.address_counts(conn, investor_id)
+    total = others + (len(emails) if emails is not None else own_emails) + \
+        (len(domains) if domains is not None else own_domains)
+    if total > MAX_ADDRESSES_TOTAL:
+        return (f"the CRM holds at most {MAX_ADDRESSES_TOTAL} investor addresses and domains in all (this would make "
+                f"{total}): every one is searched in every mailbox on every sync; remove unused ones first")
+    return None
+
+
+def registered_refusal(conn, investor_id: int | None, emails: list[str] | None, domains: list[str] | None) -> str | None:
+    """The first reason a registered check gives (register_address_check), or None."""
+    return next((r for r in (check(conn, investor_id, emails, domains) for check in _address_checks) if r), None)

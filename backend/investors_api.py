@@ -2,37 +2,56 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from . import address_policy, investors_db
 from .auth import require_user
 from .relationships_api import with_relationships
 from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, field_str_list
 
-# A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo).
-EMAIL_RE = re.compile(r"\A[^@\s,;<>\"\x00-\x1f\x7f]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+\Z")
+# A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo). A domain may be
+# internationalised (RFC 5890): it is checked in its ASCII (xn--) form, and kept as given.
+LOCAL_RE = re.compile(r"\A[^@\s,;<>\"\x00-\x1f\x7f]+\Z")
 DOMAIN_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)+\Z")
 MAX_NOTE_CHARS = 20_000
 
 
+def is_domain(value: str) -> bool:
+    """A domain name (an internationalised one is checked in its xn-- form)."""
+    try:
+        return bool(DOMAIN_RE.match(address_policy.domain_forms(value)[-1]))
+    except (UnicodeError, ValueError):
+        return False
+
+
+def is_email(value: str) -> bool:
+    """local@domain: no whitespace, quotes, separators or control characters in the local part."""
+    local, at, domain = value.rpartition("@")
+    return bool(at) and bool(LOCAL_RE.match(local)) and is_domain(domain)
+
+
 def _emails(data) -> list[str]:
-    emails = [e.lower() for e in field_str_list(data, "emails")]
+    emails = [unicodedata.normalize("NFC", e.lower()) for e in field_str_list(data, "emails", max_len=254)]
     for email in emails:
-        if not EMAIL_RE.match(email):
+        if not is_email(email):
             raise BadRequest(f"not an email address: {email!r}")
     return list(dict.fromkeys(emails))
 
 
 def _domains(data) -> list[str]:
-    domains = [d.lower().lstrip("@") for d in field_str_list(data, "domains", max_len=253)]
+    domains = [unicodedata.normalize("NFC", d.lower().lstrip("@")) for d in field_str_list(data, "domains", max_len=253)]
     for domain in domains:
-        if not DOMAIN_RE.match(domain):
+        if not is_domain(domain):
             raise BadRequest(f"not a domain: {domain!r}")
     return list(dict.fromkeys(domains))
 
 
-def _check_team_safe(req, emails, domains) -> None:
-    """400 when an address or domain would capture the team's own mail (address_policy)."""
-    reason = address_policy.refusal(req.conn, emails or [], domains or [], req.handler.server.settings.firm_domain)
+def _check_addresses(req, investor_id, emails, domains) -> None:
+    """400 when an address or domain would capture the team's own mail (address_policy), breaks the caps on
+    addresses, or is refused by an integration (e.g. Gmail's search cannot express it)."""
+    reason = address_policy.refusal(req.conn, emails or [], domains or [], req.handler.server.settings.firm_domain) \
+        or address_policy.limit_refusal(req.conn, investor_id, emails, domains) \
+        or address_policy.registered_refusal(req.conn, investor_id, emails, domains)
     if reason:
         raise BadRequest(reason)
 
@@ -54,7 +73,7 @@ def create_investor(req):
     name = field_str(data, "name", max_len=200)
     firm = field_str(data, "firm", required=False, max_len=200) or None
     emails, domains = _emails(data), _domains(data)
-    _check_team_safe(req, emails, domains)
+    _check_addresses(req, None, emails, domains)
     try:
         investor_id = investors_db.create_investor(req.conn, name, firm, emails, domains, req.user["id"])
     except investors_db.DuplicateEmail as exc:
@@ -81,7 +100,7 @@ def patch_investor(req):
         changes["emails"] = _emails(data)
     if "domains" in data:
         changes["domains"] = _domains(data)
-    _check_team_safe(req, changes.get("emails"), changes.get("domains"))
+    _check_addresses(req, investor_id, changes.get("emails"), changes.get("domains"))
     try:
         investors_db.update_investor(req.conn, investor_id, changes, req.user["id"])
     except investors_db.DuplicateEmail as exc:

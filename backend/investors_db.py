@@ -173,3 +173,12 @@ def investor_addresses(conn, investor_id: int | None = None) -> list[tuple[int, 
 def investors_rev(conn) -> int:
     row = conn.execute("SELECT value FROM crm_meta WHERE key = 'investors_rev'").fetchone()
     return int(row[0]) if row else 0
+
+
+def address_counts(conn, investor_id: int | None) -> tuple[int, int, int]:
+    """(addresses and domains of every other investor, this investor's addresses, its domains)."""
+    row = conn.execute("SELECT (SELECT count(*) FROM investor_emails WHERE investor_id IS NOT ?1) + "
+                       "(SELECT count(*) FROM investor_domains WHERE investor_id IS NOT ?1), "
+                       "(SELECT count(*) FROM investor_emails WHERE investor_id = ?1), "
+                       "(SELECT count(*) FROM investor_domains WHERE investor_id = ?1)", (investor_id,)).fetchone()
+    return row[0], row[1], row[2]

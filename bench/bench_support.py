@@ -35,11 +35,11 @@ def write_mailboxes(root: str, addresses: list[str], per_box: int, min_kb: int =
 
 
 def start_emulator_process(mailboxes: str, key_path: str, profile: str = "2026", units_per_min=None,
-                           latency_ms: float = 0.0):
+                           latency_ms: float = 0.0, extra=()):
     """The emulator in its own process, charging `profile`'s costs; `units_per_min` None enforces the
-    profile's per-user budget, 0 none at all."""
+    profile's per-user budget, 0 none at all; `extra`: more flags (e.g. --search-match, --search-lag-sec)."""
     args = [sys.executable, "-m", "devtools.gmail_emulator", "--mailboxes", mailboxes, "--quota-profile", profile,
-            "--service-account-key", key_path, "--latency-ms", str(latency_ms)]
+            "--service-account-key", key_path, "--latency-ms", str(latency_ms), *extra]
     if units_per_min is not None:
         args += ["--quota-units-per-min", str(units_per_min)]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -2,15 +2,17 @@
 
 Loading the package wires it together, once, whichever module is imported first:
 - its enrolled mailboxes join the core's investor-address check (backend.address_policy), so no
-  investor address can be a mailbox we capture;
+  investor address can be a mailbox we capture; and so does the capture's own check: an address Gmail's
+  search cannot express, or more than the investor search can carry, is refused at input;
 - review and relationships subscribe to capture's store (capture/events.py), which never imports them.
 The core itself never imports this package except through the seed's guarded seams.
 """
-from backend.address_policy import register_team_addresses
+from backend.address_policy import register_address_check, register_team_addresses
 
 try:
     from .capture import events
     from .capture.db_accounts import enrolled_addresses
+    from .capture.targeted import address_check
     from .relationships.on_capture import RelationshipsOnCapture
     from .review.on_capture import ReviewOnCapture
 except ImportError as error:
@@ -20,5 +22,6 @@ except ImportError as error:
     raise RuntimeError(f"email_integration is installed but cannot be loaded: {error}") from error
 
 register_team_addresses(enrolled_addresses)
+register_address_check(address_check)
 events.subscribe(ReviewOnCapture())
 events.subscribe(RelationshipsOnCapture())

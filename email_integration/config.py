@@ -49,7 +49,9 @@ class GmailConfig:
     http_timeout_sec: float = 30.0
     capture_all: bool = False
     capture_scope: str = "investors"  # "investors": list and fetch investor mail only; "all": every message
-    poll_sec: float = 60.0  # history.list poll per account, apart from the full schedule
+    # history.list poll per account, apart from the full schedule: 2 units, four a minute are 0.13% of the 2026
+    # profile's 6,000 units per minute per user (google/quota.py)
+    poll_sec: float = 15.0
     propose_since_days: float = 14.0  # mail older than this before enrollment drafts no card (the horizon)
     intake_max_open_cards: int = 10  # open cards the review room holds at most (CRM_INTAKE_MAX_OPEN_CARDS)
     intake_draft_wait_sec: float = 120.0  # how long a new card waits for the model's draft (CRM_INTAKE_DRAFT_WAIT_SEC)

@@ -14,6 +14,8 @@ from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
 from email_integration.capture.attachments import content_disposition
 from email_integration.controls.routes import PRIVACY_ROUTES
+from email_integration.coverage import view as coverage
+from email_integration.coverage.routes import COVERAGE_ROUTES
 from email_integration.google.pacing import known_limiter
 from email_integration.review.intake_routes import INTAKE_ROUTES
 from email_integration.review.proposal_routes import WEB_ROUTES
@@ -49,6 +51,7 @@ def _account_view(conn, account: dict, scheduler) -> dict:
             "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
             "quota": _account_quota(account["email"]),
             "capture": _capture_view(conn, account["id"]),
+            "completeness": coverage.mailbox(conn, account["id"]),
             "visibility": db_privacy.visibility(conn, account["id"])}
 
 
@@ -86,7 +89,9 @@ def status(req):
             "scheduler": {"running": bool(scheduler and scheduler.running),
                           "interval_min": CONFIG.sync_interval_min,
                           "next_run_at": iso_at(next_run) if next_run else None},
-            "quota": _quota(), "accounts": _account_views(req.conn, scheduler)}
+            "quota": _quota(), "accounts": _account_views(req.conn, scheduler),
+            # the firm-wide completeness view (per investor, alerts, covered sources) is the admins'
+            "completeness": coverage.firm(req.conn) if req.user["role"] == "admin" else None}
 
 
 def _account_views(conn, scheduler) -> list[dict]:
@@ -135,6 +140,15 @@ def run_now(req):
         raise NotFound(f"no email account {account_id}")
     started = _scheduler(req).run_now(account_id)
     return Response.json({"started": started}, 202)
+
+
+def verify_now(req):
+    """Verify now: the investor search alone in one or every mailbox (list calls only); 202, figures follow."""
+    data = req.json() if req.raw_body else {}
+    account_id = field_int(data, "account_id", required=False)
+    if account_id is not None and db_accounts.get_account(req.conn, account_id) is None:
+        raise NotFound(f"no email account {account_id}")
+    return Response.json({"started": _scheduler(req).run_now(account_id, verify=True)}, 202)
 
 
 def rematch(req):
@@ -262,6 +276,7 @@ ROUTES = [
     Route("POST", r"/api/email/accounts/enroll-all", enroll_all, require_admin),
     Route("POST", r"/api/email/sync/run-now", run_now, require_admin),
     Route("POST", r"/api/email/rematch", rematch, require_admin),
+    Route("POST", r"/api/email/completeness/verify", verify_now, require_admin),
     # Reads show each viewer only what db_visibility allows (private conversations, mailbox visibility, Bcc).
     Route("GET", r"/api/email/threads", threads, require_user),
     Route("GET", rf"/api/email/threads/{ID}", thread, require_user),
@@ -278,7 +293,7 @@ ROUTES = [
 def try_handle(handler) -> bool:
     """The seed's Patch 3: answer any /api/email/* or /api/intake/* request (404 JSON for unknown ones)."""
     if handler.url_path.startswith("/api/email/"):
-        table = ROUTES + WEB_ROUTES + PRIVACY_ROUTES
+        table = ROUTES + WEB_ROUTES + PRIVACY_ROUTES + COVERAGE_ROUTES
     elif handler.url_path.startswith("/api/intake/"):
         table = INTAKE_ROUTES
     else:

@@ -1,5 +1,5 @@
-"""The background sync: every CRM_GMAIL_SYNC_INTERVAL_MIN, on demand (run-now), and a history poll
-per account every CRM_GMAIL_POLL_SEC (new mail reaches /capture within about a minute).
+"""The background sync: every CRM_GMAIL_SYNC_INTERVAL_MIN, on demand (run-now, verify now), and a history
+poll per account every CRM_GMAIL_POLL_SEC (15: new investor mail reaches /capture within about 30 s).
 
 One run per account at a time; accounts run in parallel (Gmail's quotas are per user); a stop
 (SIGTERM → interpreter exit, or stop()) lets running syncs finish their page and save their checkpoint.
@@ -31,6 +31,7 @@ class SyncScheduler:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[int, threading.Thread] = {}
+        self._queued: set[int] = set()  # accounts whose full run waits for the poll they are busy with
         self._loop: threading.Thread | None = None
         self.next_run_at: float | None = None
 
@@ -53,15 +54,17 @@ class SyncScheduler:
     def running(self) -> bool:
         return self._loop is not None and self._loop.is_alive() and not self.stop_event.is_set()
 
-    def run_now(self, account_id: int | None = None, poll: bool = False) -> list[int]:
-        """Start a run (or a poll) for one or every enabled account unless it is already running; the ids started."""
+    def run_now(self, account_id: int | None = None, poll: bool = False, verify: bool = False) -> list[int]:
+        """Start a run (or a poll, or a verification: the investor search alone) for one or every enabled
+        account; the ids started. A full run for an account busy with another run follows it; a poll or a
+        verification of a busy account is not started."""
         conn = self.service.connect()
         try:
             accounts = [a for a in db_accounts.list_accounts(conn)
                         if a["state"] != "disabled" and (account_id is None or a["id"] == account_id)]
         finally:
             conn.close()
-        return [a["id"] for a in accounts if self._start_account(a["id"], poll)]
+        return [a["id"] for a in accounts if self._start_account(a["id"], poll, verify)]
 
     def is_running(self, account_id: int) -> bool:
         with self._lock:
@@ -85,22 +88,38 @@ class SyncScheduler:
         self.wait_idle(timeout)
 
     # -- internals ----------------------------------------------------------------------------
-    def _start_account(self, account_id: int, poll: bool = False) -> bool:
+    def _start_account(self, account_id: int, poll: bool = False, verify: bool = False) -> bool:
         with self._lock:
             current = self._running.get(account_id)
-            if self.stop_event.is_set() or (current is not None and current.is_alive()):
+            if self.stop_event.is_set():
                 return False
-            thread = threading.Thread(target=self._sync_one, args=(account_id, poll), name=f"gmail-sync-{account_id}",
-                                      daemon=True)
+            if current is not None and current.is_alive():
+                if poll or verify:
+                    return False  # the run under way reads history (and verifies) itself
+                # A full run asked for while a poll (every CRM_GMAIL_POLL_SEC) or a verification holds the
+                # mailbox: it follows at once, rather than being dropped.
+                self._queued.add(account_id)
+                return True
+            thread = threading.Thread(target=self._sync_one, args=(account_id, poll, verify),
+                                      name=f"gmail-sync-{account_id}", daemon=True)
             self._running[account_id] = thread
             thread.start()
             return True
 
-    def _sync_one(self, account_id: int, poll: bool = False) -> None:
-        try:
-            self.service.sync_account(account_id, self.stop_event, poll=poll)
-        except Exception:  # noqa: BLE001 - a crashed run must not take the scheduler down
-            log.exception("sync of account %s crashed", account_id)
+    def _sync_one(self, account_id: int, poll: bool = False, verify: bool = False) -> None:
+        while True:
+            try:
+                if verify:
+                    self.service.verify_account(account_id, self.stop_event)
+                else:
+                    self.service.sync_account(account_id, self.stop_event, poll=poll)
+            except Exception:  # noqa: BLE001 - a crashed run must not take the scheduler down
+                log.exception("sync of account %s crashed", account_id)
+            with self._lock:
+                if account_id not in self._queued or self.stop_event.is_set():
+                    return
+                self._queued.discard(account_id)
+            poll = verify = False  # the full run asked for meanwhile
 
     def _run_loop(self) -> None:
         while not self.stop_event.is_set():

@@ -144,39 +144,47 @@ def test_unlinking_withdraws_proposals_and_recomputes_last_contact(tmp_path, emu
     rig.close()
 
 
-def test_deletion_keeps_decided_proposals_withdraws_pending_and_refreshes_the_thread(tmp_path, emulator, keys):
+def test_deletion_in_gmail_keeps_the_record_and_a_purge_withdraws_pending_keeps_decided(tmp_path, emulator, keys):
+    """The written policy: captured mail a teammate deletes in Gmail stays in the CRM (thread, card, last
+    contact). Withdrawing mail is what exclusions are for: their purge takes the mailbox's copy out, withdraws
+    its pending card, refreshes the thread and last contact, and keeps decided cards and their grid notes."""
     rig = CaptureRig(tmp_path, emulator, keys)
     add_message(emulator.url, ANN, mail(1, date="Mon, 02 Nov 2026 10:00:00 +0000"))
     add_message(emulator.url, ANN, make_message(sender="Kim Lee <kim@alder.vc>", to=ANN, subject="Re: Update 1",
                                                 body="Second thoughts\n", message_id="<edge-r@alder.vc>",
-                                                in_reply_to="<edge1@alder.vc>",
+                                                in_reply_to="<edge1@alder.vc>", cc="Lawyer <lee@law.example>",
                                                 date="Tue, 03 Nov 2026 10:00:00 +0000"))
     add_message(emulator.url, ANN, mail(2, sender="Mo <mo@cedar.partners>"))
     account = rig.enroll(ANN)
     rig.sync(account)
     kim, mo = rig.investor_ids[0], rig.investor_ids[2]
     from backend.investors_db import get_investor
+    from email_integration.controls import actions
     from email_integration.review import proposals
     user = {"id": None, "name": "Tester"}
     mo_card = next(p for p in rig.query("SELECT id, investor_id FROM email_proposals") if p["investor_id"] == mo)
     proposals.decide(rig.conn, mo_card["id"], "approve", user=user, via="web")
     thread = db_queries.list_threads(rig.conn, NOBODY, kim, None, 10, 0)[0][0]
     assert thread["last_date"] == "2026-11-03T10:00:00Z"
-    # the newer message goes: the thread falls back to the first one, Kim's last contact too
+    # deleted in Gmail: nothing changes in the CRM
     newer = gmail_id_of(rig, "<edge-r@alder.vc>")
     request = urllib.request.Request(f"{emulator.url}/_emulator/users/{ANN}/messages/{newer}", method="DELETE")
     urllib.request.urlopen(request, timeout=10).read()
-    rig.sync(account)
+    assert rig.sync(account)["status"] == "ok"
+    assert db_queries.list_threads(rig.conn, NOBODY, kim, None, 10, 0)[0][0]["last_date"] == "2026-11-03T10:00:00Z"
+    assert get_investor(rig.conn, kim)["last_contact_at"] == "2026-11-03T10:00:00Z"
+    assert [p["status"] for p in rig.query("SELECT status FROM email_proposals WHERE investor_id = ?", kim)] == ["pending"]
+    assert rig.query("SELECT gmail_id FROM email_gone_entries") == [{"gmail_id": newer}]
+    # an exclusion's purge withdraws it: the thread falls back to the first message, Kim's last contact too
+    admin = {"id": None, "role": "admin", "name": "Admin"}
+    actions.add_exclusion(rig.conn, rig.service.blob_store, admin, "@law.example", "firm")
     thread = db_queries.list_threads(rig.conn, NOBODY, kim, None, 10, 0)[0][0]
     assert thread["last_date"] == "2026-11-02T10:00:00Z"
     assert get_investor(rig.conn, kim)["last_contact_at"] == "2026-11-02T10:00:00Z"
     kim_status = rig.query("SELECT status FROM email_proposals WHERE investor_id = ?", kim)
     assert [p["status"] for p in kim_status] == ["superseded"]
-    # Mo's approved proposal survives its email's deletion (the grid note stays too)
-    mo_gmail = gmail_id_of(rig, "<edge2@alder.vc>")
-    request = urllib.request.Request(f"{emulator.url}/_emulator/users/{ANN}/messages/{mo_gmail}", method="DELETE")
-    urllib.request.urlopen(request, timeout=10).read()
-    rig.sync(account)
+    # Mo's approved proposal survives its email's purge (the grid note stays too)
+    actions.add_exclusion(rig.conn, rig.service.blob_store, admin, "mo@cedar.partners", "firm")
     assert rig.query("SELECT status, email_id FROM email_proposals WHERE investor_id = ?", mo) == [
         {"status": "approved", "email_id": None}]
     rig.close()

@@ -57,15 +57,19 @@ def test_backfill_then_incremental_converges(rig, emulator):
     modify(emulator, ANN, ids[2], add=["TRASH"])
     run = rig.sync(account)
     assert run["kind"] == "incremental" and run["status"] == "ok"
-    assert run["messages_added"] == 1 and run["messages_deleted"] == 2
+    assert run["messages_added"] == 1 and run["messages_deleted"] == 1
     view = rig.view(account)
     assert view == rig.truth(ANN) and new in view and ids[0] not in view and view[ids[1]] == ["STARRED"]
+    # the written policy: captured mail deleted or trashed in Gmail stays in the CRM (the firm's record)
+    assert rig.count("emails") == 56 and rig.count("email_mailbox_entries") == 56
+    assert rig.query("SELECT gmail_id FROM email_gone_entries") == [{"gmail_id": ids[0]}]
+    assert "TRASH" in rig.query("SELECT label_ids FROM email_mailbox_entries WHERE gmail_id = ?", ids[2])[0]["label_ids"]
 
-    # taken out of the trash: back again
+    # taken out of the trash: shown as in Gmail again
     modify(emulator, ANN, ids[2], remove=["TRASH"])
     rig.sync(account)
     assert rig.view(account) == rig.truth(ANN)
-    assert rig.count("emails") == 55 and rig.count("email_mailbox_entries") == 55
+    assert rig.count("emails") == 56 and rig.count("email_mailbox_entries") == 56
 
 
 def test_unmatched_mail_keeps_no_body(rig, emulator):
@@ -113,7 +117,7 @@ def test_history_expiry_triggers_full_resync_without_duplicates(rig, emulator):
     run = rig.sync(account)
     assert run["kind"] == "full_resync" and run["status"] == "ok"
     assert rig.view(account) == rig.truth(ANN)
-    assert rig.count("emails") == 30
+    assert rig.count("emails") == 31  # the deleted one stays: captured mail is the firm's record
     assert rig.sync(account)["kind"] == "incremental"
 
 

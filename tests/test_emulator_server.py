@@ -57,15 +57,36 @@ def test_quota_budget_override_and_unenforced():
     assert all(meter.charge("u", 40) == 0 for _ in range(1000))
 
 
-def test_429_over_http(emulator):
-    post_json(f"{emulator.url}/_emulator/quota", {"units_per_min": 10})  # ten getProfile calls a minute
+@pytest.mark.parametrize("shape, status, reason, domain, retry_after, wording", [
+    ("userRateLimit", 429, "userRateLimitExceeded", "usageLimits", True, "User-rate limit exceeded.  Retry after 20"),
+    ("rateLimit", 429, "rateLimitExceeded", "global", False, "Resource has been exhausted (e.g. check quota)."),
+    ("403", 403, "userRateLimitExceeded", "usageLimits", False, "Quota exceeded for quota metric 'Queries'"),
+])
+def test_calls_over_the_budget_are_refused_in_the_shape_gmail_is_reported_to_use(emulator, shape, status, reason,
+                                                                                   domain, retry_after, wording):
+    post_json(f"{emulator.url}/_emulator/quota", {"units_per_min": 10, "error_shape": shape})  # ten getProfile calls
     statuses = [get(emulator, "/gmail/v1/users/me/profile")[0] for _ in range(12)]
-    assert statuses[:10] == [200] * 10 and statuses[10:] == [429, 429]
-    status, headers, body = get(emulator, "/gmail/v1/users/me/messages")
-    assert status == 429 and int(headers["Retry-After"]) >= 1
-    assert body["error"]["errors"][0]["reason"] == "userRateLimitExceeded"
-    assert body["error"]["status"] == "RESOURCE_EXHAUSTED"
-    assert stats(emulator.url)["users"][USER]["rate_limited"] >= 2
+    assert statuses[:10] == [200] * 10 and statuses[10:] == [status, status]
+    got, headers, body = get(emulator, "/gmail/v1/users/me/messages")
+    error = body["error"]
+    assert got == status and error["errors"][0]["reason"] == reason and error["errors"][0]["domain"] == domain
+    assert error["message"].startswith(wording)
+    assert error["status"] == {429: "RESOURCE_EXHAUSTED", 403: "PERMISSION_DENIED"}[status]
+    assert (headers["Retry-After"] is not None) is retry_after
+    entry = stats(emulator.url)["users"][USER]
+    assert entry["rate_limited"] == 3 and entry["units"] == 10  # refused calls cost nothing
+    assert stats(emulator.url)["error_shape"] == shape
+
+
+def test_the_default_quota_error_is_the_one_reported_from_real_gmail(emulator):
+    post_json(f"{emulator.url}/_emulator/quota", {"units_per_min": 1})
+    get(emulator, "/gmail/v1/users/me/profile")
+    status, headers, body = get(emulator, "/gmail/v1/users/me/profile")
+    assert status == 429 and headers["Retry-After"] is None
+    assert body["error"]["errors"][0] == {"message": "Resource has been exhausted (e.g. check quota).",
+                                          "domain": "global", "reason": "rateLimitExceeded"}
+    with pytest.raises(urllib.error.HTTPError):
+        post_json(f"{emulator.url}/_emulator/quota", {"error_shape": "polite"})
 
 
 def test_faults_are_reproducible_for_a_seed():
@@ -159,6 +180,7 @@ def test_stats_count_calls_units_and_successful_gets(emulator):
                               "getProfile": 1}
     assert entry["units"] == 2 * 20 + 5 + 40 + 2 + 1  # the 2026 profile's costs
     assert entry["message_gets"] == {added["id"]: 2} and entry["thread_gets"] == {added["threadId"]: 1}
+    assert entry["content_gets"] == {added["id"]: 2}  # the full get and the thread's; not the metadata get
     assert report["profile"] == "2026" and report["units_per_min"] == 6000
     post_json(f"{emulator.url}/_emulator/stats/reset", {})
     assert stats(emulator.url)["users"] == {}
@@ -196,12 +218,14 @@ def test_the_command_line_takes_the_quota_flags(tmp_path):
 
     from conftest import ROOT
     process = subprocess.Popen([sys.executable, "-m", "devtools.gmail_emulator", "--port", "0", "--quota-profile",
-                                "legacy", "--quota-units-per-min", "900", "--max-concurrent", "5"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+                                "legacy", "--quota-units-per-min", "900", "--max-concurrent", "5", "--quota-error-shape",
+                                "403", "--search-match", "exact", "--search-lag-sec", "60"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
         report = stats(url)
         assert (report["profile"], report["units_per_min"], report["max_concurrent"]) == ("legacy", 900, 5)
+        assert (report["error_shape"], report["search_match"], report["search_lag_sec"]) == ("403", "exact", 60)
     finally:
         process.terminate()
         process.wait(timeout=10)

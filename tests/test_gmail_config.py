@@ -17,7 +17,7 @@ def test_defaults_are_the_seeds():
     assert (config.attach_concurrency, config.retry_max, config.batch_size) == (4, 5, 50)
     assert (config.quota_profile, config.quota.user_units_per_min, config.pace_units_per_min) == ("2026", 6000, 5400)
     assert config.history_stale_days == 5
-    assert (config.capture_scope, config.poll_sec) == ("investors", 60)
+    assert (config.capture_scope, config.poll_sec) == ("investors", 15)
     assert (config.propose_since_days, config.intake_max_open_cards) == (14, 10)
     assert config.intake_draft_wait_sec == 120
     assert config.api_base == "https://gmail.googleapis.com"

@@ -142,3 +142,29 @@ def test_max_concurrent_5_with_50_part_batches_captures_everything(tmp_path, key
         assert rig.service.client_for(account).limiter.batches.size == 5
     finally:
         emulator.stop()
+
+
+@pytest.mark.parametrize("shape", ["userRateLimit", "rateLimit", "403"])
+def test_every_shape_of_gmails_quota_refusal_converges_with_nothing_lost(tmp_path, keys, shape):
+    """Whatever shape Gmail's refusal takes (google/quota.py QUOTA_ERROR_SHAPES: 429 with Retry-After, or 429
+    and 403 without, as reported from real Gmail), the pace comes down, nothing is lost, no success is
+    fetched twice, and the units recorded are what Gmail charged (refusals cost nothing). The budget is a
+    fifth of the client's pace from the start (legacy costs, a 2-second window of 100 units), so refusals
+    are certain."""
+    emulator = seeded(keys, 30, quota_profile="legacy", quota_window_sec=2, quota_error_shape=shape,
+                      quota_units_per_min=3000)
+    try:
+        rig = CaptureRig(tmp_path, emulator, keys, CRM_GMAIL_BATCH_SIZE="20", CRM_GMAIL_CAPTURE_SCOPE="investors")
+        account = rig.enroll(ANN)
+        run = rig.sync(account)
+        assert run["status"] == "ok", run
+        assert rig.view(account) == rig.truth(ANN)  # nothing lost
+        entry = stats(emulator.url)["users"][ANN]
+        assert entry["rate_limited"] > 0 and set(entry["content_gets"].values()) == {1}
+        limiter = rig.service.client_for(account).limiter
+        assert limiter.decreases >= 1 and limiter.ceiling * 60 < 13500
+        from email_integration.capture import db_capture
+        attachments = 5 * entry["calls"].get("messages.attachments.get", 0)  # fetched after the run, not in it
+        assert db_capture.counts(rig.conn, account)["units"] == entry["units"] - attachments
+    finally:
+        emulator.stop()

@@ -92,7 +92,7 @@ def test_an_outsider_in_an_investor_conversation_is_not_shown_to_the_team(site):
         assert not readable(client, thread, "LAWYERWORD")
     stored = db_rows(site, "SELECT matched, has_body, body_text FROM emails WHERE message_id IN (?, ?)",
                      "fwd@firm.test", "lawyer-reply@law.test")
-    assert all(row == (0, 0, None) for row in stored), stored
+    assert stored == [], stored  # no row at all: an id-only marker keeps them from being fetched again
     # A later answer from the lawyer in the same conversation, fetched by the incremental sync: the same.
     mail(site.emulator.url, [MEMBER], "Re: Fwd: Term sheet", "lawyer-reply-2@law.test", "LAWYERWORD again.\n",
          sender="Lee Lawyer <lee@law.test>", to=MEMBER, in_reply_to="<lawyer-reply@law.test>")
@@ -162,15 +162,26 @@ def test_an_investor_address_saved_before_the_policy_captures_no_teammate(site):
 
 def test_rematch_takes_an_outsider_out_of_a_conversation_shown_before_the_fix(site):
     """A database from before ingest checked for outsiders: the forward to the lawyer shown with the
-    conversation (matched, body kept). An admin's rematch takes it out, body and all."""
+    conversation (matched, body kept). An admin's rematch takes it out, body and all. (Today's capture keeps
+    no row of it at all, an id-only marker: the old row is planted as such a database held it.)"""
+    thread = thread_of(site, "ts@alder.vc")
     conn = sqlite3.connect(f"{site.data_dir}/crm.db")
     try:
         with conn:
+            if not conn.execute("SELECT 1 FROM emails WHERE message_id = 'fwd@firm.test'").fetchone():
+                account = conn.execute("SELECT id FROM email_accounts WHERE email = ?", (MEMBER,)).fetchone()[0]
+                email_id = conn.execute(
+                    "INSERT INTO emails (message_key, message_id, thread_id, from_email, date, subject, created_at, "
+                    "updated_at) VALUES ('mid:fwd@firm.test', 'fwd@firm.test', ?, ?, '2026-11-02T10:00:00Z', "
+                    "'Fwd: Term sheet', '2026-11-02T10:00:00Z', '2026-11-02T10:00:00Z')", (thread, MEMBER)).lastrowid
+                conn.executemany("INSERT INTO email_participants (email_id, role, address) VALUES (?, ?, ?)",
+                                 [(email_id, "from", MEMBER), (email_id, "to", "lee@law.test")])
+                conn.execute("INSERT INTO email_mailbox_entries (email_id, account_id, gmail_id, label_ids) "
+                             "VALUES (?, ?, 'planted-fwd', '[\"SENT\"]')", (email_id, account))
             conn.execute("UPDATE emails SET matched = 1, has_body = 1, body_text = 'OLDLAWYERWORD' "
                          "WHERE message_id = 'fwd@firm.test'")
     finally:
         conn.close()
-    thread = thread_of(site, "ts@alder.vc")
     assert readable(site.member2, thread, "OLDLAWYERWORD")  # the state rematch cleans up
     assert site.admin.post("/api/email/rematch", {}).status == 200
     assert not readable(site.member2, thread, "OLDLAWYERWORD")

@@ -169,7 +169,8 @@ def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
         one_way = grid_and_live()
         assert one_way == (15, "Ann", {"Ann": 15})
         reply = add_message(emulator.url, "ann@firm.test", make_message(
-            sender="kim@alder.vc", to="ann@firm.test", cc="ben@firm.test", subject="Re: Q4", in_reply_to="<q4@firm.test>",
+            sender="kim@alder.vc", to="ann@firm.test", cc="ben@firm.test, counsel@law.example", subject="Re: Q4",
+            in_reply_to="<q4@firm.test>",
             message_id="<re-q4@alder.vc>", date=recent))
         rig.sync(account)
         two_way = grid_and_live()
@@ -185,8 +186,13 @@ def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
         assert rig.investor_ids[1] in provider._stale(rig.conn, mates) != "all"
         provider.refresh(rig.conn)
         assert provider._stale(rig.conn, mates) is None
+        # deleted in Gmail: the firm's record stays, and so does the strength it makes
         urllib_delete(emulator.url, "ann@firm.test", reply["id"])
         rig.sync(account)
+        assert grid_and_live()[:2] == joined[:2]
+        # taken out of the CRM (an exclusion's purge): the strength follows
+        from email_integration.controls import actions
+        actions.add_exclusion(rig.conn, rig.service.blob_store, {"id": None, "role": "admin"}, "@law.example", "firm")
         assert grid_and_live()[:2] == (15, "Ann")
         rig.close()
     finally:

@@ -36,6 +36,11 @@ def gets(emulator, user):
     return entry.get("message_gets", {}), entry.get("thread_gets", {})
 
 
+def bodies(emulator, user):
+    """{message id: n}: the gets that handed out a message's body (alone or in its thread)."""
+    return stats(emulator.url)["users"].get(user, {}).get("content_gets", {})
+
+
 def hidden_style_mailboxes(emulator):
     """(investor message ids of ANN, the rest of ANN, investor thread ids of ANN): one case each."""
     investor, other = [], []
@@ -114,7 +119,9 @@ def test_excluded_people_are_left_out_of_the_search(rig, emulator):
     ann = rig.enroll(ANN)
     assert rig.sync(ann)["status"] == "ok"
     assert sorted(rig.view(ann)) == [kept]
-    assert secret not in gets(emulator, ANN)[0]  # never fetched, not just dropped
+    # Gmail's exclusion search listed it: its headers were read (nothing else), and never again
+    assert secret not in bodies(emulator, ANN) and gets(emulator, ANN)[0][secret] == 1
+    assert rig.sync(ann)["status"] == "ok" and gets(emulator, ANN)[0][secret] == 1
 
 
 def test_an_investor_added_later_gets_a_targeted_backfill(rig, emulator):
@@ -183,7 +190,9 @@ def test_attachments_wait_for_the_messages_or_the_first_download(rig, emulator, 
     assert [r["status"] for r in rig.query("SELECT status FROM email_attachments ORDER BY id")] == ["stored", "stored"]
 
 
-def test_new_investor_mail_is_a_pending_card_within_90_seconds_with_default_settings(tmp_path, emulator, keys):
+def test_new_investor_mail_is_a_pending_card_after_a_poll_with_default_settings(tmp_path, emulator, keys):
+    """Every CRM_GMAIL_* at its default (the poll every 15 s): the card comes with a poll, well before the next
+    full run. How soon at p95 is bench/bench_freshness.py's to measure; here it is bounded at 60 s."""
     server = start_capture_crm(tmp_path, emulator, keys, investors=(KIM,), CRM_GMAIL_CAPTURE_SCOPE=None,
                                CRM_GMAIL_BACKFILL_PAGE_SIZE=None)
     try:
@@ -193,11 +202,11 @@ def test_new_investor_mail_is_a_pending_card_within_90_seconds_with_default_sett
             sender="Kim Lee <kim@alder.vc>", to="member@firm.test", subject="Could we meet Thursday?",
             body="Could you send the updated model before our call?\n", message_id="<fresh@alder.vc>"))
         found = []
-        while time.monotonic() - started < 90 and not found:
+        while time.monotonic() - started < 60 and not found:
             proposals = server.member.get("/api/email/proposals?status=pending").json["proposals"]
             found = [p for p in proposals if p["email"]["subject"] == "Could we meet Thursday?"]
             time.sleep(0.5)
-        assert found, "no pending card within 90 s"
+        assert found, "no pending card within 60 s"
         print(f"pending card after {time.monotonic() - started:.1f} s")
         accounts = server.admin.get("/api/email/status").json["accounts"]
         member = next(a for a in accounts if a["email"] == "member@firm.test")
@@ -276,7 +285,7 @@ def test_excluded_mail_beyond_what_fits_in_the_query_is_never_fetched(rig, emula
     assert rig.sync(ann)["status"] == "ok" and rig.sync(ann)["kind"] == "incremental"
     assert rig.sync(ann)["status"] == "ok"
     assert sorted(rig.view(ann)) == [kept]
-    assert secret not in gets(emulator, ANN)[0]
+    assert secret not in bodies(emulator, ANN) and gets(emulator, ANN)[0][secret] == 1  # headers, once
 
 
 def test_units_per_account_are_what_gmail_charged(rig, emulator):
@@ -296,7 +305,8 @@ def test_units_per_account_are_what_gmail_charged(rig, emulator):
 def test_only_internal_replies_join_an_investor_conversation(rig, emulator):
     """A conversation fetched whole brings every message of the thread. A teammate's internal reply
     belongs to it; a message to someone outside the firm who is no investor (the thread forwarded to a
-    spouse or a personal lawyer) is not investor mail: metadata only, not shown with the conversation."""
+    spouse or a personal lawyer) is not investor mail: no row at all, an id-only marker so that the next
+    whole-thread fetch leaves it alone."""
     put(emulator, ANN, 5, "Kim <kim@alder.vc>", ANN, subject="Round")
     put(emulator, ANN, 6, f"Ann <{ANN}>", BOB, labels="SENT", subject="Re: Round", in_reply_to="<m5@mail.test>")
     put(emulator, ANN, 7, f"Ann <{ANN}>", "Sam <sam@gmail.com>", labels="SENT", subject="Fwd: Round",
@@ -307,7 +317,9 @@ def test_only_internal_replies_join_an_investor_conversation(rig, emulator):
     rows = {r["message_id"]: (r["matched"], r["has_body"]) for r in
             rig.query("SELECT message_id, matched, has_body FROM emails")}
     assert rows["m5@mail.test"] == (1, 1) and rows["m6@mail.test"] == (1, 1)
-    assert rows["m7@mail.test"] == (0, 0) and rows["m8@mail.test"] == (0, 0)
+    assert "m7@mail.test" not in rows and "m8@mail.test" not in rows
+    assert rig.query("SELECT reason, in_conversation FROM email_skipped_messages") == \
+        [{"reason": "refused", "in_conversation": 1}] * 2
     thread = rig.query("SELECT thread_id FROM emails WHERE message_id = 'm5@mail.test'")[0]["thread_id"]
     shown = db_queries.get_thread(rig.conn, NOBODY, thread)
     assert [e["subject"] for e in shown["emails"]] == ["Round", "Re: Round"]

@@ -7,10 +7,12 @@ import signal
 import sys
 import threading
 
-from email_integration.google.quota import CONCURRENT_CALLS_PER_USER, DEFAULT_PROFILE, PROFILES
+from email_integration.google.quota import (CONCURRENT_CALLS_PER_USER, DEFAULT_PROFILE, DEFAULT_QUOTA_ERROR_SHAPE,
+                                            PROFILES, QUOTA_ERROR_SHAPES)
 
 from .faults import KINDS
 from .mailbox import MailStore
+from .query import MATCH_MODES
 from .server import EmulatorOptions, EmulatorServer
 
 
@@ -27,6 +29,14 @@ def main(argv=None) -> int:
     budget.add_argument("--quota-units-per-sec", type=float, default=None, help="the same, per second (older flag)")
     parser.add_argument("--max-concurrent", type=int, default=CONCURRENT_CALLS_PER_USER,
                         help="calls in flight per user before 429 'Too many concurrent requests' (0: no limit)")
+    parser.add_argument("--quota-error-shape", choices=list(QUOTA_ERROR_SHAPES), default=DEFAULT_QUOTA_ERROR_SHAPE,
+                        help="how a call over the budget is answered, as reported from Gmail: 429 userRateLimitExceeded "
+                             "with Retry-After, 429 rateLimitExceeded or 403 userRateLimitExceeded without (default "
+                             "%(default)s)")
+    parser.add_argument("--search-match", choices=MATCH_MODES, default="gmail",
+                        help="from:/to:/cc:/bcc: match Gmail's words (default) or exact addresses")
+    parser.add_argument("--search-lag-sec", type=float, default=0.0,
+                        help="messages.list sees new mail this many seconds after history does (default 0)")
     parser.add_argument("--dwd-deny", action="append", default=[], metavar="ADDR",
                         help="the token endpoint answers 401 unauthorized_client for this subject (repeatable)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
@@ -42,6 +52,8 @@ def main(argv=None) -> int:
     options = EmulatorOptions(host=args.host, port=args.port, quota_profile=args.quota_profile,
                               quota_units_per_min=args.quota_units_per_min, quota_units_per_sec=args.quota_units_per_sec,
                               max_concurrent=args.max_concurrent or None, dwd_deny=tuple(args.dwd_deny),
+                              quota_error_shape=args.quota_error_shape, search_match=args.search_match,
+                              search_lag_sec=args.search_lag_sec,
                               latency_ms=args.latency_ms, fault_rate=args.fault_rate,
                               fault_kinds=tuple(k for k in args.fault_kinds.split(",") if k), seed=args.seed,
                               service_account_key=args.service_account_key, token_ttl=args.token_ttl)

@@ -4,21 +4,19 @@ Shared by plain requests and the parts of a batch, so both count quota and stats
 """
 from __future__ import annotations
 
-import datetime
 import json
-import math
 import re
 import threading
-import time
 import urllib.parse
 from collections import defaultdict
 
+from .google_errors import google_error
 from .mailbox import BadPageToken, HistoryExpired, MailStore
 from .query import QueryError
 from .quota import QuotaMeter
 
-STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+__all__ = ["ApiError", "GmailApi", "Stats", "google_error", "json_bytes"]
+
 USER = r"/gmail/v1/users/(?P<user>[^/]+)"
 ROUTES = [
     ("getProfile", re.compile(USER + r"/profile\Z")),
@@ -30,29 +28,24 @@ ROUTES = [
 ]
 
 
-def google_error(status: int, message: str, reason: str, domain: str = "global") -> dict:
-    """Google's JSON error shape (cloud.google.com/apis/design/errors, v1 "errors" list included)."""
-    return {"error": {"code": status, "message": message,
-                      "errors": [{"message": message, "domain": domain, "reason": reason}],
-                      "status": STATUS_NAMES.get(status, "UNKNOWN")}}
-
-
 GETS = {"messages.get": "message_gets", "threads.get": "thread_gets"}  # stats counted per id
+CONTENT_FORMATS = ("full", "raw")  # formats that hand out a message's body (content_gets counts them per id)
 CONCURRENT_MESSAGE = "Too many concurrent requests for user"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, reason: str, domain: str = "global", retry_after: int | None = None):
+    def __init__(self, status: int, message: str, reason: str, domain: str = "global"):
         super().__init__(message)
-        self.status, self.reason, self.domain, self.retry_after = status, reason, domain, retry_after
+        self.status, self.reason, self.domain = status, reason, domain
 
     def reply(self):
-        headers = {"Retry-After": str(self.retry_after)} if self.retry_after else {}
-        return self.status, headers, google_error(self.status, str(self), self.reason, self.domain)
+        return self.status, {}, google_error(self.status, str(self), self.reason, self.domain)
 
 
 class Stats:
-    """Per-user calls by method, units spent, 429s sent, and successful gets per message and thread id."""
+    """Per-user calls by method, units spent, quota refusals sent (429 or 403, `rate_limited`), successful gets
+    per message and thread id, and per message id the gets that handed out its body (`content_gets`: format
+    full or raw, a message alone or inside its thread)."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -61,9 +54,11 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self.users = defaultdict(lambda: {"calls": defaultdict(int), "units": 0, "rate_limited": 0,
-                                              "message_gets": defaultdict(int), "thread_gets": defaultdict(int)})
+                                              "message_gets": defaultdict(int), "thread_gets": defaultdict(int),
+                                              "content_gets": defaultdict(int)})
 
-    def record(self, user: str, method: str, units: int = 0, limited: bool = False, got: str | None = None):
+    def record(self, user: str, method: str, units: int = 0, limited: bool = False, got: str | None = None,
+               contents=()):
         with self._lock:
             entry = self.users[user]
             entry["calls"][method] += 1
@@ -71,17 +66,24 @@ class Stats:
             entry["rate_limited"] += int(limited)
             if got and method in GETS:
                 entry[GETS[method]][got] += 1
+            for message_id in contents:
+                entry["content_gets"][message_id] += 1
 
     def snapshot(self) -> dict:
         with self._lock:
             return {u: {"calls": dict(e["calls"]), "units": e["units"], "rate_limited": e["rate_limited"],
-                        "message_gets": dict(e["message_gets"]), "thread_gets": dict(e["thread_gets"])}
+                        "message_gets": dict(e["message_gets"]), "thread_gets": dict(e["thread_gets"]),
+                        "content_gets": dict(e["content_gets"])}
                     for u, e in self.users.items()}
 
 
 class GmailApi:
-    def __init__(self, store: MailStore, quota: QuotaMeter, stats: Stats):
+    """`search_match` ("gmail" | "exact") and `search_lag_sec` shape messages.list (query.py, mailbox.py)."""
+
+    def __init__(self, store: MailStore, quota: QuotaMeter, stats: Stats, search_match: str = "gmail",
+                 search_lag_sec: float = 0.0):
         self.store, self.quota, self.stats = store, quota, stats
+        self.search_match, self.search_lag_sec = search_match, search_lag_sec
 
     @staticmethod
     def route(target: str):
@@ -113,21 +115,22 @@ class GmailApi:
             user = self._user(match.group("user"), token_user)
             cost = self.quota.cost(name)
             wait = self.quota.charge(user, cost)
-            if wait:
+            if wait:  # over the user's budget: refused in the configured shape, nothing charged
                 self.stats.record(user, name, limited=True)
-                # Gmail's wording names the moment (RFC 3339, UTC); the header rounds up to whole seconds.
-                when = datetime.datetime.fromtimestamp(time.time() + wait, datetime.timezone.utc)
-                raise ApiError(429, "User-rate limit exceeded.  Retry after "
-                               + when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
-                               "userRateLimitExceeded", "usageLimits", retry_after=max(1, math.ceil(wait)))
+                return self.quota.refusal(wait)
             charged = cost  # like Gmail, a call that fails after admission still costs its units
             body = getattr(self, "_" + name.replace(".", "_"))(self.store.mailbox(user), match.groupdict(), query)
         except ApiError as error:
-            if error.status != 429:
-                self.stats.record(token_user or "anonymous", name, charged)
+            self.stats.record(token_user or "anonymous", name, charged)
             return error.reply()
-        self.stats.record(user, name, cost, got=match.groupdict().get("id"))
+        self.stats.record(user, name, cost, got=match.groupdict().get("id"), contents=self._contents(name, query, body))
         return 200, {}, body
+
+    def _contents(self, name: str, query: dict, body: dict) -> list[str]:
+        """Ids of the messages whose body this answer handed out."""
+        if name not in GETS or self._one(query, "format", "full") not in CONTENT_FORMATS:
+            return []
+        return [m["id"] for m in body.get("messages", [])] if name == "threads.get" else [body["id"]]
 
     def _user(self, user_id: str, token_user: str | None) -> str:
         if token_user is None:
@@ -165,7 +168,8 @@ class GmailApi:
         include = (self._one(query, "includeSpamTrash", "false") or "").lower() == "true"
         try:
             return box.list(q=self._one(query, "q"), label_ids=query.get("labelIds", []), include_spam_trash=include,
-                            page_token=self._one(query, "pageToken"), max_results=self._int(query, "maxResults", 100))
+                            page_token=self._one(query, "pageToken"), max_results=self._int(query, "maxResults", 100),
+                            match=self.search_match, lag_sec=self.search_lag_sec)
         except (QueryError, BadPageToken) as exc:
             raise ApiError(400, f"Invalid request: {exc}", "invalidArgument") from None
 

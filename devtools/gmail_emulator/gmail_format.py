@@ -36,7 +36,17 @@ def parse_bytes(raw: bytes) -> Message:
 def _unfold(value) -> str:
     if not isinstance(value, str):  # compat32 may hand back a Header for undecodable bytes
         value = str(value)
+    if any("\udc80" <= c <= "\udcff" for c in value):
+        # 8-bit header bytes (RFC 6532 internationalised mail: UTF-8 in headers), kept by the parser as
+        # surrogate escapes: Gmail hands them out decoded.
+        value = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
     return re.sub(r"\r?\n(?=[ \t])", "", value).replace("\r", "").replace("\n", "")
+
+
+def header_value(msg: Message, name: str) -> str:
+    """The first `name` header as written (8-bit UTF-8 decoded), unfolded; "" when absent."""
+    wanted = name.lower()
+    return next((_unfold(v) for k, v in msg.raw_items() if k.lower() == wanted), "")
 
 
 def headers_of(part: Message) -> list[dict]:

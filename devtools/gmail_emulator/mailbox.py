@@ -42,11 +42,11 @@ class StoredMessage:
     rfc_message_id: str
     facts: dict = field(default_factory=dict)
     seq: int = 0  # arrival order: ties on internalDate keep it, like Gmail
+    arrived: float = 0.0  # time.monotonic() when it arrived (search lag); 0: loaded at start, long indexed
 
 
 def _header(msg, name: str) -> str:
-    value = msg.get(name)
-    return "" if value is None else gmail_format._unfold(value)
+    return gmail_format.header_value(msg, name)
 
 
 def _ids(value: str) -> list[str]:
@@ -86,8 +86,9 @@ class Mailbox:
         self._counter += 1
         return hashlib.sha256(f"{self._id_seed}/{self._counter}".encode() + raw[:64]).hexdigest()[:16]
 
-    def add(self, raw: bytes, label_ids=None, internal_date_ms: int | None = None) -> dict:
-        """Append a message (Gmail's messages.insert); returns {id, threadId, historyId}."""
+    def add(self, raw: bytes, label_ids=None, internal_date_ms: int | None = None, arrived: float | None = None) -> dict:
+        """Append a message (Gmail's messages.insert); returns {id, threadId, historyId}. `arrived`: when it
+        reached the mailbox (monotonic clock; default now), for the search lag."""
         msg = gmail_format.parse_bytes(raw)
         labels = list(dict.fromkeys(label_ids or ["INBOX"]))
         if internal_date_ms is None:
@@ -98,7 +99,8 @@ class Mailbox:
             thread_id = self._thread_for(msg) or message_id
             history_id = self._next_history()
             stored = StoredMessage(message_id, thread_id, raw, labels, internal_date_ms, history_id, rfc_id,
-                                   self._facts(msg, labels, internal_date_ms), self._counter)
+                                   self._facts(msg, labels, internal_date_ms), self._counter,
+                                   time.monotonic() if arrived is None else arrived)
             self._messages[message_id] = stored
             if rfc_id:
                 self._by_rfc_id.setdefault(rfc_id, message_id)
@@ -129,10 +131,11 @@ class Mailbox:
                              for _, p in gmail_format.walk_parts(msg) if _ != "")
         facts = {"subject": _header(msg, "Subject").lower(), "text": gmail_format.snippet(msg).lower(),
                  "has_attachment": has_attachment, "internal_date_ms": internal_date_ms}
-        for name in ADDRESS_HEADERS:  # what from:/to:/cc:/bcc: search (query.py)
+        for name in ADDRESS_HEADERS:  # what from:/to:/cc:/bcc: search (query.py), display names included
             raw = _header(msg, name)
             facts[name.lower()] = raw.lower()
             facts[name.lower() + "_addrs"] = [a.lower() for _, a in email.utils.getaddresses([raw]) if "@" in a]
+        facts["list"] = _header(msg, "List-Id").lower()  # what list: searches
         return facts
 
     def delete(self, message_id: str) -> bool:
@@ -180,12 +183,18 @@ class Mailbox:
                                              history_id=history_id, internal_date_ms=stored.internal_date_ms,
                                              fmt=fmt, metadata_headers=metadata_headers)
 
-    def list(self, q=None, label_ids=(), include_spam_trash=False, page_token=None, max_results=100) -> dict:
-        matches = compile_query(q)
+    def list(self, q=None, label_ids=(), include_spam_trash=False, page_token=None, max_results=100,
+             match: str = "gmail", lag_sec: float = 0.0) -> dict:
+        """messages.list. `match`: how address operators match (query.py); `lag_sec`: the search index sees a
+        message this long after it arrived (history and messages.get see it at once)."""
+        matches = compile_query(q, mode=match)
+        indexed_before = time.monotonic() - lag_sec
         with self._lock:
             candidates = sorted(self._messages.values(), key=lambda m: (m.internal_date_ms, m.seq), reverse=True)
             selected = []
             for m in candidates:
+                if lag_sec and m.arrived > indexed_before:
+                    continue
                 labels = set(m.labels)
                 if not include_spam_trash and labels & {"SPAM", "TRASH"}:
                     continue
@@ -294,6 +303,6 @@ class MailStore:
                 with open(os.path.join(folder, name), "rb") as handle:
                     raw = handle.read()
                 sender = email.utils.parseaddr(_header(gmail_format.parse_bytes(raw), "From"))[1].lower()
-                box.add(raw, ["SENT"] if sender == box.address else ["INBOX", "UNREAD"])
+                box.add(raw, ["SENT"] if sender == box.address else ["INBOX", "UNREAD"], arrived=0.0)
                 count += 1
         return count

@@ -7,13 +7,22 @@ advanced search syntax as the Gmail web interface"). What we assume, and why:
 - Terms side by side are ANDed; `OR` (upper case only, as in Gmail) between two terms ORs them;
   `{a b c}` is an OR-group ("Messages that match multiple terms: OR or { }"); `( )` groups terms;
   a leading `-` negates a term or a group ("Remove messages from your results").
-- `from:` / `to:` / `cc:` / `bcc:` with an address match that address in the header exactly
-  (case-insensitive); with a bare domain (`from:northwind.vc`) every address at that domain or
-  any subdomain of it (mail.northwind.vc); with anything else, a substring of the header (names).
-  Gmail's own matching is word-based and looser; being exact here is the stricter side, so a
-  sync that captures everything against the emulator captures at least as much against Gmail.
-  `bcc:` can only match a copy whose Bcc header survived: the sender's own copy (RFC 5322 §3.6.3).
-  `op:(a b)` / `op:{a b}` apply the operator to every word of the group (AND / OR).
+- `from:` / `to:` / `cc:` / `bcc:` have two modes (--search-match). `gmail` (the default) matches words, as
+  Gmail is reported to (email_integration/google/quota.py, SEARCH_WORD and its sources): the header, display
+  names included, and the value are split into words on every character but letters, digits, `_` and `&`;
+  the value matches where its words occur in that order anywhere in the header. So `from:alder.vc` matches
+  kim@alder.vc, ops@mail.alder.vc, x@alder.vc.evil.example and "Alder VC Partners" <p@x.example>;
+  `from:kim@alder.vc` matches kim@alder.vc.evil.example but never bkim@alder.vc (whole words only); a
+  Unicode domain and its punycode form are different words (nothing documents them as equivalent). This is
+  looser than any exact reading: a client that trusts a hit, or that hides mail with a negative term, fails
+  here as it would against Gmail. `exact` is the reading before v3: an address matches that address in the
+  header, a bare domain its addresses and subdomains, anything else a substring (names); it is the recall
+  check (a sync must capture at least this). In both modes no operator reads Reply-To, Sender or
+  X-Original-Sender (Google documents none), and `bcc:` can only match a copy whose Bcc header survived:
+  the sender's own copy (RFC 5322 §3.6.3). `op:(a b)` / `op:{a b}` apply the operator to every word of the
+  group (AND / OR).
+- `list:` matches the List-Id header (reported: webapps.stackexchange.com/questions/158363): by words in the
+  `gmail` mode (`list:ir@firm.test` matches `List-Id: <ir.firm.test>`), as the list's id in `exact`.
 - `in:` / `label:` test a label (`in:chats` → CHAT, `in:drafts` → DRAFT, `in:anywhere` → any);
   spam and trash stay out unless includeSpamTrash, as messages.list documents.
 - `after:` / `before:` take YYYY/MM/DD, read as midnight *PST* (the API guide: "All dates used in
@@ -30,10 +39,13 @@ import datetime as _dt
 import re
 import time
 
+from email_integration.google.quota import SEARCH_WORD
+
 _UNITS = {"d": 86400, "m": 30 * 86400, "y": 365 * 86400}
 PST = _dt.timezone(_dt.timedelta(hours=-8))
 MAX_QUERY_CHARS = 2048
 ADDRESS_FIELDS = ("from", "to", "cc", "bcc")
+MATCH_MODES = ("gmail", "exact")
 LABEL_NAMES = {"chats": "CHAT", "chat": "CHAT", "drafts": "DRAFT", "draft": "DRAFT"}
 _TOKEN = re.compile(r'\s*(?:(?P<punct>[{}()])|(?P<quoted>-?(?:[\w.-]+:)?"[^"]*")|(?P<word>[^\s{}()]+))')
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -73,8 +85,20 @@ def tokenize(q: str) -> list[str]:
     return tokens
 
 
-def address_matches(value: str, addresses: list[str], header: str) -> bool:
-    """`from:value` against one header: exact address, bare domain (and subdomains), else a substring."""
+def words(text: str) -> list[str]:
+    """Gmail's words of a header or a search value (lower case; `@` and other separators dropped)."""
+    return SEARCH_WORD.findall(text.lower())
+
+
+def _in_sequence(needle: list[str], haystack: list[str]) -> bool:
+    size = len(needle)
+    return bool(needle) and any(haystack[i:i + size] == needle for i in range(len(haystack) - size + 1))
+
+
+def address_matches(value: str, addresses: list[str], header: str, mode: str = "gmail") -> bool:
+    """`from:value` against one header: by words (`gmail`), or exact address / bare domain / substring."""
+    if mode == "gmail":
+        return _in_sequence(words(value), words(header))
     if "@" in value:
         return value in addresses
     if _DOMAIN.match(value):
@@ -82,9 +106,17 @@ def address_matches(value: str, addresses: list[str], header: str) -> bool:
     return value in header
 
 
+def list_matches(value: str, list_id: str, mode: str = "gmail") -> bool:
+    """`list:value` against the List-Id header (`<ir.firm.test>` for the list ir@firm.test)."""
+    if mode == "gmail":
+        return _in_sequence(words(value), words(list_id))
+    found = re.search(r"<([^>]*)>", list_id)
+    return bool(list_id) and (found.group(1) if found else list_id).strip() == value.replace("@", ".")
+
+
 class _Parser:
-    def __init__(self, tokens: list[str], now_ms: int):
-        self.tokens, self.position, self.now_ms = tokens, 0, now_ms
+    def __init__(self, tokens: list[str], now_ms: int, mode: str):
+        self.tokens, self.position, self.now_ms, self.mode = tokens, 0, now_ms, mode
 
     def peek(self):
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -153,7 +185,9 @@ class _Parser:
 
     def term(self, op: str, value: str):
         if op in ADDRESS_FIELDS:
-            return lambda f, k=op, v=value: address_matches(v, f[k + "_addrs"], f[k])
+            return lambda f, k=op, v=value, m=self.mode: address_matches(v, f[k + "_addrs"], f[k], m)
+        if op == "list":
+            return lambda f, v=value, m=self.mode: list_matches(v, f.get("list", ""), m)
         if op == "after":
             return lambda f, t=_epoch_ms(value): f["internal_date_ms"] >= t
         if op == "before":
@@ -172,13 +206,15 @@ class _Parser:
         raise QueryError(f"unsupported search operator {op!r}")
 
 
-def compile_query(q: str | None, now_ms: int | None = None):
-    """A predicate over message facts {internal_date_ms, labels, from, to, cc, bcc, *_addrs, subject,
-    text, has_attachment}; QueryError for a query we cannot read."""
+def compile_query(q: str | None, now_ms: int | None = None, mode: str = "gmail"):
+    """A predicate over message facts {internal_date_ms, labels, from, to, cc, bcc, *_addrs, list, subject,
+    text, has_attachment}; QueryError for a query we cannot read. `mode`: how address operators match."""
+    if mode not in MATCH_MODES:
+        raise ValueError(f"unknown search match mode {mode!r}; expected one of {', '.join(MATCH_MODES)}")
     if not q or not q.strip():
         return lambda facts: True
     if len(q) > MAX_QUERY_CHARS:
         raise QueryError(f"query longer than {MAX_QUERY_CHARS} characters")
-    parser = _Parser(tokenize(q), int(time.time() * 1000) if now_ms is None else now_ms)
+    parser = _Parser(tokenize(q), int(time.time() * 1000) if now_ms is None else now_ms, mode)
     terms = parser.sequence()
     return lambda facts: all(t(facts) for t in terms)

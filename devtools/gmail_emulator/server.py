@@ -8,10 +8,12 @@ Control API (outside /gmail/, contracts §6):
   POST   /_emulator/oauth/refresh-tokens {refresh_token, user};  DELETE (same body) revokes it
   POST   /_emulator/oauth/codes {code, user, refresh_token}   what a consent screen would hand back
   POST   /_emulator/faults {rate, seed, kinds};  POST /_emulator/latency {ms}
-  POST   /_emulator/quota {profile?, units_per_min? | units_per_sec?, window_sec?, max_concurrent?}
-         (a budget of null: the profile's; 0: not enforced)
+  POST   /_emulator/quota {profile?, units_per_min? | units_per_sec?, window_sec?, max_concurrent?, error_shape?}
+         (a budget of null: the profile's; 0: not enforced; error_shape: userRateLimit | rateLimit | 403)
+  POST   /_emulator/search {match?: gmail|exact, lag_sec?}
   GET    /_emulator/stats → {users: {ADDR: {units, calls: {method: n}, rate_limited, message_gets: {id: n},
-         thread_gets: {id: n}}}, profile, units_per_min, window_sec, max_concurrent, token_requests, faults_injected}
+         thread_gets: {id: n}, content_gets: {id: n}}}, profile, units_per_min, window_sec, max_concurrent,
+         error_shape, search_match, search_lag_sec, token_requests, faults_injected}
   POST   /_emulator/stats/reset
 """
 from __future__ import annotations
@@ -27,10 +29,13 @@ import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from email_integration.google.quota import DEFAULT_QUOTA_ERROR_SHAPE
+
 from . import batch
 from .faults import KINDS, FaultPlan
 from .gmail_api import ApiError, GmailApi, Stats, google_error, json_bytes
 from .mailbox import MailStore
+from .query import MATCH_MODES
 from .quota import ConcurrencyGate, QuotaMeter
 from .tokens import TokenError, TokenIssuer, load_public_key
 
@@ -47,6 +52,9 @@ class EmulatorOptions:
     quota_units_per_sec: float | None = None  # the older way to say the same (x 60)
     quota_window_sec: float = 60.0  # Gmail's budget is per minute; tests may shorten the window
     max_concurrent: int | None = 10  # calls in flight per user before "Too many concurrent requests"
+    quota_error_shape: str = DEFAULT_QUOTA_ERROR_SHAPE  # how a call over the budget is refused (google/quota.py)
+    search_match: str = "gmail"  # how from:/to:/cc:/bcc: match: Gmail's words, or exact addresses (query.py)
+    search_lag_sec: float = 0.0  # messages.list sees new mail this long after history does
     dwd_deny: tuple = ()  # subjects the token endpoint refuses (DWD not granted): 401 unauthorized_client
     latency_ms: float = 0.0
     fault_rate: float = 0.0
@@ -74,12 +82,14 @@ class EmulatorServer(ThreadingHTTPServer):
         self.stats = Stats()
         self.quota = QuotaMeter(options.quota_profile, budget_per_min(options.quota_units_per_min,
                                                                       options.quota_units_per_sec),
-                                options.quota_window_sec)
+                                options.quota_window_sec, error_shape=options.quota_error_shape)
+        if options.search_match not in MATCH_MODES or options.search_lag_sec < 0:
+            raise ValueError(f"bad search settings: match={options.search_match!r}, lag={options.search_lag_sec}")
         self.gate = ConcurrencyGate(options.max_concurrent)
         self.faults = FaultPlan(options.fault_rate, options.seed, options.fault_kinds)
         key = load_public_key(options.service_account_key) if options.service_account_key else None
         self.tokens = TokenIssuer(key, options.token_ttl, deny=options.dwd_deny)
-        self.api = GmailApi(store, self.quota, self.stats)
+        self.api = GmailApi(store, self.quota, self.stats, options.search_match, options.search_lag_sec)
         self.latency = options.latency_ms / 1000.0
 
     @property
@@ -295,11 +305,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         elif path == "/_emulator/quota" and method == "POST":
             try:
                 server.quota.set_budget(budget_per_min(data.get("units_per_min"), data.get("units_per_sec")),
-                                        data.get("profile"), data.get("window_sec"))
+                                        data.get("profile"), data.get("window_sec"), data.get("error_shape"))
             except ValueError as exc:
                 return self._json(400, {"error": str(exc)})
             if "max_concurrent" in data:
                 server.gate.limit = data["max_concurrent"]
+            return self._json(200, {})
+        elif path == "/_emulator/search" and method == "POST":
+            match, lag = data.get("match", server.api.search_match), data.get("lag_sec", server.api.search_lag_sec)
+            if match not in MATCH_MODES or not isinstance(lag, (int, float)) or lag < 0:
+                return self._json(400, {"error": f"bad search settings: match={match!r}, lag_sec={lag!r}"})
+            server.api.search_match, server.api.search_lag_sec = match, float(lag)
             return self._json(200, {})
         elif path == "/_emulator/latency" and method == "POST":
             server.latency = float(data.get("ms", 0)) / 1000.0
@@ -314,7 +330,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         server = self.server
         return {"users": server.stats.snapshot(), "profile": server.quota.profile.name,
                 "units_per_min": server.quota.units_per_min, "window_sec": server.quota.window_sec,
-                "max_concurrent": server.gate.limit, "token_requests": server.tokens.requests,
+                "max_concurrent": server.gate.limit, "error_shape": server.quota.error_shape.name,
+                "search_match": server.api.search_match, "search_lag_sec": server.api.search_lag_sec,
+                "token_requests": server.tokens.requests,
                 "faults_injected": dict(server.faults.injected)}
 
 

@@ -147,6 +147,11 @@ def workspace_users(conn, domain: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def people(conn) -> list[dict]:
+    """id and name of every CRM user (the Admin page names mailboxes by their owner)."""
+    return [dict(r) for r in conn.execute("SELECT id, name FROM users ORDER BY id")]
+
+
 def get_user(conn, user_id: int) -> dict | None:
     row = conn.execute("SELECT id, email, name, role FROM users WHERE id = ?", (user_id,)).fetchone()
     return dict(row) if row else None

@@ -50,8 +50,12 @@ def problem_kinds(problems: list[str]) -> list[str]:
 
 
 def store_participants(conn, email_id: int, parsed: dict) -> None:
+    """Every address the message names; whom it was sent for (Sender, a group's X-Original-Sender) is kept as
+    'reply_to': the person behind a message someone else sent, whom a reply reaches."""
     for role in PARTICIPANT_ROLES:
         people = [parsed.get("from")] if role == "from" else parsed.get(role) or []
+        if role == "reply_to":
+            people = list(people) + list(parsed.get("on_behalf") or [])
         for person in people:
             if person and person.get("email"):
                 conn.execute("INSERT OR IGNORE INTO email_participants (email_id, role, address, name) "
@@ -228,9 +232,13 @@ def remove_entry(conn, account_id: int, gmail_id: str) -> tuple[bool, list[str]]
 
 
 def mailbox_view(conn, account_id: int) -> dict[str, list]:
-    """{gmail_id: sorted labels} of one account: what tests compare with Gmail's truth."""
-    return {r[0]: json.loads(r[1]) for r in conn.execute(
-        "SELECT gmail_id, label_ids FROM email_mailbox_entries WHERE account_id = ?", (account_id,))}
+    """{gmail_id: sorted labels} of what the CRM holds of one account and Gmail still shows outside spam and
+    trash: what tests compare with Gmail's truth (captured mail trashed or deleted stays, but not here)."""
+    rows = conn.execute("SELECT m.gmail_id, m.label_ids FROM email_mailbox_entries m WHERE m.account_id = ? AND NOT "
+                        "EXISTS (SELECT 1 FROM email_gone_entries g WHERE g.account_id = m.account_id AND "
+                        "g.gmail_id = m.gmail_id)", (account_id,))
+    view = {r[0]: json.loads(r[1]) for r in rows}
+    return {g: labels for g, labels in view.items() if not {"SPAM", "TRASH"} & set(labels)}
 
 
 # -- attachments (rows; bytes are attachments.py's) ---------------------------------------------

@@ -4,8 +4,12 @@ Privacy: a message that matches no investor keeps only what rematch needs (ids, 
 date); its subject, body and attachments are kept only when it matches or CRM_GMAIL_CAPTURE_ALL.
 In the investors scope (`conversations=True`) a message without an investor of its own that joins a
 conversation holding investor mail and names only teammates (an internal reply) is kept and shown
-with it, unlinked: no proposal, no last contact.
+with it, unlinked: no proposal, no last contact. Any other message without an investor is not stored at
+all there ('refused': a word-match lookalike Gmail's search listed, a signing service's mail for someone
+else); the sync keeps an id-only marker so it is never fetched again.
 A message with a participant on the mailbox's exclusion list is not stored at all.
+An investor is named by From, To, Cc, Bcc, Reply-To, or the headers saying whom a message was sent for
+(Sender, and X-Original-Sender / X-Original-From of a Google Group that rewrote From to itself: mail.parser).
 """
 from __future__ import annotations
 
@@ -20,9 +24,9 @@ from email_integration.privacy.exclusions import excluded
 
 from . import db_accounts, db_capture, db_emails, events
 from .attachments import BlobStore, store_inline
-from .threads import resolve_thread
+from .threads import resolve_thread, thread_keys
 
-ADDED, UPDATED, UNCHANGED, EXCLUDED = "added", "updated", "unchanged", "excluded"
+ADDED, UPDATED, UNCHANGED, EXCLUDED, REFUSED = "added", "updated", "unchanged", "excluded", "refused"
 
 
 def message_key(parsed: dict) -> str:
@@ -88,7 +92,8 @@ def is_internal_only(parsed: dict, own_domain: str) -> bool:
 
 
 def addresses_of(parsed: dict) -> list[str]:
-    people = [parsed.get("from")] + [p for role in ("to", "cc", "bcc", "reply_to") for p in parsed.get(role) or []]
+    people = [parsed.get("from")] + [p for role in ("to", "cc", "bcc", "reply_to", "on_behalf")
+                                     for p in parsed.get(role) or []]
     return [p["email"] for p in people if p and p.get("email")]
 
 
@@ -107,6 +112,7 @@ class Ingestor:
         self._horizons: dict[int, str] = {}
         self.memo: dict = {}  # the listeners' scratch for this ingestor's life (capture/events.py Kept.memo)
         self.last_links: list = []  # the investor links of the message stored last (the sync counts captures)
+        self.last_in_conversation = False  # whether the message refused last sits in an investor conversation
 
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
         """Store one Gmail message resource (format full) held by the account's mailbox."""
@@ -121,8 +127,9 @@ class Ingestor:
         return self.matcher.index(self.conn).match(addresses_of(parsed))
 
     def store(self, account_id: int, parsed: dict, links: list, seen_gen: int = 0, headers: dict | None = None) -> str:
-        """Thread and store a parsed message with its investor links; 'added', 'updated', 'unchanged', or
-        'excluded' (a participant is on the mailbox's exclusion list: nothing is stored)."""
+        """Thread and store a parsed message with its investor links; 'added', 'updated', 'unchanged',
+        'excluded' (a participant is on the mailbox's exclusion list: nothing is stored), or 'refused' (investors
+        scope: no investor and no conversation of theirs to join: nothing is stored)."""
         if not parsed["gmail_id"]:
             raise ValueError("a Gmail message without an id")
         keep_body = bool(links) or self.capture_all
@@ -135,6 +142,9 @@ class Ingestor:
             # A message whose Message-ID belongs to another email threads without it (its Gmail
             # thread and its References still apply), or it would join that email's conversation.
             threading = parsed if key == message_key(parsed) else {**parsed, "message_id": ""}
+            if existing is None and self.conversations and not links and not self.capture_all and \
+                    not self._would_join(account_id, parsed, threading):
+                return REFUSED
             outcome = UNCHANGED
             if existing is None:
                 thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], threading)
@@ -185,6 +195,15 @@ class Ingestor:
             return False
         db_capture.show_in_conversation(self.conn, email_id)
         return True
+
+    def _would_join(self, account_id: int, parsed: dict, threading: dict) -> bool:
+        """Whether a new message without an investor would be shown with an investor conversation (as
+        _joins_conversation decides once it is stored): its conversation holds investor mail, and it names
+        teammates only. Read before anything is written, so a refused message leaves no trace."""
+        keys = thread_keys(account_id, parsed["gmail_thread_id"], threading)
+        threads = db_emails.threads_for_keys(self.conn, keys) if keys else []
+        self.last_in_conversation = any(db_capture.thread_has_investor_mail(self.conn, t) for t in threads)
+        return self.last_in_conversation and team_only(self.conn, addresses_of(parsed), self.matcher.own_domain)
 
     def _horizon(self, account_id: int) -> str:
         if account_id not in self._horizons:

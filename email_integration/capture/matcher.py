@@ -1,9 +1,10 @@
-"""Which investors an email concerns: exact address first, then domain (never free-mail or our own domain)."""
+"""Which investors an email concerns: exact address first, then domain (never free-mail or our own domain).
+An internationalised domain matches in either form (Unicode or its xn-- ASCII form: address_policy.domain_forms)."""
 from __future__ import annotations
 
 import threading
 
-from backend.address_policy import FREE_MAIL_DOMAINS, capturable, domain_of
+from backend.address_policy import FREE_MAIL_DOMAINS, address_forms, capturable, domain_forms, domain_of
 from backend.investors_db import investor_addresses, investors_rev
 
 from .db_accounts import team_revision
@@ -18,14 +19,17 @@ class InvestorIndex:
         for investor_id, kind, value in rows:
             value = (value or "").strip().lower()
             if kind == "email" and "@" in value:
-                self.by_email.setdefault(value, set()).add(investor_id)
+                for form in address_forms(value):
+                    self.by_email.setdefault(form, set()).add(investor_id)
             elif kind == "domain" and value and value not in blocked:
-                self.by_domain.setdefault(value.lstrip("@"), set()).add(investor_id)
+                for form in domain_forms(value.lstrip("@")):
+                    self.by_domain.setdefault(form, set()).add(investor_id)
 
     def match(self, addresses) -> list[tuple[int, str, str]]:
         """[(investor_id, 'exact'|'domain', address)], one per investor, exact preferred, stable order."""
         found: dict[int, tuple[int, str, str]] = {}
         addresses = [a.strip().lower() for a in addresses if a and "@" in a]
+        addresses = list(dict.fromkeys(form for a in addresses for form in address_forms(a)))
         for address in addresses:
             for investor_id in sorted(self.by_email.get(address, ())):
                 found.setdefault(investor_id, (investor_id, "exact", address))

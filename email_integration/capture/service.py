@@ -122,6 +122,18 @@ class CaptureService:
             self.download_attachments(account_id, stop)
         return run
 
+    def verify_account(self, account_id: int, stop=None) -> dict | None:
+        """"Verify now" for one mailbox: its completeness figures (None when it is busy, or not in scope)."""
+        conn = self.connect()
+        try:
+            account = db_accounts.get_account(conn, account_id)
+            if account is None or account["state"] == "disabled" or not db_accounts.owner_active(conn, account_id):
+                return None
+            return AccountSync(conn, account, self.client_for(account_id), self.config, self.matcher,
+                               self.blob_store, stop).verify()
+        finally:
+            conn.close()
+
     def download_attachments(self, account_id: int | None = None, stop=None, only_id: int | None = None) -> dict:
         return AttachmentDownloader(self.connect, self.client_for, self.blob_store, self.config.attach_concurrency,
                                     self.config.max_attachment_bytes, stop).run(account_id, only_id=only_id)

@@ -12,6 +12,13 @@ other messages share their threads (a teammate's internal reply), and only those
 whole thread at a time where that is cheaper (targeted.py). New mail from history is checked the
 same way, with the search limited to a window around the last sync. `all` lists and fetches
 every message, as before, and matches locally.
+
+Spam, trash, deletion (the written policy, both scopes): captured mail stays in the CRM when a teammate
+trashes or deletes it in Gmail (the firm's record; withdrawing mail is what private conversations and
+exclusions are for): its labels follow Gmail, a deletion is recorded (db_markers.mark_gone), the email stays.
+Metadata kept only for rematch (the `all` scope's other mail) follows Gmail out. Mail in spam is never
+captured automatically (phishing spoofs investor domains); in the investors scope the searches include the
+trash (mail trashed before its first capture is the firm's too) and count what spam holds for the Admin page.
 """
 from __future__ import annotations
 
@@ -20,25 +27,28 @@ import logging
 import threading
 
 from backend.db import atomic, iso_after, now_iso
-from email_integration.gmail.search_query import ALWAYS
+from email_integration.gmail.search_query import ALWAYS, NOT_SPAM
+from email_integration.google import quota
 from email_integration.google.errors import (AuthError, GmailError, HistoryExpiredError, NeedsReconsentError,
                                              NotFoundError, PermanentError)
 from email_integration.mail.parser import body_references, parse
 from email_integration.privacy import db_privacy
 from email_integration.privacy.exclusions import excluded
 
-from . import db_accounts, db_capture, db_emails
-from .ingest import Ingestor, addresses_of, is_internal_only
+from . import db_accounts, db_capture, db_emails, db_markers
+from .completeness import Verification
+from .ingest import EXCLUDED, REFUSED, Ingestor, addresses_of, is_internal_only
 from .sync_targeted import TargetedCapture
-from .targeted import queue_new_terms
+from .targeted import current_terms, queue_new_terms, terms_basis
 
 log = logging.getLogger(__name__)
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
-HIDDEN_LABELS = {"SPAM", "TRASH"}
+HIDDEN_LABELS = set(quota.HIDDEN_LABELS)  # outside messages.list unless includeSpamTrash (the Google table)
 # Drafts and chat transcripts are messages to Gmail but not mail: never captured nor proposed
 # (developers.google.com/gmail/api/guides/labels: DRAFT and CHAT are system labels).
 NOT_MAIL_LABELS = {"DRAFT", "CHAT"}
 SKIPPED_LABELS = HIDDEN_LABELS | NOT_MAIL_LABELS
+NEVER_CAPTURED = NOT_MAIL_LABELS | {"SPAM"}  # the investors scope captures trash (the policy above)
 POLL_RETRIES = 2  # tries of a queued fetch a poll may spend (sync._retry_queue)
 RESTARTED = object()  # the page-token marker _pages yields when it had to list from the start
 
@@ -51,7 +61,7 @@ def _stale(last_success_at: str | None, days: float) -> bool:
     return not last_success_at or last_success_at < iso_after(-days * 86400)
 
 
-class AccountSync(TargetedCapture):
+class AccountSync(TargetedCapture, Verification):
     """One run for one account over `conn` (a connection of its own) with the account's GmailClient."""
 
     def __init__(self, conn, account: dict, client, config, matcher_cache, blob_store, stop=None, excluded=()):
@@ -69,8 +79,16 @@ class AccountSync(TargetedCapture):
         self.excluded = tuple(excluded) or tuple(db_privacy.patterns_for_account(conn, self.account_id))
         self.tally = {"listed": 0, "fetched": 0, "skipped": 0, "captured": 0}
         # Every listing leaves out drafts and chats (they are not mail: never fetched, stored or proposed;
-        # in investors scope a draft reply inside an investor thread must not be fetched as its member).
-        self.listing_q = " ".join(ALWAYS)
+        # in investors scope a draft reply inside an investor thread must not be fetched as its member), and in
+        # the investors scope spam, with the trash listed (includeSpamTrash=true: the policy above).
+        self.listing_q = " ".join([*ALWAYS, NOT_SPAM] if self.targeted else ALWAYS)
+        self.not_captured = NEVER_CAPTURED if self.targeted else SKIPPED_LABELS  # labels whose mail is never captured
+        self.exclusion_basis = db_markers.exclusion_basis(self.excluded)
+        self.terms_basis = terms_basis(current_terms(conn, config.workspace_domain)) if self.targeted else None
+        self.last_listed: dict = {}  # what the investor queries listed last (the completeness view)
+        self.listed_by: dict = {}  # id → the query that listed it
+        self.found_via_sources: set = set()
+        self.screen_failed: dict = {}
 
     def is_due_for_poll(self) -> bool:
         """A poll only reads history: nothing to do for a mailbox that has not finished its listing."""
@@ -100,29 +118,37 @@ class AccountSync(TargetedCapture):
         with atomic(self.conn):
             self.run_id = db_accounts.start_run(self.conn, self.account_id, kind)
         status, error, account_state = "ok", None, "idle"
+        verified = None
         try:
+            with atomic(self.conn):  # an exclusion removed since: the mail it kept out is looked at again
+                db_markers.drop_stale_exclusions(self.conn, self.account_id, self.exclusion_basis)
             if self.targeted:
                 queue_new_terms(self.conn, self.config.workspace_domain)
             # Inside an unfinished listing, what the queue fetches counts as seen by that listing.
             self._retry_queue(state["listing_gen"] if state["listing_kind"] else 0, poll)
             if kind == "incremental":
                 try:
-                    self._incremental(state["history_id"])
+                    self._incremental(state["history_id"], poll)
                 except HistoryExpiredError:
                     log.info("history expired for account %s: full resync", self.account_id)
                     kind = "full_resync"
                     with atomic(self.conn):
                         db_accounts.set_run_kind(self.conn, self.run_id, kind)
             if kind != "incremental":
-                self._listing(kind, resume=bool(state["listing_kind"]))
-                self._incremental(db_accounts.get_sync_state(self.conn, self.account_id)["history_id"])
+                verified = self._listing(kind, resume=bool(state["listing_kind"]))
+                self._incremental(db_accounts.get_sync_state(self.conn, self.account_id)["history_id"], poll)
             if self.targeted:
                 self._backfill_new_terms()  # before the search below, which would find their mail without its threads
                 if kind == "incremental" and not poll:
-                    self._search_all()  # the scheduled run catches what the windowed poll searches cannot see
+                    verified = self._search_all()  # the scheduled run catches what the windowed poll searches cannot see
+                if verified is not None:  # a search without a window is the verification (the completeness view)
+                    self._verify(verified, "run")
             queued = db_accounts.queue_size(self.conn, self.account_id)
             if self.counts["failed"] or queued:
                 status, error = "partial", f"{queued} message(s) could not be fetched; retried next run"
+            elif self.screen_failed:
+                status, error = "partial", (f"the headers of {len(self.screen_failed)} message(s) could not be read; "
+                                            "read again next run")
         except Interrupted:
             status, error = "partial", "interrupted by shutdown; resumes from its checkpoint"
         except NeedsReconsentError as exc:
@@ -146,6 +172,28 @@ class AccountSync(TargetedCapture):
             db_capture.add_counts(self.conn, self.account_id,
                                   {**self.tally, "units": self._units_spent() - spent_before})
         return None if idle_poll else db_accounts.last_run(self.conn, self.account_id)
+
+    def verify(self) -> dict | None:
+        """"Verify now": the investor search alone, classified (list calls only, no fetch): the mailbox's
+        completeness figures; None outside the investors scope, or while the mailbox runs or lists (its run
+        verifies), or when another process holds it."""
+        account = db_accounts.get_account(self.conn, self.account_id)
+        state = db_accounts.get_sync_state(self.conn, self.account_id)
+        if not self.targeted or account is None or account["state"] not in ("idle", "error") or \
+                not state["history_id"] or state["listing_kind"]:
+            return None
+        spent_before = self._units_spent()
+        if not db_accounts.claim_account(self.conn, self.account_id):
+            return None
+        try:
+            return self.verify_now()
+        except GmailError as exc:
+            log.info("verification of account %s failed: %s", self.account_id, exc)
+            return {"error": str(exc)}
+        finally:
+            with atomic(self.conn):
+                db_accounts.release_account(self.conn, self.account_id, account["state"], account["last_error"])
+                db_capture.add_counts(self.conn, self.account_id, {"units": self._units_spent() - spent_before})
 
     def _units_spent(self) -> float:
         """Quota units Gmail charged the account so far, as its limiter counts them (shared by every client of
@@ -172,9 +220,9 @@ class AccountSync(TargetedCapture):
                 for gmail_id, resource in self._investor_mail_first(found.items()):
                     self._store_one(gmail_id, resource, seen_gen, reason)
                 for gmail_id, error in failed.items():
-                    if isinstance(error, NotFoundError):  # deleted since it was listed: nothing to keep
+                    if isinstance(error, NotFoundError):  # deleted since it was listed
                         db_accounts.dequeue_fetch(self.conn, self.account_id, gmail_id)
-                        self._remove(gmail_id)
+                        self._gone(gmail_id)
                     else:
                         db_accounts.queue_fetch(self.conn, self.account_id, gmail_id, reason, str(error)[:300])
                         self.counts["failed"] += 1
@@ -187,7 +235,7 @@ class AccountSync(TargetedCapture):
         """Fetch the body parts Gmail handed out by attachmentId (large bodies) of mail we will keep;
         one that cannot be fetched stays missing and the parser records it as a problem."""
         parts = body_references(resource)
-        if not parts or SKIPPED_LABELS & set(resource.get("labelIds") or []) or not self._keeps_body(resource):
+        if not parts or self.not_captured & set(resource.get("labelIds") or []) or not self._keeps_body(resource):
             return
         for part in parts:
             try:
@@ -211,10 +259,11 @@ class AccountSync(TargetedCapture):
             (self.targeted and is_internal_only(parsed, self.config.workspace_domain))
 
     def _store_one(self, gmail_id: str, resource: dict, seen_gen: int, reason: str) -> None:
-        # Moved to spam/trash since it was listed, or a draft/chat: nothing to keep.
-        if SKIPPED_LABELS & set(resource.get("labelIds") or []):
+        # A draft or chat, or in spam (or, in the `all` scope, the trash) since it was listed: nothing to capture.
+        labels = resource.get("labelIds") or []
+        if self.not_captured & set(labels):
             db_accounts.dequeue_fetch(self.conn, self.account_id, gmail_id)
-            self._remove(gmail_id)
+            self._lost(gmail_id, labels)
             return
         try:
             outcome = self.ingestor.ingest(self.account_id, resource, seen_gen)
@@ -226,7 +275,11 @@ class AccountSync(TargetedCapture):
         if outcome in ("added", "updated"):
             self.counts[outcome] += 1
             if self.targeted or self.ingestor.last_links:
-                self.tally["captured"] += 1  # targeted: all we fetch is investor conversation
+                self.tally["captured"] += 1  # targeted: all we keep is investor conversation
+        elif outcome in (REFUSED, EXCLUDED):  # nothing stored: an id-only marker, so it is never fetched again
+            db_markers.mark(self.conn, self.account_id, gmail_id, resource.get("threadId"), outcome,
+                            in_conversation=outcome == REFUSED and self.ingestor.last_in_conversation,
+                            basis=self.exclusion_basis if outcome == EXCLUDED else None, seen_gen=seen_gen)
         db_accounts.dequeue_fetch(self.conn, self.account_id, gmail_id)
 
     def _investor_mail_first(self, items):
@@ -251,6 +304,24 @@ class AccountSync(TargetedCapture):
             self.counts["deleted"] += 1
             self.blob_store.release(self.conn, hashes)
 
+    def _gone(self, gmail_id: str) -> None:
+        """Gmail no longer has the message (deleted for good): captured mail stays, recorded as gone from
+        this mailbox; metadata kept only for rematch goes."""
+        if db_markers.keeps_record(self.conn, self.account_id, gmail_id):
+            if db_markers.mark_gone(self.conn, self.account_id, gmail_id):
+                self.counts["deleted"] += 1
+        else:
+            self._remove(gmail_id)
+
+    def _lost(self, gmail_id: str, labels: list) -> None:
+        """The message moved out of what the capture keeps (spam, trash in the `all` scope): captured mail stays
+        with its new labels; metadata kept only for rematch goes."""
+        if db_markers.keeps_record(self.conn, self.account_id, gmail_id):
+            if db_emails.set_labels(self.conn, self.account_id, gmail_id, labels):
+                self.counts["updated"] += 1
+        else:
+            self._remove(gmail_id)
+
     # -- listing: backfill and full resync ----------------------------------------------------
     def _listing(self, kind: str, resume: bool) -> None:
         state = db_accounts.get_sync_state(self.conn, self.account_id)
@@ -269,7 +340,7 @@ class AccountSync(TargetedCapture):
         else:
             pages = self._pages(token)
         # Targeted: the investor search first; the id listing below then finds the rest of their threads.
-        investor = self._search(self._queries()) if self.targeted else None
+        investor = self._search() if self.targeted else None
         threads = (set(investor.values()) | db_capture.held_thread_ids(self.conn, self.account_id)) - {""} \
             if self.targeted else set()
         groups: dict[str, list] = {}
@@ -280,13 +351,19 @@ class AccountSync(TargetedCapture):
             self._check_stop()
             ids = [ref["id"] for ref in refs]
             known = db_emails.known_gmail_ids(self.conn, self.account_id, ids)
+            marks = {r["gmail_id"]: r for r in db_markers.marker_rows(self.conn, self.account_id, ids)}
             with atomic(self.conn):
                 db_emails.mark_seen(self.conn, self.account_id, known, gen)
+                db_markers.mark_seen(self.conn, self.account_id, marks, gen)
             if investor is None:
                 self.tally["listed"] += len(ids)
-                self._fetch_and_store([i for i in ids if i not in known], gen)
+                self._fetch_and_store([i for i in ids if i not in known and i not in marks], gen)
             else:
-                unknown = [r for r in refs if r["id"] not in known]
+                # A marker keeps a search hit from being fetched again; a thread mate only when it was refused
+                # inside the conversation (or excluded): refused before the thread held investor mail, it may join now.
+                unknown = [r for r in refs if r["id"] not in known and not (
+                    r["id"] in marks and (r["id"] in investor or marks[r["id"]]["in_conversation"] or
+                                          marks[r["id"]]["reason"] == db_markers.EXCLUDED))]
                 wanted = [r for r in unknown if r["id"] in investor or r.get("threadId") in threads]
                 with atomic(self.conn):  # queued: an interrupted listing still fetches them next run
                     for ref in wanted:
@@ -307,18 +384,20 @@ class AccountSync(TargetedCapture):
             queued = set(db_accounts.queued_fetches(self.conn, self.account_id))
             for gmail_id in db_emails.unseen_gmail_ids(self.conn, self.account_id, gen):
                 if gmail_id not in queued:
-                    self._remove(gmail_id)
+                    self._gone(gmail_id)
+            db_markers.forget_unseen(self.conn, self.account_id, gen)
             # A finished listing is as fresh as history applied up to where it started: a process killed
             # before the incremental pass that follows resumes incrementally, not with a full resync.
             db_accounts.update_sync_state(self.conn, self.account_id, history_id=state["listing_start_history_id"],
                                  listing_kind=None, listing_page_token=None, progress_done=done,
                                  progress_total=max(done, state["progress_total"]), last_success_at=now_iso())
+        return self.last_listed if self.targeted else None
 
     def _pages(self, token: str | None):
         """The listing's pages from `token`; a saved token Gmail refuses (400: tokens do not live forever)
         restarts the listing from its first page, within the same generation (marks stay valid)."""
         pages = self.client.iter_message_refs(q=self.listing_q, page_size=self.config.backfill_page_size,
-                                              page_token=token)
+                                              page_token=token, include_spam_trash=self.targeted)
         try:
             first = next(pages, None)
         except PermanentError as exc:
@@ -329,7 +408,8 @@ class AccountSync(TargetedCapture):
             with atomic(self.conn):
                 db_accounts.update_sync_state(self.conn, self.account_id, listing_page_token=None, progress_done=0)
             yield [], RESTARTED
-            yield from self.client.iter_message_refs(q=self.listing_q, page_size=self.config.backfill_page_size)
+            yield from self.client.iter_message_refs(q=self.listing_q, page_size=self.config.backfill_page_size,
+                                                     include_spam_trash=self.targeted)
             return
         if first is not None:
             yield first
@@ -342,23 +422,25 @@ class AccountSync(TargetedCapture):
                 db_emails.set_labels(self.conn, self.account_id, gmail_id, resource.get("labelIds", []))
             for gmail_id, error in failed.items():
                 if isinstance(error, NotFoundError):
-                    self._remove(gmail_id)
+                    self._gone(gmail_id)
 
     # -- incremental --------------------------------------------------------------------------
-    def _incremental(self, start_history_id: str) -> None:
+    def _incremental(self, start_history_id: str, poll: bool = False) -> None:
         added: dict[str, str] = {}  # id → threadId
         deleted: set[str] = set()
         labels: dict[str, list] = {}
         thread_of: dict[str, str] = {}
         newest = None
+        restored: set[str] = set()
+        hidden = self.not_captured
         for records, mailbox_history_id in self.client.iter_history(start_history_id, HISTORY_TYPES):
             self._check_stop()
             newest = newest or mailbox_history_id  # the first page's: later changes come next run
             for record in records:
                 for item in record.get("messagesAdded", []):
                     message = item["message"]
-                    if SKIPPED_LABELS & set(message.get("labelIds", [])):
-                        continue  # arrived straight in spam or trash, or a draft or chat: not fetched
+                    if hidden & set(message.get("labelIds", [])):
+                        continue  # a draft or chat, or arrived straight in spam (or trash, `all`): not fetched
                     added[message["id"]] = message.get("threadId") or ""
                     deleted.discard(message["id"])
                 for item in record.get("messagesDeleted", []):
@@ -366,16 +448,20 @@ class AccountSync(TargetedCapture):
                     added.pop(message_id, None)
                     labels.pop(message_id, None)
                     deleted.add(message_id)
+                for item in record.get("labelsRemoved", []):
+                    if HIDDEN_LABELS & set(item.get("labelIds") or []):
+                        restored.add(item["message"]["id"])  # out of spam or the trash: its date may be old
                 for item in record.get("labelsAdded", []) + record.get("labelsRemoved", []):
                     message = item["message"]
                     if message["id"] not in deleted and "labelIds" in message:
                         labels[message["id"]] = message["labelIds"]
                         thread_of[message["id"]] = message.get("threadId") or ""
-        # Spam and trash are outside the mailbox as messages.list shows it (includeSpamTrash=false):
-        # moving a message there removes it from the CRM; taking it out brings it back.
+        # Moved to spam (or, in the `all` scope, the trash): captured mail stays with its labels, metadata goes,
+        # an unknown id is not fetched; taken out again, an unknown id is a candidate like new mail.
+        lost: dict[str, list] = {}
         for gmail_id, label_ids in list(labels.items()):
-            if HIDDEN_LABELS & set(label_ids):
-                deleted.add(gmail_id)
+            if hidden & set(label_ids):
+                lost[gmail_id] = label_ids
                 added.pop(gmail_id, None)
                 del labels[gmail_id]
         # Mail history reports as added that this mailbox already holds (fetched by the listing the history
@@ -385,14 +471,15 @@ class AccountSync(TargetedCapture):
         unknown = set(labels) - db_emails.known_gmail_ids(self.conn, self.account_id, list(labels))
         if self.targeted:  # only investor conversations; the rest is never fetched
             candidates = {**{i: thread_of[i] for i in sorted(unknown - set(added))}, **added}
-            groups, investor = self._investor_candidates(candidates)
-            self._fetch_conversations(groups, investor=investor)
+            self._check_new(candidates, arrived=set(added), restored=restored & (unknown - set(added)), poll=poll)
         else:
             self.tally["listed"] += len(added)
             self._fetch_and_store(list(added) + sorted(unknown - set(added)))
         with atomic(self.conn):
             for gmail_id in deleted:
-                self._remove(gmail_id)
+                self._gone(gmail_id)
+            for gmail_id, label_ids in lost.items():
+                self._lost(gmail_id, label_ids)
             for gmail_id, label_ids in labels.items():
                 if gmail_id not in added and gmail_id not in unknown and \
                         db_emails.set_labels(self.conn, self.account_id, gmail_id, label_ids):

@@ -1,14 +1,19 @@
 """Targeted capture (CRM_GMAIL_CAPTURE_SCOPE=investors): which investor terms each mailbox must still
-be searched for, and whether a conversation is cheaper fetched whole or message by message.
+be searched for, whether a conversation is cheaper fetched whole or message by message, and the check of
+new investor addresses the search must be able to carry.
 
 No network here: the sync (sync.py) lists and fetches; this decides what.
 """
 from __future__ import annotations
 
+import hashlib
+import math
+
 from backend.address_policy import capturable
 from backend.db import atomic
 from backend.investors_db import investor_addresses
-from email_integration.gmail.search_query import investor_terms
+from email_integration.config import CONFIG
+from email_integration.gmail.search_query import investor_terms, search_size_refusal, unsearchable_reason
 
 from . import db_accounts, db_capture
 
@@ -28,6 +33,33 @@ def plan_fetches(groups: dict, message_cost: int, thread_cost: int) -> tuple[lis
         else:
             messages.extend(ids)
     return threads, messages
+
+
+def mates_by_listing(threads: int, hits: int, mailbox_size: int, message_cost: int, thread_cost: int,
+                     list_cost: int, page_size: int) -> bool:
+    """Whether the other messages of `threads` new conversations (with `hits` messages found in them) are
+    cheaper found by an id-only listing of the whole mailbox (list_cost a page of page_size ids, then a
+    messages.get each) than by fetching each conversation whole (thread_cost each)."""
+    listing = list_cost * max(1, math.ceil(mailbox_size / page_size)) + message_cost * hits
+    return listing < thread_cost * threads
+
+
+def terms_basis(terms) -> str:
+    """A fingerprint of the investor terms: source mail refused under other terms is read again."""
+    return "t:" + hashlib.sha256("\n".join(sorted(terms)).encode()).hexdigest()[:16]
+
+
+def address_check(conn, investor_id, emails, domains) -> str | None:
+    """The capture's check of an investor's new addresses (registered with backend.address_policy): refused
+    when Gmail's search cannot express one, or when the investor search would outgrow its quota."""
+    for value in [*(emails or []), *(domains or [])]:
+        reason = unsearchable_reason(value)
+        if reason:
+            return reason
+    rows = [r for r in investor_addresses(conn) if r[0] != investor_id or
+            (r[1] == "email" and emails is None) or (r[1] == "domain" and domains is None)]
+    rows += [(investor_id, "email", e) for e in emails or []] + [(investor_id, "domain", d) for d in domains or []]
+    return search_size_refusal(investor_terms(capturable(conn, rows, CONFIG.workspace_domain), CONFIG.workspace_domain))
 
 
 def current_terms(conn, own_domain: str) -> list[str]:

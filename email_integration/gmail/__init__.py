@@ -1,7 +1,9 @@
 """The Gmail API: the REST client (list, get, history, attachments, profile, threads), its multipart
-batches, and the pure building of Gmail search queries for investor addresses and domains.
+batches, and the pure building of Gmail search queries for investor addresses and domains (and for the
+exclusions and the covered sources), with what Gmail's search cannot express.
 
-Uses google/ and config.py (and the core's address policy, for the public-mail list); may import
+Uses google/ and config.py (and the core's address policy, for the public-mail list and the two forms of an
+internationalised domain); may import
 any room below it (../README.md). Hands back Gmail's JSON resources as they come; parsing them is
 mail/, storing them capture/.
 """

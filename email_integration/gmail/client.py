@@ -84,9 +84,11 @@ class GmailClient:
         raise AssertionError("unreachable")
 
     def _rate_limited(self, error: RateLimitedError, delay: float) -> None:
-        """Hold the whole account; a quota 429 (not a concurrency one) also lowers the pace."""
+        """Hold the whole account; a quota refusal (not a concurrency one) also lowers the pace. Either reason
+        is this user's own budget (google/quota.py, QUOTA_ERROR_SHAPES: Google's guide says both mean "the user
+        has reached Gmail API's maximum request rate", and the project's budget is far beyond ours)."""
         if not is_concurrency_limit(error):
-            self.limiter.rate_limited(error.retry_after, per_user=error.reason == "userRateLimitExceeded")
+            self.limiter.rate_limited(error.retry_after, per_user=True)
         self.limiter.pause(delay)
 
     def _get(self, method: str, suffix: str, query: dict | None = None, *, history: bool = False) -> dict:
@@ -97,10 +99,11 @@ class GmailClient:
             self.limiter.acquire(cost)
             self.calls += 1
             status, headers, body = self.pool.request("GET", path, headers=self._headers())
-            if status != 429:
-                self.limiter.charged(cost)  # Gmail charges every call it admits, failed or not
-            if status != 200:
-                raise classify(status, body, headers, history=history)
+            error = classify(status, body, headers, history=history) if status != 200 else None
+            if not isinstance(error, RateLimitedError):
+                self.limiter.charged(cost)  # Gmail charges every call it admits, failed or not (not a 429/403 refusal)
+            if error is not None:
+                raise error
             try:
                 return json.loads(body)
             except ValueError:
@@ -243,9 +246,8 @@ class GmailClient:
         refreshed = False
         for index, key in enumerate(chunk):
             status, headers, body = parts.get(index, (0, {}, b""))
-            if status and status != 429:
-                admitted += 1
             if status == 200:
+                admitted += 1
                 try:
                     found[key] = json.loads(body)
                     continue
@@ -255,10 +257,11 @@ class GmailClient:
                 error = classify(status, body, headers)
             else:
                 error = TransientError(f"{method}: the batch answer lacks this part")
-            if isinstance(error, RateLimitedError):
+            if isinstance(error, RateLimitedError):  # refused (429, or 403 over quota): not charged
                 limited.append(error)
                 retry.append(key)
                 continue
+            admitted += bool(status) and status != 200  # a 200 was counted above
             if isinstance(error, AuthError) and not refreshed:
                 self.credentials.invalidate(self.user)
                 refreshed = True

@@ -1,32 +1,67 @@
 """Gmail search queries that find investor mail (pure functions: no network, no database).
 
-In CRM_GMAIL_CAPTURE_SCOPE=investors the sync lists only what these queries return, so
-`messages.get` is spent on investor mail alone. Syntax (support.google.com/mail/answer/7190):
-`{a b}` ORs its terms; `from:` / `to:` / `cc:` / `bcc:` take an address or a bare domain (a
-domain also matches its subdomains, as our matcher does); `-in:chats -in:drafts` keeps chat
+In CRM_GMAIL_CAPTURE_SCOPE=investors the sync fetches only what these queries list, and the rest of their
+conversations. What Gmail's search does is in the Google table (google/quota.py, "Gmail search"):
+- `from:` / `to:` / `cc:` / `bcc:` match words, not addresses: a hit is a candidate, which ingest checks
+  against the message's parsed headers after fetching (a lookalike such as x@alder.vc.evil.example is listed
+  by `from:alder.vc`, fetched once, never stored, never fetched again);
+- no operator searches Reply-To, Sender or X-Original-Sender: mail that names an investor only there (a
+  Google Group's DMARC rewrite, DocuSign, Drive shares) is found through the sources that send it
+  (source_queries) and kept only when those headers name an investor (capture/sources.py);
+- SPAM and TRASH are outside messages.list unless includeSpamTrash=true. The capture asks for them and
+  searches `-in:spam`: trash is part of the firm's record (a teammate tidying their inbox must not decide what
+  the CRM holds), spam is never captured automatically (spoofed investor domains land there); `in:spam` counts
+  it for the Admin page.
+Syntax (support.google.com/mail/answer/7190): `{a b}` ORs its terms; `-in:chats -in:drafts` keeps chat
 transcripts and unsent drafts out (neither is mail with an investor).
 
-Length: Google publishes no limit on `q`. We keep every query at most MAX_QUERY_CHARS (1,500)
-characters. Measured (bench/bench_targeted_capture.py prints it, 2026-11-26): 300 investor
-addresses make 29 queries of at most 1,466 characters, at most 1,668 bytes percent-encoded — a
-request line under 2 KB, the size every HTTP front end accepts — and the emulator refuses any `q`
-over 2,048 characters so a longer one can never slip in. More investors mean more queries (5 quota
-units a page each), never longer ones.
+Exclusions never join an investor query as negatives: with word matching a negative term hides every message
+whose headers merely share its words (an investor's display name, a longer domain), investor mail included.
+Their mail is listed by queries of its own (excluded_queries), and the sync reads the headers of what both
+list before it fetches anything more (sync_targeted.py).
+
+Length: Google publishes no limit on `q`; every query stays within MAX_QUERY_CHARS (1,500, the reported
+filter limit). More investors mean more queries (5 quota units a page each), never longer ones; the whole
+investor search is capped at MAX_SEARCH_QUERIES, refused at input beyond (search_size_refusal).
 """
 from __future__ import annotations
 
 import logging
-import re
 
-from backend.address_policy import FREE_MAIL_DOMAINS
+from backend.address_policy import FREE_MAIL_DOMAINS, address_forms, domain_forms
+from email_integration.google.quota import ADDRESS_OPERATORS, MAX_QUERY_CHARS, SEARCH_SYNTAX_CHARS
 
 log = logging.getLogger(__name__)
-MAX_QUERY_CHARS = 1500
 ALWAYS = ("-in:chats", "-in:drafts")
-FIELDS = ("from", "to", "cc", "bcc")
-# What an address or domain may contain to be searched for verbatim: nothing Gmail's query
-# syntax would read as an operator, a group or a quote.
-_SAFE = re.compile(r"^[a-z0-9._%+'-]+(@[a-z0-9-]+(\.[a-z0-9-]+)+|(\.[a-z0-9-]+)+)$")
+NOT_SPAM = "-in:spam"  # with includeSpamTrash=true: trash is searched, spam is not (the policy above)
+ONLY_SPAM = "in:spam"
+FIELDS = ADDRESS_OPERATORS
+# The whole investor search of one mailbox: at most this many queries (5 units each in both quota profiles).
+# A poll that sees new mail runs it with a window every CRM_GMAIL_POLL_SEC (15): 40 queries four times a minute
+# are 800 units, 15% of the 2026 pace of 5,400 a minute; 400 typical addresses (30 characters) make 39.
+MAX_SEARCH_QUERIES = 40
+
+
+def search_forms(value: str) -> list[str]:
+    """The forms a term is searched in: an internationalised domain both as Unicode and as xn-- ASCII
+    (Gmail is not known to treat them as one; google/quota.py), anything else as it is."""
+    value = value.strip().lower()
+    return address_forms(value) if "@" in value else domain_forms(value)
+
+
+def unsearchable_reason(value: str) -> str | None:
+    """Why Gmail's search cannot look for this address or domain as itself (None: it can)."""
+    value = (value or "").strip()
+    if not value:
+        return "it is empty"
+    bad = sorted({c for c in value if c in SEARCH_SYNTAX_CHARS or ord(c) < 32})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        return (f"{value} cannot be searched in Gmail: its search reads {shown} as syntax; if this really is the "
+                "address, add the investor's domain instead")
+    if value.startswith("-") or value.rpartition("@")[0].startswith("-"):
+        return f"{value} cannot be searched in Gmail: a leading '-' means NOT in its search"
+    return None
 
 
 def _covered_by(address: str, domains: set[str]) -> bool:
@@ -35,95 +70,109 @@ def _covered_by(address: str, domains: set[str]) -> bool:
     return any(".".join(parts[i:]) in domains for i in range(len(parts) - 1))
 
 
+def _normalised(kind: str, value: str) -> str:
+    value = (value or "").strip().lower()
+    return value.lstrip("@").rstrip(".") if kind == "domain" else value
+
+
 def investor_terms(rows, own_domain: str = "") -> list[str]:
     """The addresses and domains to search for, from (investor_id, 'email'|'domain', value) rows.
 
-    A domain on a public mail provider or our own is never searched as a whole (the matcher ignores
-    it too); an address already covered by one of the searched domains is left out; values that are
-    not plainly an address or a domain are left out (they could not be searched for verbatim).
+    A domain on a public mail provider or our own is never searched as a whole (the matcher ignores it
+    too); an address already covered by one of the searched domains is left out; an internationalised
+    domain is searched in both forms; a value Gmail's search cannot express is left out (the investor API
+    refuses new ones, and the Admin page lists old ones: unsearchable_terms).
     """
     blocked = FREE_MAIL_DOMAINS | ({own_domain.lower()} if own_domain else set())
     domains, addresses = set(), set()
-    for _, kind, value in rows:
-        value = (value or "").strip().lower()
-        if kind == "domain":
-            value = value.lstrip("@").rstrip(".")
-            if value and value not in blocked and "@" not in value and _SAFE.match("x" + value if value[0] == "." else value):
-                domains.add(value)
-        elif kind == "email" and "@" in value and _SAFE.match(value):
-            addresses.add(value)
+    for _, kind, raw in rows:
+        value = _normalised(kind, raw)
+        if not value or unsearchable_reason(value):
+            continue
+        if kind == "domain" and "@" not in value and not blocked & set(domain_forms(value)):
+            domains.update(search_forms(value))
+        elif kind == "email" and "@" in value:
+            addresses.update(search_forms(value))
     addresses = {a for a in addresses if not _covered_by(a, domains)}
     return sorted(domains) + sorted(addresses)
 
 
-def _any_field(value: str) -> str:
-    return " ".join(f"{field}:{value}" for field in FIELDS)
+def unsearchable_terms(rows) -> list[dict]:
+    """[{investor_id, kind, value, reason}] of investor addresses the search leaves out (saved before the check)."""
+    found = []
+    for investor_id, kind, raw in rows:
+        reason = unsearchable_reason(_normalised(kind, raw))
+        if reason:
+            found.append({"investor_id": investor_id, "kind": kind, "value": raw, "reason": reason})
+    return found
 
 
-def exclusion_terms(excluded) -> list[str]:
-    """`-{from:x to:x cc:x bcc:x}` per excluded address or "@domain" (the hook for per-person exclusions)."""
-    terms = []
-    for pattern in excluded or ():
-        value = str(pattern).strip().lower().lstrip("@")
-        if value and _SAFE.match(value):
-            terms.append("-{" + _any_field(value) + "}")
-    return terms
+def _group(value: str, fields=FIELDS) -> str:
+    return " ".join(f"{field}:{value}" for field in fields)
 
 
-def build_queries(values, excluded=(), after: int | None = None, before: int | None = None,
-                  max_chars: int = MAX_QUERY_CHARS) -> list[str]:
-    """Queries matching mail from, to, cc or bcc any of `values`, each at most `max_chars` long.
+def build_queries(values, after: int | None = None, before: int | None = None, max_chars: int = MAX_QUERY_CHARS,
+                  where: str = NOT_SPAM, fields=FIELDS) -> list[str]:
+    """Queries matching mail where any of `fields` names any of `values`, each at most `max_chars` long.
 
-    `after` / `before` (epoch seconds) bound the message's internalDate; `excluded` adds one
-    negative group per pattern to every query, as many as fit in half the length (the exclusions
-    are a saving: ingest refuses excluded mail whatever is fetched). Every value lands in exactly
-    one query, except one too long to fit in a query by itself (logged and left out).
+    `after` / `before` (epoch seconds) bound the message's internalDate; `where`: NOT_SPAM (to be listed with
+    includeSpamTrash=true) or ONLY_SPAM. Every value lands in exactly one query, except one too long to fit in
+    a query by itself (logged and left out).
     """
-    fixed = _fixed(after, before)
-    negatives = exclusion_terms(excluded)[:_fitting_negatives(excluded, fixed, max_chars)]
-    suffix = " ".join([*fixed[:len(ALWAYS)], *negatives, *fixed[len(ALWAYS):]])
-    queries, current = [], []
+    return [q for q, _ in query_chunks(values, after, before, max_chars, where, fields)]
+
+
+def query_chunks(values, after: int | None = None, before: int | None = None, max_chars: int = MAX_QUERY_CHARS,
+                 where: str = NOT_SPAM, fields=FIELDS) -> list[tuple[str, list[str]]]:
+    """build_queries' queries with the values each one holds: [(query, [values])]."""
+    suffix = " ".join([*ALWAYS, where, *_window(after, before)])
+    chunks, current = [], []
     for value in values:
-        group = _any_field(value)
-        if len(_query([group], suffix)) > max_chars:
-            # Only an absurd value (the investor API takes an address of any length) cannot fit on its own:
+        if len(_query([_group(value, fields)], suffix)) > max_chars:
+            # Only an absurd value (the investor API caps addresses at 254 characters) cannot fit on its own:
             # it is not searched for, and the rest still are (raising here stopped every run).
             log.warning("a search term of %d characters does not fit in a query; left out", len(value))
             continue
-        candidate = current + [group]
-        if len(_query(candidate, suffix)) > max_chars:
-            queries.append(_query(current, suffix))
-            candidate = [group]
-        current = candidate
+        if current and len(_query([_group(v, fields) for v in current + [value]], suffix)) > max_chars:
+            chunks.append(current)
+            current = []
+        current.append(value)
     if current:
-        queries.append(_query(current, suffix))
-    return queries
+        chunks.append(current)
+    return [(_query([_group(v, fields) for v in chunk], suffix), chunk) for chunk in chunks]
 
 
-def _fixed(after: int | None, before: int | None) -> list[str]:
-    return [*ALWAYS, *([f"after:{int(after)}"] if after is not None else []),
+def _window(after: int | None, before: int | None) -> list[str]:
+    return [*([f"after:{int(after)}"] if after is not None else []),
             *([f"before:{int(before)}"] if before is not None else [])]
-
-
-def _fitting_negatives(excluded, fixed: list[str], max_chars: int) -> int:
-    """How many of the exclusions' negative groups fit in half a query, in order."""
-    negatives = []
-    for term in exclusion_terms(excluded):
-        if len(" ".join(fixed + negatives + [term])) > max_chars // 2:
-            break
-        negatives.append(term)
-    return len(negatives)
 
 
 def excluded_queries(excluded, after: int | None = None, before: int | None = None,
                      max_chars: int = MAX_QUERY_CHARS) -> list[str]:
-    """Queries finding the mail of the exclusions whose negatives did not fit in build_queries (same
-    window): the sync lists those ids (5 units a page) and leaves them out rather than fetch mail
-    ingest refuses, and never stores, so that every later search would fetch it again. [] when all fit."""
+    """Queries listing the mail of the mailbox's exclusions ('a@x' / '@x' patterns), same window: what they
+    list among the investor search's hits is checked by its headers before anything is fetched whole."""
     values = [str(p).strip().lower().lstrip("@") for p in excluded or ()]
-    values = [v for v in values if v and _SAFE.match(v)]
-    left_out = values[_fitting_negatives(excluded, _fixed(after, before), max_chars):]
-    return build_queries(left_out, after=after, before=before, max_chars=max_chars) if left_out else []
+    values = [form for v in values if v and not unsearchable_reason(v) for form in search_forms(v)]
+    return build_queries(list(dict.fromkeys(values)), after=after, before=before, max_chars=max_chars)
+
+
+def source_queries(services, groups, after: int | None = None) -> list[str]:
+    """Queries listing the mail of the covered sources: signing and sharing services by their sending
+    address or domain (`from:`), the firm's group addresses wherever a group puts itself (From after a DMARC
+    rewrite, To/Cc as the recipient, List-Id)."""
+    queries = build_queries(sorted(services), after=after, fields=("from",)) if services else []
+    if groups:
+        queries += build_queries(sorted(groups), after=after, fields=("from", "to", "cc", "list"))
+    return queries
+
+
+def search_size_refusal(terms: list[str]) -> str | None:
+    """Why these investor terms make an investor search too big for Gmail's quota (None: they fit)."""
+    count = len(build_queries(terms))
+    if count <= MAX_SEARCH_QUERIES:
+        return None
+    return (f"with these addresses the investor search would need {count} Gmail searches per mailbox per sync "
+            f"(at most {MAX_SEARCH_QUERIES}): remove addresses an investor no longer uses, or use the domain")
 
 
 def _query(groups: list[str], suffix: str) -> str:

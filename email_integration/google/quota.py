@@ -1,4 +1,8 @@
-"""Gmail's usage limits: THE one table of per-method costs and per-user budgets, per quota regime.
+"""THE one table of Google facts the capture relies on: Gmail's costs and budgets per quota regime, the
+shapes of its rate-limit errors, and the semantics of its search that the capture depends on.
+(Calendar's facts join this module as a section of their own.)
+
+## Gmail quota
 
 Source: developers.google.com/gmail/api/reference/quota (both revisions). Since May 1, 2026
 a Cloud project is in one of two regimes:
@@ -13,6 +17,7 @@ emulator (devtools/gmail_emulator) and the benchmarks all read these numbers fro
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 QUOTA_PAGE = "https://developers.google.com/gmail/api/reference/quota"
@@ -62,3 +67,75 @@ def profile(name: str | None = None) -> QuotaProfile:
     if key not in PROFILES:
         raise ValueError(f"unknown Gmail quota profile {name!r}; expected one of {', '.join(PROFILES)}")
     return PROFILES[key]
+
+
+# -- Gmail rate-limit errors ------------------------------------------------------------------------
+# How Gmail says "over quota". Google documents 403 userRateLimitExceeded / rateLimitExceeded and a bare
+# "429 Too many requests" (developers.google.com/gmail/api/guides/handle-errors; no Retry-After is mentioned
+# anywhere on that page). What clients logged from real Gmail differs from the samples: a 429 with reason
+# rateLimitExceeded, domain "global", "Resource has been exhausted (e.g. check quota)." and no Retry-After
+# (github.com/elie222/inbox-zero/issues/379, github.com/mxngls/gmail-cleaner/issues/5), and a 403 "Quota
+# exceeded for quota metric 'Queries' and limit 'Queries per minute per user'" (github.com/mxngls/gmail-
+# cleaner/issues/5, github.com/GAM-team/got-your-back/issues/333); the time to retry, when given, is in the
+# message ("User-rate limit exceeded.  Retry after 2020-01-21T12:57:51.196Z", github.com/levz0r/gmail-
+# tester/issues/23). Both reasons name the user's own rate in Google's guide ("the user has reached Gmail
+# API's maximum request rate"), so a client must read either as its own budget, with or without a time.
+HANDLE_ERRORS_GUIDE = "https://developers.google.com/gmail/api/guides/handle-errors"
+
+
+@dataclass(frozen=True)
+class QuotaErrorShape:
+    """One way Gmail answers a call over the per-user budget; `message` may name {retry_at} (RFC 3339)."""
+
+    name: str
+    status: int
+    reason: str
+    domain: str
+    message: str
+    retry_after_header: bool  # whether the answer carries an HTTP Retry-After header
+    source: str
+
+
+QUOTA_ERROR_SHAPES = {
+    # What the emulator sent before v3: Google's documented reason, the moment in the message, and a header.
+    "userRateLimit": QuotaErrorShape("userRateLimit", 429, "userRateLimitExceeded", "usageLimits",
+                                     "User-rate limit exceeded.  Retry after {retry_at}", True,
+                                     "github.com/levz0r/gmail-tester/issues/23"),
+    "rateLimit": QuotaErrorShape("rateLimit", 429, "rateLimitExceeded", "global",
+                                 "Resource has been exhausted (e.g. check quota).", False,
+                                 "github.com/elie222/inbox-zero/issues/379"),
+    "403": QuotaErrorShape("403", 403, "userRateLimitExceeded", "usageLimits",
+                           "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of "
+                           "service 'gmail.googleapis.com' for consumer 'project_number:0'.", False,
+                           HANDLE_ERRORS_GUIDE + "; github.com/mxngls/gmail-cleaner/issues/5"),
+}
+DEFAULT_QUOTA_ERROR_SHAPE = "rateLimit"  # as reported from real Gmail: no Retry-After, no time in the message
+
+
+# -- Gmail search (messages.list `q`) ---------------------------------------------------------------
+# The API's `q` "supports most of the same advanced search syntax as the Gmail web interface"
+# (developers.google.com/gmail/api/guides/filtering); the operators are support.google.com/mail/answer/7190.
+SEARCH_OPERATORS_PAGE = "https://support.google.com/mail/answer/7190"
+SEARCH_GUIDE = "https://developers.google.com/gmail/api/guides/filtering"
+# `from:`/`to:`/`cc:`/`bcc:` search those headers, display names included ("from:amy" is Google's own
+# example). No operator reads Reply-To, Sender or X-Original-Sender (none is documented): mail that names an
+# investor only there (Google Groups' DMARC rewrite, DocuSign, Drive shares) is invisible to an address search.
+ADDRESS_OPERATORS = ("from", "to", "cc", "bcc")
+# Matching is by words, not addresses (reported, not documented: sensefulsolutions.com/2010/07/how-gmail-
+# filter-email-matching-works.html; webapps.stackexchange "gmail filter on partial words"): a header is split
+# into words on every character but letters, digits, "_" and "&"; a term matches where its words occur in that
+# order, so `from:alder.vc` also matches x@alder.vc.evil.example and the name "Alder VC Partners", and never
+# bkim@ for kim@ (whole words only). Unicode and punycode forms of a domain are not known to be equivalent.
+SEARCH_WORD = re.compile(r"[\w&]+")
+# Characters of an address that Gmail's query syntax reads as syntax: groups `{}` `()`, phrases `"`,
+# operators `:`, NOT `!` (support.google.com/mail/answer/7190; `!` as NOT is reported by sensefulsolutions), and
+# characters whose reading is unknown (`[]|\`). An address holding one cannot be searched for as itself. The
+# rest of RFC 5322's atext (`#$%^*+=/?~'&_`) is reported to act as a word separator or a phrase join, so the
+# words around it still find the mail (at worst more of it, which the capture checks after fetching).
+SEARCH_SYNTAX_CHARS = frozenset('{}()[]":!|\\') | frozenset(" \t\r\n")
+# SPAM and TRASH are left out of messages.list unless includeSpamTrash=true (users.messages/list reference:
+# "Include messages from SPAM and TRASH in the results"); `in:spam` / `-in:spam` select within them (7190).
+HIDDEN_LABELS = ("SPAM", "TRASH")
+# Google publishes no limit on `q`; Gmail's filters are reported to stop at 1,500 characters
+# (github.com/mbrt/gmailctl/issues/148), so our queries stay within it.
+MAX_QUERY_CHARS = 1500

@@ -14,7 +14,7 @@ from .headers import (collapse, decode_bytes, decode_header, internal_date_iso, 
 from .html_text import html_to_text, split_reply
 
 KEYS = ("gmail_id", "gmail_thread_id", "history_id", "label_ids", "size_estimate", "internal_date",
-        "message_id", "in_reply_to", "references", "subject", "from", "to", "cc", "bcc", "reply_to",
+        "message_id", "in_reply_to", "references", "subject", "from", "to", "cc", "bcc", "reply_to", "on_behalf",
         "date", "date_source", "body_text", "quoted_text", "signature", "body_html", "html_available",
         "snippet", "attachments", "problems")
 SNIPPET_CHARS = 200
@@ -173,7 +173,7 @@ def _bodies(payload: dict, problems: list) -> tuple[str, str, list]:
 def _empty() -> dict:
     result = {key: "" for key in KEYS}
     result.update({"label_ids": [], "size_estimate": 0, "in_reply_to": [], "references": [], "from": None,
-                   "to": [], "cc": [], "bcc": [], "reply_to": [], "html_available": False,
+                   "to": [], "cc": [], "bcc": [], "reply_to": [], "on_behalf": [], "html_available": False,
                    "attachments": [], "problems": []})
     return result
 
@@ -202,6 +202,7 @@ def _header_fields(headers: dict, result: dict) -> None:
     result["from"] = senders[0] if senders else None
     for key, name in (("to", "to"), ("cc", "cc"), ("bcc", "bcc"), ("reply_to", "reply-to")):
         result[key] = parse_addresses(headers.get(name, ""), problems, key)
+    result["on_behalf"] = _on_behalf(headers, problems)
     result["date"] = parse_date(headers.get("date"))
     if result["date"]:
         result["date_source"] = "header"
@@ -212,6 +213,22 @@ def _header_fields(headers: dict, result: dict) -> None:
         problems.append("date: missing Date header")
     result["date"] = result["internal_date"]
     result["date_source"] = "internal_date" if result["date"] else ""
+
+
+# Who a message was sent for when someone else sent it: the agent (Sender, RFC 5322 §3.6.2) and the author a
+# Google Group names when it rewrites From to itself for DMARC (X-Original-Sender, X-Original-From; reported
+# header sets: github.com/chatwoot/chatwoot/issues/2715, github.com/mricon/b4/issues/11).
+ON_BEHALF_HEADERS = ("sender", "x-original-sender", "x-original-from")
+
+
+def _on_behalf(headers: dict, problems: list) -> list[dict]:
+    found, seen = [], set()
+    for name in ON_BEHALF_HEADERS:
+        for person in parse_addresses(headers.get(name, ""), problems, name):
+            if person["email"] not in seen:
+                seen.add(person["email"])
+                found.append(person)
+    return found
 
 
 def _body_fields(payload: dict, snippet, result: dict) -> None:

@@ -5,7 +5,7 @@ is covered by one of the mailbox's patterns (its owner's and the firm's, db_priv
 """
 from __future__ import annotations
 
-from backend.investors_api import DOMAIN_RE, EMAIL_RE
+from backend.investors_api import is_domain, is_email
 
 SCOPES = ("mine", "firm")
 
@@ -18,9 +18,9 @@ def parse_pattern(raw) -> str:
     if len(pattern) > 320:
         raise ValueError("'pattern' is longer than 320 characters")
     if pattern.startswith("@"):
-        if not DOMAIN_RE.match(pattern[1:]):
+        if not is_domain(pattern[1:]):
             raise ValueError(f"not a domain: {pattern[1:]!r}")
-    elif not EMAIL_RE.match(pattern):
+    elif not is_email(pattern):
         raise ValueError(f"not an address or @domain: {pattern!r}")
     return pattern
 
