@@ -1,7 +1,7 @@
 """The reply grammar (matrix_intake/grammar.py): every phrase in its tables, and the readings people actually type."""
 import pytest
 
-from matrix_intake.grammar import APPROVALS, HEDGES, REJECTIONS, Reading, reaction, read
+from matrix_intake.grammar import APPROVALS, CHATTER, HEDGES, REJECTIONS, Reading, question, reaction, read
 
 SKIN_TONES = ["", "\U0001F3FB", "\U0001F3FC", "\U0001F3FD", "\U0001F3FE", "\U0001F3FF"]
 
@@ -69,7 +69,7 @@ def test_edit_requests(text, instruction):
 
 @pytest.mark.parametrize("text", ["edit", "edit:", "yes but mention the deadline", "no, it should say Series A",
                                   "ok but shorter", "approve?", "yes?", "yes no", "ok I will look later",
-                                  "no idea, Ben?"])
+                                  "no idea, Ben?", "haha ok thanks", "cool, yes"])
 def test_ambiguous_messages_ask(text):
     assert read(text) == Reading("ask")
 
@@ -81,11 +81,45 @@ def test_conversation_changes_nothing(text):
     assert read(text) == Reading("conversation")
 
 
-def test_a_message_addressed_to_the_bot_is_an_edit_unless_it_decides():
-    assert read("what about the deadline?", addressed=True) == Reading("edit", "what about the deadline?")
-    assert read("one sentence", addressed=True) == Reading("edit", "one sentence")
-    assert read("yes", addressed=True) == Reading("approve")
-    assert read("no thanks", addressed=True) == Reading("reject")
+@pytest.mark.parametrize("phrase", sorted(CHATTER))
+def test_every_chatter_phrase_is_conversation_even_addressed_to_the_bot(phrase):
+    """Element's Reply names the replied-to sender in m.mentions: a Reply to the bot is "addressed" to it."""
+    assert read(phrase, addressed=True) == Reading("conversation")
+    assert read(phrase.capitalize() + "!", addressed=True) == Reading("conversation")
+
+
+@pytest.mark.parametrize("text", ["thanks!", "Thank you 🙏", "who is this?", "Who is Kim?", "what is this card?",
+                                  "why?", "how does this work?", "is Kim still at Alder?", "did Ben meet her?",
+                                  "can you check with Kim?", "👀", "😂😂", "no worries", "cool 👀", "got it, thanks",
+                                  "make sense?", "hi", "lol", "thanks, noted"])
+def test_chatter_through_the_reply_button_never_edits(text):
+    assert read(text, addressed=True) == Reading("conversation")
+    assert read(text) == Reading("conversation")
+
+
+@pytest.mark.parametrize("text", ["what about the Friday deadline?", "one sentence", "the round is $5M",
+                                  "Kim's fund is $5M", "how about Series A?", "why not mention the deadline?",
+                                  "I met Kim last week", "Series A, not seed"])
+def test_an_unclear_message_to_the_bot_is_asked_back_and_one_among_reviewers_is_conversation(text):
+    assert read(text, addressed=True) == Reading("unsure", text)
+    assert read(text) == Reading("conversation")
+
+
+def test_an_edit_is_what_the_message_says_wherever_it_points():
+    for addressed in (False, True):
+        assert read("make it shorter", addressed=addressed) == Reading("edit", "make it shorter")
+        assert read("thanks, make it shorter", addressed=addressed) == Reading("edit", "thanks, make it shorter")
+        assert read("yes", addressed=addressed) == Reading("approve")
+        assert read("no thanks", addressed=addressed) == Reading("reject")
+    # naming someone else, a change may be meant for them: asked back, never revised at once
+    assert read("shorter?", addressed=True, others=True) == Reading("unsure", "shorter?")
+    assert read("what do you think?", addressed=True, others=True) == Reading("conversation")
+    assert read("edit: shorter", others=True) == Reading("edit", "shorter")  # "edit:" is unmistakable
+
+
+def test_the_question_quotes_the_words_and_says_how_to_answer():
+    assert question("the round is $5M") == ("Should I change the note to say “the round is $5M”? Reply yes to revise "
+                                            "it; anything else leaves the note as it is.")
 
 
 @pytest.mark.parametrize("text", ["don't approve", "Do not approve this", "not approved", "not ok", "dont approve it",

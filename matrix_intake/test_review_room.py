@@ -91,7 +91,7 @@ def test_an_ambiguous_reply_makes_the_bot_ask(world):
     assert world.status(proposal_id) == "pending"
 
 
-def test_a_message_addressed_to_the_bot_is_an_edit_and_one_to_someone_else_is_not(world):
+def test_an_unclear_message_to_the_bot_is_asked_back_and_one_to_someone_else_is_not(world):
     card, proposal_id = world.posted("Mention the bot")
     world.ann.send_text(world.room, "what about the Friday deadline?", thread_root=card["event_id"],
                         mention=(world.eve.user_id, "eve"))
@@ -99,6 +99,9 @@ def test_a_message_addressed_to_the_bot_is_an_edit_and_one_to_someone_else_is_no
                         mention=(world.eve.user_id, "eve"))
     world.ann.send_text(world.room, "what about the Friday deadline?", thread_root=card["event_id"],
                         mention=(world.bot_id, "intakebot"))
+    question = world.said(card["event_id"], "Should I change the note to say “what about the Friday deadline?”?")
+    assert not world.llm.requests  # mentioning the bot is not an instruction: nothing reached the model
+    world.ann.send_text(world.room, "yes", thread_root=card["event_id"], latest=question["event_id"])
     revised = world.said(card["event_id"], "Revised draft:")
     assert "(what about the Friday deadline?)" in revised["content"]["body"]
     assert len(world.llm.requests) == 1  # the messages to eve did not reach the model
