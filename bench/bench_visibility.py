@@ -1,4 +1,4 @@
-"""What the per-viewer visibility rule (email_integration/db_visibility.py) costs the read queries.
+"""What the per-viewer visibility rule (email_integration/privacy/db_visibility.py) costs the read queries.
 
     .venv/bin/python bench/bench_visibility.py [--messages 6000] [--runs 15]
 
@@ -64,7 +64,7 @@ def build(data_dir: str, count: int):
         db_privacy.set_visibility(conn, accounts[1], "subject", 1)
         db_privacy.set_visibility(conn, accounts[2], "metadata", 1)
         for (thread_id,) in conn.execute("SELECT id FROM email_threads WHERE id % 10 = 0").fetchall():
-            db_privacy.mark_private(conn, thread_id, 1)
+            db_privacy.flag_private(conn, thread_id, 1)  # as set_private does it: the flag, then the cards
             db_proposals.withdraw_private(conn, thread_id)
     return conn
 

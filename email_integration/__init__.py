@@ -8,10 +8,16 @@ The core itself never imports this package except through the seed's guarded sea
 """
 from backend.address_policy import register_team_addresses
 
-from .capture import events
-from .capture.db_accounts import enrolled_addresses
-from .relationships.on_capture import RelationshipsOnCapture
-from .review.on_capture import ReviewOnCapture
+try:
+    from .capture import events
+    from .capture.db_accounts import enrolled_addresses
+    from .relationships.on_capture import RelationshipsOnCapture
+    from .review.on_capture import ReviewOnCapture
+except ImportError as error:
+    # The core's seams read an ImportError as "the package is not installed" and go on without it
+    # (no email tables, no config check): a broken module inside an installed package must stop the
+    # start instead of switching capture off in silence.
+    raise RuntimeError(f"email_integration is installed but cannot be loaded: {error}") from error
 
 register_team_addresses(enrolled_addresses)
 events.subscribe(ReviewOnCapture())

@@ -1,7 +1,8 @@
 """The /api/email/* surface (contracts §4, §5) as a route table; `try_handle` is the seed's Patch 3.
 
 Members read captured (investor-linked) email as db_visibility allows and enroll only themselves;
-admins also enroll others, sync and rematch; bots get 403. Privacy routes: privacy_routes.py.
+admins also enroll others, sync and rematch; bots get 403. The privacy controls' routes are controls/routes.py,
+the proposals' and the intake bot's review/proposal_routes.py and review/intake_routes.py.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""email_integration.errors: how HTTP failures map onto the retry taxonomy."""
+"""email_integration.google.errors: how HTTP failures map onto the retry taxonomy."""
 import json
 
 import pytest
@@ -57,7 +57,7 @@ def test_garbage_bodies_do_not_break_classification():
 
 
 def test_retry_after_is_read_whatever_the_header_case():
-    # Batch parts come back with lower-cased header names (email_integration.batch.decode_batch).
+    # Batch parts come back with lower-cased header names (email_integration.gmail.batch.decode_batch).
     assert errors.classify(429, b"", {"retry-after": "3"}).retry_after == 3.0
     assert errors.classify(429, b"", {"Retry-After": "4"}).retry_after == 4.0
 

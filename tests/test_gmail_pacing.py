@@ -1,4 +1,4 @@
-"""email_integration.pacing on a fake clock: AIMD around the configured budget, the per-account batch
+"""email_integration.google.pacing on a fake clock: AIMD around the configured budget, the per-account batch
 size, and the usage counters the status page shows."""
 import pytest
 

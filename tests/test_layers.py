@@ -1,6 +1,6 @@
-"""email_integration's subpackages import downward only (issue 20): import-linter's `layers` contract in
-.importlinter, the order email_integration/README.md writes down, run over the real tree; and proof that
-the same contract breaks on an import against the order and on a cycle between subpackages."""
+"""email_integration's subpackages import downward only (issue 20): import-linter's contracts in
+.importlinter (the order email_integration/README.md writes down; mail/ pure; google/ free of the CRM), run
+over the real tree; and proof that each breaks on the import it forbids."""
 import os
 import shutil
 import subprocess
@@ -22,13 +22,22 @@ def lint(root: str) -> subprocess.CompletedProcess:
 def test_the_tree_keeps_the_layers():
     result = lint(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
+
+
+def test_no_module_imports_by_name_where_the_contracts_cannot_see():
+    """import-linter reads import statements; importlib or __import__ would hide an edge from it."""
+    for folder, _, files in os.walk(os.path.join(ROOT, "email_integration")):
+        for name in files:
+            if name.endswith(".py"):
+                text = open(os.path.join(folder, name), encoding="utf-8").read()
+                assert "importlib" not in text and "__import__" not in text, os.path.join(folder, name)
 
 
 @pytest.fixture
 def copy(tmp_path):
-    shutil.copytree(os.path.join(ROOT, "email_integration"), tmp_path / "email_integration",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("email_integration", "backend"):
+        shutil.copytree(os.path.join(ROOT, package), tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
 
 
@@ -58,3 +67,19 @@ def test_a_new_subpackage_must_take_its_place_in_the_order(copy):
     result = lint(str(copy))
     assert result.returncode == 1
     assert "email_integration.calendar" in result.stdout
+
+
+def test_mail_may_not_read_settings_or_the_core(copy):
+    add_import(copy, "email_integration.mail.headers", "from email_integration.config import CONFIG")
+    add_import(copy, "email_integration.mail.html_text", "import backend.db")
+    result = lint(str(copy))
+    assert result.returncode == 1
+    assert "email_integration.mail.headers -> email_integration.config" in result.stdout
+    assert "email_integration.mail.html_text -> backend.db" in result.stdout
+
+
+def test_google_may_not_reach_the_crm(copy):
+    add_import(copy, "email_integration.google.quota", "import backend.web")
+    result = lint(str(copy))
+    assert result.returncode == 1
+    assert "email_integration.google.quota -> backend.web" in result.stdout

@@ -114,3 +114,24 @@ def test_rate_limit_runs_before_the_seam(tmp_path):
         assert [client.get("/api/email/probe").status for _ in range(4)] == [200, 200, 200, 429]
     finally:
         server.stop()
+
+
+def test_a_broken_module_inside_the_installed_package_stops_the_start(tmp_path):
+    """The seams read ImportError as "not installed"; a real package with one module that cannot be
+    imported must not start with capture silently off (no email tables, no CRM_GMAIL_* check)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    root = tmp_path / "pkg"
+    shutil.copytree(f"{ROOT}/email_integration", root / "email_integration",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(root / "email_integration" / "review" / "drafter.py", "a", encoding="utf-8") as handle:
+        handle.write("\nimport a_module_that_is_not_there\n")
+    code = (f"import sys; sys.path.insert(0, {str(root)!r}); from backend.server import init_db; "
+            f"init_db({str(tmp_path / 'crm.db')!r})")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "email_integration is installed but cannot be loaded: No module named 'a_module_that_is_not_there'" \
+        in result.stderr

@@ -1,4 +1,4 @@
-"""Units: the investor search queries (email_integration/search_query.py), checked against the
+"""Units: the investor search queries (email_integration/gmail/search_query.py), checked against the
 emulator's reading of Gmail's syntax."""
 import email.utils
 

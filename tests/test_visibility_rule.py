@@ -1,4 +1,4 @@
-"""The visibility rule (email_integration/db_visibility.py) on a real SQLite database, without HTTP:
+"""The visibility rule (email_integration/privacy/db_visibility.py) on a real SQLite database, without HTTP:
 levels per viewer, the most open holder, private conversations, Bcc, and search with and without FTS5."""
 import pytest
 
@@ -16,6 +16,7 @@ from email_integration.mail.parser import parse
 from email_integration.privacy import db_privacy
 from email_integration.privacy.db_visibility import (FULL, HIDDEN, METADATA, SUBJECT, email_level, room_safe_sql,
                                                      sees_bcc)
+from email_integration.review import db_proposals
 from emulator_fixtures import make_message
 
 
@@ -51,6 +52,13 @@ def world(tmp_path):
     conn.close()
 
 
+def mark_private(conn, thread_id, user_id):
+    """As the product marks a conversation private (controls/actions.set_private): the flag, then its pending
+    cards withdrawn."""
+    db_privacy.flag_private(conn, thread_id, user_id)
+    db_proposals.withdraw_private(conn, thread_id)
+
+
 def levels(conn, users, ids):
     return {(who, key): email_level(conn, users[who], ids[key]["id"]) for who in users for key in ("alpha", "beta")}
 
@@ -75,7 +83,7 @@ def test_levels_follow_the_most_open_holder_and_the_owner_sees_all(world):
 def test_private_conversation_leaves_only_its_holders(world):
     conn, users, _, ids = world
     with atomic(conn):
-        db_privacy.mark_private(conn, ids["beta"]["thread_id"], users["ann"])
+        mark_private(conn, ids["beta"]["thread_id"], users["ann"])
     assert email_level(conn, users["cat"], ids["beta"]["id"]) == HIDDEN
     assert email_level(conn, users["bob"], ids["beta"]["id"]) == FULL  # bob's mailbox holds it too
     assert db_queries.get_thread(conn, users["cat"], ids["beta"]["thread_id"]) is None
@@ -120,7 +128,7 @@ def test_migration_0007_twice_on_a_populated_copy_and_old_search_rows_lose_bcc(w
     conn, users, boxes, ids = world
     with atomic(conn):
         db_privacy.set_visibility(conn, boxes["ann"], "subject", users["ann"])
-        db_privacy.mark_private(conn, ids["beta"]["thread_id"], users["ann"])
+        mark_private(conn, ids["beta"]["thread_id"], users["ann"])
         db_privacy.add_exclusion(conn, "mine", users["bob"], "@law.test", users["bob"])
         # A search row written before 0007, when Bcc recipients were indexed.
         conn.execute("UPDATE emails_fts SET participants = participants || ' adv@advisors.test' WHERE rowid = ?",

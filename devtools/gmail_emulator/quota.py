@@ -1,6 +1,6 @@
 """Per-user quota like Gmail's: the profile's per-method costs, its per-minute budget as a moving window.
 
-Costs and budgets come from email_integration.quota, the one table (developers.google.com/gmail/api/
+Costs and budgets come from email_integration.google.quota, the one table (developers.google.com/gmail/api/
 reference/quota): a call is admitted when the units this user was charged over the last
 `window_sec` (60: Gmail's limit is per minute) plus its cost fit in the window's budget; over it,
 nothing is charged and the caller learns how long until enough units leave the window. Tests may

@@ -270,13 +270,13 @@ def create_thread(conn) -> int:
 def merge_threads(conn, keep: int, others: list[int]) -> None:
     """Fold `others` into `keep`: a message that links two conversations proves they are one."""
     for other in others:
+        events.threads_merging(conn, keep, other)  # before `other` goes: proposals refer to it (ON DELETE SET NULL)
         db_privacy.carry_private(conn, keep, other)
         conn.execute("UPDATE emails SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("UPDATE email_thread_keys SET thread_id = ? WHERE thread_id = ?", (keep, other))
         conn.execute("DELETE FROM email_threads WHERE id = ?", (other,))
     if others:
         refresh_thread(conn, keep)
-        events.threads_merged(conn, keep, others)
 
 
 def add_thread_keys(conn, thread_id: int, keys: list[str]) -> None:

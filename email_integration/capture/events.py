@@ -21,6 +21,7 @@ class Kept:
     links: list            # [(investor_id, strategy, address)], never empty
     own_domain: str        # the firm's Workspace domain
     horizon: str           # mail dated before this ISO time is the mailbox's history ("": none)
+    memo: dict             # the ingestor's scratch for listeners: lives one sync run (review caches names)
 
 
 class Listener:
@@ -38,17 +39,19 @@ class Listener:
     def body_dropped(self, conn, email_id: int) -> None:
         """The email went back to metadata only (it no longer matches, or it is being removed)."""
 
-    def threads_merged(self, conn, keep: int, others: list) -> None:
-        """One message proved `others` and `keep` one conversation: they are folded into `keep`."""
+    def threads_merging(self, conn, keep: int, other: int) -> None:
+        """One message proved `other` and `keep` one conversation: `other` is about to be folded into `keep`
+        (both still exist, with their emails; `other` is deleted right after, and rows referring to it lose it)."""
 
 
 _listeners: list[Listener] = []
 
 
 def subscribe(listener: Listener) -> None:
-    """Add a listener once (by type: importing the package twice never doubles a reaction)."""
-    if not any(type(known) is type(listener) for known in _listeners):
-        _listeners.append(listener)
+    """Add a listener once (by class name: importing or reloading the package never doubles a reaction)."""
+    name = f"{type(listener).__module__}.{type(listener).__qualname__}"
+    _listeners[:] = [known for known in _listeners if f"{type(known).__module__}.{type(known).__qualname__}" != name]
+    _listeners.append(listener)
 
 
 def email_kept(conn, kept: Kept) -> None:
@@ -71,6 +74,6 @@ def body_dropped(conn, email_id: int) -> None:
         listener.body_dropped(conn, email_id)
 
 
-def threads_merged(conn, keep: int, others: list) -> None:
+def threads_merging(conn, keep: int, other: int) -> None:
     for listener in _listeners:
-        listener.threads_merged(conn, keep, others)
+        listener.threads_merging(conn, keep, other)

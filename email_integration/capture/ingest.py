@@ -105,6 +105,7 @@ class Ingestor:
         self.propose_since_days = propose_since_days
         self.conversations = conversations
         self._horizons: dict[int, str] = {}
+        self.memo: dict = {}  # the listeners' scratch for this ingestor's life (capture/events.py Kept.memo)
         self.last_links: list = []  # the investor links of the message stored last (the sync counts captures)
 
     def ingest(self, account_id: int, resource: dict, seen_gen: int = 0) -> str:
@@ -160,7 +161,8 @@ class Ingestor:
                 self._store_inline_parts(email_id, parsed)
                 if links:
                     events.email_kept(self.conn, events.Kept(account_id, email_id, thread_id, parsed, headers or {},
-                                                             links, self.matcher.own_domain, self._horizon(account_id)))
+                                                             links, self.matcher.own_domain, self._horizon(account_id),
+                                                             self.memo))
                 outcome = outcome if outcome == ADDED else UPDATED
             # A brand-new email cannot already sit in a mailbox row (rows point at existing emails).
             new_entry = db_emails.upsert_entry(self.conn, email_id, account_id, parsed["gmail_id"],

@@ -3,5 +3,6 @@ exclusion and purge what it covers, mark or unmark a conversation private (withd
 cards), set a mailbox's visibility; who may do each, what each changes, the audit row each leaves
 (actions.py), and their routes (routes.py).
 
-May import: privacy/, capture/, review/, config.py and the core.
+Uses privacy/, capture/, review/ and the core; may import any room below it (../README.md), never
+relationships/ (its sibling) or the top.
 """

@@ -82,13 +82,13 @@ def set_private(conn, user: dict, thread_id: int, private: bool) -> dict:
         was = db_visibility.is_private(conn, thread_id)
         withdrawn, restored = [], []
         if private and not was:
-            db_privacy.mark_private(conn, thread_id, user["id"])
+            db_privacy.flag_private(conn, thread_id, user["id"])
             withdrawn = db_proposals.withdraw_private(conn, thread_id)
         elif was and not private:
             if not db_privacy.may_unmark(conn, thread_id, user["id"]):
                 raise Forbidden("only the teammate who marked this conversation private, or one whose mailbox "
                                 "holds all of it, can make it visible again")
-            db_privacy.unmark_private(conn, thread_id)
+            db_privacy.unflag_private(conn, thread_id)
             restored = db_proposals.restore_withdrawn(conn, thread_id)
         if private != was:
             audit(conn, user["id"], "email.thread.private" if private else "email.thread.public", "email_thread",

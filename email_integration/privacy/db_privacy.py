@@ -89,14 +89,16 @@ def stop_fetching_from(conn, email_id: int, account_id: int) -> None:
 
 
 # -- private conversations ----------------------------------------------------------------------
-def mark_private(conn, thread_id: int, user_id: int) -> None:
-    """Mark the conversation private (review withdraws its pending proposals: controls/actions.py)."""
+def flag_private(conn, thread_id: int, user_id: int) -> None:
+    """Flag the conversation private. Only the flag: marking it private, as a person does it, also withdraws
+    its pending proposals (controls/actions.set_private calls review's db_proposals.withdraw_private)."""
     conn.execute("INSERT OR IGNORE INTO email_private_threads (thread_id, marked_by, marked_at) VALUES (?, ?, ?)",
                  (thread_id, user_id, now_iso()))
 
 
-def unmark_private(conn, thread_id: int) -> None:
-    """Make the conversation visible again (review restores what marking it withdrew: controls/actions.py)."""
+def unflag_private(conn, thread_id: int) -> None:
+    """Lift the flag. Only the flag: unmarking, as a person does it, also restores the proposals marking
+    withdrew (controls/actions.set_private calls review's db_proposals.restore_withdrawn)."""
     conn.execute("DELETE FROM email_private_threads WHERE thread_id = ?", (thread_id,))
 
 

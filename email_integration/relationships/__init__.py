@@ -3,7 +3,8 @@ the provider the core's investor page, connections and grid columns ask through 
 (provider.py), and its SQL with the precomputed stats (db_relationships.py). on_capture.py marks those
 stats stale when capture's store changes.
 
-May import: review/ (cards on the timeline), capture/ (the matcher), privacy/, config.py and the core.
+Uses review/ (cards on the timeline), capture/ (the matcher), privacy/, config.py and the core; may
+import any room below it (../README.md), never controls/ (its sibling) or the top.
 
 `register` is the hook backend/server.py installs at start (`email_integration.relationships.register`).
 """

@@ -14,5 +14,7 @@ class RelationshipsOnCapture(events.Listener):
     def email_removed(self, conn, email_id: int, investor_ids: set) -> None:
         db_relationships.mark_dirty(conn, investor_ids)
 
-    def threads_merged(self, conn, keep: int, others: list) -> None:
+    def threads_merging(self, conn, keep: int, other: int) -> None:
+        # Everyone in either half: who answered whom may change for all of them.
         db_relationships.mark_thread_dirty(conn, keep)
+        db_relationships.mark_thread_dirty(conn, other)

@@ -10,7 +10,7 @@ from .proposals import propose
 
 class ReviewOnCapture(events.Listener):
     def email_kept(self, conn, kept: events.Kept) -> None:
-        investors = {i: db_proposals.investor_brief(conn, i) for i, _, _ in kept.links}
+        investors = {i: _brief(conn, kept.memo, i) for i, _, _ in kept.links}
         propose(conn, kept.email_id, kept.thread_id, kept.parsed, kept.headers, kept.links, investors,
                 kept.own_domain, kept.horizon)
 
@@ -24,6 +24,13 @@ class ReviewOnCapture(events.Listener):
     def body_dropped(self, conn, email_id: int) -> None:
         db_proposals.clear_undecided_drafts(conn, email_id)
 
-    def threads_merged(self, conn, keep: int, others: list) -> None:
-        for other in others:
-            db_proposals.fold_threads(conn, keep, other)
+    def threads_merging(self, conn, keep: int, other: int) -> None:
+        db_proposals.fold_threads(conn, keep, other)
+
+
+def _brief(conn, memo: dict, investor_id: int) -> dict | None:
+    """Name and firm for drafting, cached for the ingestor's life (one sync run)."""
+    key = ("investor", investor_id)
+    if key not in memo:
+        memo[key] = db_proposals.investor_brief(conn, investor_id)
+    return memo[key]
