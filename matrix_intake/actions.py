@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import cards, grammar
 from .crm_api import CRMRefused, CRMUnavailable
-from .journal import now_ms
+from .journal import QUESTION_CHARS, now_ms
 from .llm import LLMError
 
 KEPT_LINE = "OK, the note stays as it is."
@@ -26,13 +26,27 @@ class CardActions:
 
     async def ask_back(self, root: str, event_id: str, sender: str, instruction: str, answer_to: str,
                        prefix: str) -> None:
-        """Addressed to the bot, maybe an instruction: ask before anything reaches the model."""
-        since = now_ms()  # a yes sent before the question was asked does not answer it
+        """Maybe an instruction: ask before anything reaches the model. Words too long to keep whole are not asked
+        about (a yes would revise with part of them): the reviewer is asked for an edit instead."""
+        if len(instruction) > QUESTION_CHARS:
+            await self.bot.say(root, prefix + grammar.ASK_LINE, txn=f"ask-{event_id}", reply_to=answer_to)
+            self.note(event_id, root, sender, "ask", "too long to ask back")
+            return
         asked = await self.bot.say(root, prefix + grammar.question(cards.cut(instruction, 300)),
                                    txn=f"question-{event_id}", reply_to=answer_to)
         if asked:
-            self.journal.record_question(asked, root, sender, instruction, since)
+            # its time on the homeserver's clock, as the replies' origin_server_ts: a yes sent before it is no answer
+            self.journal.record_question(asked, root, sender, instruction, await self.sent_at(asked))
         self.note(event_id, root, sender, "unsure", "asked whether to revise the note")
+
+    async def sent_at(self, event_id: str) -> int:
+        """An event's origin_server_ts (the bot's own clock if the homeserver will not say)."""
+        sent = ((await self.fetch(event_id)) or {}).get("origin_server_ts")
+        return sent if isinstance(sent, int) else now_ms()
+
+    def newer_draft_shown(self, root: str) -> None:
+        """The room was shown a newer draft: a question about the old one is closed (a yes now means this one)."""
+        self.journal.forget_questions(root)
 
     # -- decisions -----------------------------------------------------------------------------------
     async def late(self, root: str, event_id: str, sender: str, what: str, answer_to: str, prefix: str) -> None:
@@ -87,6 +101,7 @@ class CardActions:
                                      f"{cards.quote(current['draft'])}. Reply yes to approve this version.",
                                txn=f"stale-{event_id}", reply_to=answer_to)
             self.bot.adopt(card, current, since_ms=sending)
+            self.newer_draft_shown(root)
             self.note(event_id, root, actor, "stale", f"{decision} of version {version}; the draft is now version "
                                                       f"{current.get('version')}")
         else:  # lost a race: decided meanwhile (here, on the web, in bulk)
@@ -151,6 +166,7 @@ class CardActions:
                                      f"{cards.quote(current.get('draft'))}).", txn=f"editfail-{event_id}",
                                reply_to=answer_to)
             self.bot.adopt(card, current, since_ms=sending)
+            self.newer_draft_shown(root)
             self.note(event_id, root, actor, "stale", f"edit of version {entry['version']}; the draft is now "
                                                       f"version {current.get('version')}")
         else:
@@ -179,6 +195,7 @@ class CardActions:
     async def _show_revision(self, card: dict, root: str, event_id: str, revision: str, answer_to: str,
                              prefix: str) -> None:
         self.journal.record_shown(card["id"], card["version"], revision)
+        self.newer_draft_shown(root)
         await self.bot.say(root, prefix + f"Revised draft: {cards.quote(revision)}\nReply yes (or react 👍 here) to "
                                           "approve it, or say what else to change.", txn=f"rev-{event_id}",
                            reply_to=answer_to)

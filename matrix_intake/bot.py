@@ -187,10 +187,21 @@ class IntakeBot:
         for event_id, card in self.open.items():
             if card.get("post", 0) > posts:
                 fresh.setdefault(event_id, card)
+            elif event_id in fresh:
+                fresh[event_id] = self._newer(card, fresh[event_id])
         self.open = fresh
         for event_id, card in fresh.items():
             self.journal.remember_card(event_id, card["id"])
         return work
+
+    @staticmethod
+    def _newer(held: dict, answered: dict) -> dict:
+        """The card held here, updated with the CRM's answer unless that is older (a revision saved while the
+        work-list was on its way has a higher version): the same dict, so a reply in hand that updates its card
+        updates the open one."""
+        if answered.get("version", 0) >= held.get("version", 0):
+            held.update(answered)
+        return held
 
     async def poll_once(self) -> None:
         work = await self.work_lists()
@@ -259,6 +270,7 @@ class IntakeBot:
             await self.send(cards.thread_content(item["event_id"], cards.updated_line(item["version"], item["draft"])),
                             txn=f"update-{item['id']}-v{item['version']}")
             self.journal.record_shown(item["id"], item["version"], item["draft"], since_ms=sending)
+            self.journal.forget_questions(item["event_id"])  # a yes from now on means the new draft
         elif item["version"] > shown["version"]:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
 

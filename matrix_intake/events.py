@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_QUOTED_FALLBACK = re.compile(r"^(> .*\n?)+\n?", re.M)  # "> <@user> ..." of a rich reply (pre-MSC2781)
 # The quoted event of a legacy rich reply (spec "Rich replies": clients strip <mx-reply> and its content first).
 _MX_REPLY = re.compile(r"^\s*<mx-reply>.*</mx-reply>", re.S | re.I)
 _PILL = re.compile(r"matrix\.to/#/(@[^\"'<>?/\s]+)")
@@ -50,13 +49,26 @@ def relation(content: dict) -> Relation:
     return Relation(None, None)
 
 
+def without_reply_fallback(body: str) -> str:
+    """A rich reply's body without the quoted fallback older clients put first (spec "Rich replies", removed by
+    MSC2781): lines starting with "> ", the first "> <@sender> …", then one blank line. A quote the reviewer typed
+    ("> the draft says…" without that shape) is kept, as ruma's and the spec's stripping keep it."""
+    if not body.startswith("> <"):
+        return body
+    lines = body.split("\n")
+    quoted = next((i for i, line in enumerate(lines) if not line.startswith(">")), len(lines))
+    if quoted < len(lines) and lines[quoted] == "":
+        return "\n".join(lines[quoted + 1:])
+    return body
+
+
 def text(content: dict) -> str:
     """The words typed: an edit's new text, a rich reply's quoted fallback removed."""
     if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace":
         content = content.get("m.new_content") or {}
     body = str(content.get("body") or "")
-    if (content.get("m.relates_to") or {}).get("m.in_reply_to") and body.startswith("> "):
-        body = _QUOTED_FALLBACK.sub("", body, count=1)
+    if (content.get("m.relates_to") or {}).get("m.in_reply_to"):
+        body = without_reply_fallback(body)
     return body.strip()
 
 

@@ -32,6 +32,8 @@ class MatrixUnavailable(Exception):
 # Answers that mean the event really is not readable (it does not exist, or the bot may not see it).
 NOT_READABLE = ("M_NOT_FOUND", "M_FORBIDDEN")
 MAX_LOOKUP_TRIES = 12  # handle_until_done retries every 5 s: about a minute
+LOOKUP_TIMEOUT_SEC = 10  # one look-up of an event; a slower homeserver counts as a hiccup (retried)
+MAX_REPLY_CHAIN = 5  # a Reply to a Reply to … the card: followed this many steps back
 
 
 class Replies(CardActions):
@@ -104,13 +106,20 @@ class Replies(CardActions):
         elif relation.kind is not None:  # a plain room message is not about any card
             await self.message(event, relation, content)
 
-    def note(self, event_id: str | None, root: str | None, sender: str | None, outcome: str, detail: str = "") -> None:
-        """One log line per decision taken or refused: ids, the outcome and why; never the words or a draft."""
+    def note(self, event_id: str | None, root: str | None, sender: str | None, outcome: str, detail: str = "",
+             level: int = logging.INFO) -> None:
+        """One log line per decision taken or refused about a card: ids, the outcome and why; never the words or a
+        draft. INFO (callers pass DEBUG for a thread that is no card of ours), also for a card the journal no longer
+        knows the proposal of."""
         proposal = (self.bot.open.get(root) or {}).get("id") if root else None
         proposal = proposal if proposal is not None else (self.journal.card_id(root) if root else None)
-        level = logging.INFO if proposal is not None else logging.DEBUG  # a thread that is no card of ours
-        log.log(level, "event %s on proposal %s from %s: %s%s", event_id, proposal, sender, outcome,
-                f" ({detail})" if detail else "")
+        card = f"proposal {proposal}" if proposal is not None else f"card {root} (proposal unknown)"
+        log.log(level, "event %s on %s from %s: %s%s", event_id, card, sender, outcome, f" ({detail})" if detail else "")
+
+    def _no_card(self, event_id: str, root: str, sender: str) -> None:
+        """A thread (or reply) that is none of the bot's cards: nothing to do."""
+        self.journal.done(event_id, outcome="ignored", root=root)
+        self.note(event_id, root, sender, "ignored", "not a proposal card", level=logging.DEBUG)
 
     # -- finding the card --------------------------------------------------------------------------
     async def fetch(self, event_id: str) -> dict | None:
@@ -118,7 +127,11 @@ class Replies(CardActions):
         if event_id not in self.fetched:
             if len(self.fetched) > MAX_REMEMBERED:
                 self.fetched.clear()
-            response = await self.bot.client.room_get_event(self.bot.room_id, event_id)
+            try:
+                response = await asyncio.wait_for(self.bot.client.room_get_event(self.bot.room_id, event_id),
+                                                  timeout=LOOKUP_TIMEOUT_SEC)
+            except asyncio.TimeoutError:
+                response = f"no answer within {LOOKUP_TIMEOUT_SEC} s"
             if isinstance(response, RoomGetEventResponse):
                 self.fetched[event_id] = response.event.source
             elif getattr(response, "status_code", None) in NOT_READABLE:
@@ -141,11 +154,12 @@ class Replies(CardActions):
         fetched = await self.fetch(event_id)
         return bool(fetched) and fetched.get("sender") == self.config.user_id
 
-    async def card_root(self, event_id: str | None) -> str | None:
+    async def card_root(self, event_id: str | None, steps: int = 0) -> str | None:
         """The thread a reply or reaction target belongs to: the card itself, or the thread of any message in a
         thread (a client without threads sends a plain reply to a message it shows in the timeline; spec
-        "Threading": such a reply belongs to the thread of the event it replies to). open_card() checks that
-        the thread is one of the bot's cards."""
+        "Threading": such a reply belongs to the thread of the event it replies to), or, for a Reply to a Reply,
+        where that one belongs (at most MAX_REPLY_CHAIN steps back). open_card() checks that the thread is one of
+        the bot's cards."""
         if not event_id:
             return None
         if event_id in self.bot.open:
@@ -158,7 +172,19 @@ class Replies(CardActions):
         relation = events.relation(fetched.get("content") or {})
         if relation.kind == "thread":
             return relation.target
+        if relation.kind == "reply" and steps < MAX_REPLY_CHAIN:
+            return await self.card_root(relation.target, steps + 1)
         return event_id if relation.kind is None and fetched.get("sender") == self.config.user_id else None
+
+    async def to_a_teammates_question(self, reply_to: str | None, sender: str) -> bool:
+        """The message is a real Reply to a question someone else asked ("should we mention the wire date?"): a yes
+        there answers them, not the card."""
+        if not reply_to or await self.is_bots(reply_to):
+            return False
+        target = await self.fetch(reply_to)
+        if not target or target.get("sender") == sender or target.get("type") != "m.room.message":
+            return False
+        return grammar.normalize(events.text(target.get("content") or {})).endswith("?")
 
     async def shows_a_draft(self, event_id: str) -> bool:
         """One of the bot's thread messages that shows a draft and invites a yes ("Revised draft: …", "The draft
@@ -194,6 +220,13 @@ class Replies(CardActions):
         if root is None:
             log.debug("event %s is about no card", event_id)
             return None
+        if sender not in self.config.reviewers:  # their words are never read (reading costs the event loop time)
+            async with self.lanes.lane(root):
+                if not await self.is_card(root):
+                    return self._no_card(event_id, root, sender)
+                self.journal.start(event_id, root=root)
+                await self._not_a_reviewer(root, event)
+            return None
         # Where it points (a Reply to the bot, a mention) never makes a message an edit: only whether an unclear
         # one is asked back (grammar.py). Element's Reply names the replied-to sender in m.mentions.
         me = self.config.user_id
@@ -201,9 +234,14 @@ class Replies(CardActions):
         words = events.text(content)
         if addressed:
             words = events.without_name(words, me, self.bot.display_name)
-        reading = grammar.read(words, addressed, events.others_mentioned(content, me, sender))
+        reading = grammar.read(words, addressed, events.others_mentioned(content, me, sender),
+                               await self.to_a_teammates_question(relation.reply_to, sender))
         answering = self._answering(root, event, relation, reading)
+        if answering is None:
+            reading = self._while_asking(root, event, relation, reading)
         if reading.kind == "conversation":
+            if not await self.is_card(root):
+                return self._no_card(event_id, root, sender)
             if not edited:
                 self.journal.done(event_id, outcome="conversation", root=root)
             self.note(event_id, root, sender, "conversation", "addressed to the bot" if addressed else "")
@@ -211,13 +249,8 @@ class Replies(CardActions):
         async with self.lanes.lane(root):
             card = await self.open_card(root)
             if card is None and not await self.is_card(root):
-                self.journal.done(event_id, outcome="ignored", root=root)
-                self.note(event_id, root, sender, "ignored", "not a proposal card")
-                return None
+                return self._no_card(event_id, root, sender)
             self.journal.start(event_id, root=root)
-            if sender not in self.config.reviewers:
-                await self._not_a_reviewer(root, event)
-                return None
             answer_to = event.get("replaces") or event_id
             prefix = "Your edited message: " if edited else ""
             what = ("edited message " if edited else "") + cards.words_of(words)
@@ -228,7 +261,6 @@ class Replies(CardActions):
                 outcome = await self._answer(card, root, event_id, sender, reading.kind, answering[1], answer_to,
                                              prefix, what)
             else:
-                self.journal.forget_questions(root, sender)  # anything else from the person asked moves on
                 outcome = reading.kind
                 if reading.kind == "ask":
                     await self.bot.say(root, prefix + grammar.ASK_LINE, txn=f"ask-{event_id}", reply_to=answer_to)
@@ -242,6 +274,17 @@ class Replies(CardActions):
                                       sent_at=event.get("origin_server_ts"), what=what)
             self.journal.done(event_id, outcome=outcome, root=root)
             return outcome
+
+    def _while_asking(self, root: str, event: dict, relation, reading):
+        """A message that does not answer the bot's question: from the person asked, it lets their question lapse
+        (whatever it says, chatter too); a bare yes or no of someone else, pointing nowhere, while the bot waits for
+        a teammate's answer may be meant for the question or for the card: asked."""
+        sent = event.get("origin_server_ts")
+        self.journal.forget_questions(root, event["sender"], sent_after=sent)
+        if reading.kind in ("approve", "reject") and relation.reply_to is None and \
+                self.journal.asked_others(root, event["sender"], sent):
+            return grammar.Reading("ask")
+        return reading
 
     def _answering(self, root: str, event: dict, relation, reading) -> tuple[str, dict] | None:
         """The bot's open question ("Should I change the note to say …?") that this yes or no answers: a real reply
@@ -301,8 +344,11 @@ class Replies(CardActions):
         after the grace period unless redacted."""
         event_id, sender = event["event_id"], event["sender"]
         decision = grammar.reaction(relation.key)
-        if decision is None:
-            return  # ❤️, 👀: not a decision
+        if decision is None:  # ❤️, 👀: not a decision; said in the log when it is on a card
+            root = await self.card_root(relation.target)
+            if root is not None and await self.is_card(root):
+                self.note(event_id, root, sender, "ignored", "a reaction that decides nothing")
+            return
         question = self.journal.question(relation.target)
         root = question["root"] if question else await self.card_root(relation.target)
         if root is None or not await self.is_card(root):

@@ -108,3 +108,27 @@ def test_the_already_decided_line():
     for status in ("superseded", "withdrawn", None):  # nothing more is said of a card withdrawn for privacy
         assert already_line({"status": status, "decided_by": "x"}, 5, "“yes”") == \
             "This card was withdrawn from the review room; your “yes” changed nothing."
+
+
+def test_an_older_work_list_does_not_roll_back_a_revision_saved_meanwhile(tmp_path):
+    """A reply's look-up of the open cards (or the poll) answered with version 1 while the bot saved a revision as
+    version 2: the card keeps version 2 (the next edit's expected_version, the draft the model revises), and stays
+    the same dict, so a reply in hand that updates its card updates the open one."""
+    item = {"id": 5, "room_id": "!room", "event_id": "$card", "version": 1, "draft": "old draft", "kind": "email"}
+    crm = SlowCRM({"to_post": [], "open": [dict(item)], "to_close": [], "to_draft": []})
+    bot = bot_with(tmp_path, crm)
+    bot.open = {"$card": dict(item)}
+    in_hand = bot.open["$card"]  # what actions.edit() holds while the CRM saves its revision
+
+    async def scenario():
+        looking = asyncio.create_task(bot.refresh_open())
+        await crm.asked.wait()
+        in_hand.update(version=2, draft="Ann's revision")  # the CRM's 200 to the revision, meanwhile
+        crm.release.set()
+        await looking
+    asyncio.run(scenario())
+    assert bot.open["$card"] is in_hand and (in_hand["version"], in_hand["draft"]) == (2, "Ann's revision")
+    crm.answer = {"to_post": [], "open": [{**item, "version": 3, "draft": "edited on the web"}], "to_close": [],
+                  "to_draft": []}
+    asyncio.run(bot.refresh_open())  # a newer answer still wins
+    assert bot.open["$card"] is in_hand and in_hand["draft"] == "edited on the web"
