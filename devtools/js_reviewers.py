@@ -8,7 +8,9 @@ built on, in one Node process (devtools/matrix_reviewer/reviewer.mjs) driven ove
         ann.thread(room, card_id, "yes")                          # Element's thread composer
 
 Every command waits for its event's remote echo and returns the event as the reviewer's own /sync served it.
-Every wait has a timeout; close() always ends the Node process (EOF, then SIGTERM, then SIGKILL).
+Every wait has a timeout; a command given up on (here or in Node) is cancelled there and never sends anything
+afterwards, into a later test, and its late answer is dropped. close() always ends the Node process (EOF, then
+SIGTERM, then SIGKILL).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class ReviewerError(RuntimeError):
 def installed() -> str | None:
     """Why the driver cannot run here (None when it can): Node and `npm ci` in devtools/matrix_reviewer."""
     if shutil.which("node") is None:
-        return "node is not installed (Node 20: devtools/test.sh installs it)"
+        return "node is not installed (Node 20 or newer must be on the machine; devtools/test.sh checks it)"
     if not os.path.isdir(os.path.join(FOLDER, "node_modules", "matrix-js-sdk")):
         return "matrix-js-sdk is not installed: run `npm ci` in devtools/matrix_reviewer (devtools/test.sh does)"
     return None
@@ -53,6 +55,7 @@ class ReviewerDriver:
         threading.Thread(target=self._read, daemon=True).start()
         self._next_id = 0
         self._results: dict[int, dict] = {}
+        self._abandoned: set[int] = set()  # commands given up on: their late answers are dropped
         self._lock = threading.Lock()
         try:
             self.ready = self._line(startup_timeout)
@@ -72,7 +75,7 @@ class ReviewerDriver:
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
-            raise ReviewerError(f"no answer from the driver within {timeout:.0f} s") from None
+            raise ReviewerError(f"no answer from the driver within {timeout:.1f} s") from None
         if line is None:
             self.lines.put(None)
             raise ReviewerError(f"the driver exited (status {self.process.poll()}); see {self.log.name}")
@@ -90,14 +93,29 @@ class ReviewerDriver:
                 raise ReviewerError(f"the driver is gone ({error}); see {self.log.name}") from None
         return ident
 
+    def _abandon(self, ident: int) -> None:
+        """Give up on a command: Node cancels it (it sends nothing more) and its answer, if any, is dropped."""
+        self._abandoned.add(ident)
+        try:
+            self._abandoned.add(self.submit("cancel", target=ident))
+        except ReviewerError:
+            pass  # the process is gone: nothing more can be sent by it anyway
+
     def result(self, ident: int, timeout: float = COMMAND_TIMEOUT + 5) -> dict:
         deadline = time.monotonic() + timeout
         while ident not in self._results:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ReviewerError(f"command {ident}: no answer within {timeout:.0f} s")
-            reply = self._line(remaining)
-            self._results[reply.get("id")] = reply
+            try:
+                if remaining <= 0:
+                    raise ReviewerError(f"command {ident}: no answer within {timeout:.0f} s")
+                reply = self._line(remaining)
+            except ReviewerError:
+                self._abandon(ident)
+                raise
+            if reply.get("id") in self._abandoned:
+                self._abandoned.discard(reply.get("id"))  # a late answer nobody waits for
+            else:
+                self._results[reply.get("id")] = reply
         reply = self._results.pop(ident)
         if not reply.get("ok"):
             raise ReviewerError(f"command {ident}: {reply.get('error')}")

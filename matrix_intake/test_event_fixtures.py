@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from matrix_intake import events, grammar
-from matrix_intake.journal import Journal
+from matrix_intake import cards, events, grammar
+from matrix_intake.journal import Journal, now_ms
 from matrix_intake.actions import KEPT_LINE
 from matrix_intake.replies import FAILED_LINE, Replies
 
@@ -30,7 +30,7 @@ def content(name):
     return EVENTS[name]["content"]
 
 
-# -- the three fallback shapes of a thread message ---------------------------------------------------------------
+# -- the four fallback shapes of a thread message ----------------------------------------------------------------
 def test_the_first_message_of_a_thread_may_carry_no_fallback_at_all():
     assert "m.in_reply_to" not in content("first_in_thread")["m.relates_to"]
     assert events.relation(content("first_in_thread")) == events.Relation("thread", eid("card"), None)
@@ -41,6 +41,12 @@ def test_a_later_thread_message_falls_back_to_the_newest_event_which_is_no_reply
     assert relates["is_falling_back"] is True and relates["m.in_reply_to"]["event_id"] == eid("bot_line")
     assert events.relation(content("thread_fallback")) == events.Relation("thread", eid("card"), None)
     assert not events.mentions(content("thread_fallback"), BOT)
+
+
+def test_the_thread_composer_on_a_card_without_replies_falls_back_to_the_root_which_is_no_reply():
+    relates = content("fallback_to_root")["m.relates_to"]
+    assert relates["is_falling_back"] is True and relates["m.in_reply_to"]["event_id"] == eid("quiet_card")
+    assert events.relation(content("fallback_to_root")) == events.Relation("thread", eid("quiet_card"), None)
 
 
 def test_a_reply_inside_the_thread_is_a_real_reply_and_names_the_bot():
@@ -88,7 +94,7 @@ class StandIn:
         self.config = SimpleNamespace(user_id=BOT, reviewers=frozenset({ANN, BEN}), reaction_grace_sec=0)
         self.journal = Journal(str(tmp_path))
         self.open = {}
-        for proposal_id, name in ((7, "card"), (8, "plain_card"), (9, "linked_card")):
+        for proposal_id, name in ((7, "card"), (8, "plain_card"), (9, "linked_card"), (10, "quiet_card")):
             self.open[eid(name)] = {"id": proposal_id, "version": 1, "draft": "Kim asked for the model.",
                                     "event_id": eid(name)}
             self.journal.remember_card(eid(name), proposal_id)
@@ -121,6 +127,10 @@ class StandIn:
         self.lines.append((root, text, reply_to))
         event_id = f"$said{len(self.lines)}"
         self.said[event_id] = root
+        # as the homeserver would serve it back (the bot reads its question's origin_server_ts)
+        self.replies.fetched[event_id] = {"event_id": event_id, "sender": BOT, "type": "m.room.message",
+                                          "origin_server_ts": now_ms(), "content": cards.thread_content(root, text,
+                                                                                                       reply_to)}
         return event_id
 
     @asynccontextmanager
@@ -160,6 +170,11 @@ def test_reply_button_chatter_does_nothing_and_asks_nobody(bot, name):
 
 def test_the_first_thread_message_is_read_as_in_the_thread(bot):
     assert handle(bot, "first_in_thread") == grammar.ASK_LINE  # "hmm"
+
+
+def test_a_first_thread_message_falling_back_to_the_root_decides(bot):
+    assert handle(bot, "fallback_to_root") == "✅ Approved here by @ben:spark.test."  # "lgtm"
+    assert bot.decisions == [(10, "approve", BEN, 1)]
 
 
 def test_a_no_whose_fallback_points_at_the_bot_rejects(bot):

@@ -3,7 +3,9 @@ Element Web is built on (devtools/js_reviewers.py), builds every event as Elemen
 replied-to sender in m.mentions, a thread message's fallback points at the thread's newest event — against a
 real Synapse, the real CRM (syncing from the Gmail emulator) and the model stand-in. Model drafts are on with no
 draft wait (the Spark's default once LLM_BASE_URL is set, CRM_INTAKE_DRAFT_WAIT_SEC=0): the model fails every
-first draft but one, whose card gets "The draft was updated" a moment after it is posted."""
+first draft but one, whose card gets "The draft was updated" a moment after it is posted. Where a test shows that
+the bot said nothing more, it waits until the bot's log says what it did with every event the test sent (one INFO
+line each), never for a quiet period."""
 from __future__ import annotations
 
 import json
@@ -18,22 +20,23 @@ import pytest
 from capture_fixtures import capture_env
 from conftest import start_crm, with_people
 from devtools.intake_rig import INTAKE, FakeLLM, World, wait_for
-from devtools.js_reviewers import ReviewerDriver
+from devtools.js_reviewers import ReviewerDriver, ReviewerError
 from emulator_fixtures import add_message, make_message
 from matrix_intake.grammar import ASK_LINE
 
 DRAFTED = "Model drafts late"  # the model writes this card's first draft, landing after the card is posted
 RACING = "Model drafts during an edit"  # …and this one's, held until a reviewer's revision is with the model
 SUBJECTS = ["Chatter on the card", "Chatter in the thread", "Reply edits", "Unsure", "Unsure, no", "Race yes first",
-            "Race no first", "Late no", "Web first", "Thread-unaware", "First reply", "Fallbacks"]
+            "Race no first", "Late no", "Web first", "Thread-unaware", "First reply", "Fallbacks", "Reply chain"]
 LATER = ["Quoted link", DRAFTED, RACING]  # mailed by their tests
-GATES = {"draft": threading.Event(), "revision": threading.Event()}  # RACING's model calls wait for these
+# RACING's model calls wait for "draft" and "revision"; DRAFTED's first draft for "late" (set once its card is posted)
+GATES = {"draft": threading.Event(), "revision": threading.Event(), "late": threading.Event()}
 HELD = {"draft": 0, "revision": 0}  # RACING's model calls being held
 
 
 def model(data):
-    """Revisions quote the request; first drafts fail (cut off), except DRAFTED's (slow on purpose) and RACING's
-    (held at GATES)."""
+    """Revisions quote the request; first drafts fail (cut off), except DRAFTED's (held until its card is in the
+    room) and RACING's (held at GATES)."""
     kind = "revision" if "request" in data else "draft"
     if RACING in (data.get("email", "") if kind == "revision" else data.get("subject", "")):
         HELD[kind] += 1
@@ -44,7 +47,7 @@ def model(data):
     if kind == "revision":
         return FakeLLM.default_answer(data)
     if data.get("subject") == DRAFTED:
-        time.sleep(1.5)  # lands after the card is in the room
+        GATES["late"].wait(30)  # lands after the card is in the room
     if data.get("subject") in (DRAFTED, RACING):
         return FakeLLM.default_answer(data)
     return "Kim Lee from Alder wants", "length"
@@ -53,18 +56,18 @@ def model(data):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     started = time.monotonic()
-    instance = World(tmp_path_factory.mktemp("real-client"), SUBJECTS, start_crm, with_people, capture_env,
-                     add_message, make_message, CRM_INTAKE_DRAFT_WAIT_SEC="0")
-    instance.ben = instance.synapse.register("ben", "ben-password-1")
-    instance.ann.call("POST", f"/rooms/{urllib.parse.quote(instance.room)}/invite", {"user_id": instance.ben.user_id})
-    instance.ben.join(instance.room)
-    instance.llm.script = model
-    instance.bot_defaults["MATRIX_EMAIL_REVIEWERS"] = f"{instance.ann.user_id},{instance.ben.user_id}"
-    instance.start_bot()
-    wait_for(lambda: len(instance.cards()) == len(SUBJECTS), timeout=60, what="all cards")
-    instance.setup_sec = time.monotonic() - started
-    yield instance
-    instance.stop()
+    with World(tmp_path_factory.mktemp("real-client"), SUBJECTS, start_crm, with_people, capture_env, add_message,
+               make_message, CRM_INTAKE_DRAFT_WAIT_SEC="0") as instance:  # stopped however the set-up ends
+        instance.ben = instance.synapse.register("ben", "ben-password-1")
+        instance.ann.call("POST", f"/rooms/{urllib.parse.quote(instance.room)}/invite",
+                          {"user_id": instance.ben.user_id})
+        instance.ben.join(instance.room)
+        instance.llm.script = model
+        instance.bot_defaults["MATRIX_EMAIL_REVIEWERS"] = f"{instance.ann.user_id},{instance.ben.user_id}"
+        instance.start_bot()
+        wait_for(lambda: len(instance.cards()) == len(SUBJECTS), timeout=60, what="all cards")
+        instance.setup_sec = time.monotonic() - started
+        yield instance
 
 
 @pytest.fixture(scope="module")
@@ -106,21 +109,35 @@ def card_of(world, people, subject):
     return card["event_id"], proposal_id
 
 
-def nothing_more(world, root, since, sentinel):
-    """`sentinel()` makes the bot say something; everything the bot said since `since` lines is that answer."""
-    sentinel()
-    wait_for(lambda: len(thread_lines(world, root)) > since, what="the bot's answer to the sentinel")
-    time.sleep(0.5)
+def outcomes(world, sent, timeout=30.0):
+    """What the bot did with each of these events, once its log says so (README: one INFO line per message or
+    reaction about a card, written after anything it said about it): {event id: outcome}."""
+    ids = [event["event_id"] for event in sent]
+
+    def logged():
+        found = {}
+        for line in (world.tmp / "bot.log").read_text(errors="replace").splitlines():
+            parts = re.search(r"INFO matrix_intake\.replies event (\S+) on .*? from \S+: ([a-z ]+)", line)
+            if parts and parts[1] in ids:
+                found[parts[1]] = parts[2].strip()
+        return found if len(found) == len(ids) else None
+    return wait_for(logged, timeout=timeout, what=f"the bot's log line for each of {ids}")
+
+
+def said_about(world, root, since, sent):
+    """Everything the bot said in the thread (after its first `since` lines) once it has handled all of `sent`."""
+    outcomes(world, sent)
     return thread_lines(world, root)[since:]
 
 
 def test_reply_button_chatter_on_the_card_never_edits_or_reaches_the_model(world, people):
     card, proposal_id = card_of(world, people, "Chatter on the card")
     before, asked = crm_state(world, proposal_id), len(revisions(world))
-    for words in ("thanks!", "who is this?", "cool 👀", "haha"):
-        sent = people.ann.reply(world.room, card, words)
-        assert world.bot_id in sent["content"]["m.mentions"]["user_ids"]  # Element names the replied-to sender
-    said = nothing_more(world, card, 0, lambda: people.ann.reply(world.room, card, "yes"))
+    sent = [people.ann.reply(world.room, card, words) for words in ("thanks!", "who is this?", "cool 👀", "haha",
+                                                                    "sorry, typo")]
+    assert all(world.bot_id in e["content"]["m.mentions"]["user_ids"] for e in sent)  # Element names the bot
+    assert set(outcomes(world, sent).values()) == {"conversation"}
+    said = said_about(world, card, 0, [people.ann.reply(world.room, card, "yes")])
     assert said == ["✅ Approved here by @ann:spark.test."]
     after = crm_state(world, proposal_id)
     assert len(revisions(world)) == asked and after["status"] == "approved"
@@ -132,12 +149,11 @@ def test_reply_button_chatter_in_the_thread_never_edits_or_reaches_the_model(wor
     people.ann.thread(world.room, card, "maybe")
     asking = people.ann.wait(world.room, thread=card, sender=world.bot_id, body=ASK_LINE)
     before, asked = crm_state(world, proposal_id), len(revisions(world))
-    for words in ("who is this?", "thanks!", "lol"):
-        sent = people.ann.reply(world.room, asking["event_id"], words)  # Reply on the bot's line, in the thread
-        assert sent["content"]["m.relates_to"]["is_falling_back"] is False
-    people.ben.thread(world.room, card, "thanks, noted")  # a plain thread message: fallback to the newest event
-    said = nothing_more(world, card, 1, lambda: people.ann.thread(world.room, card, "no"))
-    assert said == ["❌ Rejected here by @ann:spark.test."]
+    sent = [people.ann.reply(world.room, asking["event_id"], words) for words in ("who is this?", "thanks!", "lol")]
+    assert all(e["content"]["m.relates_to"]["is_falling_back"] is False for e in sent)  # in-thread Replies
+    sent.append(people.ben.thread(world.room, card, "thanks, noted"))  # a plain thread message: fallback to the newest
+    sent.append(people.ann.thread(world.room, card, "no"))
+    assert said_about(world, card, 1, sent) == ["❌ Rejected here by @ann:spark.test."]
     assert len(revisions(world)) == asked and crm_state(world, proposal_id)["version"] == before["version"]
 
 
@@ -154,6 +170,23 @@ def test_reply_button_edit_instructions_revise_the_note(world, people):
     people.ann.wait(world.room, thread=card, sender=world.bot_id, body="✅ Approved here by @ann:spark.test.")
     state = crm_state(world, proposal_id)
     assert state["status"] == "approved" and state["draft"] == "Kim asked for the model (mention the Friday deadline)."
+
+
+def test_a_reply_to_a_teammates_reply_on_the_card_belongs_to_the_card(world, people):
+    """Ben presses Reply on ann's Reply to the card (a chain, no thread): it names ann, so a request in it may be
+    meant for her: asked back in the card's thread, and ben's yes revises."""
+    card, proposal_id = card_of(world, people, "Reply chain")
+    anns = people.ann.reply(world.room, card, "who is this?")
+    people.ben.wait(world.room, event_id=anns["event_id"])
+    chained = people.ben.reply(world.room, anns["event_id"], "can you also mention the wire date?")
+    assert chained["content"]["m.mentions"]["user_ids"] == [world.ann.user_id]
+    assert chained["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": anns["event_id"]}}
+    question = people.ben.wait(world.room, thread=card, sender=world.bot_id, body_contains="Should I change the note")
+    assert "“can you also mention the wire date?”" in question["content"]["body"]
+    people.ben.reply(world.room, question["event_id"], "yes")
+    revised = people.ben.wait(world.room, thread=card, sender=world.bot_id, body_contains="Revised draft:")
+    assert "(can you also mention the wire date?)" in revised["content"]["body"]
+    assert crm_state(world, proposal_id)["drafted_by"] == "edited"
 
 
 def test_a_message_that_may_be_an_instruction_is_asked_back_and_yes_revises(world, people):
@@ -190,11 +223,9 @@ def test_a_two_reviewer_race_keeps_one_decision_and_the_loser_hears_who_won(worl
     echo awaited): the CRM keeps the first, and the second gets one line saying who decided, and when."""
     winner, won, loser, lost = order
     card, proposal_id = card_of(world, people, f"Race {won} first")
-    for who, words in ((winner, won), (loser, lost)):
-        people.driver.result(getattr(people, who).submit("thread", room=world.room, root=card, body=words, echo=False))
-    wait_for(lambda: len(thread_lines(world, card)) >= 2, what="both answers")
-    time.sleep(0.5)
-    said = thread_lines(world, card)
+    sent = [people.driver.result(getattr(people, who).submit("thread", room=world.room, root=card, body=words,
+                                                             echo=False)) for who, words in ((winner, won), (loser, lost))]
+    said = said_about(world, card, 0, sent)
     status = {"yes": "approved", "no": "rejected"}[won]
     assert crm_state(world, proposal_id)["status"] == status and len(said) == 2
     assert said[0] == f"{'✅' if won == 'yes' else '❌'} {status.capitalize()} here by @{winner}:spark.test."
@@ -212,8 +243,9 @@ def test_a_decision_after_the_card_was_decided_gets_one_line(world, people):
     time.sleep(2)
     people.ben.reply(world.room, card, "no")  # Reply on the closed card, main timeline
     late = people.ben.wait(world.room, thread=card, sender=world.bot_id, body_contains="your “no” changed nothing")
-    assert re.fullmatch(r"Already approved here by @ann:spark\.test [2-9] s ago; your “no” changed nothing\.",
-                        late["content"]["body"]), late["content"]["body"]
+    ago = re.fullmatch(r"Already approved here by @ann:spark\.test (\d+) s ago; your “no” changed nothing\.",
+                       late["content"]["body"])
+    assert ago and int(ago[1]) >= 2, late["content"]["body"]  # at least the 2 s waited (on the CRM's clock)
     people.ben.react(world.room, card, "👎️")
     people.ben.wait(world.room, thread=card, sender=world.bot_id, body_contains="your 👎️ reaction changed nothing")
     assert crm_state(world, proposal_id)["status"] == "approved"
@@ -274,11 +306,16 @@ def test_a_link_to_someone_in_the_quoted_fallback_names_nobody(world, people):
 
 
 def test_an_edit_typed_just_after_the_models_draft_lands_is_revised(world, people):
-    world.add_mail(DRAFTED, 61)
-    world.sync_crm()
-    card, proposal_id = card_of(world, people, DRAFTED)
-    update = people.ann.wait(world.room, thread=card, sender=world.bot_id, body_contains="The draft was updated",
-                             timeout=20)
+    GATES["late"].clear()
+    try:
+        world.add_mail(DRAFTED, 61)
+        world.sync_crm()
+        card, proposal_id = card_of(world, people, DRAFTED)  # posted with the CRM's draft: the model's is held
+        GATES["late"].set()
+        update = people.ann.wait(world.room, thread=card, sender=world.bot_id, body_contains="The draft was updated",
+                                 timeout=20)
+    finally:
+        GATES["late"].set()
     people.ann.thread(world.room, card, "please mention the wire date")  # at once, in the thread
     revised = people.ann.wait(world.room, thread=card, sender=world.bot_id, body_contains="Revised draft:")
     assert "(please mention the wire date)" in revised["content"]["body"]
@@ -311,6 +348,21 @@ def test_an_edit_typed_while_the_models_first_draft_is_on_its_way_is_applied_to_
     assert last["note"].startswith("Model draft:") and last["request"] == "please mention the wire date"
     state = crm_state(world, proposal_id)
     assert state["drafted_by"] == "edited" and state["draft"] == "Kim asked for the model (please mention the wire date)."
+
+
+def test_a_command_given_up_on_never_sends_anything_later(world, people):
+    """A command that timed out (here, or in Node) is cancelled: it sends nothing afterwards, into a later test."""
+    here = people.eve.submit("send", room=world.room, body="typed too slowly (given up here)", hold=1, timeout=20)
+    with pytest.raises(ReviewerError, match="no answer"):
+        people.driver.result(here, timeout=0.3)
+    there = people.eve.submit("send", room=world.room, body="typed too slowly (timed out in Node)", hold=1.5,
+                              timeout=0.2)  # Node's own limit for it: 1.2 s
+    with pytest.raises(ReviewerError, match="timeout"):
+        people.driver.result(there)
+    wait_for(lambda: people.driver.call("ping")["running"] == 0, what="both commands' work over")
+    assert people.eve.send(world.room, "still here")["content"]["body"] == "still here"  # the driver works on
+    bodies = [e["content"].get("body") for e in world.events() if e["sender"] == world.eve.user_id]
+    assert "still here" in bodies and not any("too slowly" in (body or "") for body in bodies)
 
 
 def test_every_decision_is_logged_at_info_without_bodies_or_tokens(world, people):

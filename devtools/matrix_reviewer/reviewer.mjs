@@ -13,7 +13,8 @@
 // stdout: the SDK's logging (console.*) is sent to stderr, filtered by REVIEWER_LOG (silent|error|warn|info|debug,
 // default warn).
 // Commands for one reviewer ("as") run one after another, in the order they were read; commands for different
-// reviewers run concurrently. Every command has a timeout ("timeout", seconds, default 30).
+// reviewers run concurrently. Every command has a timeout ("timeout", seconds, default 30); a command that timed out,
+// or that {"cmd": "cancel", "target": id} gave up on, sends nothing afterwards.
 // The process exits (after stopping every client) on stdin EOF, on {"cmd": "quit"}, or on SIGTERM/SIGINT.
 // devtools/js_reviewers.py is the Python side (tests); README.md in this folder lists the commands and shapes.
 
@@ -43,7 +44,8 @@ const importStart = performance.now();
 const sdk = await import("matrix-js-sdk");
 const { logger: sdkLogger } = await import("matrix-js-sdk/lib/logger.js");  // not re-exported by the index
 const importMs = performance.now() - importStart;
-const { ClientEvent, EventType, MsgType, RelationType, THREAD_RELATION_TYPE, PendingEventOrdering } = sdk;
+const { ClientEvent, EventType, MsgType, RelationType, RoomEvent, THREAD_RELATION_TYPE, ThreadEvent,
+        PendingEventOrdering } = sdk;
 // Child loggers are created at DEBUG whatever the root says, hence the console filter above as well.
 sdkLogger.setLevel(logLevel >= LEVELS.debug ? "debug" : "warn", false);
 
@@ -58,6 +60,12 @@ function withTimeout(promise, seconds, what) {
         timer = setTimeout(() => reject(new CommandError(`timeout after ${seconds}s: ${what}`)), seconds * 1000);
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Before anything a command sends: a command that timed out (or was cancelled) must never send afterwards,
+ *  into a later test. */
+function live(ctx) {
+    if (ctx?.cancelled) throw new CommandError("cancelled: the command timed out before it sent anything");
 }
 
 function need(args, ...names) {
@@ -226,6 +234,28 @@ class Reviewer {
         return ev;
     }
 
+    /** m.room.message `content` sent (in thread `threadId`, or null) unless the command was given up on meanwhile. */
+    async post(args, ctx, threadId, content) {
+        live(ctx);
+        const res = await this.accepted(args, (txnId) => this.c.sendMessage(args.room, threadId, content, txnId));
+        return this.sent(args, res, content);
+    }
+
+    /** `send(txnId)`'s answer. matrix-js-sdk 37.5.0 races its local echo against /sync: when a thread event's remote
+     *  echo is synced before the /send answer, updatePendingEvent throws "…not a local echo" although the server
+     *  accepted the event (Element shows it sent). Then the answer is the remote echo carrying our transaction id. */
+    async accepted(args, send) {
+        const txnId = this.c.makeTxnId();
+        try {
+            return await send(txnId);
+        } catch (err) {
+            if (!String(err?.message).includes("not a local echo")) throw err;
+            const echo = await this.until(() => this.seen.find((e) => e.unsigned?.transaction_id === txnId),
+                args.timeout ?? 30, `remote echo of transaction ${txnId}`);
+            return { event_id: echo.event_id };
+        }
+    }
+
     /** After a send: wait for the remote echo (the event coming back down /sync), unless echo is false. */
     async sent(args, response, content) {
         const result = { event_id: response.event_id, content };
@@ -239,51 +269,52 @@ class Reviewer {
 
     // -- what Element's composers send ---------------------------------------------------------------------
 
-    /** A new message in the room's main timeline (Element's main composer). */
-    async send(args) {
+    /** A new message in the room's main timeline (Element's main composer); `hold`: seconds spent typing first
+     *  (a slow client: how tests show that a command given up on sends nothing afterwards). */
+    async send(args, ctx) {
         need(args, "room", "body");
         const content = textContent(args, this.c.getSafeUserId(), undefined);
-        const res = await this.c.sendMessage(args.room, null, content);
-        return this.sent(args, res, content);
+        if (args.hold) await new Promise((resolve) => setTimeout(resolve, args.hold * 1000));
+        return this.post(args, ctx, null, content);
     }
 
     /** A message in a thread (Element's thread composer, no Reply pressed). */
-    async thread(args) {
+    async thread(args, ctx) {
         need(args, "room", "root", "body");
         const content = textContent(args, this.c.getSafeUserId(), undefined);
-        attachRelation(content, this.threadRelation(args.room, args.root));
-        const res = await this.c.sendMessage(args.room, args.root, content);
-        return this.sent(args, res, content);
+        attachRelation(content, await this.threadRelation(args.room, args.root, args.timeout ?? 30));
+        return this.post(args, ctx, args.root, content);
     }
 
     /** "Reply" pressed on an event, then a message typed. In the main timeline, or, when the event is in a thread
      *  (or "thread" is given), in that thread's composer, as Element does. `unthreaded`: a client without thread
      *  support (a plain rich reply, whatever the target is in); `legacy_fallback`: the quoted fallback
      *  (`> <@sender> …` in body, `<mx-reply>` in formatted_body) that clients sent before MSC2781. */
-    async reply(args) {
+    async reply(args, ctx) {
         need(args, "room", "to", "body");
         const target = await this.event(args.room, args.to, args.timeout ?? 30);
         const targetRel = target.getWireContent()["m.relates_to"];
         const threadId = args.unthreaded ? null
             : args.thread ?? (targetRel?.rel_type === THREAD_RELATION_TYPE.name ? targetRel.event_id : null);
         const content = textContent(args, this.c.getSafeUserId(), target);
-        if (threadId) attachRelation(content, this.threadRelation(args.room, threadId));
+        // the in-thread Reply's m.in_reply_to is the replied-to event: no need to wait for the thread's newest one
+        if (threadId) attachRelation(content, threadOf(threadId, threadId));
         addReplyToMessageContent(content, target, !args.unthreaded);
         if (args.legacy_fallback) addLegacyFallback(content, target, args.room);
-        const res = await this.c.sendMessage(args.room, threadId, content);
-        return this.sent(args, res, content);
+        return this.post(args, ctx, threadId, content);
     }
 
     /** A reaction (Element's reaction picker / quick reaction). */
-    async react(args) {
+    async react(args, ctx) {
         need(args, "room", "to", "key");
         const content = { "m.relates_to": { rel_type: RelationType.Annotation, event_id: args.to, key: args.key } };
-        const res = await this.c.sendEvent(args.room, EventType.Reaction, content);
+        live(ctx);
+        const res = await this.accepted(args, (txnId) => this.c.sendEvent(args.room, EventType.Reaction, content, txnId));
         return this.sent(args, res, content);
     }
 
     /** An edit of one's own message (Element's EditMessageComposer.createEditContent). */
-    async edit(args) {
+    async edit(args, ctx) {
         need(args, "room", "to", "body");
         const original = await this.event(args.room, args.to, args.timeout ?? 30);
         const replyToId = original.replyEventId;
@@ -293,35 +324,61 @@ class Reviewer {
         const content = { msgtype: MsgType.Text, body: `* ${args.body}`, "m.new_content": newContent };
         attachMentions(original.getSender(), content, args.mentions, replyTo, original.getContent());
         attachRelation(content, { rel_type: RelationType.Replace, event_id: original.getId() });
-        const res = await this.c.sendMessage(args.room, original.threadRootId || null, content);
-        return this.sent(args, res, content);
+        return this.post(args, ctx, original.threadRootId || null, content);
     }
 
     /** Remove (redact) an event (Element's "Remove"). */
-    async redact(args) {
+    async redact(args, ctx) {
         need(args, "room", "to");
+        live(ctx);
         const res = await this.c.redactEvent(args.room, args.to, undefined, args.reason ? { reason: args.reason } : {});
         return this.sent(args, res, args.reason ? { reason: args.reason } : {});
     }
 
     /** Raw SDK call, to see what the SDK adds by itself: client.sendMessage(room, thread, content). */
-    async sdk_send(args) {
+    async sdk_send(args, ctx) {
         need(args, "room", "content");
         const content = structuredClone(args.content);
-        const res = await this.c.sendMessage(args.room, args.thread ?? null, content);
-        return this.sent(args, res, content);  // content as the SDK left it (it is mutated in place)
+        return this.post(args, ctx, args.thread ?? null, content);  // content as the SDK left it (it is mutated in place)
     }
 
-    /** Element's ThreadView.threadRelation: the thread, with a fallback reply to its latest synced event. */
-    threadRelation(roomId, rootId) {
-        const thread = this.c.getRoom(roomId)?.getThread(rootId);
-        const lastReply = thread?.lastReply((ev) => ev.isRelation(THREAD_RELATION_TYPE.name) && !ev.status);
-        return {
-            rel_type: THREAD_RELATION_TYPE.name,
-            event_id: rootId,
-            is_falling_back: true,
-            "m.in_reply_to": { event_id: lastReply?.getId() ?? rootId },
+    /** Element's ThreadView.threadRelation: the thread, with a fallback reply to its latest event, once the client
+     *  knows it. matrix-js-sdk initialises a Thread in the background (resetLiveTimeline, then
+     *  paginateEventTimeline); until then lastReply() reads an empty timeline and the fallback would be the root,
+     *  which no Element user who has the thread open would send. So this waits (within `seconds`) until the thread's
+     *  first events are fetched and its last reply is the newest thread event this client has seen, re-checking on
+     *  ThreadEvent.Update / NewReply and RoomEvent.TimelineReset / Timeline. A thread with no reply seen: the root
+     *  (Element's composer on a new thread). */
+    async threadRelation(roomId, rootId, seconds) {
+        const room = await this.until(() => this.c.getRoom(roomId), seconds, `room ${roomId}`);
+        const settled = () => {
+            const newest = this.newestInThread(roomId, rootId);
+            if (!newest) return rootId;
+            const thread = room.getThread(rootId);
+            if (!thread?.initialEventsFetched) return null;
+            const last = thread.lastReply((ev) => ev.isRelation(THREAD_RELATION_TYPE.name) && !ev.status);
+            return last?.getId() === newest ? newest : null;
         };
+        const wake = () => this.notify();
+        const signals = [ThreadEvent.Update, ThreadEvent.NewReply, RoomEvent.TimelineReset, RoomEvent.Timeline];
+        for (const signal of signals) room.on(signal, wake);
+        try {
+            return threadOf(rootId, await this.until(settled, seconds, `thread ${rootId} known to the client`));
+        } finally {
+            for (const signal of signals) room.off(signal, wake);
+        }
+    }
+
+    /** The newest event of a thread this client has synced (by origin_server_ts: pagination may add older ones
+     *  after newer ones), or null. */
+    newestInThread(roomId, rootId) {
+        let newest = null;
+        for (const e of this.seen) {
+            const rel = e.content?.["m.relates_to"];
+            if (e.room_id === roomId && rel?.rel_type === THREAD_RELATION_TYPE.name && rel.event_id === rootId &&
+                (!newest || e.origin_server_ts >= newest.origin_server_ts)) newest = e;
+        }
+        return newest?.event_id ?? null;
     }
 
     async stop() {
@@ -369,6 +426,12 @@ function attachMentions(sender, content, mentioned, replyTo, editedContent = nul
     if (users.size) mentions.user_ids = [...users];
 }
 
+/** A thread message's relation: in thread `rootId`, the fallback reply pointing at `latestId`. */
+function threadOf(rootId, latestId) {
+    return { rel_type: THREAD_RELATION_TYPE.name, event_id: rootId, is_falling_back: true,
+             "m.in_reply_to": { event_id: latestId } };
+}
+
 function attachRelation(content, relation) {
     if (relation) content["m.relates_to"] = { ...(content["m.relates_to"] || {}), ...relation };
 }
@@ -402,14 +465,17 @@ const round = (ms) => Math.round(ms * 10) / 10;
 const reviewers = new Map();
 const queues = new Map();  // name -> tail promise (per-reviewer FIFO)
 const inflight = new Set();
+const contexts = new Map();  // command id -> {cancelled}: a timed-out or cancelled command sends nothing more
+const working = new Set();   // commands' work still running (a timed-out one may still be waiting for something)
 const COMMANDS = ["login", "join", "wait", "send", "thread", "reply", "react", "edit", "redact", "sdk_send"];
 
-async function run(msg) {
+async function run(msg, ctx) {
     const { id, cmd } = msg;
     const seconds = msg.timeout ?? 30;
+    live(ctx);  // cancelled while it waited behind its reviewer's earlier commands
     if (cmd === "ping") {
         return { pong: true, uptime_ms: round(performance.now()), rss_mb: round(process.memoryUsage().rss / 2 ** 20),
-                 reviewers: [...reviewers.keys()] };
+                 reviewers: [...reviewers.keys()], running: working.size };
     }
     if (cmd === "stop") {
         need(msg, "as");
@@ -428,10 +494,13 @@ async function run(msg) {
         throw new CommandError(`reviewer "${msg.as}" is already logged in`);
     }
     // The outer timeout is a backstop: the commands' own waits (same "timeout") fail first, with a clearer message.
-    const work = reviewer[cmd](msg);
+    const work = reviewer[cmd](msg, ctx);
+    working.add(work);
+    work.then(() => working.delete(work), () => working.delete(work));
     try {
         return await withTimeout(work, seconds + 1, `${cmd} (id ${id})`);
     } catch (err) {
+        ctx.cancelled = true;  // whatever it still awaits, it sends nothing after its answer
         if (cmd === "login") {  // do not leave a half-started client syncing in the background
             reviewer.generation++;
             await reviewer.stop();
@@ -453,17 +522,28 @@ function dispatch(line) {
         shutdown(0, msg.id);
         return;
     }
+    if (msg.cmd === "cancel") {  // the caller gave up on command `target`: it must not send anything later
+        const ctx = contexts.get(msg.target);
+        if (ctx) ctx.cancelled = true;
+        out({ id: msg.id ?? null, ok: true, cancelled: Boolean(ctx) });
+        return;
+    }
     const key = msg.as ?? "";
     const previous = queues.get(key) ?? Promise.resolve();
     const started = performance.now();
-    const task = previous.then(() => run(msg)).then(
+    const ctx = { cancelled: false };
+    if (msg.id !== undefined && msg.id !== null) contexts.set(msg.id, ctx);
+    const task = previous.then(() => run(msg, ctx)).then(
         (result) => out({ id: msg.id ?? null, ok: true, ms: round(performance.now() - started), ...result }),
         (err) => out({ id: msg.id ?? null, ok: false, ms: round(performance.now() - started),
                        error: err?.message || String(err), ...(err?.errcode ? { errcode: err.errcode } : {}) }),
     );
     queues.set(key, task);
     inflight.add(task);
-    task.finally(() => inflight.delete(task));
+    task.finally(() => {
+        inflight.delete(task);
+        contexts.delete(msg.id);
+    });
 }
 
 let stopping = false;
