@@ -98,7 +98,9 @@ def test_every_item_says_its_kind_and_a_decided_card_says_who_decided_it_and_how
     later = site.bot.get(f"{INTAKE}/{card['id']}")
     assert later.status == 200 and later.json["proposal"]["status"] == "approved"
     assert 0 <= later.json["decided_ago_sec"] <= 5
-    assert site.bot.get(f"{INTAKE}/999999").status == 404
+    unknown = site.bot.get(f"{INTAKE}/999999")  # the same check as every other intake path: the same answer
+    assert unknown.status == 404
+    assert unknown.json == site.bot.post(f"{INTAKE}/999999/decide", {"decision": "approve", "actor": "@ann:s"}).json
     assert site.member.get(f"{INTAKE}/{card['id']}").status == 403  # the bridge is the bot's (and admins')
     stale = site.bot.post(f"{INTAKE}/{lists(site)['open'][0]['id']}/decide",
                           {"decision": "approve", "actor": "@ann:s", "expected_version": 99})
