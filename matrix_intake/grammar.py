@@ -31,9 +31,9 @@ import functools
 import re
 from typing import NamedTuple
 
-from .phrases import (AIMED, ALONE_VERBS, APPROVALS, CHATTER, COMPLAINT, CORRECTION, DECISION_WORD, EDIT_VERBS,
-                      FILLERS, HEDGES, INFO_QUESTION, LEANING, LEANINGS, NEGATION, NOT_AN_OBJECT, PLAN, POLITE,
-                      REJECTIONS, REQUEST_FORMS, ROOM_TALK, SAY_A_DECISION, verb_forms)
+from .phrases import (AIMED, ALONE_VERBS, APPROVALS, CHATTER, COLON_VERBS, COMPLAINT, CORRECTION, DECISION_WORD,
+                      EDIT_VERBS, FILLERS, HEDGES, INFO_QUESTION, LEANING, LEANINGS, NEGATION, NOT_AN_OBJECT, PLAN,
+                      POLITE, REJECTIONS, REQUEST_FORMS, ROOM_TALK, SAY_A_DECISION, verb_forms)
 
 __all__ = ["APPROVALS", "ASK_LINE", "CHATTER", "HEDGES", "LEANINGS", "MAX_READ", "QUESTION_END", "REJECTIONS",
            "Reading", "is_chatter", "normalize", "question", "reaction", "read"]
@@ -146,6 +146,8 @@ def _starts_with_edit_verb(words: str) -> bool:
     for form in _FORMS:
         if words == form:
             return form in _ALONE
+        if form in COLON_VERBS and words.startswith(form + ":") and words[len(form) + 1:].strip():
+            return True
         if words.startswith(form + " "):
             following = words[len(form) + 1:].split(" ", 1)[0].strip(",.;:!?")
             return bool(following) and following not in NOT_AN_OBJECT

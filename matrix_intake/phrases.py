@@ -9,12 +9,14 @@ APPROVALS = frozenset({
     "okay", "k", "kk", "lgtm", "looks good", "looks good to me", "looks great", "sounds good", "good to go",
     "go ahead", "ship it", "save it", "+1", ":+1:", ":thumbsup:", ":white_check_mark:", "👍", "✅", "✔", "☑",
     "🆗", "👌", "yes approve", "yes approve it", "ok approve", "i approve", "i approve it", "i approve this",
+    "yes please do", "yes do it",
 })
 REJECTIONS = frozenset({
     "no", "n", "nope", "nah", "reject", "rejected", "reject it", "reject this", "-1", ":-1:", ":thumbsdown:",
     ":x:", "👎", "❌", "✖", "✗", "🚫", "skip", "skip it", "discard", "discard it", "drop it", "don't save",
     "dont save", "do not save", "not needed", "no need", "ignore it", "ignore this", "not relevant", "no reject",
-    "i reject", "i reject it", "i reject this", "reject this card", "reject the card",
+    "i reject", "i reject it", "i reject this", "reject this card", "reject the card", "ignore", "skip this one",
+    "don't save it", "don't save this", "do not save it", "do not save this",
     # the card or its note, deleted: "delete this card" means "do not save this note" (a rejection)
     "delete it", "delete this", "delete this card", "delete the card", "delete this note", "delete the note",
     "discard this card", "discard the note", "drop this card", "bin it", "trash it", "scrap it",
@@ -23,7 +25,7 @@ REJECTIONS = frozenset({
 POLITE = ("please", "pls", "plz", "thanks", "thank you", "thx", "ty", "cheers", "then")
 HEDGES = frozenset({"maybe", "not sure", "unsure", "idk", "i don't know", "dunno", "hmm", "hm", "perhaps",
                     "probably", "possibly", "?", "??", "yes or no", "yes/no", "not yet", "wait", "hold on",
-                    "let me think", "later"})
+                    "let me think", "later", "not now"})
 # A lean towards a decision that is none of the decision phrases ("works for me", "fine", "oui"), or a change that
 # may be the whole card or a part of it ("remove it"): the reviewer may think they decided, so the bot asks.
 LEANINGS = frozenset({
@@ -35,7 +37,7 @@ LEANINGS = frozenset({
     "happy with that", "keep it", "keep it as is", "leave it", "leave it as is", "as is", "don't change it",
     "don't change anything", "no changes", "oui", "si", "sí", "ja", "jawohl", "da", "affirmative", "roger",
     "yes sir", "non", "nein", "no way", "not this one", "remove it", "remove this", "remove that", "delete that",
-    "drop that", "cut it", "cut that", "not good",
+    "drop that", "cut it", "cut that", "not good", "please do", "do it", "go for it", "do that",
 })
 # An edit instruction starts with one of these verbs (after the request forms below): "mention the wire date",
 # "would you mind adding…". Some need something to act on ("change of plans", "say yes", "remove me" are not edits).
@@ -52,6 +54,8 @@ NOT_AN_OBJECT = frozenset({"of", "me", "us", "you", "yourself", "myself", "him",
                            "yes", "no", "ok", "okay", "hi", "hello", "thanks", "thank", "sorry", "bye", "what", "up",
                            "do", "everyone", "everybody", "anyone", "somebody", "someone", "on", "from", "later", "again"})
 _DOUBLED = {"cut", "drop", "trim", "swap", "omit", "put"}
+# Verbs that may take a colon before what they act on ("add: the wire is on Friday"); "update: …" is news.
+COLON_VERBS = frozenset({"add", "mention", "include", "append", "insert", "say"})
 # Request forms, stripped (repeatedly) before looking for the verb: "can you also mention…", "could you please…".
 REQUEST_FORMS = re.compile(r"^(?:please|pls|plz|kindly|can you|could you|would you mind|would you|will you|can we|"
                            r"could we|do you mind|mind|would it be possible to|is it possible to|"
@@ -73,14 +77,16 @@ AIMED = re.compile(
 CORRECTION = re.compile(r",\s*not\s+\S|\b(?:instead of|rather than)\b|^not\s+[^,]+,\s*\S|\d[\d.,]*\s*[kmb]?\s+not\s+\$?\d")
 # "the amount is wrong": something about the note is off, but not what to write: the bot asks for an edit.
 COMPLAINT = re.compile(r"\b(?:wrong|incorrect|inaccurate|not (?:right|accurate|correct)|mistakes?|mistaken|errors?|"
-                       r"misspel(?:t|led)|outdated|out of date|typos?|missing)\b")
+                       r"misspel(?:t|led)|outdated|out of date|typos?|missing|spam|duplicate|dupe|irrelevant|"
+                       r"not (?:an|from an) investor)\b")
 # A decision word in a longer message ("I'll approve it on the web instead of here"): the bot asks.
 DECISION_WORD = re.compile(r"\b(?:approve[ds]?|approving|approval|reject(?:s|ed|ing)?|rejection|lgtm|decline[ds]?)\b")
 # "say yes", "type no": someone telling someone to decide; the bot asks who decides what.
 SAY_A_DECISION = re.compile(r"^(?:say|type|reply|answer|send)\s+(?:yes|no|ok|approve|reject)\b")
-# A lean in a sentence: "it should be fine", "that looks ok to me".
+# A lean in a sentence: "it should be fine", "that looks ok to me", "this is great".
 LEANING = re.compile(r"\b(?:should|would|will|is|looks|seems|sounds|it's|that's)\s+(?:be\s+)?(?:fine|ok|okay|alright|"
-                     r"all right)\b")
+                     r"all right)\b|^(?:this|that|it|the note|the draft|note|draft)(?:'s| is| looks| seems| sounds|"
+                     r" reads)\s+(?:really\s+|very\s+|all\s+)?(?:good|great|perfect|fine|right|correct|accurate|spot on)\b")
 # One's own plan is no instruction to the bot: "I'll do it later", "let me check".
 PLAN = re.compile(r"^(?:i'll|i will|i'm going to|i am going to|i'm gonna|let me|we'll|we will|i can do)\b")
 # Talk about people or the room, not the note: "remove me from this room", "add Ben to the room".
@@ -96,7 +102,7 @@ CHATTER = frozenset({
     "evening", "good evening", "bye", "sorry", "np", "no problem", "no worries", "welcome", "you're welcome",
     "will do", "on it", "i see", "see", "right", "indeed", "true", "fair", "fair enough", "nice one", "well done",
     "good job", "good bot", "bad bot", "good catch", "my bad", "sweet", "yay", "woohoo", "all good", "test",
-    "makes sense", "make sense", "that makes sense", "typo", "my typo", "sorry typo",
+    "makes sense", "make sense", "that makes sense", "typo", "my typo", "sorry typo", "huh", "eh",
 })
 # A question asking for information ("who is this?", "is Kim at Alder now?") is conversation, not a request to
 # change the note; "what about…", "how about…", "why not…" suggest a change and are not in this pattern.

@@ -160,7 +160,8 @@ def test_every_lean_towards_a_decision_is_asked_never_revised(phrase):
 @pytest.mark.parametrize("text", ["that should be fine", "it should be fine", "say yes", "Say no", "fine, thanks",
                                   "works for me 👍", "I'll approve it on the web instead of here", "please don't approve",
                                   "please do not reject it", "the amount is wrong", "Kim's title is incorrect",
-                                  "there's a mistake in it", "remove that"])
+                                  "there's a mistake in it", "remove that", "this is great", "the note looks good",
+                                  "spam", "this is a duplicate", "not an investor email", "not now"])
 def test_leans_negated_decisions_decision_words_and_complaints_ask(text):
     assert read(text) == Reading("ask")
     assert read(text, addressed=True) == Reading("ask")
@@ -177,7 +178,7 @@ def test_a_deleted_card_is_a_rejection_and_i_approve_an_approval(text):
                                   "just shorten it", "please, also add the wire date", "don't mention the amount",
                                   "do not include the amount", "I think it should say Series A", "typo in the name",
                                   "there's a typo", "let's mention the wire date", "mind cutting the last sentence?",
-                                  "it should mention the wire date", "update the amount to $5M"])
+                                  "it should mention the wire date", "update the amount to $5M", "add: wire on Friday"])
 def test_request_forms_and_fillers_stack_before_the_edit_verb(text):
     assert read(text) == Reading("edit", text)
     assert read(text, addressed=True) == Reading("edit", text)
