@@ -76,7 +76,8 @@ def test_member_flipped_to_bot_reaches_only_intake(site):
 
 def test_card_shape(site):
     card = by_subject(site, "Web decides")
-    assert set(card) == {"id", "version", "draft", "drafted_by", "investor", "email", "web_url"}
+    assert set(card) == {"id", "kind", "version", "draft", "drafted_by", "investor", "email", "web_url"}
+    assert card["kind"] == "email"  # contracts §7 v3
     assert card["drafted_by"] == "crm"
     assert card["web_url"] == f"/capture#proposal-{card['id']}"
     assert card["investor"]["name"] == "Kim Lee" and card["investor"]["firm"] == "Alder"
@@ -90,12 +91,13 @@ def test_web_decision_goes_to_close_until_the_bot_closes(site):
     state = lists(site)
     assert card["id"] not in ids(state["to_post"]) and card["id"] in ids(state["open"])
     opened = next(o for o in state["open"] if o["id"] == card["id"])
-    assert opened == {"id": card["id"], "room_id": "!review:spark.test", "event_id": f"$ev-{card['id']}",
-                      "version": card["version"], "draft": card["draft"]}
+    assert opened == {"id": card["id"], "kind": "email", "room_id": "!review:spark.test",
+                      "event_id": f"$ev-{card['id']}", "version": card["version"], "draft": card["draft"]}
     assert site.member.post(f"/api/email/proposals/{card['id']}/decide", {"decision": "approve"}).status == 200
     closing = next(c for c in lists(site)["to_close"] if c["id"] == card["id"])
-    assert closing == {"id": card["id"], "room_id": "!review:spark.test", "event_id": f"$ev-{card['id']}",
-                       "status": "approved", "decided_by": "Member", "decided_via": "web"}
+    assert closing == {"id": card["id"], "kind": "email", "room_id": "!review:spark.test",
+                       "event_id": f"$ev-{card['id']}", "status": "approved", "decided_by": "Member",
+                       "decided_via": "web"}
     assert site.bot.post(f"{INTAKE}/{card['id']}/closed", {}).status == 200
     assert site.bot.post(f"{INTAKE}/{card['id']}/closed", {}).status == 200  # idempotent
     state = lists(site)

@@ -4,8 +4,10 @@ Shapes from the Matrix client-server spec (Threading, Rich replies, Event replac
 annotations, User and room mentions) as Element fills them in: a thread message always carries
 `is_falling_back: true` and an `m.in_reply_to` of the thread's latest event (for clients without
 threads); a reply inside a thread sets `is_falling_back: false` and the replied-to event; every
-message carries `m.mentions` (empty when nobody is mentioned); a mention pill is a matrix.to link
-in formatted_body with the display name in body; an edit's body starts with " * ".
+message carries `m.mentions` (empty when nobody is mentioned) and a Reply lists the replied-to sender
+there (Element's attachMentions); a mention pill is a matrix.to link in formatted_body with the display
+name in body; an edit's body starts with "* ". matrix_intake/fixtures/real_client_events.json holds the
+same shapes as a real client (matrix-js-sdk) sent them and Synapse served them.
 """
 from __future__ import annotations
 
@@ -17,14 +19,18 @@ def _pill(user_id: str, name: str) -> str:
 
 
 def message(body: str, thread_root: str | None = None, latest: str | None = None, reply_to: str | None = None,
-            mention: tuple[str, str] | None = None) -> dict:
-    """A text message; in a thread (latest: the thread's newest event), as a reply, mentioning (user_id, name)."""
+            mention: tuple[str, str] | None = None, reply_sender: str | None = None) -> dict:
+    """A text message; in a thread (latest: the thread's newest event), as a reply (to an event of
+    `reply_sender`), mentioning (user_id, name)."""
     content = {"msgtype": "m.text", "body": body, "m.mentions": {}}
+    named = [reply_sender] if reply_to and reply_sender else []
     if mention:
         user_id, name = mention
         content.update(body=f"{name}: {body}", format="org.matrix.custom.html",
-                       formatted_body=f"{_pill(user_id, name)}: {html.escape(body)}",
-                       **{"m.mentions": {"user_ids": [user_id]}})
+                       formatted_body=f"{_pill(user_id, name)}: {html.escape(body)}")
+        named.append(user_id)
+    if named:
+        content["m.mentions"] = {"user_ids": list(dict.fromkeys(named))}
     if thread_root:
         content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
                                    "is_falling_back": reply_to is None,
@@ -43,7 +49,7 @@ def legacy_reply(body: str, reply_to: str, quoted_sender: str, quoted: str) -> d
 
 def edit(original: str, new_body: str) -> dict:
     """An edit (m.replace) of `original`; the new content carries no relation of its own."""
-    return {"msgtype": "m.text", "body": f" * {new_body}", "m.mentions": {},
+    return {"msgtype": "m.text", "body": f"* {new_body}", "m.mentions": {},
             "m.new_content": {"msgtype": "m.text", "body": new_body, "m.mentions": {}},
             "m.relates_to": {"rel_type": "m.replace", "event_id": original}}
 

@@ -3,6 +3,7 @@ ephemeral port syncing from the Gmail emulator, an OpenAI-compatible stand-in fo
 proxy that can make the CRM stall, and the bot itself as a subprocess (so it can be killed for real)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -149,7 +150,8 @@ def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
 
 
 class World:
-    """Synapse + CRM + emulator + LLM stand-in + the bot as a real subprocess."""
+    """Synapse + CRM + emulator + LLM stand-in + the bot as a real subprocess. A context manager: whatever a
+    fixture's set-up or a test did, leaving it stops every part (a failed __init__ stops what it started)."""
 
     def __init__(self, tmp, subjects, start_crm, with_people, capture_env, add_message, make_message,
                  max_open_cards: int = 100, **crm_env):
@@ -159,6 +161,15 @@ class World:
         self.tmp, self.subjects = tmp, subjects
         self.bot_defaults: dict[str, str] = {}  # bot environment every start_bot() of this world uses
         self._add_message, self._make_message = add_message, make_message
+        self.bot = self.bot_log = self.synapse = self.emulator = self.crm = self.llm = self.proxy = None
+        try:
+            self._start(tmp, subjects, start_crm, with_people, capture_env, max_open_cards, crm_env)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the set-up's own error is the one to see
+                self.stop()
+            raise
+
+    def _start(self, tmp, subjects, start_crm, with_people, capture_env, max_open_cards, crm_env):
         self.synapse = start_synapse(str(tmp / "synapse"))
         self.ann = self.synapse.register("ann", "ann-password-1")
         self.eve = self.synapse.register("eve", "eve-password-1")
@@ -180,8 +191,13 @@ class World:
         self.llm = FakeLLM()
         self.proxy = HangingProxy(self.crm.url)
         self.bot_token = self.crm.issue_token("bot@firm.test")
-        self.bot = None
         self.bot_log = open(tmp / "bot.log", "ab")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
     def add_mail(self, subject, i, body=None):
         self._add_message(self.emulator.url, ADMIN, self._make_message(
@@ -220,17 +236,27 @@ class World:
         self.bot.wait(timeout=10)
 
     def stop(self):
+        """Stop every part that was started (idempotent; one part failing to stop does not leak the others)."""
         if self.bot and self.bot.poll() is None:
             self.bot.send_signal(signal.SIGTERM)
             try:
                 self.bot.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.bot.kill()
-        self.llm.stop()
-        self.proxy.stop()
-        self.crm.stop()
-        self.emulator.stop()
-        self.synapse.stop()
+                self.bot.wait(timeout=10)
+        problems = []
+        for part in (self.llm, self.proxy, self.crm, self.emulator, self.synapse):
+            try:
+                if part is not None:
+                    part.stop()
+            except Exception as error:  # noqa: BLE001 - stop the rest, then say what failed
+                problems.append(f"{type(part).__name__}: {error!r}")
+        self.llm = self.proxy = self.crm = self.emulator = self.synapse = None
+        if self.bot_log:
+            self.bot_log.close()
+            self.bot_log = None
+        if problems:
+            raise RuntimeError("stopping the world: " + "; ".join(problems))
 
     # -- reading the room and the CRM ------------------------------------------------------------
     def events(self):

@@ -130,10 +130,15 @@ class MatrixUser:
         return self.call("PUT", path, content)["event_id"]
 
     def send_text(self, room_id: str, body: str, thread_root: str | None = None, reply_to: str | None = None,
-                  mention: tuple[str, str] | None = None) -> str:
-        """A message as Element sends it: in a thread (its fallback reply or a real reply), a reply, a mention."""
-        return self.send(room_id, "m.room.message", element_events.message(body, thread_root, reply_to=reply_to,
-                                                                           mention=mention))
+                  mention: tuple[str, str] | None = None, latest: str | None = None) -> str:
+        """A message as Element sends it: in a thread (its fallback to `latest`, or a real reply), a reply (naming
+        the replied-to sender in m.mentions, as Element does), a mention."""
+        sender = None
+        if reply_to:
+            event = self.call("GET", f"/rooms/{urllib.parse.quote(room_id)}/event/{urllib.parse.quote(reply_to)}")
+            sender = event["sender"] if event["sender"] != self.user_id else None  # Element never lists oneself
+        return self.send(room_id, "m.room.message", element_events.message(
+            body, thread_root, latest=latest, reply_to=reply_to, mention=mention, reply_sender=sender))
 
     def edit_text(self, room_id: str, original: str, new_body: str) -> str:
         return self.send(room_id, "m.room.message", element_events.edit(original, new_body))

@@ -11,6 +11,18 @@ apt_install() {
 command -v chromium >/dev/null 2>&1 || apt_install chromium
 # llama-cpp-python (requirements-dev.txt) is built from source: it needs cmake and a C++ compiler.
 { command -v cmake >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; } || apt_install cmake g++
+# Reviewers on a real Matrix client library (matrix_intake/test_real_client.py): matrix-js-sdk 37.5.0 from npm,
+# which needs Node 20 or newer, already on the machine (it is on CI): Debian 12's apt offers only Node 18, so
+# nothing is apt-installed here. `npm ci` installs exactly package-lock.json; it is skipped when that is installed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 \
+   || ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "devtools/test.sh: Node 20 or newer with npm must be installed (matrix-js-sdk 37.5.0 needs it; Debian 12's apt has only Node 18); found: $(node --version 2>/dev/null || echo 'no node')" >&2
+  exit 1
+fi
+if ! cmp -s devtools/matrix_reviewer/package-lock.json devtools/matrix_reviewer/node_modules/.installed-lock; then
+  (cd devtools/matrix_reviewer && npm ci --no-audit --no-fund --loglevel=error \
+     && cp package-lock.json node_modules/.installed-lock)
+fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

@@ -28,9 +28,15 @@ SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members
 MAX_BACKFILL_PAGES = 50
 
 
+def email_items(items) -> list[dict]:
+    """The work-list items this bot handles: proposals for email notes (`kind` "email", or no kind from a CRM
+    older than contracts v3). Meeting cards come with the calendar work; this bot leaves them alone."""
+    return [item for item in items or [] if item.get("kind", "email") == "email"]
+
+
 def open_cards(work: dict) -> dict[str, dict]:
     """The work-list's open cards by their Matrix event id (what replies point at)."""
-    return {item["event_id"]: dict(item) for item in work.get("open", [])}
+    return {item["event_id"]: dict(item) for item in email_items(work.get("open"))}
 
 
 class MatrixSendError(Exception):
@@ -63,6 +69,7 @@ class IntakeBot:
         self.room_id: str | None = None
         self.display_name = ""
         self.open: dict[str, dict] = {}  # card event id → {id, version, draft, context}
+        self._posts = 0  # cards posted by this process (a work-list asked for before a post may lack that card)
         self.said: dict[str, str] = {}  # the bot's thread messages → their card's root (replies to them count)
         self.stopping = asyncio.Event()
         self.replies = Replies(self)
@@ -115,15 +122,28 @@ class IntakeBot:
             raise MatrixSendError(getattr(response, "message", str(response)))
         return response.event_id
 
-    async def say(self, root: str, text: str, txn: str, reply_to: str | None = None) -> None:
+    async def say(self, root: str, text: str, txn: str, reply_to: str | None = None) -> str | None:
+        """A line in the card's thread; its event id (None if Matrix refused it: logged)."""
         try:
             event_id = await self.send(cards.thread_content(root, text, reply_to), txn)
         except MatrixSendError as error:
             log.warning("could not post in thread %s: %s", root, error)
-            return
+            return None
         if len(self.said) > 5000:
             self.said.clear()  # only a cache: replies.card_root looks older messages up in the room
         self.said[event_id] = root
+        return event_id
+
+    @asynccontextmanager
+    async def revising(self):
+        """Around a reviewer's revision: the room sees the bot typing, and first drafts wait (a person is waiting;
+        a backlog of first drafts must not hold the model while they do)."""
+        async with self.typing():
+            if self.drafter is None:
+                yield
+            else:
+                async with self.drafter.reviewer_waiting():
+                    yield
 
     @asynccontextmanager
     async def typing(self):
@@ -156,23 +176,49 @@ class IntakeBot:
             log.warning("typing notice: %s", type(error).__name__)
 
     # -- the CRM poll ------------------------------------------------------------------------------
-    async def poll_once(self) -> None:
+    async def work_lists(self) -> dict:
+        """The CRM's work-lists, email items only; the open cards become `self.open` (keeping any card posted
+        while the request was on its way: the answer may predate it)."""
+        posts = self._posts
         work = await self.crm.work_lists()
-        self.open = open_cards(work)
+        work = {**work, **{key: email_items(work.get(key)) for key in ("to_post", "open", "to_close", "to_draft")}}
+        fresh = {event_id: card for event_id, card in open_cards(work).items()
+                 if not self.journal.card_closed(event_id)}  # decided here since the CRM answered
+        for event_id, card in self.open.items():
+            if card.get("post", 0) > posts:
+                fresh.setdefault(event_id, card)
+            elif event_id in fresh:
+                fresh[event_id] = self._newer(card, fresh[event_id])
+        self.open = fresh
+        for event_id, card in fresh.items():
+            self.journal.remember_card(event_id, card["id"])
+        return work
+
+    @staticmethod
+    def _newer(held: dict, answered: dict) -> dict:
+        """The card held here, updated with the CRM's answer unless that is older (a revision saved while the
+        work-list was on its way has a higher version): the same dict, so a reply in hand that updates its card
+        updates the open one."""
+        if answered.get("version", 0) >= held.get("version", 0):
+            held.update(answered)
+        return held
+
+    async def poll_once(self) -> None:
+        work = await self.work_lists()
         if self.drafter:
-            self.drafter.start(work.get("to_draft", []))  # in the background: a slow model holds up nothing
+            self.drafter.start(work["to_draft"])  # in the background: a slow model holds up nothing
         waiting = work.get("waiting")  # pending cards the CRM keeps off the room (absent from older CRMs)
-        offered = {card["id"] for card in work.get("to_post", [])}
+        offered = {card["id"] for card in work["to_post"]}
         for proposal_id, event_id in self.journal.sent_cards().items():
             if proposal_id not in offered:
                 await self._guarded(self.confirm_sent(proposal_id, event_id), f"reporting card {proposal_id}")
-        for card in work.get("to_post", []):
+        for card in work["to_post"]:
             await self._guarded(self.post_card(card, waiting), f"posting proposal {card.get('id')}")
         for item in list(self.open.values()):
             if self.drafter and self.drafter.busy_with(item["id"]):
                 continue  # a newer email's redraft is with the model: show the update once it settles
             await self._guarded(self.show_updates(item), f"updating card {item.get('id')}")
-        for item in work.get("to_close", []):
+        for item in work["to_close"]:
             await self._guarded(self.close_card(item), f"closing proposal {item.get('id')}")
 
     async def _guarded(self, step, what: str) -> None:
@@ -197,8 +243,10 @@ class IntakeBot:
         if status == 409:
             log.warning("proposal %s was already posted as %s", card["id"], payload.get("posted", {}).get("event_id"))
             return
+        self._posts += 1
+        self.journal.remember_card(event_id, card["id"])
         self.open[event_id] = {"id": card["id"], "room_id": self.room_id, "event_id": event_id,
-                               "version": card["version"], "draft": card["draft"]}
+                               "version": card["version"], "draft": card["draft"], "post": self._posts}
         log.info("posted proposal %s as %s", card["id"], event_id)
 
     async def confirm_sent(self, proposal_id: int, event_id: str) -> None:
@@ -222,6 +270,7 @@ class IntakeBot:
             await self.send(cards.thread_content(item["event_id"], cards.updated_line(item["version"], item["draft"])),
                             txn=f"update-{item['id']}-v{item['version']}")
             self.journal.record_shown(item["id"], item["version"], item["draft"], since_ms=sending)
+            self.journal.forget_questions(item["event_id"])  # a yes from now on means the new draft
         elif item["version"] > shown["version"]:
             self.journal.record_shown(item["id"], item["version"], item["draft"])
 
@@ -246,6 +295,8 @@ class IntakeBot:
             log.warning("could not mark card %s: %s", item["id"], error)
         await self.crm.closed(item["id"])
         self.open.pop(root, None)
+        self.journal.remember_card(root, item["id"], closed=True)
+        self.journal.forget_questions(root)
         self.journal.forget_card(item["id"])
 
     async def poll_loop(self) -> None:
@@ -344,11 +395,9 @@ class IntakeBot:
     async def refresh_open(self) -> None:
         """Learn of cards posted by an earlier run; a CRM outage propagates (the reply is retried later)."""
         try:
-            work = await self.crm.work_lists()
+            await self.work_lists()
         except CRMRefused as error:
             log.warning("open cards: %s", error)
-            return
-        self.open = open_cards(work)
 
     def adopt(self, card: dict, current: dict, since_ms: int | None = None) -> None:
         """The CRM's current draft is now the card's, and the one the room has been shown (since `since_ms`)."""

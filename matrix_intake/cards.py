@@ -91,3 +91,34 @@ def decided_line(status: str, by: str | None, via: str | None) -> str:
             }.get(status, f"Closed ({status})")
     where = {"web": " on the web", "matrix": " here"}.get(via or "", "")
     return f"{mark}{where}{f' by {by}' if by else ''}."
+
+
+def words_of(text: str) -> str:
+    """A reviewer's message quoted in a thread line, cut short ("your “no” changed nothing")."""
+    return f"“{cut(' '.join(str(text or '').split()), 80)}”"
+
+
+def ago(seconds) -> str:
+    """'just now', '3 s ago', '2 min ago', '5 h ago', '3 days ago'; '' when unknown."""
+    if not isinstance(seconds, (int, float)) or seconds < 0:
+        return ""
+    seconds = int(seconds)
+    if seconds < 1:
+        return "just now"
+    for size, unit in ((86400, " days"), (3600, " h"), (60, " min")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count}{' day' if unit == ' days' and count == 1 else unit} ago"
+    return f"{seconds} s ago"
+
+
+def already_line(proposal: dict, seconds_ago, what: str) -> str:
+    """The one line for a decision on a card already decided (a lost race, a late reply): who decided it, where,
+    how long ago, and that `what` (the reviewer's words, or their reaction) changed nothing."""
+    verb = {"approved": "approved", "rejected": "rejected"}.get(proposal.get("status"))
+    if verb is None:  # withdrawn for privacy, superseded, gone: nothing more is said (contracts §5)
+        return f"This card was withdrawn from the review room; your {what} changed nothing."
+    where = {"web": " on the web", "matrix": " here"}.get(proposal.get("decided_via") or "", "")
+    by = proposal.get("decided_by")
+    when = ago(seconds_ago)
+    return f"Already {verb}{where}{f' by {by}' if by else ''}{f' {when}' if when else ''}; your {what} changed nothing."

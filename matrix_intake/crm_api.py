@@ -65,6 +65,10 @@ class CRM:
     async def work_lists(self) -> dict:
         return (await self._call("GET", PATH, give_up_sec=0))[1]
 
+    async def proposal(self, proposal_id: int) -> dict:
+        """{proposal: state, decided_ago_sec?}; CRMRefused 404 when it was withdrawn from the room or is gone."""
+        return (await self._call("GET", f"{PATH}/{proposal_id}"))[1]
+
     async def posted(self, proposal_id: int, room_id: str, event_id: str) -> tuple[int, dict]:
         return await self._call("POST", f"{PATH}/{proposal_id}/posted", {"room_id": room_id, "event_id": event_id})
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import asynccontextmanager
 
 from .crm_api import CRM, CRMRefused, CRMUnavailable
 from .llm import LLM, LLMError
@@ -45,6 +46,23 @@ class Drafter:
         self.queue_limit = 2 * concurrency
         self.tried: dict[tuple[int, int], bool] = {}  # (id, version) → drafted (True) or fell back (False)
         self.running: dict[int, asyncio.Task] = {}  # proposal id → its drafting task
+        self.reviewers = 0  # reviewers' revisions with the model now: first drafts wait for them
+        self.reviewers_done = asyncio.Event()
+        self.reviewers_done.set()
+        self.patience = llm.timeout.total or 60.0  # the longest a first draft waits for one revision
+
+    @asynccontextmanager
+    async def reviewer_waiting(self):
+        """A reviewer's revision is with the model: no first draft starts meanwhile (one already asked finishes).
+        A small model server answers one request at a time; the person waiting goes first."""
+        self.reviewers += 1
+        self.reviewers_done.clear()
+        try:
+            yield
+        finally:
+            self.reviewers -= 1
+            if not self.reviewers:
+                self.reviewers_done.set()
 
     def start(self, items: list[dict]) -> None:
         """Start drafting every item not tried yet at its version (returns at once)."""
@@ -63,6 +81,10 @@ class Drafter:
         key = (item["id"], item["version"])
         try:
             async with self.slots:
+                try:  # bounded: a revision is itself bounded by the model's timeout
+                    await asyncio.wait_for(self.reviewers_done.wait(), timeout=self.patience)
+                except asyncio.TimeoutError:
+                    pass
                 self._remember(key, await self.draft_one(item))
         except Exception:  # noqa: BLE001 - a draft is optional: never let one take the bot down
             log.exception("drafting proposal %s failed", item["id"])

@@ -5,8 +5,12 @@
   threads unless `is_falling_back` is false/absent, which is how Element marks a real reply
   inside a thread (spec "Threading", "Fallback for unthreaded clients");
 * a rich reply: `m.relates_to: {m.in_reply_to: {event_id}}`, possibly with the older quoted
-  fallback (`> <@user> …` in body, `<mx-reply>` in formatted_body) that MSC2781 removed;
-* an edit: `body: " * new"`, `m.new_content: {body: "new"}`, `m.relates_to: {rel_type: "m.replace",
+  fallback (`> <@user> …` in body, `<mx-reply>` in formatted_body) that MSC2781 removed; Element names
+  the replied-to sender in `m.mentions` (so every Reply to the bot "mentions" it), and a Reply to a
+  thread root once the thread exists carries `is_falling_back: false` without any `rel_type`;
+* a rich reply from a client without threads to an event that is itself in a thread belongs to that
+  thread (spec "Threading", "Fallback for unthreaded clients": such replies can be treated as threaded);
+* an edit: `body: "* new"` (" * new" before 2022), `m.new_content: {body: "new"}`, `m.relates_to: {rel_type: "m.replace",
   event_id: ORIGINAL}` (spec "Event replacements"; the new content carries no thread relation);
 * a reaction: `m.reaction` with `m.relates_to: {rel_type: "m.annotation", event_id, key}`, the key
   as typed, often with U+FE0F or a skin tone (Element's quick 👍 is "👍️");
@@ -18,7 +22,9 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_QUOTED_FALLBACK = re.compile(r"^(> .*\n?)+\n?", re.M)  # "> <@user> ..." of a rich reply (pre-MSC2781)
+# The quoted event of a legacy rich reply (spec "Rich replies": clients strip <mx-reply> and its content first).
+_MX_REPLY = re.compile(r"^\s*<mx-reply>.*</mx-reply>", re.S | re.I)
+_PILL = re.compile(r"matrix\.to/#/(@[^\"'<>?/\s]+)")
 
 
 class Relation(NamedTuple):
@@ -43,34 +49,53 @@ def relation(content: dict) -> Relation:
     return Relation(None, None)
 
 
+def without_reply_fallback(body: str) -> str:
+    """A rich reply's body without the quoted fallback older clients put first (spec "Rich replies", removed by
+    MSC2781): lines starting with "> ", the first "> <@sender> …", then one blank line. A quote the reviewer typed
+    ("> the draft says…" without that shape) is kept, as ruma's and the spec's stripping keep it."""
+    if not body.startswith("> <"):
+        return body
+    lines = body.split("\n")
+    quoted = next((i for i, line in enumerate(lines) if not line.startswith(">")), len(lines))
+    if quoted < len(lines) and lines[quoted] == "":
+        return "\n".join(lines[quoted + 1:])
+    return body
+
+
 def text(content: dict) -> str:
     """The words typed: an edit's new text, a rich reply's quoted fallback removed."""
     if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace":
         content = content.get("m.new_content") or {}
     body = str(content.get("body") or "")
-    if (content.get("m.relates_to") or {}).get("m.in_reply_to") and body.startswith("> "):
-        body = _QUOTED_FALLBACK.sub("", body, count=1)
+    if (content.get("m.relates_to") or {}).get("m.in_reply_to"):
+        body = without_reply_fallback(body)
     return body.strip()
+
+
+def _typed(content: dict) -> dict:
+    """The content a person typed: an edit's new content; the formatted body without a quoted reply fallback."""
+    if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace":
+        content = content.get("m.new_content") or content
+    formatted = _MX_REPLY.sub("", str(content.get("formatted_body") or ""), count=1)
+    return {**content, "formatted_body": formatted}
+
+
+def named(content: dict) -> set[str]:
+    """Everyone the message names: intentional mentions, and matrix.to pills in what was typed (a link inside
+    the quoted fallback of a legacy reply names nobody: it is the replied-to event's text)."""
+    content = _typed(content)
+    listed = set((content.get("m.mentions") or {}).get("user_ids") or [])
+    return listed | {pill.replace("%40", "@") for pill in _PILL.findall(content["formatted_body"])}
 
 
 def mentions(content: dict, user_id: str) -> bool:
     """The message mentions `user_id` (intentional mentions, or a pill linking to it)."""
-    if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace":
-        content = content.get("m.new_content") or content
-    listed = (content.get("m.mentions") or {}).get("user_ids") or []
-    if user_id in listed:
-        return True
-    formatted = str(content.get("formatted_body") or "")
-    return f"matrix.to/#/{user_id}" in formatted or f"matrix.to/#/{user_id.replace('@', '%40')}" in formatted
+    return user_id in named(content)
 
 
 def others_mentioned(content: dict, user_id: str, sender: str) -> bool:
     """The message mentions someone besides `user_id` (and its sender): it is addressed to them too."""
-    if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace":
-        content = content.get("m.new_content") or content
-    listed = set((content.get("m.mentions") or {}).get("user_ids") or [])
-    pills = set(re.findall(r"matrix\.to/#/(@[^\"'<>?/\s]+)", str(content.get("formatted_body") or "")))
-    return bool((listed | {p.replace("%40", "@") for p in pills}) - {user_id, sender})
+    return bool(named(content) - {user_id, sender})
 
 
 def without_name(words: str, user_id: str, display_name: str = "") -> str:

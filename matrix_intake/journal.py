@@ -10,6 +10,9 @@ import tempfile
 import time
 
 KEEP_HANDLED = 1000
+KEEP_CARDS = 5000  # cards remembered by their thread root (a late reply to a closed card still finds its proposal)
+KEEP_QUESTIONS = 200
+QUESTION_CHARS = 1000  # what the journal keeps of a question's words (a longer message is not asked back)
 SHOWN_HISTORY = 8  # versions of a card remembered with the time each was shown
 
 
@@ -42,7 +45,7 @@ class Journal:
         self.state_path = os.path.join(store_path, "state.json")
         self.state = _read(self.state_path) or {}
         for key, empty in (("next_batch", None), ("handled", {}), ("sent", {}), ("shown", {}), ("context", {}),
-                           ("own", {}), ("told", []), ("refused", [])):
+                           ("own", {}), ("told", []), ("refused", []), ("cards", {}), ("questions", {})):
             self.state.setdefault(key, empty)
 
     # session: access token and device id (secret: mode 600)
@@ -161,6 +164,59 @@ class Journal:
         self.state["refused"].append(room_id)
         self._save()
         return True
+
+    # every card the bot has seen, by its thread root: root → {"id": proposal id, "closed": bool}
+    def remember_card(self, root: str, proposal_id: int, closed: bool = False) -> None:
+        known = self.state["cards"].get(root)
+        if known == {"id": proposal_id, "closed": closed} or (known and known["closed"] and not closed):
+            return  # nothing new (and a stale work-list never reopens a card the bot saw decided)
+        self.state["cards"][root] = {"id": proposal_id, "closed": closed}
+        while len(self.state["cards"]) > KEEP_CARDS:
+            self.state["cards"].pop(next(iter(self.state["cards"])))
+        self._save()
+
+    def card_id(self, root: str) -> int | None:
+        return (self.state["cards"].get(root) or {}).get("id")
+
+    def card_closed(self, root: str) -> bool:
+        return bool((self.state["cards"].get(root) or {}).get("closed"))
+
+    # the bot's open questions ("Should I change the note to say …?"): question event id → what was asked
+    def record_question(self, question_id: str, root: str, asked: str, instruction: str, since_ms: int) -> None:
+        """`asked`: the reviewer asked; their yes/no sent after `since_ms` (the question's origin_server_ts), or
+        anyone's real reply to the question, answers it."""
+        self.forget_questions(root, asked, save=False)  # one open question per reviewer and card
+        self.state["questions"][question_id] = {"root": root, "asked": asked, "instruction": instruction[:QUESTION_CHARS],
+                                                "since": since_ms}
+        while len(self.state["questions"]) > KEEP_QUESTIONS:
+            self.state["questions"].pop(next(iter(self.state["questions"])))
+        self._save()
+
+    def question(self, question_id: str | None) -> dict | None:
+        return self.state["questions"].get(question_id) if question_id else None
+
+    def open_question(self, root: str, asked: str) -> tuple[str, dict] | None:
+        """The question put to `asked` on this card, if still open: (its event id, what was asked)."""
+        return next(((qid, q) for qid, q in self.state["questions"].items()
+                     if q["root"] == root and q["asked"] == asked), None)
+
+    def asked_others(self, root: str, sender: str, sent_ms: int | None) -> bool:
+        """A question on this card put to someone other than `sender` was open when `sender` sent a message at
+        `sent_ms` (its origin_server_ts; unknown: any open question counts)."""
+        return any(q["root"] == root and q["asked"] != sender and (not isinstance(sent_ms, int) or q["since"] <= sent_ms)
+                   for q in self.state["questions"].values())
+
+    def forget_questions(self, root: str, asked: str | None = None, save: bool = True,
+                         sent_after: int | None = None) -> None:
+        """Close the questions on a card (only those put to `asked`, if given; only those asked before a message
+        sent at `sent_after`, if given: a message typed before the question appeared lets nothing lapse)."""
+        gone = [qid for qid, q in self.state["questions"].items()
+                if q["root"] == root and (asked is None or q["asked"] == asked)
+                and (sent_after is None or not isinstance(sent_after, int) or q["since"] <= sent_after)]
+        for qid in gone:
+            del self.state["questions"][qid]
+        if gone and save:
+            self._save()
 
     def forget_card(self, proposal_id: int) -> None:
         for key in ("shown", "context", "sent", "own"):

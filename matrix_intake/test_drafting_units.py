@@ -88,3 +88,34 @@ def test_a_backlog_of_drafts_queues_only_a_few_tasks_newest_first():
     finally:
         model.stop()
     assert queued == [0, 1, 2, 3]
+
+
+def test_no_first_draft_starts_while_a_reviewers_revision_is_with_the_model():
+    """A small model server answers one request at a time: a person waiting for a revision goes before a backlog
+    of first drafts (those already asked finish; new ones wait until the revision is done)."""
+    import asyncio
+
+    from devtools.intake_rig import FakeLLM
+    from matrix_intake.crm_api import CRM
+    from matrix_intake.drafting import Drafter
+    from matrix_intake.llm import LLM
+
+    model = FakeLLM()
+    model.hold.clear()
+
+    async def scenario():
+        drafter = Drafter(LLM(model.url, "qwen-test", 5), CRM("http://127.0.0.1:9", "unused"), "qwen-test", 2)
+        async with drafter.reviewer_waiting():
+            drafter.start([{**ITEM, "id": 1}])
+            await asyncio.sleep(0.5)
+            during = len(model.requests)
+        await asyncio.sleep(0.5)
+        after = len(model.requests)
+        await drafter.stop()
+        return during, after
+
+    try:
+        during, after = asyncio.run(scenario())
+    finally:
+        model.stop()
+    assert (during, after) == (0, 1)

@@ -18,11 +18,10 @@ SUBJECTS = ["Say yes", "Say no", "Edit it", "Thumbs up", "Thumbs down", "Web dec
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    instance = World(tmp_path_factory.mktemp("intake"), SUBJECTS, start_crm, with_people, capture_env, add_message,
-                     make_message)
-    instance.start_bot()
-    yield instance
-    instance.stop()
+    with World(tmp_path_factory.mktemp("intake"), SUBJECTS, start_crm, with_people, capture_env, add_message,
+               make_message) as instance:
+        instance.start_bot()
+        yield instance
 
 
 def test_each_card_is_posted_once_even_across_restarts(world):

@@ -49,3 +49,15 @@ def test_a_message_naming_someone_else_is_addressed_to_them():
     reply = element.legacy_reply("shorter", "$rev", BOT, "Revised draft")  # the replied-to sender is listed
     assert not others_mentioned(reply, BOT, "@ann:spark.test")
     assert not others_mentioned(element.message("hi", mention=("@ann:spark.test", "ann")), BOT, "@ann:spark.test")
+
+
+def test_only_the_reply_fallback_is_stripped_never_a_quote_the_reviewer_typed():
+    """Spec "Rich replies" (and ruma): the fallback is "> <@sender> …" lines, then one blank line."""
+    typed = {"msgtype": "m.text", "body": "> the draft says seed\nit should say Series A",
+             "m.relates_to": {"m.in_reply_to": {"event_id": "$card"}}}
+    assert text(typed) == "> the draft says seed\nit should say Series A"
+    no_blank = {**typed, "body": "> <@ann:spark.test> shorter\nno blank line after it"}
+    assert text(no_blank) == no_blank["body"]  # not the fallback's shape: kept as typed
+    fallback = {**typed, "body": "> <@intakebot:spark.test> Proposed note\n> Draft: x\n\n> quoted by ann\nSeries A"}
+    assert text(fallback) == "> quoted by ann\nSeries A"
+    assert text({**typed, "body": "> <@intakebot:spark.test> Proposed note\n\n"}) == ""

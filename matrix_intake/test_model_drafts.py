@@ -51,16 +51,15 @@ def crm_card(world, subject):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    instance = World(tmp_path_factory.mktemp("drafts"), [], start_crm, with_people, capture_env, add_message,
-                     make_message, CRM_INTAKE_DRAFT_WAIT_SEC=str(WAIT_SEC))
-    instance.llm.script = answers
-    instance.start_bot(LLM_TIMEOUT_SEC=TIMEOUT)
-    # The mail arrives once the bot runs, so the wait for each card's draft starts now.
-    for i, subject in enumerate(GOOD + ["Slow model", "Garbage answer", "Hostile email"]):
-        mail(instance, subject, i, HOSTILE_TEXT if subject == "Hostile email" else None)
-    instance.sync_crm()
-    yield instance
-    instance.stop()
+    with World(tmp_path_factory.mktemp("drafts"), [], start_crm, with_people, capture_env, add_message,
+               make_message, CRM_INTAKE_DRAFT_WAIT_SEC=str(WAIT_SEC)) as instance:
+        instance.llm.script = answers
+        instance.start_bot(LLM_TIMEOUT_SEC=TIMEOUT)
+        # The mail arrives once the bot runs, so the wait for each card's draft starts now.
+        for i, subject in enumerate(GOOD + ["Slow model", "Garbage answer", "Hostile email"]):
+            mail(instance, subject, i, HOSTILE_TEXT if subject == "Hostile email" else None)
+        instance.sync_crm()
+        yield instance
 
 
 def test_every_card_arrives_with_the_models_draft_and_says_so(world):

@@ -28,22 +28,23 @@ SLOW = 240  # seconds: a shared 2-core CI box runs the model slowly
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("real-model")
     server = LlamaServer(str(tmp / "llama.log"))
-    instance = World(tmp, [], start_crm, with_people, capture_env, add_message, make_message,
-                     CRM_INTAKE_DRAFT_WAIT_SEC="20")
-    instance.start_bot(LLM_BASE_URL=server.url, LLM_MODEL=MODEL_NAME, LLM_TIMEOUT_SEC="90")
-    emails = {item["id"]: item for item in load()["emails"]}
-    instance.subjects_sent = []
-    for i, label in enumerate(LABELS):
-        item = emails[label]
-        subject = f"Real model {i}: {item['subject']}"
-        instance.subjects_sent.append(subject)
-        add_message(instance.emulator.url, ADMIN, make_message(
-            sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<real{i}@alder.vc>",
-            date=f"Wed, 04 Nov 2026 10:{i:02d}:00 +0000", body=item["body"]))
-    instance.sync_crm()
-    yield instance
-    instance.stop()
-    server.stop()
+    try:
+        with World(tmp, [], start_crm, with_people, capture_env, add_message, make_message,
+                   CRM_INTAKE_DRAFT_WAIT_SEC="20") as instance:
+            instance.start_bot(LLM_BASE_URL=server.url, LLM_MODEL=MODEL_NAME, LLM_TIMEOUT_SEC="90")
+            emails = {item["id"]: item for item in load()["emails"]}
+            instance.subjects_sent = []
+            for i, label in enumerate(LABELS):
+                item = emails[label]
+                subject = f"Real model {i}: {item['subject']}"
+                instance.subjects_sent.append(subject)
+                add_message(instance.emulator.url, ADMIN, make_message(
+                    sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=subject, message_id=f"<real{i}@alder.vc>",
+                    date=f"Wed, 04 Nov 2026 10:{i:02d}:00 +0000", body=item["body"]))
+            instance.sync_crm()
+            yield instance
+    finally:
+        server.stop()
 
 
 def proposals(world):

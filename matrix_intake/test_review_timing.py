@@ -21,13 +21,12 @@ SUBJECTS = ["Grace then web edit", "Yes behind a revision", "Stopped in grace", 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    instance = World(tmp_path_factory.mktemp("review-timing"), SUBJECTS, start_crm, with_people, capture_env,
-                     add_message, make_message)
-    instance.bot_defaults["LLM_DRAFTS"] = "off"
-    instance.start_bot()
-    wait_for(lambda: len(instance.cards()) == len(SUBJECTS), timeout=60, what="all cards")
-    yield instance
-    instance.stop()
+    with World(tmp_path_factory.mktemp("review-timing"), SUBJECTS, start_crm, with_people, capture_env,
+               add_message, make_message) as instance:
+        instance.bot_defaults["LLM_DRAFTS"] = "off"
+        instance.start_bot()
+        wait_for(lambda: len(instance.cards()) == len(SUBJECTS), timeout=60, what="all cards")
+        yield instance
 
 
 def handled(world, event_id):

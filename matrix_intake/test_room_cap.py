@@ -17,11 +17,10 @@ SUBJECTS = ["Cap one", "Cap two", "Cap three", "Cap four", "Cap five"]  # dated 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    instance = World(tmp_path_factory.mktemp("cap"), SUBJECTS, start_crm, with_people, capture_env, add_message,
-                     make_message, max_open_cards=2)
-    instance.start_bot()
-    yield instance
-    instance.stop()
+    with World(tmp_path_factory.mktemp("cap"), SUBJECTS, start_crm, with_people, capture_env, add_message,
+               make_message, max_open_cards=2) as instance:
+        instance.start_bot()
+        yield instance
 
 
 def subjects(world):

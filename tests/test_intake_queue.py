@@ -75,3 +75,33 @@ def test_limit_never_exceeds_the_free_places(site):
     free = CAP - len(state["open"])
     assert len(site.bot.get(f"{INTAKE}?limit=1").json["to_post"]) == min(1, free)
     assert len(state["to_post"]) == free
+
+
+def test_every_item_says_its_kind_and_a_decided_card_says_who_decided_it_and_how_long_ago(site):
+    """contracts §7 v3: work-list items carry `kind`; the bot answers a late or losing decision in the thread with
+    who decided the card and when, from the 409 of …/decide or from GET …/{id} (the CRM's clock, not the bot's)."""
+    state = lists(site)
+    assert state["to_post"] or state["open"]
+    assert state["to_draft"] and state["to_close"]
+    for key in ("to_post", "open", "to_close", "to_draft"):
+        assert {item["kind"] for item in state[key]} <= {"email"}, key
+    post_all(site, state["to_post"])
+    card = lists(site)["open"][0]
+    pending = site.bot.get(f"{INTAKE}/{card['id']}")
+    assert pending.status == 200 and pending.json["proposal"]["status"] == "pending"
+    assert "decided_ago_sec" not in pending.json
+    won = site.bot.post(f"{INTAKE}/{card['id']}/decide", {"decision": "approve", "actor": "@ann:s"})
+    lost = site.bot.post(f"{INTAKE}/{card['id']}/decide", {"decision": "reject", "actor": "@ben:s"})
+    assert won.status == 200 and lost.status == 409
+    assert lost.json["proposal"]["decided_by"] == "@ann:s" and lost.json["proposal"]["decided_via"] == "matrix"
+    assert 0 <= lost.json["decided_ago_sec"] <= 5
+    later = site.bot.get(f"{INTAKE}/{card['id']}")
+    assert later.status == 200 and later.json["proposal"]["status"] == "approved"
+    assert 0 <= later.json["decided_ago_sec"] <= 5
+    unknown = site.bot.get(f"{INTAKE}/999999")  # the same check as every other intake path: the same answer
+    assert unknown.status == 404
+    assert unknown.json == site.bot.post(f"{INTAKE}/999999/decide", {"decision": "approve", "actor": "@ann:s"}).json
+    assert site.member.get(f"{INTAKE}/{card['id']}").status == 403  # the bridge is the bot's (and admins')
+    stale = site.bot.post(f"{INTAKE}/{lists(site)['open'][0]['id']}/decide",
+                          {"decision": "approve", "actor": "@ann:s", "expected_version": 99})
+    assert stale.status == 409 and "decided_ago_sec" not in stale.json  # pending: a newer draft, nobody decided

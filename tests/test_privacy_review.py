@@ -137,6 +137,9 @@ def test_the_bot_cannot_read_a_decided_card_it_was_never_shown(site):
                            ("posted", {"room_id": "!r:x", "event_id": "$e"})):
             reply = site.bot.post(f"{base}/{path}", body)
             assert reply.status == 404 and "NARROWWORD" not in repr(reply.json), (path, reply.status, reply.json)
+        # GET …/{id} (issue 23) goes through the same check: the same answer as decide, word for word
+        state, decide = site.bot.get(base), site.bot.post(f"{base}/decide", {"decision": "approve", "actor": "@x:y"})
+        assert (state.status, state.json) == (decide.status, decide.json) and "NARROWWORD" not in repr(state.json)
     finally:
         assert site.member2.patch(f"/api/email/accounts/{account}", {"visibility": "everything"}).status == 200
 

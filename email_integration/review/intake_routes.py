@@ -2,10 +2,11 @@
 and reports back; bot or admin only. The bot relays a human's decision and names them (`actor`)."""
 from __future__ import annotations
 
+import datetime as _dt
 import re
 
 from backend.auth import require_bot_or_admin
-from backend.db import atomic, iso_after
+from backend.db import ISO_FORMAT, atomic, iso_after
 from backend.web import BadRequest, Conflict, NotFound, Route, field_str, query_int
 from email_integration.config import CONFIG
 
@@ -15,6 +16,7 @@ from .proposal_routes import decide_fields
 # Matrix identifiers: room ids "!opaque:server" ("!opaque" from room version 12), event ids "$opaque[:server]".
 ROOM_ID = re.compile(r"^![^\s]+$")
 EVENT_ID = re.compile(r"^\$\S+$")
+KIND = "email"  # contracts §7 v3: every work-list item says what it is about (meeting cards come with the calendar)
 
 
 def web_url(proposal_id: int) -> str:
@@ -43,9 +45,12 @@ def work_lists(req):
                 card.pop(web_only)
             card["web_url"] = web_url(row["id"])
             to_post.append(card)
-    return {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn),
-            "waiting": db_intake.unposted_count(req.conn) - len(to_post),
-            "to_draft": model_drafts.items(req.conn, limit, CONFIG.workspace_domain)}
+    lists = {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn),
+             "to_draft": model_drafts.items(req.conn, limit, CONFIG.workspace_domain)}
+    for items in lists.values():
+        for item in items:
+            item["kind"] = KIND
+    return {**lists, "waiting": db_intake.unposted_count(req.conn) - len(to_post)}
 
 
 def _proposal(req, closing: bool = False) -> dict:
@@ -76,13 +81,32 @@ def posted(req):
         return {"posted": db_intake.side_row(req.conn, proposal["id"])}
 
 
+def decided_ago(state: dict) -> dict:
+    """{"decided_ago_sec": N} for a decided proposal (the CRM's clock, so the bot needs none): how the room says
+    "Already approved by @ann 3 s ago"."""
+    if state.get("status") not in ("approved", "rejected") or not state.get("decided_at"):
+        return {}
+    decided = _dt.datetime.strptime(state["decided_at"], ISO_FORMAT).replace(tzinfo=_dt.timezone.utc)
+    return {"decided_ago_sec": max(0, int((_dt.datetime.now(_dt.timezone.utc) - decided).total_seconds()))}
+
+
+def proposal_state(req):
+    """GET …/{id}: the proposal's state, for the bot to answer a reply to a card no longer open."""
+    state = proposals.state_of(_proposal(req))
+    return {"proposal": state, **decided_ago(state)}
+
+
 def decide(req):
     data = req.json()
     actor = field_str(data, "actor", max_len=255)
     fields = decide_fields(data)
     _proposal(req)
-    return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="matrix", actor=actor,
-                                         **fields)}
+    try:
+        return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="matrix",
+                                             actor=actor, **fields)}
+    except Conflict as conflict:  # who decided it, and how long ago, for the reviewer who lost the race
+        conflict.payload = {**(conflict.payload or {}), **decided_ago((conflict.payload or {}).get("proposal") or {})}
+        raise
 
 
 def draft(req):
@@ -105,6 +129,7 @@ def closed(req):
 ID = r"(?P<id>[0-9]{1,12})"
 INTAKE_ROUTES = [
     Route("GET", r"/api/intake/email-proposals", work_lists, require_bot_or_admin),
+    Route("GET", rf"/api/intake/email-proposals/{ID}", proposal_state, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/posted", posted, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/decide", decide, require_bot_or_admin),
     Route("POST", rf"/api/intake/email-proposals/{ID}/draft", draft, require_bot_or_admin),
