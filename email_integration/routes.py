@@ -36,7 +36,7 @@ def _scheduler(req):
     return get_scheduler(req.handler.server.db_path, req.handler.server.settings.data_dir)
 
 
-def _account_view(conn, account: dict, scheduler) -> dict:
+def _account_view(conn, account: dict, scheduler, viewer: dict) -> dict:
     state = db_accounts.get_sync_state(conn, account["id"])
     run = db_accounts.last_run(conn, account["id"])
     shown_state = account["state"]
@@ -51,8 +51,14 @@ def _account_view(conn, account: dict, scheduler) -> dict:
             "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
             "quota": _account_quota(account["email"]),
             "capture": _capture_view(conn, account["id"]),
-            "completeness": coverage.mailbox(conn, account["id"]),
+            # What Gmail lists of a mailbox (spam, excluded, lookalike counts, when verified) is its owner's and
+            # the admins': a member sees the figures of their own mailbox only.
+            "completeness": coverage.mailbox(conn, account["id"]) if _sees_figures(viewer, account) else None,
             "visibility": db_privacy.visibility(conn, account["id"])}
+
+
+def _sees_figures(viewer: dict, account: dict) -> bool:
+    return viewer["role"] == "admin" or account["user_id"] == viewer["id"]
 
 
 def _capture_view(conn, account_id: int) -> dict:
@@ -89,18 +95,18 @@ def status(req):
             "scheduler": {"running": bool(scheduler and scheduler.running),
                           "interval_min": CONFIG.sync_interval_min,
                           "next_run_at": iso_at(next_run) if next_run else None},
-            "quota": _quota(), "accounts": _account_views(req.conn, scheduler),
+            "quota": _quota(), "accounts": _account_views(req.conn, scheduler, req.user),
             # the firm-wide completeness view (per investor, alerts, covered sources) is the admins'
             "completeness": coverage.firm(req.conn) if req.user["role"] == "admin" else None}
 
 
-def _account_views(conn, scheduler) -> list[dict]:
-    return [_account_view(conn, account, scheduler) for account in db_accounts.list_accounts(conn)]
+def _account_views(conn, scheduler, viewer: dict) -> list[dict]:
+    return [_account_view(conn, account, scheduler, viewer) for account in db_accounts.list_accounts(conn)]
 
 
 def accounts(req):
     from .scheduler import current_scheduler
-    return {"accounts": _account_views(req.conn, current_scheduler())}
+    return {"accounts": _account_views(req.conn, current_scheduler(), req.user)}
 
 
 def _enroll_user(conn, user: dict) -> tuple[dict, bool]:

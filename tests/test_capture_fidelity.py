@@ -13,7 +13,7 @@ from backend import investors_db
 from capture_fixtures import CaptureRig
 from devtools import mail_shapes
 from devtools.gmail_emulator.server import start_emulator
-from email_integration.capture import db_accounts, db_markers, db_sources
+from email_integration.capture import db_accounts, db_markers, db_sources, sources
 from emulator_fixtures import add_message, make_message, post_json, stats
 
 ANN, BOB = "ann@firm.test", "bob@firm.test"
@@ -254,3 +254,24 @@ def urllib_delete(emulator, gmail_id, user=ANN):
     import urllib.request
     request = urllib.request.Request(f"{emulator.url}/_emulator/users/{user}/messages/{gmail_id}", method="DELETE")
     urllib.request.urlopen(request, timeout=10).close()
+
+
+def test_a_stored_group_address_gmail_cannot_read_is_skipped_with_a_warning_never_failing_the_sync(rig, emulator,
+                                                                                                  caplog):
+    """Saved before the API refused it (or written by hand): a group address holding Gmail syntax would make
+    every mailbox's source query a 400. It is left out of the search with a warning; the rest is captured."""
+    with rig.conn:
+        db_sources.add_group(rig.conn, "ir(old@firm.test", None)
+        db_sources.add_group(rig.conn, IR, None)
+    kim = put(emulator, plain(1, "Kim <kim@alder.vc>"))["id"]
+    post = put(emulator, mail_shapes.group_rewritten("Raj Patel", "raj@birch.capital", IR, "Investor Relations",
+                                                     "Side letter", "Ours.\n", "<bad-g@birch.capital>"))["id"]
+    ann = rig.enroll(ANN)
+    with caplog.at_level("WARNING", logger="email_integration.capture.sources"):
+        assert rig.sync(ann)["status"] == "ok"
+        new = put(emulator, plain(2, "Kim <kim@alder.vc>"))["id"]
+        assert rig.service.sync_account(ann, poll=True)["status"] == "ok"
+    assert {kim, post, new} <= set(rig.view(ann))
+    assert any("ir(old@firm.test" in r.getMessage() for r in caplog.records)
+    described = {s["address"]: s for s in sources.described(rig.conn) if s["kind"] == "group"}
+    assert "refused" in described["ir(old@firm.test"] and "refused" not in described[IR]

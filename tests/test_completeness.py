@@ -151,3 +151,39 @@ def test_verify_now_and_the_covered_sources_are_for_admins(site):
     assert site.admin.request("DELETE", "/api/email/capture-sources", {"address": "ir@firm.test"}).status == 404
     actions = [e["action"] for e in site.admin.get("/api/audit").json["entries"]]
     assert "email.source.add" in actions and "email.source.remove" in actions
+
+
+def test_a_member_sees_the_figures_of_their_own_mailbox_only(site):
+    """What Gmail lists of a mailbox (its spam, excluded and lookalike counts, when it was verified) says what
+    mail a person has: a member sees it for their own mailbox, never a teammate's; admins see every one."""
+    for path in ("/api/email/status", "/api/email/accounts"):
+        accounts = site.member.get(path).json["accounts"]
+        assert len(accounts) >= 2
+        own = [a for a in accounts if a["email"] == "member@firm.test"]
+        others = [a for a in accounts if a["email"] != "member@firm.test"]
+        assert own[0]["completeness"]["listed"] == 1, path
+        assert others and all(a["completeness"] is None for a in others), path
+        admin = site.admin.get(path).json["accounts"]
+        assert all(a["completeness"] is not None for a in admin), path
+
+
+@pytest.mark.parametrize("bad", ["ir(x@firm.test", "ir}@firm.test", "ir:x@firm.test", "ir!@firm.test",
+                                 "jürgen@firm.test", "i r@firm.test", "ir..x@firm.test", "ir@", "@firm.test",
+                                 "ir@firm", "x" * 250 + "@firm.test", "ir@fi(rm.test"])
+def test_a_group_address_gmail_cannot_search_is_refused_naming_it(site, bad):
+    reply = site.admin.post("/api/email/capture-sources", {"address": bad})
+    assert reply.status == 400 and reply.json["error"], bad
+    shown = bad if len(bad) < 100 else None
+    assert shown is None or shown.lower() in reply.json["error"].lower() or "254" in reply.json["error"], reply.json
+    assert [s for s in site.admin.get("/api/email/capture-sources").json["sources"] if s["kind"] == "group"] == []
+
+
+@pytest.mark.parametrize("body", ['{"address": 5}', '{"address": ["ir@firm.test"]}', '[]', '"ir@firm.test"',
+                                  '{"address": "ir@firm.test"', '{"address": null}', '{"account_id": "1"}'])
+def test_hostile_bodies_to_the_new_routes_get_a_400(site, body):
+    for method, path in (("POST", "/api/email/capture-sources"), ("DELETE", "/api/email/capture-sources"),
+                         ("POST", "/api/email/completeness/verify")):
+        if path.endswith("verify") and body in ('{"address": 5}', '{"address": ["ir@firm.test"]}', '{"address": null}'):
+            continue  # unknown fields are ignored there
+        reply = site.admin.request(method, path, body=body.encode(), headers={"Content-Type": "application/json"})
+        assert reply.status == 400 and reply.json["error"], (method, path, body)

@@ -13,7 +13,6 @@ from backend import address_policy
 from backend.audit_db import audit
 from backend.auth import require_admin
 from backend.db import atomic
-from backend.investors_api import is_email
 from backend.web import BadRequest, NotFound, Response, Route
 from email_integration.capture import db_sources, sources
 
@@ -22,15 +21,18 @@ def list_sources(req):
     return {"sources": sources.described(req.conn)}
 
 
-def _address(req) -> str:
+def _address(req, check: bool = True) -> str:
     data = req.json()
     unknown = set(data) - {"address"}
     address = data.get("address")
     if unknown or not isinstance(address, str) or not address.strip():
         raise BadRequest("send {address: \"group@your-domain\"}")
-    address = address.strip().lower()
-    if len(address) > 254 or not is_email(address):
-        raise BadRequest(f"not an email address: {address!r}")
+    address = sources.group_form(address)
+    if len(address) > 254:
+        raise BadRequest("not an email address: longer than 254 characters")
+    reason = sources.group_refusal(address) if check else None  # a refused one saved before stays removable
+    if reason:
+        raise BadRequest(reason)
     return address
 
 
@@ -46,7 +48,7 @@ def add_source(req):
 
 
 def remove_source(req):
-    address = _address(req)
+    address = _address(req, check=False)
     with atomic(req.conn):
         if not db_sources.remove_group(req.conn, address):
             raise NotFound(f"{address} is not a listed group address")

@@ -139,3 +139,6 @@ HIDDEN_LABELS = ("SPAM", "TRASH")
 # Google publishes no limit on `q`; Gmail's filters are reported to stop at 1,500 characters
 # (github.com/mbrt/gmailctl/issues/148), so our queries stay within it.
 MAX_QUERY_CHARS = 1500
+# A Google Group's address follows the rules of a Workspace username (Directory API, groups.email): letters
+# a-z, digits, "-", "_", "'" and "." (no accents, no "&=<>+,!", no ".." ; support.google.com/a/answer/9193374).
+GROUP_LOCAL_PART = re.compile(r"\A[a-z0-9_'-]+(?:\.[a-z0-9_'-]+)*\Z")
