@@ -124,6 +124,9 @@ class TargetedCapture:
         if self.excluded:
             listed = self._list_ids(excluded_queries(self.excluded, after=after))
             checks.update({i: hits[i] for i in listed if i in hits})
+        held_threads = db_capture.held_thread_ids(self.conn, self.account_id)
+        outside = {i for i, t in hits.items() if not (t and t in held_threads)}  # may be a lookalike
+        hits = self._lookalikes_out(hits, outside - set(checks))
         from_sources: dict[str, str] = {}
         in_conversation: dict[str, str] = {}
         if with_sources:
@@ -135,7 +138,7 @@ class TargetedCapture:
             in_conversation = {i: t for i, t in listed.items() if i not in hits and t in threads}
             from_sources = {i: t for i, t in listed.items() if i not in hits and i not in in_conversation}
             checks.update(from_sources)
-        passed = self._screen(checks, from_sources)
+        passed = self._screen(checks, {**from_sources, **{i: t for i, t in checks.items() if i in outside}})
         found = {i: t for i, t in hits.items() if i not in checks or i in passed}
         found.update({i: from_sources[i] for i in passed if i in from_sources})
         found.update(in_conversation)
@@ -143,10 +146,63 @@ class TargetedCapture:
         self.tally["listed"] += len(found)
         return found
 
-    def _screen(self, checks: dict[str, str], from_sources: dict[str, str]) -> set[str]:
+    def _lookalikes_out(self, hits: dict[str, str], outside: set[str]) -> dict[str, str]:
+        """The investor search's hits less word-match lookalikes. A hit outside the conversations the mailbox
+        holds may only share words with an investor (x@alder.vc.evil.example, "Alder VC" in a name): before its
+        conversation is fetched, one hit of each such thread is read header-first (format=metadata); a thread
+        passes with the first hit that names an investor, and a hit that names none keeps an id-only marker and
+        is never fetched (nor, through it, its thread). `outside`: the hits outside the mailbox's conversations
+        (those the exclusions' queries also list are read by _screen). One metadata get a new conversation; a
+        lookalike costs one, once, until the investors change (google/quota.py, "Gmail search")."""
+        ids = sorted(outside)
+        skip = db_emails.known_gmail_ids(self.conn, self.account_id, ids) | self._valid_marks(ids)
+        unsure: dict[str, list[str]] = {}
+        for gmail_id in (i for i in ids if i not in skip):
+            unsure.setdefault(hits[gmail_id] or gmail_id, []).append(gmail_id)
+        refused: set[str] = set()
+        while unsure:  # each round reads one hit of every thread still unsure: at most as many rounds as hits
+            batch = {group[0]: key for key, group in unsure.items()}
+            named = self._names_an_investor(batch, hits)
+            for gmail_id, key in batch.items():
+                if gmail_id in named:
+                    del unsure[key]  # an investor conversation: its other hits come with it
+                elif gmail_id in self.screen_failed:
+                    refused.update(unsure.pop(key))  # unread: left for the next search (not marked)
+                else:
+                    refused.add(gmail_id)
+                    unsure[key].pop(0)
+                    if not unsure[key]:
+                        del unsure[key]
+        return {i: t for i, t in hits.items() if i not in refused}
+
+    def _names_an_investor(self, batch: dict[str, str], hits: dict[str, str]) -> set[str]:
+        """Of `batch` ids, read header-first, those whose headers name an investor (and no exclusion); the
+        others are marked (refused, or excluded), a failure to read is in screen_failed."""
+        found, failed = self.client.batch_get_metadata(list(batch), sources.SCREEN_HEADERS)
+        auth = next((e for e in failed.values() if isinstance(e, AuthError)), None)
+        if auth is not None:
+            raise auth
+        self.screen_failed.update({i: str(e)[:200] for i, e in failed.items() if not isinstance(e, NotFoundError)})
+        index = self.ingestor.matcher.index(self.conn)
+        named = set()
+        with atomic(self.conn):
+            for gmail_id, resource in found.items():
+                addresses = addresses_of(parse(resource))
+                if excluded(addresses, self.excluded):
+                    db_markers.mark(self.conn, self.account_id, gmail_id, hits[gmail_id], db_markers.EXCLUDED,
+                                    basis=self.exclusion_basis)
+                elif index.match(addresses):
+                    named.add(gmail_id)
+                else:
+                    db_markers.mark(self.conn, self.account_id, gmail_id, hits[gmail_id], db_markers.REFUSED,
+                                    basis=self.terms_basis)
+        return named
+
+    def _screen(self, checks: dict[str, str], must_name: dict[str, str]) -> set[str]:
         """Of {id: threadId} to be read header-first, those to fetch: what the mailbox holds already passes (it
-        is not fetched again anyway); excluded mail, and source mail naming no investor, are marked, not
-        fetched; a message whose headers could not be read waits for the next search."""
+        is not fetched again anyway); excluded mail, and `must_name` mail (the covered sources', hits outside the
+        mailbox's conversations) naming no investor, are marked, not fetched; a message whose headers could not
+        be read waits for the next search."""
         if not checks:
             return set()
         ids = list(checks)
@@ -165,12 +221,12 @@ class TargetedCapture:
                 if excluded(addresses, self.excluded):
                     db_markers.mark(self.conn, self.account_id, gmail_id, checks[gmail_id], db_markers.EXCLUDED,
                                     basis=self.exclusion_basis)
-                elif gmail_id in from_sources and not index.match(addresses):
+                elif gmail_id in must_name and not index.match(addresses):
                     db_markers.mark(self.conn, self.account_id, gmail_id, checks[gmail_id], db_markers.REFUSED,
                                     basis=self.terms_basis)
                 else:
                     passed.add(gmail_id)
-        self.screen_failed = {i: str(e)[:200] for i, e in failed.items() if not isinstance(e, NotFoundError)}
+        self.screen_failed.update({i: str(e)[:200] for i, e in failed.items() if not isinstance(e, NotFoundError)})
         return passed
 
     def _valid_marks(self, ids: list[str]) -> set[str]:
