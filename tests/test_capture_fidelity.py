@@ -224,21 +224,61 @@ def test_a_window_search_hit_history_did_not_report_is_captured_by_that_poll(rig
     assert {unreported["id"], reported} <= set(rig.view(ann))
 
 
-def test_mail_the_search_sees_late_is_captured_by_a_later_poll(rig, emulator):
-    ann = rig.enroll(ANN)
-    assert rig.sync(ann)["status"] == "ok"
-    post_json(f"{emulator.url}/_emulator/search", {"lag_sec": 2})
-    new = put(emulator, plain(1, "Kim <kim@alder.vc>"))["id"]
-    rig.service.sync_account(ann, poll=True)  # history has it, the search not yet
-    assert new not in rig.view(ann)
-    assert [r["gmail_id"] for r in rig.query("SELECT gmail_id FROM email_search_rechecks")] == [new]
-    deadline = time.monotonic() + 20
-    while new not in rig.view(ann) and time.monotonic() < deadline:
-        time.sleep(0.5)
+class Clock:
+    """The capture's clock for the rechecks (sync_targeted.time), moved by the test: polls every 15 s without
+    waiting for them."""
+
+    def __init__(self, monkeypatch):
+        from email_integration.capture import sync_targeted
+        self.now = time.time()
+        monkeypatch.setattr(sync_targeted.time, "time", lambda: self.now)
+
+
+def search_calls(emulator, user=ANN):
+    return entry(emulator, user).get("calls", {}).get("messages.list", 0)
+
+
+def test_mail_the_search_sees_late_is_captured_by_the_next_poll_after_it_is_indexed(tmp_path, emulator, keys,
+                                                                                  monkeypatch):
+    """History reports the mail at once; the search index sees it only later (the emulator's lag, raised, then
+    dropped to 0 when the test decides it is indexed). Whenever within RECHECK_SEC that happens, the next poll
+    (every CRM_GMAIL_POLL_SEC, default 15) captures it; past RECHECK_SEC nothing is searched for it any more."""
+    from email_integration.capture.sync_targeted import RECHECK_SEC
+    rig = CaptureRig(tmp_path, emulator, keys, **TARGETED)  # the default poll interval
+    try:
+        clock = Clock(monkeypatch)
+        ann = rig.enroll(ANN)
+        assert rig.sync(ann)["status"] == "ok"
+        post_json(f"{emulator.url}/_emulator/search", {"lag_sec": 100_000})
+        new = put(emulator, plain(1, "Kim <kim@alder.vc>"))["id"]
+        rig.service.sync_account(ann, poll=True)  # history has it, the search not yet
+        assert new not in rig.view(ann)
+        assert [r["gmail_id"] for r in rig.query("SELECT gmail_id FROM email_search_rechecks")] == [new]
+        for _ in range(int(RECHECK_SEC * 0.6) // 15):  # 6 minutes of polls, still unseen by the search
+            clock.now += 15
+            before = search_calls(emulator)
+            rig.service.sync_account(ann, poll=True)
+            assert search_calls(emulator) > before  # every poll looks again
+        assert new not in rig.view(ann)
+        post_json(f"{emulator.url}/_emulator/search", {"lag_sec": 0})  # indexed now
+        clock.now += 15
         rig.service.sync_account(ann, poll=True)
-    assert new in rig.view(ann) and rig.query("SELECT * FROM email_search_rechecks") == []
-    # it started its thread within the recheck window: its mates would be among the recent ids, so no threads.get
-    assert entry(emulator).get("thread_gets", {}) == {} and bodies(emulator)[new] == 1
+        assert new in rig.view(ann) and rig.query("SELECT * FROM email_search_rechecks") == []
+        # it started its thread within the recheck window: its mates would be among the recent ids, so no threads.get
+        assert entry(emulator).get("thread_gets", {}) == {} and bodies(emulator)[new] == 1
+        # a personal message the search never lists is looked for until RECHECK_SEC, then no more
+        post_json(f"{emulator.url}/_emulator/search", {"lag_sec": 100_000})
+        put(emulator, plain(2, "Pal <pal@personal.example>"))
+        rig.service.sync_account(ann, poll=True)
+        clock.now += RECHECK_SEC + 1
+        rig.service.sync_account(ann, poll=True)
+        before = search_calls(emulator)
+        for _ in range(4):
+            clock.now += 15
+            rig.service.sync_account(ann, poll=True)
+        assert search_calls(emulator) == before and rig.query("SELECT * FROM email_search_rechecks") == []
+    finally:
+        rig.close()
 
 
 def test_spam_trash_and_deletion_follow_the_written_policy(rig, emulator):
@@ -291,3 +331,27 @@ def test_a_stored_group_address_gmail_cannot_read_is_skipped_with_a_warning_neve
     assert any("ir(old@firm.test" in r.getMessage() for r in caplog.records)
     described = {s["address"]: s for s in sources.described(rig.conn) if s["kind"] == "group"}
     assert "refused" in described["ir(old@firm.test"] and "refused" not in described[IR]
+
+
+def test_polls_spend_no_gets_on_marked_mail_and_a_bounded_number_of_searches(rig, emulator):
+    """Every poll's window search lists again the mail the capture marked (a lookalike, a stranger's envelope,
+    excluded mail): the markers hold, so a poll costs history.list and its list calls only, whatever it lists."""
+    from email_integration.privacy import db_privacy
+    with rig.conn:
+        db_sources.add_group(rig.conn, IR, None)
+        db_privacy.add_exclusion(rig.conn, "firm", None, "@clinic.example", None)
+    marked = [put(emulator, plain(1, "Ops <ops@alder.vc.evil.example>"))["id"],
+              put(emulator, plain(2, "Kim <kim@alder.vc>", cc="Dr <who@clinic.example>"))["id"],
+              put(emulator, mail_shapes.docusign("Sam Roe", "sam@landlord.example", ANN, "Lease", "<m3@docusign.net>"))["id"]]
+    ann = rig.enroll(ANN)
+    assert rig.sync(ann)["status"] == "ok"
+    assert set(markers(rig)) >= set(marked[1:])  # the lookalike too, under Gmail's words
+    searches = 4  # one query each: the investors, the exclusions, the services, the group
+    for i in range(3):
+        post_json(f"{emulator.url}/_emulator/stats/reset", {})
+        put(emulator, plain(10 + i, "Pal <pal@personal.example>"))
+        rig.service.sync_account(ann, poll=True)
+        calls = entry(emulator).get("calls", {})
+        assert set(calls) <= {"history.list", "messages.list"}, calls
+        assert calls.get("messages.list", 0) <= searches
+        assert entry(emulator)["units"] <= 2 * calls.get("history.list", 0) + 5 * searches

@@ -348,14 +348,14 @@ class TargetedCapture:
                 if r["first_seen_at"] >= since}
 
     def _recheck_due(self, now: float) -> bool:
-        """Whether ids awaiting the search are due for another look: spaced by a quarter of the youngest's age
-        (at least a poll interval), so a lagging index is met within a few polls at a few searches' cost."""
+        """Whether ids awaiting the search are due for another look: on every poll while one is younger than
+        RECHECK_SEC, so mail the index sees late is caught by the first poll after it does (a quarter-age
+        backoff left it waiting minutes). The cost is bounded: one windowed search a poll (at most
+        MAX_SEARCH_QUERIES lists) for RECHECK_SEC after the newest id the search did not list, no gets."""
         waiting = [r for r in db_markers.rechecks(self.conn, self.account_id) if r["first_seen_at"] >= now - RECHECK_SEC]
         if not waiting:
             return False
-        youngest = max(r["first_seen_at"] for r in waiting)
-        last = max(r["last_checked_at"] for r in waiting)
-        return now - last >= max(self.config.poll_sec * 0.9, (now - youngest) / 4)
+        return now - max(r["last_checked_at"] for r in waiting) >= self.config.poll_sec * 0.5
 
     def _window_start(self) -> int:
         last = db_accounts.get_sync_state(self.conn, self.account_id)["last_success_at"]
