@@ -78,9 +78,11 @@ def domain_forms(domain: str) -> list[str]:
 
 
 def address_forms(address: str) -> list[str]:
-    """An address with an internationalised domain in both forms (the local part is kept as it is)."""
-    local, at, domain = address.strip().lower().rpartition("@")
-    return [f"{local}@{form}" for form in domain_forms(domain)] if at else [address.strip().lower()]
+    """An address with an internationalised domain in both forms (the local part kept, NFC: "jürgen" typed or
+    saved decomposed is the same address as in a header, and Gmail's words split a decomposed ü)."""
+    address = unicodedata.normalize("NFC", address.strip().lower())
+    local, at, domain = address.rpartition("@")
+    return [f"{local}@{form}" for form in domain_forms(domain)] if at else [address]
 
 
 def domain_of(address: str) -> str:

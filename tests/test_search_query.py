@@ -52,6 +52,24 @@ def test_unicode_and_special_addresses_are_searched_in_a_form_gmail_accepts():
         assert not match(facts(cc="kim@alder.vc"))  # `&` belongs to the word
 
 
+def test_decomposed_unicode_is_searched_and_matched_as_its_composed_form():
+    """Saved decomposed (u + U+0308, as some keyboards and old rows have it), "jürgen" would be searched as the
+    words "ju" and "rgen", which no header holds: NFC before the query and before the matcher."""
+    from email_integration.capture.matcher import InvestorIndex
+    nfd_address, nfd_domain = "ju\u0308rgen@fonds.de", "mu\u0308nchen-capital.de"
+    rows = [(1, "email", nfd_address), (2, "domain", nfd_domain)]
+    assert investor_terms(rows) == ["münchen-capital.de", "xn--mnchen-capital-gsb.de", "jürgen@fonds.de"]
+    (q,) = build_queries(investor_terms(rows))
+    for mode in MODES:
+        match = compile_query(q, mode=mode)
+        assert match(facts(**{"from": "Jürgen <jürgen@fonds.de>"})) and match(facts(to="a@münchen-capital.de"))
+    index = InvestorIndex(rows)
+    assert [m[0] for m in index.match(["jürgen@fonds.de"])] == [1]
+    assert [m[0] for m in index.match([nfd_address])] == [1]  # a decomposed header too
+    assert [m[0] for m in index.match(["a@xn--mnchen-capital-gsb.de"])] == [2]
+    assert [m[0] for m in InvestorIndex([(1, "email", "jürgen@fonds.de")]).match([nfd_address])] == [1]
+
+
 @pytest.mark.parametrize("value", ["kim{x}@alder.vc", "(kim)@alder.vc", "kim:co@alder.vc", "kim!@alder.vc",
                                    "a|b@alder.vc", "-kim@alder.vc", "kim\\co@alder.vc"])
 def test_what_the_search_syntax_would_read_as_syntax_is_refused_with_the_reason(value):

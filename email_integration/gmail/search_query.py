@@ -27,6 +27,7 @@ investor search is capped at MAX_SEARCH_QUERIES, refused at input beyond (search
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 from backend.address_policy import FREE_MAIL_DOMAINS, address_forms, domain_forms
 from email_integration.google.quota import ADDRESS_OPERATORS, MAX_QUERY_CHARS, SEARCH_SYNTAX_CHARS
@@ -71,7 +72,7 @@ def _covered_by(address: str, domains: set[str]) -> bool:
 
 
 def _normalised(kind: str, value: str) -> str:
-    value = (value or "").strip().lower()
+    value = unicodedata.normalize("NFC", (value or "").strip().lower())  # one form for query and matcher
     return value.lstrip("@").rstrip(".") if kind == "domain" else value
 
 
