@@ -20,8 +20,10 @@ Internationalised domains are one domain in either form (domain_forms: Unicode a
 """
 from __future__ import annotations
 
+import unicodedata
+
 from . import investors_db, users_db
-from .domain_names import domain_forms, is_domain  # noqa: F401  (part of this module's interface)
+from .domain_names import canonical_domain, domain_forms, is_domain  # noqa: F401  (part of this module's interface)
 from .free_mail import FREE_MAIL_DOMAINS, covers_free_mail, is_free_mail  # noqa: F401  (FREE_MAIL_DOMAINS: too)
 
 # Caps on investor addresses and domains (the Gmail capture searches each in every mailbox, every run:
@@ -91,8 +93,12 @@ GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
 def mailbox_of(address: str) -> str:
-    """The mailbox an address is delivered to: lower case, without a +tag, and at Gmail without dots."""
-    local, _, domain = address.strip().lower().rstrip(".").rpartition("@")
+    """The mailbox an address is delivered to: lower case, without a +tag, and at Gmail without dots; the local
+    part in Unicode NFC, the domain in its xn-- ASCII form without a trailing dot (so either IDN spelling of a
+    domain, and either Unicode composition of a name, is the same mailbox). A +tag is dropped at every provider:
+    where one delivers a+b@ elsewhere than a@, the policy errs on the side of the team's privacy."""
+    local, _, domain = address.strip().rpartition("@")
+    local, domain = unicodedata.normalize("NFC", local).lower(), canonical_domain(domain)
     local = local.split("+", 1)[0] or local
     if domain in GMAIL_DOMAINS:
         local, domain = local.replace(".", ""), "gmail.com"
