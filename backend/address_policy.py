@@ -20,6 +20,7 @@ Internationalised domains are one domain in either form (domain_forms: Unicode a
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from . import investors_db, users_db
@@ -92,6 +93,7 @@ def firm_domains(conn, configured: str = "") -> set[str]:
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
+@functools.lru_cache(maxsize=8192)  # pure; called per participant per exclusion check
 def mailbox_of(address: str) -> str:
     """The mailbox an address is delivered to: lower case, without a +tag, and at Gmail without dots; the local
     part in Unicode NFC, the domain in its xn-- ASCII form without a trailing dot (so either IDN spelling of a

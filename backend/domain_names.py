@@ -3,6 +3,7 @@ both its Unicode and its xn-- ASCII form (domain_forms), and the check that a st
 Pure: used by the settings, the address policy and the investor API alike."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -27,14 +28,19 @@ def _unicode_label(label: str) -> str:
 
 def domain_forms(domain: str) -> list[str]:
     """An internationalised domain in both forms, Unicode first ([domain] for a plain ASCII one); lower case, NFC."""
+    return list(_forms(domain))
+
+
+@functools.lru_cache(maxsize=8192)  # pure; the same few domains recur in every message's headers
+def _forms(domain: str) -> tuple[str, ...]:
     labels = unicodedata.normalize("NFC", domain.strip().lower().rstrip(".")).split(".")
     forms = [".".join(_unicode_label(l) for l in labels), ".".join(_ascii_label(l) for l in labels)]
-    return list(dict.fromkeys(forms))
+    return tuple(dict.fromkeys(forms))
 
 
 def canonical_domain(domain: str) -> str:
     """The one form two spellings of a domain share: the xn-- ASCII form, lower case, without a trailing dot."""
-    return domain_forms(domain)[-1]
+    return _forms(domain)[-1]
 
 
 def is_domain(value: str) -> bool:

@@ -12,6 +12,8 @@ before (literal, lower case) are compared the same way, so they keep working unc
 """
 from __future__ import annotations
 
+import functools
+
 from backend.address_policy import GMAIL_DOMAINS, mailbox_of
 from backend.domain_names import canonical_domain, domain_forms
 from backend.investors_api import is_domain, is_email
@@ -42,6 +44,7 @@ def display_form(pattern: str) -> str:
     return f"{local}@{domain_forms(domain)[0]}"
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a mailbox's patterns are checked against every message
 def key(pattern: str) -> str:
     """What two spellings of one pattern share: the mailbox, or '@' + the domain, all in the ASCII form."""
     pattern = pattern.strip()
@@ -64,9 +67,18 @@ def covers(pattern: str, address: str) -> bool:
 
 
 def excluded(addresses, patterns) -> bool:
-    """Whether any address is covered by any pattern."""
-    keys = [key(p) for p in patterns if p and p.strip()]
+    """Whether any address is covered by any pattern (one set look-up per address and parent domain)."""
+    keys = {key(p) for p in patterns if p and p.strip()}
     if not keys:
         return False
-    mailboxes = [mailbox_of(a) for a in addresses if a and "@" in a]
-    return any(_covers_key(k, m) for k in keys for m in mailboxes)
+    domains = {k[1:] for k in keys if k.startswith("@")}
+    for address in addresses:
+        if not address or "@" not in address:
+            continue
+        mailbox = mailbox_of(address)
+        if mailbox in keys:
+            return True
+        labels = mailbox.rpartition("@")[2].split(".")
+        if domains and any(".".join(labels[i:]) in domains for i in range(len(labels))):
+            return True
+    return False
