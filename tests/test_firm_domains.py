@@ -163,3 +163,31 @@ def test_a_free_mail_login_domain_is_not_the_firms(tmp_path):
         assert "hotmail.fr" not in address_policy.firm_domains(conn)
     finally:
         conn.close()
+
+
+def test_the_refresh_tool_writes_the_list_with_source_version_and_licence(tmp_path):
+    """devtools/refresh_free_mail.py on a tarball shaped like `npm pack free-email-domains` (no network)."""
+    import io
+    import json
+    import tarfile
+
+    from devtools import refresh_free_mail
+    tarball = tmp_path / "free-email-domains-9.9.9.tgz"
+    files = {"package/package.json": json.dumps({"name": "free-email-domains", "version": "9.9.9", "license": "MIT",
+                                                 "homepage": "https://github.com/Kikobeats/free-email-domains"}),
+             "package/domains.json": json.dumps(["Yahoo.FR", "mail.ru.", "mail.ru", " orange.fr "]),
+             "package/LICENSE.md": "The MIT License (MIT)\n\nCopyright (c) 2017 Kiko Beats\n"}
+    with tarfile.open(tarball, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    meta, domains, licence = refresh_free_mail.read_tarball(str(tarball))
+    text = refresh_free_mail.render(meta, domains, licence, "2026-12-02")
+    path = tmp_path / "list.txt"
+    path.write_text(text, encoding="utf-8")
+    assert free_mail.load(str(path)) == {"yahoo.fr", "mail.ru", "orange.fr"}
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    assert any("free-email-domains 9.9.9" in line for line in header)
+    assert any("Licence: MIT" in line for line in header) and "# Copyright (c) 2017 Kiko Beats" in header
