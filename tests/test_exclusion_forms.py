@@ -2,15 +2,13 @@
 a trailing dot, an IDN domain in Unicode or xn--, a Unicode name in NFC or NFD. Units on the pure rule and on
 the SQL of a populated database, then over HTTP against the Gmail emulator: excluded mail in each spelling is
 never captured when the exclusion comes first, and purged when it comes later."""
-import sqlite3
 import unicodedata
 
 import pytest
 
 from backend import db
 from backend.server import init_db
-from capture_fixtures import KIM, capture_env, sync_all
-from conftest import start_crm, with_people
+from capture_fixtures import db_rows, start_capture_crm, sync_all
 from emulator_fixtures import add_message, make_message
 from email_integration.gmail.search_query import excluded_queries
 from email_integration.privacy import db_privacy
@@ -106,12 +104,10 @@ def site(tmp_path_factory, keys):
         _mail(emulator.url, [MEMBER, MEMBER2], subject, sender)
     _raw_utf8(emulator.url, [MEMBER, MEMBER2], "Decomposed name", f"{NFD_NAME}@nfc.example")
     _mail(emulator.url, [MEMBER, MEMBER2], "Kept deal", "Kim Lee <kim@alder.vc>", cc="")
-    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
+    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys, sync=False)  # Kim, everyone enrolled
     server.create_user(MEMBER2, "member", name="Member Two")
-    server.member2 = server.logged_in(MEMBER2)
-    server.emulator = emulator
-    assert server.admin.post("/api/investors", {**KIM, "domains": ["alder.vc"]}).status == 201
-    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200
+    server.member2, server.emulator = server.logged_in(MEMBER2), emulator
+    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200  # member2 too
     for pattern in ("dr.who@gmail.com", "@clinic.test", "@bücher.example", f"{NFC_NAME}@nfc.example"):
         assert server.member.post("/api/email/exclusions", {"pattern": pattern, "scope": "mine"}).status == 201
     sync_all(server)
@@ -120,16 +116,8 @@ def site(tmp_path_factory, keys):
     emulator.stop()
 
 
-def stored_rows(site, sql, *params):
-    conn = sqlite3.connect(f"file:{site.data_dir}/crm.db?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
 def held_subjects(site, box):
-    return {r[0] for r in stored_rows(site, "SELECT e.subject FROM emails e JOIN email_mailbox_entries m "
+    return {r[0] for r in db_rows(site, "SELECT e.subject FROM emails e JOIN email_mailbox_entries m "
                                             "ON m.email_id = e.id JOIN email_accounts a ON a.id = m.account_id "
                                             "WHERE a.email = ?", box)}
 
