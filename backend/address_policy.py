@@ -24,8 +24,8 @@ import functools
 import unicodedata
 
 from . import investors_db, users_db
-from .domain_names import canonical_domain, domain_forms, is_domain  # noqa: F401  (part of this module's interface)
-from .free_mail import FREE_MAIL_DOMAINS, covers_free_mail, is_free_mail  # noqa: F401  (FREE_MAIL_DOMAINS: too)
+from .domain_names import canonical_domain, domain_forms
+from .free_mail import FREE_MAIL_DOMAINS, covers_free_mail, is_free_mail  # noqa: F401  (FREE_MAIL_DOMAINS: re-exported)
 
 # Caps on investor addresses and domains (the Gmail capture searches each in every mailbox, every run:
 # 400 addresses of a typical 30 characters make 39 searches of 5 quota units, under 4% of a mailbox's
