@@ -3,12 +3,14 @@
 An investor address is captured from every teammate's mailbox, so adding a teammate's address (or
 one at the firm's domain, or all of gmail.com) as an "investor" would capture the team's private mail.
 Refused, with the reason:
-- an address or domain at the firm's own domains: CRM_GMAIL_WORKSPACE_DOMAIN (Settings.firm_domain)
-  plus the domain of every person who has a CRM login, unless that is a public mail provider;
+- an address or domain at the firm's own domains or their subdomains: CRM_GMAIL_WORKSPACE_DOMAIN
+  (Settings.firm_domain), CRM_FIRM_DOMAINS (the Workspace's alias and secondary domains, set_firm_domains) and
+  the domain of every person who has a CRM login, unless that is a public mail provider;
 - an address of anyone with a CRM login, or of any mailbox an integration registered
   (register_team_addresses: the Gmail capture registers its enrolled mailboxes; the core never
   imports the integration);
-- a domain on FREE_MAIL_DOMAINS (addresses there are fine: investors use Gmail too);
+- a public mail provider's domain (free_mail: a vendored list of some 14,000), or a registry's second level
+  with one under it (co.uk); addresses there are fine: investors use Gmail too;
 - more than MAX_EMAILS_PER_INVESTOR addresses or MAX_DOMAINS_PER_INVESTOR domains on one investor, or more
   than MAX_ADDRESSES_TOTAL of both over all investors: every address is searched in every mailbox on every
   run, so a member must not be able to push each run over Gmail's quota (limit_refusal);
@@ -18,9 +20,12 @@ Internationalised domains are one domain in either form (domain_forms: Unicode a
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from . import investors_db, users_db
+from .domain_names import canonical_domain, domain_forms
+from .free_mail import FREE_MAIL_DOMAINS, covers_free_mail, is_free_mail  # noqa: F401  (FREE_MAIL_DOMAINS: re-exported)
 
 # Caps on investor addresses and domains (the Gmail capture searches each in every mailbox, every run:
 # 400 addresses of a typical 30 characters make 39 searches of 5 quota units, under 4% of a mailbox's
@@ -29,16 +34,8 @@ MAX_EMAILS_PER_INVESTOR = 20
 MAX_DOMAINS_PER_INVESTOR = 10
 MAX_ADDRESSES_TOTAL = 400
 
-# Domains shared by unrelated people: one list for the whole CRM (the email matcher never matches
-# them by domain either).
-FREE_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com", "msn.com",
-    "yahoo.com", "yahoo.co.uk", "ymail.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me",
-    "protonmail.com", "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "zoho.com", "yandex.com",
-    "yandex.ru", "qq.com", "163.com", "126.com", "fastmail.com", "hey.com", "tutanota.com", "naver.com",
-})
-
 _team_sources = []  # callables conn -> iterable of addresses
+_configured_firm_domains: frozenset[str] = frozenset()  # CRM_FIRM_DOMAINS (set_firm_domains)
 _address_checks = []  # callables (conn, investor_id | None, emails, domains) -> reason | None
 
 
@@ -48,33 +45,18 @@ def register_team_addresses(source) -> None:
         _team_sources.append(source)
 
 
+def set_firm_domains(domains) -> None:
+    """The firm's domains from the settings (CRM_FIRM_DOMAINS: the Workspace's secondary and alias domains), set
+    once at start by whatever loaded the settings (the server, the capture's sync-now); both IDN forms of each."""
+    global _configured_firm_domains
+    _configured_firm_domains = frozenset(form for d in domains for form in domain_forms(d.lstrip("@")) if d.strip())
+
+
 def register_address_check(check) -> None:
     """Add a check of an investor's new addresses: check(conn, investor_id or None for a new investor, emails,
     domains) → the reason they are refused, or None (emails/domains None: unchanged). Idempotent."""
     if check not in _address_checks:
         _address_checks.append(check)
-
-
-def _ascii_label(label: str) -> str:
-    # IDNA 2008 without mapping (RFC 5891 §4.4): a non-ASCII label is xn-- + its RFC 3492 punycode. (Python's
-    # "idna" codec is IDNA 2003, which maps ß to ss and so names a different domain.)
-    return label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
-
-
-def _unicode_label(label: str) -> str:
-    if label.startswith("xn--"):
-        try:
-            return label[4:].encode("ascii").decode("punycode")
-        except (UnicodeError, ValueError):
-            return label
-    return label
-
-
-def domain_forms(domain: str) -> list[str]:
-    """An internationalised domain in both forms, Unicode first ([domain] for a plain ASCII one); lower case, NFC."""
-    labels = unicodedata.normalize("NFC", domain.strip().lower().rstrip(".")).split(".")
-    forms = [".".join(_unicode_label(l) for l in labels), ".".join(_ascii_label(l) for l in labels)]
-    return list(dict.fromkeys(forms))
 
 
 def address_forms(address: str) -> list[str]:
@@ -94,12 +76,16 @@ def _within(domain: str, parent: str) -> bool:
 
 
 def firm_domains(conn, configured: str = "") -> set[str]:
-    """The firm's own domains: the configured one and every person's login domain (public mail excluded)."""
-    found = {configured.lower().strip().lstrip("@")} if configured and configured.strip() else set()
+    """The firm's own domains: the Workspace domain given (CRM_GMAIL_WORKSPACE_DOMAIN), CRM_FIRM_DOMAINS
+    (set_firm_domains: its alias and secondary domains) and every person's login domain (public mail excluded);
+    an internationalised one in both forms."""
+    found = set(_configured_firm_domains)
+    if configured and configured.strip():
+        found.update(domain_forms(configured.strip().lstrip("@")))
     for user in users_db.list_users(conn):
         domain = domain_of(user["email"])
-        if user["role"] != "bot" and domain and domain not in FREE_MAIL_DOMAINS:
-            found.add(domain)
+        if user["role"] != "bot" and domain and not is_free_mail(domain):
+            found.update(domain_forms(domain))
     return found
 
 
@@ -109,9 +95,14 @@ def firm_domains(conn, configured: str = "") -> set[str]:
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
+@functools.lru_cache(maxsize=8192)  # pure; called per participant per exclusion check
 def mailbox_of(address: str) -> str:
-    """The mailbox an address is delivered to: lower case, without a +tag, and at Gmail without dots."""
-    local, _, domain = address.strip().lower().rstrip(".").rpartition("@")
+    """The mailbox an address is delivered to: lower case, without a +tag, and at Gmail without dots; the local
+    part in Unicode NFC, the domain in its xn-- ASCII form without a trailing dot (so either IDN spelling of a
+    domain, and either Unicode composition of a name, is the same mailbox). A +tag is dropped at every provider:
+    where one delivers a+b@ elsewhere than a@, the policy errs on the side of the team's privacy."""
+    local, _, domain = address.strip().rpartition("@")
+    local, domain = unicodedata.normalize("NFC", local).lower(), canonical_domain(domain)
     local = local.split("+", 1)[0] or local
     if domain in GMAIL_DOMAINS:
         local, domain = local.replace(".", ""), "gmail.com"
@@ -146,8 +137,10 @@ def _reason(kind: str, value: str, team: set[str], own: set[str]) -> str | None:
             if _within(domain_of(value), firm):
                 return f"{value} is at the firm's own domain {firm}: investor addresses would capture the team's mail"
         return None
-    if value in FREE_MAIL_DOMAINS:
+    if is_free_mail(value):
         return f"{value} is a public mail provider: matching it would link strangers' mail to this investor"
+    if covers_free_mail(value):
+        return f"{value} covers public mail providers (such as hotmail.co.uk under co.uk): it would link strangers' mail"
     for firm in own:
         if _within(value, firm) or _within(firm, value):
             return f"{value} covers the firm's own domain {firm}: it would capture the team's mail"

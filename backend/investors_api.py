@@ -6,22 +6,14 @@ import unicodedata
 
 from . import address_policy, investors_db
 from .auth import require_user
+from .domain_names import is_domain
 from .relationships_api import with_relationships
 from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, field_str_list
 
 # A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo). A domain may be
-# internationalised (RFC 5890): it is checked in its ASCII (xn--) form, and kept as given.
+# internationalised (RFC 5890): it is checked in its ASCII (xn--) form, and kept as given (domain_names).
 LOCAL_RE = re.compile(r"\A[^@\s,;<>\"\x00-\x1f\x7f]+\Z")
-DOMAIN_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)+\Z")
 MAX_NOTE_CHARS = 20_000
-
-
-def is_domain(value: str) -> bool:
-    """A domain name (an internationalised one is checked in its xn-- form)."""
-    try:
-        return bool(DOMAIN_RE.match(address_policy.domain_forms(value)[-1]))
-    except (UnicodeError, ValueError):
-        return False
 
 
 def is_email(value: str) -> bool:

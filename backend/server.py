@@ -17,7 +17,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
-from . import accounts_api, audit_api, auth, auth_api, db, investors_api, relationships_api, static
+from . import accounts_api, address_policy, audit_api, auth, auth_api, db, investors_api, relationships_api, static
 from .connections import DeadlineReader, LimitedHTTPServer, Limits
 from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
@@ -332,6 +332,7 @@ def main(argv=None) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    address_policy.set_firm_domains(settings.firm_domains)
     secure_data_dir(settings.data_dir)
     db_file = db.db_path(settings.data_dir)
     init_db(db_file)

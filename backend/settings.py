@@ -18,13 +18,18 @@
 | CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
 | CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
 | CRM_GMAIL_WORKSPACE_DOMAIN | (unset) | also the firm's own domain for the core: investor addresses there are refused |
+| CRM_FIRM_DOMAINS | (unset) | the firm's other domains (Workspace alias and secondary domains), comma-separated: refused like the Workspace domain |
 | CRM_STALE_DAYS | 90 | "going cold": the last two-way email contact is older than this many days |
 """
 from __future__ import annotations
 
 import os
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass
+
+from .domain_names import is_domain
+from .free_mail import is_free_mail
 
 TRUTHY = ("1", "true", "yes", "on")
 
@@ -52,6 +57,7 @@ class Settings:
     tls_key: str = ""
     gmail_enabled: bool = False
     firm_domain: str = ""  # CRM_GMAIL_WORKSPACE_DOMAIN: no investor address may sit there (address_policy)
+    firm_domains: tuple = ()  # CRM_FIRM_DOMAINS: the firm's alias/secondary domains, refused alike
     stale_days: int = 90
 
     @property
@@ -129,6 +135,22 @@ def _origin(environ, name):
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def _domains(environ, name) -> tuple:
+    """A comma-separated list of domains ('@' and a trailing dot allowed), lower case, NFC, or ()."""
+    raw = environ.get(name, "")
+    found = []
+    for item in raw.split(","):
+        domain = unicodedata.normalize("NFC", item.strip().lower().lstrip("@").rstrip("."))
+        if not domain and not item.strip():
+            continue
+        if not is_domain(domain):
+            raise SettingsError(f"{name}: not a domain: {item.strip()!r} (expected e.g. firm-alias.com,firm.co.uk)")
+        if is_free_mail(domain):
+            raise SettingsError(f"{name}: {domain} is a public mail provider, not the firm's own domain")
+        found.append(domain)
+    return tuple(dict.fromkeys(found))
+
+
 def load_settings(environ=os.environ) -> Settings:
     """Read $CRM_DATA_DIR/.env into `environ` (no override), then parse and validate the CRM_* variables."""
     data_dir = environ.get("CRM_DATA_DIR", "").strip() or "data"
@@ -156,5 +178,6 @@ def load_settings(environ=os.environ) -> Settings:
         tls_cert=cert, tls_key=key,
         gmail_enabled=_bool(environ, "CRM_GMAIL_INTEGRATION_ENABLED"),
         firm_domain=environ.get("CRM_GMAIL_WORKSPACE_DOMAIN", "").strip().lower().lstrip("@"),
+        firm_domains=_domains(environ, "CRM_FIRM_DOMAINS"),
         stale_days=_int(environ, "CRM_STALE_DAYS", 90, 1, 36500),
     )

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 
-from backend import backups
+from backend import address_policy, backups
 from backend.db import connect, db_path
 from backend.server import init_db
 from backend.settings import SettingsError, load_settings
@@ -43,6 +43,7 @@ def status(settings, args) -> None:
 
 def sync_now(settings, args) -> None:
     from email_integration.capture.service import CaptureService
+    address_policy.set_firm_domains(settings.firm_domains)  # as the server does: alias domains are the firm's
     CONFIG.reload()
     try:
         validate_startup(CONFIG)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import time
 
 from backend import investors_db
@@ -113,6 +114,15 @@ def attachment_files(data_dir: str) -> list[str]:
 
 
 KIM = {"name": "Kim Lee", "firm": "Alder", "emails": ["kim@alder.vc"], "domains": []}
+
+
+def db_rows(server, sql, *params) -> list:
+    """Rows of a read-only query on a running CRM's database."""
+    conn = sqlite3.connect(f"file:{server.data_dir}/crm.db?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def sync_all(server, timeout: float = 30.0) -> None:

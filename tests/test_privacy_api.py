@@ -4,11 +4,9 @@ exclusions (never stored, purge later), private conversations, mailbox visibilit
 Mailboxes: member@ (private conversations, Bcc sender, ingest exclusions), member2@ (later
 exclusion purge) and admin@ (visibility levels). Tests use disjoint conversations: order-free.
 """
-import sqlite3
-
 import pytest
 
-from capture_fixtures import KIM, capture_env, sync_all
+from capture_fixtures import KIM, capture_env, db_rows, sync_all
 from conftest import start_crm, with_people
 from emulator_fixtures import add_message, make_message
 
@@ -67,14 +65,6 @@ def site(tmp_path_factory, keys):
     yield server
     server.stop()
     emulator.stop()
-
-
-def db_rows(site, sql, *params):
-    conn = sqlite3.connect(f"file:{site.data_dir}/crm.db?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def everything_stored(site) -> str:

@@ -31,6 +31,7 @@ import unicodedata
 
 from backend.address_policy import FREE_MAIL_DOMAINS, address_forms, domain_forms
 from email_integration.google.quota import ADDRESS_OPERATORS, MAX_QUERY_CHARS, SEARCH_SYNTAX_CHARS
+from email_integration.privacy.exclusions import display_form
 
 log = logging.getLogger(__name__)
 ALWAYS = ("-in:chats", "-in:drafts")
@@ -152,9 +153,24 @@ def excluded_queries(excluded, after: int | None = None, before: int | None = No
                      max_chars: int = MAX_QUERY_CHARS) -> list[str]:
     """Queries listing the mail of the mailbox's exclusions ('a@x' / '@x' patterns), same window: what they
     list among the investor search's hits is checked by its headers before anything is fetched whole."""
-    values = [str(p).strip().lower().lstrip("@") for p in excluded or ()]
+    values = [str(p).strip().lower() for p in excluded or ()]
+    values = [v.lstrip("@") for p in values if p for v in dict.fromkeys([p, *spellings(p)])]
     values = [form for v in values if v and not unsearchable_reason(v) for form in search_forms(v)]
     return build_queries(list(dict.fromkeys(values)), after=after, before=before, max_chars=max_chars)
+
+
+def spellings(pattern: str) -> list[str]:
+    """Other spellings Gmail's search may need for one exclusion pattern: its saved form (display_form), and at
+    Gmail the googlemail.com twin. The headers decide what is excluded (exclusions.covers); these only let the
+    exclusion queries list, header-first, what the investor queries also list."""
+    if not pattern.strip() or not (pattern.startswith("@") or "@" in pattern):
+        return []
+    try:
+        shown = display_form(pattern)
+    except (UnicodeError, ValueError):
+        return []
+    local, at, domain = shown.rpartition("@")
+    return [shown, *([f"{local}@googlemail.com"] if domain == "gmail.com" else [])]
 
 
 def source_queries(services, groups, after: int | None = None) -> list[str]:

@@ -4,7 +4,11 @@ The rule that reads them is db_visibility.py; callers hold the transaction (back
 """
 from __future__ import annotations
 
+from backend.address_policy import GMAIL_DOMAINS
 from backend.db import now_iso
+from backend.domain_names import domain_forms
+
+from .exclusions import covers, key
 
 
 # -- mailbox visibility -------------------------------------------------------------------------
@@ -38,9 +42,13 @@ def get_exclusion(conn, exclusion_id: int) -> dict | None:
 
 
 def find_exclusion(conn, scope: str, user_id: int | None, pattern: str) -> dict | None:
-    row = conn.execute("SELECT id FROM email_exclusions WHERE scope = ? AND coalesce(user_id, 0) = ? AND pattern = ?",
-                       (scope, user_id or 0, pattern)).fetchone()
-    return get_exclusion(conn, row[0]) if row else None
+    """The exclusion of that scope and owner covering the same mailbox or domain as `pattern` in any spelling
+    (exclusions.key: one saved before patterns were normalised, as dr.who@gmail.com, is found by drwho@gmail.com)."""
+    wanted = key(pattern)
+    rows = conn.execute("SELECT id, pattern FROM email_exclusions WHERE scope = ? AND coalesce(user_id, 0) = ? "
+                        "ORDER BY id", (scope, user_id or 0))
+    found = next((r[0] for r in rows if key(r[1]) == wanted), None)
+    return get_exclusion(conn, found) if found is not None else None
 
 
 def add_exclusion(conn, scope: str, user_id: int | None, pattern: str, created_by: int) -> int:
@@ -67,17 +75,20 @@ def accounts_of(conn, user_id: int | None) -> list[int]:
 
 
 def entries_matching(conn, account_id: int, pattern: str) -> list[tuple[str, int]]:
-    """(Gmail id, email id) of the mailbox's messages with a participant the pattern covers ('a@x' exact,
-    '@x' the domain and its subdomains). Patterns are validated (exclusions.parse_pattern): a domain
-    has only [a-z0-9.-], so it is safe inside LIKE."""
-    if pattern.startswith("@"):
-        domain = pattern[1:]
-        condition, params = "(p.address LIKE ? OR p.address LIKE ?)", ["%@" + domain, "%@%." + domain]
-    else:
-        condition, params = "p.address = ?", [pattern]
-    rows = conn.execute("SELECT DISTINCT m.gmail_id, m.email_id FROM email_mailbox_entries m JOIN email_participants p "
-                        f"ON p.email_id = m.email_id WHERE m.account_id = ? AND {condition}", (account_id, *params))
-    return [(r[0], r[1]) for r in rows]
+    """(Gmail id, email id) of the mailbox's messages with a participant the pattern covers (exclusions.covers:
+    'a@x' that mailbox in any spelling, '@x' the domain and its subdomains). SQL narrows by the domain in every
+    spelling (both IDN forms, a trailing dot, googlemail.com for gmail.com); covers() decides. Patterns are
+    validated (exclusions.parse_pattern): a domain has no '%' or '_', so it is safe inside LIKE."""
+    pattern_key = key(pattern)
+    domain = pattern_key.rpartition("@")[2]
+    domains = set(domain_forms(domain)) | (set(GMAIL_DOMAINS) if domain in GMAIL_DOMAINS else set())
+    likes = [f"%@{sub}{d}{dot}" for d in domains for dot in ("", ".")
+             for sub in ("", *(["%."] if pattern_key.startswith("@") else []))]
+    condition = " OR ".join("p.address LIKE ?" for _ in likes)
+    rows = conn.execute("SELECT DISTINCT m.gmail_id, m.email_id, p.address FROM email_mailbox_entries m "
+                        "JOIN email_participants p ON p.email_id = m.email_id "
+                        f"WHERE m.account_id = ? AND ({condition})", (account_id, *likes))
+    return list(dict.fromkeys((r[0], r[1]) for r in rows if covers(pattern, r[2])))
 
 
 def stop_fetching_from(conn, email_id: int, account_id: int) -> None:
