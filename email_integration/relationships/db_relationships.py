@@ -2,7 +2,7 @@
 is computed from, and the precomputed per-(investor, teammate) stats with their dirty marks."""
 from __future__ import annotations
 
-from email_integration.privacy.db_visibility import FULL, METADATA, level_sql, redact
+from email_integration.privacy.db_visibility import FULL, METADATA, bcc_link_sql, level_sql, link_visible_sql, redact
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
@@ -21,7 +21,9 @@ def emails_before(conn, viewer_id: int, investor_id: int, bound: tuple[str, int]
     """The investor's newest linked emails the viewer may see, older than `bound` (at, id), newest first;
     each with the viewer's `level` and what that level hides blanked (db_visibility's rule)."""
     level, level_params = level_sql(viewer_id)
-    where, params = f"l.investor_id = ? AND e.matched = 1 AND {level} >= {METADATA}", [investor_id, *level_params]
+    shown, shown_params = link_visible_sql(viewer_id, "l.email_id", "l.investor_id")
+    where = f"l.investor_id = ? AND e.matched = 1 AND {level} >= {METADATA} AND {shown}"
+    params = [investor_id, *level_params, *shown_params]
     if bound is not None:
         where += " AND (coalesce(e.date, e.created_at) < ? OR (coalesce(e.date, e.created_at) = ? AND e.id < ?))"
         params += [bound[0], bound[0], bound[1]]
@@ -36,8 +38,10 @@ def pending_card_ids(conn, viewer_id: int, investor_id: int, bound: tuple[str, i
     """The investor's newest pending proposals the viewer may decide (they may read the whole email),
     older than `bound` (at = the email's date), newest first."""
     level, level_params = level_sql(viewer_id)
+    shown, shown_params = link_visible_sql(viewer_id, "p.email_id", "p.investor_id")
     at = "coalesce(e.date, p.created_at)"
-    where, params = f"p.investor_id = ? AND p.status = 'pending' AND {level} = {FULL}", [investor_id, *level_params]
+    where = f"p.investor_id = ? AND p.status = 'pending' AND {level} = {FULL} AND {shown}"
+    params = [investor_id, *level_params, *shown_params]
     if bound is not None:
         where += f" AND ({at} < ? OR ({at} = ? AND p.id < ?))"
         params += [bound[0], bound[0], bound[1]]
@@ -61,7 +65,9 @@ def exchange_rows(conn, investor_ids=None) -> list[dict]:
         rows += conn.execute(
             "SELECT l.investor_id, e.id AS email_id, coalesce(e.date, e.created_at) AS at, e.thread_id, "
             "lower(e.from_email) AS sender FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
-            f"WHERE e.matched = 1{clause} ORDER BY l.investor_id, e.thread_id, at, e.id", params).fetchall()
+            # A link only a Bcc makes counts for nobody: the firm-wide view must not reveal the Bcc (issue 22).
+            f"WHERE e.matched = 1 AND NOT {bcc_link_sql('l.email_id', 'l.investor_id')}{clause} "
+            "ORDER BY l.investor_id, e.thread_id, at, e.id", params).fetchall()
     return [dict(r) for r in rows]
 
 
