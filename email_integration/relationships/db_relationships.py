@@ -2,7 +2,8 @@
 is computed from, and the precomputed per-(investor, teammate) stats with their dirty marks."""
 from __future__ import annotations
 
-from email_integration.privacy.db_visibility import FULL, METADATA, bcc_link_sql, level_sql, link_visible_sql, redact
+from email_integration.privacy.db_visibility import (FULL, METADATA, bcc_link_sql, level_sql, link_visible_sql, redact,
+                                                     shared_level_sql)
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
@@ -57,18 +58,35 @@ def _investor_filter(investor_ids) -> tuple[str, list]:
     return f" AND l.investor_id IN ({','.join('?' * len(investor_ids))})", list(investor_ids)
 
 
+# What the relationship view (firm-wide: every member sees the same figures) takes of an email: the time of
+# mail every teammate may read in full; only the day (00:00:00Z) of mail some of them may not (a private
+# conversation, a mailbox at a limited level): it still counts, its time to the second is not shown; nothing
+# of a link only a Bcc makes (the sender's alone). Issue 22.
+_SHARED_AT = (f"CASE WHEN {shared_level_sql('e')} = {FULL} THEN coalesce(e.date, e.created_at) "
+              "ELSE substr(coalesce(e.date, e.created_at), 1, 10) || 'T00:00:00Z' END")
+_COUNTED = f"NOT {bcc_link_sql('l.email_id', 'l.investor_id')}"
+
+
 def exchange_rows(conn, investor_ids=None) -> list[dict]:
-    """(investor_id, email_id, at, thread_id, sender) of every linked email, in the order strength reads them."""
+    """(investor_id, email_id, at, thread_id, sender) of every linked email the firm-wide view counts
+    (_COUNTED, at as _SHARED_AT), in the order strength reads them."""
     rows = []
     for chunk in _chunks(investor_ids):
         clause, params = _investor_filter(chunk)
         rows += conn.execute(
-            "SELECT l.investor_id, e.id AS email_id, coalesce(e.date, e.created_at) AS at, e.thread_id, "
+            f"SELECT l.investor_id, e.id AS email_id, {_SHARED_AT} AS at, e.thread_id, "
             "lower(e.from_email) AS sender FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
-            # A link only a Bcc makes counts for nobody: the firm-wide view must not reveal the Bcc (issue 22).
-            f"WHERE e.matched = 1 AND NOT {bcc_link_sql('l.email_id', 'l.investor_id')}{clause} "
-            "ORDER BY l.investor_id, e.thread_id, at, e.id", params).fetchall()
+            f"WHERE e.matched = 1 AND {_COUNTED}{clause} ORDER BY l.investor_id, e.thread_id, at, e.id",
+            params).fetchall()
     return [dict(r) for r in rows]
+
+
+def privacy_state(conn) -> list[tuple]:
+    """What the counted mail depends on besides the emails: the private conversations and the mailboxes'
+    limited visibility (a change recomputes every investor's stats)."""
+    return (conn.execute("SELECT 'private', thread_id FROM email_private_threads ORDER BY thread_id").fetchall() +
+            conn.execute("SELECT 'visibility', account_id, visibility FROM email_account_privacy "
+                         "WHERE visibility != 'everything' ORDER BY account_id").fetchall())
 
 
 def teammate_recipients(conn, addresses, investor_ids=None) -> dict[int, set[str]]:
