@@ -142,7 +142,6 @@ def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
     from backend import investors_db, users_db
     from capture_fixtures import CaptureRig
     from devtools.make_service_account import make_service_account
-    from email_integration.relationships import db_relationships
     from email_integration.relationships.provider import EmailRelationships
     from emulator_fixtures import add_message, make_message, start_emulator
 
@@ -181,11 +180,10 @@ def test_stored_strength_follows_new_mail_deletions_and_new_teammates(tmp_path):
         assert {r["name"] for r in rig.query("SELECT u.name FROM email_relationship_stats s JOIN users u "
                                              "ON u.id = s.user_id")} == {"Ann", "Ben"}
         investors_db.update_investor(rig.conn, rig.investor_ids[1], {"firm": "Birch II"})
-        mates = db_relationships.teammates(rig.conn)
         # the edited investor is redone (with any edited in the same second as the last refresh saw), not all
-        assert rig.investor_ids[1] in provider._stale(rig.conn, mates) != "all"
+        assert rig.investor_ids[1] in provider._stale(rig.conn, provider._basis(rig.conn)) != "all"
         provider.refresh(rig.conn)
-        assert provider._stale(rig.conn, mates) is None
+        assert provider._stale(rig.conn, provider._basis(rig.conn)) is None
         # deleted in Gmail: the firm's record stays, and so does the strength it makes
         urllib_delete(emulator.url, "ann@firm.test", reply["id"])
         rig.sync(account)

@@ -17,9 +17,37 @@ PARTICIPANT_ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
 
 def find_email(conn, message_key: str) -> dict | None:
-    row = conn.execute("SELECT id, thread_id, matched, has_body, date, date_source, from_email FROM emails "
+    row = conn.execute("SELECT id, thread_id, matched, has_body, date, date_source, from_email, created_at FROM emails "
                        "WHERE message_key = ?", (message_key,)).fetchone()
     return dict(row) if row else None
+
+
+def set_content_digest(conn, email_id: int, digest: str) -> None:
+    """What a later copy must share with the email to merge into it (capture/copies.py)."""
+    conn.execute("INSERT OR REPLACE INTO email_content_digests (email_id, digest) VALUES (?, ?)", (email_id, digest))
+
+
+def content_digest(conn, email_id: int) -> str | None:
+    row = conn.execute("SELECT digest FROM email_content_digests WHERE email_id = ?", (email_id,)).fetchone()
+    return row[0] if row else None
+
+
+def stored_content(conn, email_id: int) -> dict | None:
+    """The kept content copies.content_digest reads (None without a kept body): for emails stored before
+    digests were."""
+    row = conn.execute("SELECT body_text, quoted_text, signature, body_html FROM emails WHERE id = ? AND has_body = 1",
+                       (email_id,)).fetchone()
+    if row is None:
+        return None
+    parts = conn.execute("SELECT part_id, filename, mime_type, size FROM email_attachments WHERE email_id = ?",
+                         (email_id,)).fetchall()
+    return {**dict(row), "attachments": [dict(p) for p in parts]}
+
+
+def entry_is(conn, account_id: int, gmail_id: str, email_id: int) -> bool:
+    """Whether the mailbox's Gmail message is already stored as this email."""
+    return conn.execute("SELECT 1 FROM email_mailbox_entries WHERE account_id = ? AND gmail_id = ? AND email_id = ?",
+                        (account_id, gmail_id, email_id)).fetchone() is not None
 
 
 def record_collision(conn, message_id: str, email_id: int, other_email_id: int, account_id: int) -> None:
@@ -62,9 +90,16 @@ def store_participants(conn, email_id: int, parsed: dict) -> None:
                              "VALUES (?, ?, ?, ?)", (email_id, role, person["email"], person.get("name") or None))
 
 
-def participant_addresses(conn, email_id: int) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT DISTINCT address FROM email_participants WHERE email_id = ?",
+def participant_addresses(conn, email_id: int, bcc: bool = True) -> list[str]:
+    """Every address the email's copies named (`bcc=False`: but those only its Bcc named)."""
+    role = "" if bcc else " AND role != 'bcc'"
+    return [r[0] for r in conn.execute(f"SELECT DISTINCT address FROM email_participants WHERE email_id = ?{role}",
                                        (email_id,))]
+
+
+def has_bcc(conn, email_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM email_participants WHERE email_id = ? AND role = 'bcc' LIMIT 1",
+                        (email_id,)).fetchone() is not None
 
 
 def store_body(conn, email_id: int, parsed: dict, account_id: int) -> None:
@@ -112,10 +147,12 @@ def drop_body(conn, email_id: int) -> list[str]:
 
 
 # -- investor links ---------------------------------------------------------------------------
-def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str | None, new: bool = False) -> bool:
+def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str | None, new: bool = False,
+              bcc_only=frozenset()) -> bool:
     """Replace the email's investor links with `links` [(investor_id, strategy, address)]; True if matched.
 
-    `new`: the email row was just inserted (no links yet, matched = 0), which saves statements.
+    `bcc_only`: the investors among them only the Bcc names (email_bcc_links: their sender's alone, never
+    their last contact). `new`: the email row was just inserted (no links yet, matched = 0), which saves statements.
     An investor losing the link gets its last contact recomputed (and, through events, loses the email's
     pending proposals).
     """
@@ -125,24 +162,33 @@ def set_links(conn, email_id: int, links: list[tuple[int, str, str]], date: str 
     if not new:
         removed = linked_investor_ids(conn, email_id) - {l[0] for l in links}
         conn.execute("DELETE FROM email_investor_links WHERE email_id = ?", (email_id,))
+        conn.execute("DELETE FROM email_bcc_links WHERE email_id = ?", (email_id,))
     for investor_id, strategy, address in links:
         conn.execute("INSERT OR IGNORE INTO email_investor_links (email_id, investor_id, strategy, address) "
                      "VALUES (?, ?, ?, ?)", (email_id, investor_id, strategy, address))
-        if date:
+        if investor_id in bcc_only:
+            conn.execute("INSERT OR IGNORE INTO email_bcc_links (email_id, investor_id) VALUES (?, ?)",
+                         (email_id, investor_id))
+        elif date:
             bump_last_contact(conn, investor_id, date)
     conn.execute("UPDATE emails SET matched = ? WHERE id = ?", (int(bool(links)), email_id))
     events.links_changed(conn, email_id, {l[0] for l in links}, removed)
-    if removed:
-        recompute_last_contact(conn, removed)
+    if removed or (bcc_only and not new):
+        recompute_last_contact(conn, removed | set(bcc_only))
     return bool(links)
 
 
 def recompute_last_contact(conn, investor_ids) -> None:
-    """Last contact = the newest email still linked (links only ever moved it forward)."""
+    """Last contact = the newest email still linked, Bcc-only links aside (links only ever moved it forward)."""
     for investor_id in investor_ids:
         conn.execute("UPDATE investors SET last_contact_at = (SELECT max(e.date) FROM email_investor_links l "
-                     "JOIN emails e ON e.id = l.email_id WHERE l.investor_id = ?) WHERE id = ?",
+                     "JOIN emails e ON e.id = l.email_id WHERE l.investor_id = ? AND NOT EXISTS (SELECT 1 FROM "
+                     "email_bcc_links b WHERE b.email_id = l.email_id AND b.investor_id = l.investor_id)) WHERE id = ?",
                      (investor_id, investor_id))
+
+
+def bcc_linked_ids(conn, email_id: int) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT investor_id FROM email_bcc_links WHERE email_id = ?", (email_id,))}
 
 
 def linked_investor_ids(conn, email_id: int) -> set[int]:

@@ -8,7 +8,8 @@ import re
 
 from email_integration.mail.headers import strip_bidi
 from email_integration.privacy.db_visibility import (FULL, HIDDEN, METADATA, SUBJECT, bcc_visible_sql, email_level,
-                                                     holds_thread, is_private, level_sql, redact, sees_bcc)
+                                                     holds_thread, is_private, level_sql, link_visible_sql, redact,
+                                                     sees_bcc)
 
 _WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
 
@@ -54,8 +55,10 @@ def list_threads(conn, viewer_id: int, investor_id: int | None, q: str | None, l
     visible, params = _visible(viewer_id)
     where = [visible]
     if investor_id is not None:
-        where.append("e.id IN (SELECT email_id FROM email_investor_links WHERE investor_id = ?)")
-        params.append(investor_id)
+        # Only links the viewer may see: one a Bcc alone makes is its sender's (issue 22, item 2).
+        shown, shown_params = link_visible_sql(viewer_id, "l.email_id", "l.investor_id")
+        where.append(f"e.id IN (SELECT l.email_id FROM email_investor_links l WHERE l.investor_id = ? AND {shown})")
+        params.extend([investor_id, *shown_params])
     if q:
         fragment, extra = _matching_email_ids_sql(conn, q, viewer_id)
         where.append(f"e.id IN ({fragment})")
@@ -99,9 +102,10 @@ def thread_subject(emails: list[dict]) -> str | None:
 
 def thread_investors(conn, viewer_id: int, thread_id: int) -> list[dict]:
     visible, params = _visible(viewer_id)
+    shown, shown_params = link_visible_sql(viewer_id, "l.email_id", "l.investor_id")
     rows = conn.execute("SELECT DISTINCT i.id, i.name FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
-                        f"JOIN investors i ON i.id = l.investor_id WHERE e.thread_id = ? AND {visible} "
-                        "ORDER BY i.name", (thread_id, *params))
+                        f"JOIN investors i ON i.id = l.investor_id WHERE e.thread_id = ? AND {visible} AND {shown} "
+                        "ORDER BY i.name", (thread_id, *params, *shown_params))
     return [dict(r) for r in rows]
 
 
@@ -134,9 +138,11 @@ def _person(address, name) -> dict | None:
     return {"email": address, "name": name or ""} if address else None
 
 
-def email_investors(conn, email_id: int) -> list[dict]:
+def email_investors(conn, viewer_id: int, email_id: int) -> list[dict]:
+    shown, params = link_visible_sql(viewer_id, "l.email_id", "l.investor_id")
     rows = conn.execute("SELECT i.id, i.name, i.firm, l.strategy, l.address FROM email_investor_links l "
-                        "JOIN investors i ON i.id = l.investor_id WHERE l.email_id = ? ORDER BY i.name", (email_id,))
+                        "JOIN investors i ON i.id = l.investor_id JOIN emails e ON e.id = l.email_id "
+                        f"WHERE l.email_id = ? AND {shown} ORDER BY i.name", (email_id, *params))
     return [dict(r) for r in rows]
 
 
@@ -163,7 +169,7 @@ def get_email_detail(conn, viewer_id: int, email_id: int) -> dict | None:
     detail["problems"] = json.loads(detail.pop("problems_json") or "[]")
     detail["attachments"] = [{**dict(a), "filename": strip_bidi(a["filename"]), "inline": bool(a["inline"])}
                              for a in attachments]  # strip_bidi: names stored before the parser did it
-    detail["investors"] = email_investors(conn, email_id)
+    detail["investors"] = email_investors(conn, viewer_id, email_id)
     detail["private"] = is_private(conn, detail["thread_id"]) if detail["thread_id"] else False
     return redact(detail, level)
 

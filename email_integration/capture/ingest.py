@@ -22,7 +22,7 @@ from email_integration.mail.parser import parse
 from email_integration.privacy import db_privacy
 from email_integration.privacy.exclusions import excluded
 
-from . import db_accounts, db_capture, db_emails, events
+from . import copies, db_accounts, db_capture, db_emails, events
 from .attachments import BlobStore, store_inline
 from .threads import resolve_thread, thread_keys
 
@@ -69,10 +69,19 @@ def raw_headers(resource: dict) -> dict:
 def relink(conn, index, email_id: int, date: str | None) -> tuple[list, bool]:
     """Links from every participant any copy of the email named; stored when they changed: (links, changed)."""
     links = index.match(db_emails.participant_addresses(conn, email_id))
+    bcc_only = bcc_only_ids(conn, index, email_id, links)
     changed = {link[0] for link in links} != db_emails.linked_investor_ids(conn, email_id)
-    if changed:
-        db_emails.set_links(conn, email_id, links, date)
+    if changed or bcc_only != db_emails.bcc_linked_ids(conn, email_id):
+        db_emails.set_links(conn, email_id, links, date, bcc_only=bcc_only)
     return links, changed
+
+
+def bcc_only_ids(conn, index, email_id: int, links: list) -> set[int]:
+    """The linked investors no participant outside the Bcc names (issue 22, item 2: their sender's alone)."""
+    if not links or not db_emails.has_bcc(conn, email_id):
+        return set()
+    named = {link[0] for link in index.match(db_emails.participant_addresses(conn, email_id, bcc=False))}
+    return {link[0] for link in links} - named
 
 
 def horizon_for(enrolled_at: str, days: float | None) -> str:
@@ -138,7 +147,7 @@ class Ingestor:
             # Read inside the transaction: an exclusion added (and its purge) commits before or after, never between.
             if excluded(addresses_of(parsed), db_privacy.patterns_for_account(self.conn, account_id)):
                 return EXCLUDED  # never stored, not even the metadata rematch would need
-            key, existing, collides_with = self._identify(parsed)
+            key, existing, collides_with, digest = self._identify(account_id, parsed)
             # A message whose Message-ID belongs to another email threads without it (its Gmail
             # thread and its References still apply), or it would join that email's conversation.
             threading = parsed if key == message_key(parsed) else {**parsed, "message_id": ""}
@@ -149,10 +158,12 @@ class Ingestor:
             if existing is None:
                 thread_id = resolve_thread(self.conn, account_id, parsed["gmail_thread_id"], threading)
                 email_id = db_emails.insert_email(self.conn, key, parsed, thread_id)
+                db_emails.set_content_digest(self.conn, email_id, digest)
                 if collides_with is not None:
                     db_emails.record_collision(self.conn, parsed["message_id"], collides_with, email_id, account_id)
                 db_emails.store_participants(self.conn, email_id, parsed)
-                db_emails.set_links(self.conn, email_id, links, parsed["date"], new=True)
+                db_emails.set_links(self.conn, email_id, links, parsed["date"], new=True,
+                                    bcc_only=bcc_only_ids(self.conn, self.matcher.index(self.conn), email_id, links))
                 keep_body = keep_body or self._joins_conversation(email_id, thread_id, links)
                 outcome = ADDED
             else:
@@ -211,20 +222,45 @@ class Ingestor:
             self._horizons[account_id] = horizon_for(account["created_at"] if account else "", self.propose_since_days)
         return self._horizons[account_id]
 
-    def _identify(self, parsed: dict) -> tuple[str, dict | None, int | None]:
-        """(message key, the stored email it is a copy of or None, the email whose Message-ID it reuses or None).
+    def _identify(self, account_id: int, parsed: dict) -> tuple[str, dict | None, int | None, str]:
+        """(message key, the stored email it is a copy of or None, the email whose key it claims or None,
+        its content digest).
 
-        Copies merge on Message-ID only when they agree on sender and date (copy_basis): merging a
-        message that merely reuses the id would let it rewrite the real email's participants and
-        investor links (issue 15, item 11). Such a message gets its own key and the pair is recorded.
+        A copy merges only into an email this mailbox already holds, or one it agrees with on sender and
+        date (copy_basis: a message that merely reuses the id must not rewrite the real email's participants
+        and links, issue 15, item 11) and on the content digest (copies.py: a planted copy must not read
+        what its planter may not, issue 22, item 1), unless that email sits in a conversation marked private
+        before this mailbox brought it. Anything else is stored apart, under a key of its own, the pair recorded.
         """
-        key = message_key(parsed)
-        existing = db_emails.find_email(self.conn, key)
-        if existing is None or not key.startswith("mid:") or \
-                copy_basis(existing["from_email"], existing["date"], existing["date_source"]) == parsed_basis(parsed):
-            return key, existing, None
-        key = collision_key(key, parsed)
-        return key, db_emails.find_email(self.conn, key), existing["id"]
+        key, digest = message_key(parsed), copies.parsed_digest(parsed)
+        first = db_emails.find_email(self.conn, key)
+        if first is None:
+            return key, None, None, digest
+        basis = parsed_basis(parsed)
+        # The shared key, the one a disagreeing copy had before issue 22, the one for its content, its own.
+        candidates = [key, collision_key(key, parsed), copies.copy_key(key, basis, digest),
+                      copies.own_key(key, account_id, parsed["gmail_id"])]
+        for candidate in candidates:
+            found = first if candidate == key else db_emails.find_email(self.conn, candidate)
+            if found is not None and (candidate == candidates[-1] or self._may_merge(account_id, parsed, found, basis,
+                                                                                     digest)):
+                return candidate, found, None if candidate == key else first["id"], digest
+        fresh = next(c for c in candidates[1:] if c == candidates[-1] or db_emails.find_email(self.conn, c) is None)
+        return fresh, None, first["id"], digest
+
+    def _may_merge(self, account_id: int, parsed: dict, found: dict, basis: tuple, digest: str) -> bool:
+        if db_emails.entry_is(self.conn, account_id, parsed["gmail_id"], found["id"]):
+            return True  # this very message again (a resync, new labels): it raises nothing
+        if copy_basis(found["from_email"], found["date"], found["date_source"]) != basis:
+            return False
+        stored = db_emails.content_digest(self.conn, found["id"])
+        if stored is None:  # stored before digests were kept: digest its kept body, if any
+            content = db_emails.stored_content(self.conn, found["id"])
+            stored = copies.content_digest(**content) if content else None
+        if stored != digest:
+            return False
+        private_since = db_privacy.private_since(self.conn, found["thread_id"]) if found["thread_id"] else None
+        return not copies.late_to_private(found["created_at"], private_since)
 
     def _store_inline_parts(self, email_id: int, parsed: dict) -> None:
         for part in parsed["attachments"]:

@@ -113,6 +113,12 @@ def unflag_private(conn, thread_id: int) -> None:
     conn.execute("DELETE FROM email_private_threads WHERE thread_id = ?", (thread_id,))
 
 
+def private_since(conn, thread_id: int) -> str | None:
+    """When the conversation was marked private (None: it is not)."""
+    row = conn.execute("SELECT marked_at FROM email_private_threads WHERE thread_id = ?", (thread_id,)).fetchone()
+    return row[0] if row else None
+
+
 def may_unmark(conn, thread_id: int, user_id: int) -> bool:
     """Whether unmarking shows teammates nothing the user's own mailboxes do not already hold: the user
     marked it, or holds every message of it. Any holder may mark; a co-holder who holds only part of the

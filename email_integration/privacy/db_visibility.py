@@ -7,13 +7,18 @@ A viewer's level for one matched email (higher shows more):
   FULL     (3) + body, snippet, HTML, attachments
 
 The rule, for viewer V (a user id) and email E:
+  0. E names its investors only in its Bcc (email_bcc_links) → HIDDEN unless V sent it: a Bcc is the
+     sender's alone, and so is an investor link only a Bcc makes (issue 22, item 2).
   1. V's own mailbox holds E → FULL: the owner always sees all of their own mail.
   2. E's conversation is private (email_private_threads) → HIDDEN.
   3. otherwise the most open visibility among the mailboxes holding E (email_account_privacy;
      no row = 'everything'): a message in two mailboxes is as visible as the more open one.
+"Holds" means the mailbox received that content: a copy merges into a stored email only when its content
+is the same (capture/copies.py), so a planted copy never makes its planter a holder (issue 22, item 1).
 Admins see what members see (their extra reach is operations, not mail). The bot sees only cards
-whose email is `shared` FULL (room_safe_sql): anything less stays on /capture for its holders.
-Bcc recipients are shown only to the holder of the mailbox that sent the message (bcc_visible_sql).
+whose email is `shared` FULL and whose investor link is not a Bcc's alone (card_room_safe_sql): anything
+less stays on /capture for its holders. Bcc recipients, and the investor links only a Bcc makes
+(link_visible_sql), are shown only to the holder of the mailbox that sent the message (bcc_visible_sql).
 
 Use: `expr, params = level_sql(viewer_id, "e")`, then `f"... WHERE {expr} >= ?"` with
 `[*params, METADATA]`. Reused by the investor page (issue 17): never re-implement the rule.
@@ -35,6 +40,13 @@ _SENT_BY_VIEWER = ("EXISTS (SELECT 1 FROM email_mailbox_entries vb JOIN email_ac
                    "WHERE vb.email_id = {e}.id AND vba.user_id = ? AND vba.email = {e}.from_email)")
 
 
+_BCC_LINK = "EXISTS (SELECT 1 FROM email_bcc_links {a} WHERE {a}.email_id = {email} AND {a}.investor_id = {investor})"
+# Every investor link of the email is a Bcc's alone (an email without links, shown with its conversation, is not).
+_BCC_ONLY = ("(EXISTS (SELECT 1 FROM email_bcc_links vx WHERE vx.email_id = {e}.id) AND NOT EXISTS (SELECT 1 FROM "
+             "email_investor_links vl WHERE vl.email_id = {e}.id AND NOT " +
+             _BCC_LINK.format(a="vy", email="vl.email_id", investor="vl.investor_id") + "))")
+
+
 def _check_alias(alias: str) -> str:
     if not alias.isidentifier():
         raise ValueError("alias must be an identifier")
@@ -44,18 +56,45 @@ def _check_alias(alias: str) -> str:
 def shared_level_sql(alias: str = "e") -> str:
     """The level of email `alias` for someone whose mailbox does not hold it (no parameters)."""
     e = _check_alias(alias)
-    return f"(CASE WHEN {_PRIVATE.format(e=e)} THEN 0 ELSE {_OPENEST.format(e=e)} END)"
+    return (f"(CASE WHEN {_BCC_ONLY.format(e=e)} OR {_PRIVATE.format(e=e)} THEN 0 "
+            f"ELSE {_OPENEST.format(e=e)} END)")
 
 
 def level_sql(viewer_id: int, alias: str = "e") -> tuple[str, list]:
     """(SQL expression, params): the viewer's level (0-3) for email `alias` (a row of `emails`)."""
     e = _check_alias(alias)
-    return f"(CASE WHEN {_HOLDS.format(e=e)} THEN 3 ELSE {shared_level_sql(e)} END)", [viewer_id]
+    return (f"(CASE WHEN {_SENT_BY_VIEWER.format(e=e)} THEN 3 WHEN {_HOLDS.format(e=e)} AND NOT {_BCC_ONLY.format(e=e)} "
+            f"THEN 3 ELSE {shared_level_sql(e)} END)", [viewer_id, viewer_id])
 
 
 def room_safe_sql(alias: str = "e") -> str:
     """True when email `alias` may reach the review room and the bot: every teammate could read it all."""
     return f"({shared_level_sql(alias)} = 3)"
+
+
+def _check_column(column: str) -> str:
+    if not all(part.isidentifier() for part in column.split(".")):
+        raise ValueError("a column must be [alias.]column")
+    return column
+
+
+def bcc_link_sql(email_column: str, investor_column: str) -> str:
+    """True when the (email, investor) link is made only through the email's Bcc (no parameters)."""
+    return _BCC_LINK.format(a="vz", email=_check_column(email_column), investor=_check_column(investor_column))
+
+
+def link_visible_sql(viewer_id: int, email_column: str, investor_column: str, alias: str = "e") -> tuple[str, list]:
+    """(SQL, params): true when the viewer may see the investor link (email `alias` is the link's email):
+    every link, except one only a Bcc makes, which its sender alone sees."""
+    sent, params = bcc_visible_sql(viewer_id, alias)
+    return f"(NOT {bcc_link_sql(email_column, investor_column)} OR {sent})", params
+
+
+def card_room_safe_sql(proposal: str = "p", alias: str = "e") -> str:
+    """True when proposal `proposal` (of email `alias`) may reach the review room and the bot: its email is
+    room-safe and its investor is not named only in the Bcc."""
+    p = _check_alias(proposal)
+    return f"({room_safe_sql(alias)} AND NOT {bcc_link_sql(p + '.email_id', p + '.investor_id')})"
 
 
 def bcc_visible_sql(viewer_id: int, alias: str = "e") -> tuple[str, list]:
@@ -79,8 +118,7 @@ def sees_bcc(conn, viewer_id: int, email_id: int) -> bool:
 def holds_thread_sql(viewer_id: int, thread_column: str) -> tuple[str, list]:
     """(SQL, params): true when one of the viewer's mailboxes holds a message of the conversation
     `thread_column` names (e.g. "p.thread_id"): who may mark it private."""
-    if not all(part.isidentifier() for part in thread_column.split(".")):
-        raise ValueError("thread_column must be [alias.]column")
+    _check_column(thread_column)
     return (f"EXISTS (SELECT 1 FROM emails ht JOIN email_mailbox_entries hm ON hm.email_id = ht.id JOIN email_accounts "
             f"ha ON ha.id = hm.account_id WHERE ht.thread_id = {thread_column} AND ha.user_id = ?)", [viewer_id])
 
@@ -99,6 +137,8 @@ def is_private(conn, thread_id: int) -> bool:
 def redact(email: dict, level: int) -> dict:
     """Blank what `level` does not show of an email dict (subject, snippet, body fields, attachments)."""
     shown = dict(email)
+    if level < FULL and "message_id" in shown:
+        shown["message_id"] = None  # a copy planted with it, the sender and the date used to merge (issue 22)
     if level < SUBJECT and "subject" in shown:
         shown["subject"] = None
     if level < FULL:

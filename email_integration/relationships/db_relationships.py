@@ -2,7 +2,8 @@
 is computed from, and the precomputed per-(investor, teammate) stats with their dirty marks."""
 from __future__ import annotations
 
-from email_integration.privacy.db_visibility import FULL, METADATA, level_sql, redact
+from email_integration.privacy.db_visibility import (FULL, METADATA, bcc_link_sql, level_sql, link_visible_sql, redact,
+                                                     shared_level_sql)
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
@@ -21,7 +22,9 @@ def emails_before(conn, viewer_id: int, investor_id: int, bound: tuple[str, int]
     """The investor's newest linked emails the viewer may see, older than `bound` (at, id), newest first;
     each with the viewer's `level` and what that level hides blanked (db_visibility's rule)."""
     level, level_params = level_sql(viewer_id)
-    where, params = f"l.investor_id = ? AND e.matched = 1 AND {level} >= {METADATA}", [investor_id, *level_params]
+    shown, shown_params = link_visible_sql(viewer_id, "l.email_id", "l.investor_id")
+    where = f"l.investor_id = ? AND e.matched = 1 AND {level} >= {METADATA} AND {shown}"
+    params = [investor_id, *level_params, *shown_params]
     if bound is not None:
         where += " AND (coalesce(e.date, e.created_at) < ? OR (coalesce(e.date, e.created_at) = ? AND e.id < ?))"
         params += [bound[0], bound[0], bound[1]]
@@ -36,8 +39,10 @@ def pending_card_ids(conn, viewer_id: int, investor_id: int, bound: tuple[str, i
     """The investor's newest pending proposals the viewer may decide (they may read the whole email),
     older than `bound` (at = the email's date), newest first."""
     level, level_params = level_sql(viewer_id)
+    shown, shown_params = link_visible_sql(viewer_id, "p.email_id", "p.investor_id")
     at = "coalesce(e.date, p.created_at)"
-    where, params = f"p.investor_id = ? AND p.status = 'pending' AND {level} = {FULL}", [investor_id, *level_params]
+    where = f"p.investor_id = ? AND p.status = 'pending' AND {level} = {FULL} AND {shown}"
+    params = [investor_id, *level_params, *shown_params]
     if bound is not None:
         where += f" AND ({at} < ? OR ({at} = ? AND p.id < ?))"
         params += [bound[0], bound[0], bound[1]]
@@ -53,16 +58,35 @@ def _investor_filter(investor_ids) -> tuple[str, list]:
     return f" AND l.investor_id IN ({','.join('?' * len(investor_ids))})", list(investor_ids)
 
 
+# What the relationship view (firm-wide: every member sees the same figures) takes of an email: the time of
+# mail every teammate may read in full; only the day (00:00:00Z) of mail some of them may not (a private
+# conversation, a mailbox at a limited level): it still counts, its time to the second is not shown; nothing
+# of a link only a Bcc makes (the sender's alone). Issue 22.
+_SHARED_AT = (f"CASE WHEN {shared_level_sql('e')} = {FULL} THEN coalesce(e.date, e.created_at) "
+              "ELSE substr(coalesce(e.date, e.created_at), 1, 10) || 'T00:00:00Z' END")
+_COUNTED = f"NOT {bcc_link_sql('l.email_id', 'l.investor_id')}"
+
+
 def exchange_rows(conn, investor_ids=None) -> list[dict]:
-    """(investor_id, email_id, at, thread_id, sender) of every linked email, in the order strength reads them."""
+    """(investor_id, email_id, at, thread_id, sender) of every linked email the firm-wide view counts
+    (_COUNTED, at as _SHARED_AT), in the order strength reads them."""
     rows = []
     for chunk in _chunks(investor_ids):
         clause, params = _investor_filter(chunk)
         rows += conn.execute(
-            "SELECT l.investor_id, e.id AS email_id, coalesce(e.date, e.created_at) AS at, e.thread_id, "
+            f"SELECT l.investor_id, e.id AS email_id, {_SHARED_AT} AS at, e.thread_id, "
             "lower(e.from_email) AS sender FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
-            f"WHERE e.matched = 1{clause} ORDER BY l.investor_id, e.thread_id, at, e.id", params).fetchall()
+            f"WHERE e.matched = 1 AND {_COUNTED}{clause} ORDER BY l.investor_id, e.thread_id, at, e.id",
+            params).fetchall()
     return [dict(r) for r in rows]
+
+
+def privacy_state(conn) -> list[tuple]:
+    """What the counted mail depends on besides the emails: the private conversations and the mailboxes'
+    limited visibility (a change recomputes every investor's stats)."""
+    return (conn.execute("SELECT 'private', thread_id FROM email_private_threads ORDER BY thread_id").fetchall() +
+            conn.execute("SELECT 'visibility', account_id, visibility FROM email_account_privacy "
+                         "WHERE visibility != 'everything' ORDER BY account_id").fetchall())
 
 
 def teammate_recipients(conn, addresses, investor_ids=None) -> dict[int, set[str]]:

@@ -110,7 +110,7 @@ class EmailRelationships:
     def refresh(self, conn) -> None:
         """Recompute the stats of dirty investors and of investors edited since the last refresh (their
         addresses decide which senders are theirs); of all of them when the teammates changed."""
-        if self._stale(conn, db_relationships.teammates(conn)) is None:
+        if self._stale(conn, self._basis(conn)) is None:
             return  # the usual case, answered without taking the write lock a sync may be holding
         try:
             self._recompute(conn)
@@ -122,22 +122,28 @@ class EmailRelationships:
 
     def _recompute(self, conn) -> None:
         with atomic(conn):
-            mates = db_relationships.teammates(conn)
-            investor_ids = self._stale(conn, mates)
+            basis = self._basis(conn)
+            mates = basis[0]
+            investor_ids = self._stale(conn, basis)
             if investor_ids is None:
                 return
             found = self._totals(conn, mates, None if investor_ids == "all" else sorted(investor_ids), _now())
             rows = [(investor_id, user_id, t.received_anchored, t.sent_anchored, t.last_sent, t.last_received,
                      t.last_two_way) for (investor_id, user_id), t in found.items()]
             db_relationships.replace_stats(conn, None if investor_ids == "all" else investor_ids, rows,
-                                           (_fingerprint(mates), investors_rev(conn),
+                                           (_fingerprint(basis), investors_rev(conn),
                                             db_relationships.newest_investor_change(conn)))
 
     @staticmethod
-    def _stale(conn, mates: dict):
-        """None when the stored stats are current; "all"; or the set of investor ids to recompute."""
+    def _basis(conn) -> tuple:
+        return db_relationships.teammates(conn), db_relationships.privacy_state(conn)
+
+    @staticmethod
+    def _stale(conn, basis: tuple):
+        """None when the stored stats are current; "all"; or the set of investor ids to recompute.
+        `basis`: (teammates, privacy_state): what every stored stat depends on besides the emails."""
         fingerprint, rev, seen = db_relationships.basis(conn)
-        if fingerprint != _fingerprint(mates):
+        if fingerprint != _fingerprint(basis):
             return "all"
         ids = set(db_relationships.dirty_ids(conn))
         if rev != investors_rev(conn):
@@ -145,9 +151,12 @@ class EmailRelationships:
         return ids or None
 
 
-def _fingerprint(mates: dict) -> str:
-    """Who the teammates are (their addresses): what every stored stat depends on besides the emails."""
-    return hashlib.sha256(repr(sorted((a, m["id"]) for a, m in mates.items())).encode()).hexdigest()
+def _fingerprint(basis: tuple) -> str:
+    """Who the teammates are (their addresses) and the privacy settings that decide which mail counts
+    (db_relationships.privacy_state): what every stored stat depends on besides the emails."""
+    mates, privacy = basis
+    return hashlib.sha256(repr((sorted((a, m["id"]) for a, m in mates.items()), [tuple(r) for r in privacy]))
+                          .encode()).hexdigest()
 
 
 def _email_item(row: dict, people: dict) -> dict:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backend.db import now_iso
-from email_integration.privacy.db_visibility import room_safe_sql
+from email_integration.privacy.db_visibility import card_room_safe_sql, room_safe_sql
 
 # The current draft is the model's when the side row's version is the proposal's and nobody edited it.
 MODEL_DRAFTED = ("EXISTS (SELECT 1 FROM email_proposal_drafts d WHERE d.proposal_id = p.id AND d.version = p.version "
@@ -17,7 +17,7 @@ def to_draft(conn, limit: int) -> list[dict]:
     mail that may reach the review room (db_visibility): the bot sees nothing a teammate could not."""
     rows = conn.execute(f"SELECT p.id, p.version, p.investor_id, p.thread_id, p.email_id FROM email_proposals p "
                         f"JOIN emails e ON e.id = p.email_id WHERE p.status = 'pending' AND p.edited = 0 "
-                        f"AND NOT {MODEL_DRAFTED} AND {room_safe_sql('e')} ORDER BY e.date DESC, p.id DESC LIMIT ?",
+                        f"AND NOT {MODEL_DRAFTED} AND {card_room_safe_sql('p', 'e')} ORDER BY e.date DESC, p.id DESC LIMIT ?",
                         (limit,))
     return [dict(r) for r in rows]
 

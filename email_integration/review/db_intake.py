@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 from backend.db import now_iso
-from email_integration.privacy.db_visibility import room_safe_sql
+from email_integration.privacy.db_visibility import card_room_safe_sql
 
 from .db_drafts import MODEL_DRAFTED
 
 
 # Pending proposals whose card is not in the review room and whose email every teammate may read
 # (db_visibility). One condition a line: other work-list rules (a model draft still to come) add theirs.
-_UNPOSTED = ("p.status = 'pending'", "m.proposal_id IS NULL", room_safe_sql())
+_UNPOSTED = ("p.status = 'pending'", "m.proposal_id IS NULL", card_room_safe_sql())
 _UNPOSTED_FROM = ("FROM email_proposals p JOIN emails e ON e.id = p.email_id "
                   "LEFT JOIN email_proposal_matrix m ON m.proposal_id = p.id")
 # Cards in the room still awaiting a decision (what CRM_INTAKE_MAX_OPEN_CARDS caps).
 _OPEN = ("FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id JOIN emails e ON e.id = p.email_id "
-         f"WHERE p.status = 'pending' AND m.closed_at IS NULL AND {room_safe_sql()}")
+         f"WHERE p.status = 'pending' AND m.closed_at IS NULL AND {card_room_safe_sql()}")
 
 
 # A card is posted once its draft will not change under the reviewers: a person edited it, the model
@@ -50,7 +50,7 @@ def cards_to_close(conn) -> list[dict]:
                         "ELSE p.status END AS status, p.decided_by, p.decided_via "
                         "FROM email_proposal_matrix m JOIN email_proposals p ON p.id = m.proposal_id "
                         "LEFT JOIN emails e ON e.id = p.email_id WHERE m.closed_at IS NULL AND "
-                        f"(p.status != 'pending' OR e.id IS NULL OR NOT {room_safe_sql()}) ORDER BY p.decided_at, p.id")
+                        f"(p.status != 'pending' OR e.id IS NULL OR NOT {card_room_safe_sql()}) ORDER BY p.decided_at, p.id")
     return [dict(r) for r in rows]
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backend.db import now_iso
-from email_integration.privacy.db_visibility import FULL, holds_thread_sql, level_sql, room_safe_sql
+from email_integration.privacy.db_visibility import FULL, card_room_safe_sql, holds_thread_sql, level_sql, link_visible_sql
 
 from .db_drafts import DRAFTED_BY
 
@@ -131,13 +131,13 @@ def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | 
         params.extend(ids)
     holder, holder_params = "0", []
     if viewer_id is not None:
-        level, level_params = level_sql(viewer_id)
-        where.append(f"{level} = {FULL}")
-        params.extend(level_params)
+        visible, visible_params = _card_visible(viewer_id)
+        where.append(visible)
+        params.extend(visible_params)
         holder, holder_params = holds_thread_sql(viewer_id, "p.thread_id")
     rows = conn.execute(
         f"SELECT {_COLUMNS}, i.name AS investor_name, i.firm AS investor_firm, e.from_email, e.from_name, e.date, "
-        f"e.subject, e.snippet, e.body_text, NOT {room_safe_sql()} AS owner_only, {holder} AS holder "
+        f"e.subject, e.snippet, e.body_text, NOT {card_room_safe_sql()} AS owner_only, {holder} AS holder "
         "FROM email_proposals p JOIN investors i ON i.id = p.investor_id "
         f"JOIN emails e ON e.id = p.email_id WHERE {' AND '.join(where)} ORDER BY e.date DESC, p.id DESC LIMIT ?",
         (*holder_params, *params, limit))
@@ -146,15 +146,23 @@ def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | 
 
 def visible_to(conn, proposal_id: int, viewer_id: int) -> bool:
     """Whether the viewer may see (and decide) this proposal: they may read its whole email."""
-    level, params = level_sql(viewer_id)
-    row = conn.execute(f"SELECT {level} FROM email_proposals p JOIN emails e ON e.id = p.email_id WHERE p.id = ?",
+    visible, params = _card_visible(viewer_id)
+    row = conn.execute(f"SELECT {visible} FROM email_proposals p JOIN emails e ON e.id = p.email_id WHERE p.id = ?",
                        (*params, proposal_id)).fetchone()
-    return row is not None and row[0] == FULL
+    return row is not None and bool(row[0])
+
+
+def _card_visible(viewer_id: int) -> tuple[str, list]:
+    """(SQL, params): the viewer may see and decide card `p` of email `e`: they may read the whole email,
+    and see its investor link (one only a Bcc makes is its sender's, issue 22)."""
+    level, params = level_sql(viewer_id)
+    shown, shown_params = link_visible_sql(viewer_id, "p.email_id", "p.investor_id")
+    return f"({level} = {FULL} AND {shown})", [*params, *shown_params]
 
 
 def room_safe(conn, proposal_id: int) -> bool:
     """Whether the proposal may be shown in the review room (its email is readable by every teammate)."""
-    row = conn.execute(f"SELECT {room_safe_sql()} FROM email_proposals p JOIN emails e ON e.id = p.email_id "
+    row = conn.execute(f"SELECT {card_room_safe_sql()} FROM email_proposals p JOIN emails e ON e.id = p.email_id "
                        "WHERE p.id = ?", (proposal_id,)).fetchone()
     return row is not None and bool(row[0])
 
@@ -221,9 +229,9 @@ def holders(conn, email_ids: list[int]) -> dict[int, list[dict]]:
 
 def count(conn, status: str, viewer_id: int) -> int:
     """How many proposals of this status the viewer may see (list_cards' rule)."""
-    level, params = level_sql(viewer_id)
+    visible, params = _card_visible(viewer_id)
     return conn.execute(f"SELECT count(*) FROM email_proposals p JOIN emails e ON e.id = p.email_id "
-                        f"WHERE p.status = ? AND {level} = {FULL}", (status, *params)).fetchone()[0]
+                        f"WHERE p.status = ? AND {visible}", (status, *params)).fetchone()[0]
 
 
 def user_name(conn, user_id: int | None) -> str | None:
