@@ -7,7 +7,7 @@ import unicodedata
 from . import address_policy, investors_db
 from .auth import require_user
 from .relationships_api import with_relationships
-from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, field_str_list
+from .web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_str, field_str_list
 
 # A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo). A domain may be
 # internationalised (RFC 5890): it is checked in its ASCII (xn--) form, and kept as given.
@@ -121,7 +121,37 @@ def add_note(req):
     return Response.json(note, 201)
 
 
+def _own_note(req) -> int:
+    """The note named by the path, on this investor, that the user may change: its author or an admin."""
+    investor_id, note_id = _investor_id(req), int(req.params["note_id"])
+    found = investors_db.note_author(req.conn, note_id)
+    if found is None or found[0] != investor_id:
+        raise NotFound(f"no note {note_id} on investor {investor_id}")
+    if found[1] != req.user["id"] and req.user["role"] != "admin":
+        raise Forbidden("only the note's author or an admin can change it")
+    return note_id
+
+
+def edit_note(req):
+    note_id = _own_note(req)
+    data = req.json()
+    unknown = set(data) - {"body"}
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    investors_db.update_note(req.conn, note_id, field_str(data, "body", max_len=MAX_NOTE_CHARS), req.user["id"])
+    note = investors_db.get_note(req.conn, note_id)
+    note.pop("investor_id", None)
+    return note
+
+
+def delete_note(req):
+    note_id = _own_note(req)
+    investors_db.delete_note(req.conn, note_id, req.user["id"])
+    return {"deleted": note_id}
+
+
 ID = r"(?P<id>[0-9]{1,12})"
+NOTE = r"(?P<note_id>[0-9]{1,12})"
 ROUTES = [
     Route("GET", r"/api/investors", list_investors, require_user),
     Route("POST", r"/api/investors", create_investor, require_user),
@@ -129,4 +159,6 @@ ROUTES = [
     Route("PATCH", rf"/api/investors/{ID}", patch_investor, require_user),
     Route("GET", rf"/api/investors/{ID}/notes", list_notes, require_user),
     Route("POST", rf"/api/investors/{ID}/notes", add_note, require_user),
+    Route("PATCH", rf"/api/investors/{ID}/notes/{NOTE}", edit_note, require_user),
+    Route("DELETE", rf"/api/investors/{ID}/notes/{NOTE}", delete_note, require_user),
 ]

@@ -126,7 +126,8 @@ def notes_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: i
         where += " AND (n.created_at < ? OR (n.created_at = ? AND n.id < ?))"
         params += [bound[0], bound[0], bound[1]]
     rows = conn.execute(
-        "SELECT n.id, n.body, n.source, n.source_ref, u.name AS author, n.created_at FROM grid_notes n "
+        "SELECT n.id, n.body, n.source, n.source_ref, u.name AS author, n.author_user_id AS author_id, n.created_at "
+        "FROM grid_notes n "
         f"LEFT JOIN users u ON u.id = n.author_user_id WHERE {where} ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
         (*params, limit))
     return [dict(r) for r in rows]
@@ -134,7 +135,8 @@ def notes_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: i
 
 def get_note(conn, note_id: int) -> dict | None:
     row = conn.execute(
-        "SELECT n.id, n.investor_id, n.body, n.source, n.source_ref, u.name AS author, n.created_at "
+        "SELECT n.id, n.investor_id, n.body, n.source, n.source_ref, u.name AS author, n.author_user_id AS author_id, "
+        "n.created_at "
         "FROM grid_notes n LEFT JOIN users u ON u.id = n.author_user_id WHERE n.id = ?", (note_id,)).fetchone()
     return dict(row) if row else None
 
@@ -150,6 +152,32 @@ def add_grid_note(conn, investor_id: int, body: str, source: str, source_ref: st
         audit(conn, author_user_id, "note.create", "grid_note", note_id,
               {"investor_id": investor_id, "source": source, "source_ref": source_ref})
     return note_id
+
+
+def note_author(conn, note_id: int) -> tuple[int, int | None] | None:
+    """(investor id, author user id) of a note, or None when there is no such note."""
+    row = conn.execute("SELECT investor_id, author_user_id FROM grid_notes WHERE id = ?", (note_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def update_note(conn, note_id: int, body: str, user_id: int) -> None:
+    """Replace a note's text (issue 24, item 5); the audit row keeps the length before and after, not the text."""
+    with atomic(conn):
+        before = conn.execute("SELECT length(body) FROM grid_notes WHERE id = ?", (note_id,)).fetchone()[0]
+        conn.execute("UPDATE grid_notes SET body = ? WHERE id = ?", (body, note_id))
+        audit(conn, user_id, "note.edit", "grid_note", note_id, {"chars": {"before": before, "after": len(body)}})
+
+
+def delete_note(conn, note_id: int, user_id: int | None, reason: str = "deleted") -> bool:
+    """Delete a note (a proposal that wrote it keeps its decision; its note_id goes NULL); audited."""
+    with atomic(conn):
+        row = conn.execute("SELECT investor_id, source, source_ref FROM grid_notes WHERE id = ?", (note_id,)).fetchone()
+        if row is None:
+            return False
+        conn.execute("DELETE FROM grid_notes WHERE id = ?", (note_id,))
+        audit(conn, user_id, "note.delete", "grid_note", note_id,
+              {"investor_id": row[0], "source": row[1], "source_ref": row[2], "reason": reason})
+    return True
 
 
 def bump_last_contact(conn, investor_id: int, at: str) -> None:
