@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from . import address_policy, investors_db
+from . import address_policy, email_source, investors_db
 from .auth import require_user
 from .relationships_api import with_relationships
-from .web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_str, field_str_list
+from .web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, field_str, field_str_list
 
 # A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo). A domain may be
 # internationalised (RFC 5890): it is checked in its ASCII (xn--) form, and kept as given.
@@ -150,6 +150,23 @@ def delete_note(req):
     return {"deleted": note_id}
 
 
+def merge(req):
+    """POST /api/investors/{id}/merge {from_id}: the other investor's notes, addresses, domains, captured
+    email links and proposals move here, and it is deleted (issue 24, item 5)."""
+    keep = _investor_id(req)
+    data = req.json()
+    gone = field_int(data, "from_id")
+    if gone == keep:
+        raise BadRequest("an investor cannot be merged into itself")
+    if gone is None or gone <= 0 or not investors_db.investor_exists(req.conn, gone):
+        raise NotFound(f"no investor {gone}")
+    provider = email_source.current()
+    hook = getattr(provider, "merge_investors", None)
+    moved = investors_db.merge_investors(req.conn, keep, gone, req.user["id"],
+                                         also=(lambda conn: hook(conn, keep, gone)) if hook else None)
+    return {"investor": investors_db.get_investor(req.conn, keep), "moved": moved}
+
+
 ID = r"(?P<id>[0-9]{1,12})"
 NOTE = r"(?P<note_id>[0-9]{1,12})"
 ROUTES = [
@@ -157,6 +174,7 @@ ROUTES = [
     Route("POST", r"/api/investors", create_investor, require_user),
     Route("GET", rf"/api/investors/{ID}", get_investor, require_user),
     Route("PATCH", rf"/api/investors/{ID}", patch_investor, require_user),
+    Route("POST", rf"/api/investors/{ID}/merge", merge, require_user),
     Route("GET", rf"/api/investors/{ID}/notes", list_notes, require_user),
     Route("POST", rf"/api/investors/{ID}/notes", add_note, require_user),
     Route("PATCH", rf"/api/investors/{ID}/notes/{NOTE}", edit_note, require_user),

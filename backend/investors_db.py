@@ -111,6 +111,32 @@ def update_investor(conn, investor_id: int, changes: dict, user_id=None) -> bool
     return True
 
 
+def merge_investors(conn, keep: int, gone: int, user_id: int | None, also=None) -> dict:
+    """Fold investor `gone` into `keep` (issue 24, item 5): its notes, addresses and domains move, `also(conn)`
+    (the email integration's links, cards, …) runs in the same transaction, then `gone` is deleted; audited.
+    Returns what moved: {notes, emails, domains}."""
+    with atomic(conn):
+        names = dict(conn.execute("SELECT id, name FROM investors WHERE id IN (?, ?)", (keep, gone)).fetchall())
+        before = _addresses(conn, keep)
+        notes = conn.execute("UPDATE grid_notes SET investor_id = ? WHERE investor_id = ?", (keep, gone)).rowcount
+        emails = conn.execute("UPDATE investor_emails SET investor_id = ? WHERE investor_id = ?", (keep, gone)).rowcount
+        domains = conn.execute("INSERT OR IGNORE INTO investor_domains (investor_id, domain) "
+                               "SELECT ?, domain FROM investor_domains WHERE investor_id = ?", (keep, gone)).rowcount
+        conn.execute("UPDATE investors SET last_contact_at = (SELECT max(coalesce(last_contact_at, '')) FROM investors "
+                     "WHERE id IN (?, ?)), firm = coalesce(firm, (SELECT firm FROM investors WHERE id = ?)), "
+                     "updated_at = ? WHERE id = ?", (keep, gone, gone, now_iso(), keep))
+        conn.execute("UPDATE investors SET last_contact_at = NULL WHERE id = ? AND last_contact_at = ''", (keep,))
+        if also is not None:
+            also(conn)
+        conn.execute("DELETE FROM investors WHERE id = ?", (gone,))
+        _bump_rev(conn)
+        moved = {"notes": notes, "emails": emails, "domains": domains}
+        audit(conn, user_id, "investor.merge", "investor", keep,
+              {"merged": {"id": gone, "name": names.get(gone)}, **moved,
+               **_address_changes(before, _addresses(conn, keep))})
+    return moved
+
+
 def investor_exists(conn, investor_id: int) -> bool:
     return conn.execute("SELECT 1 FROM investors WHERE id = ?", (investor_id,)).fetchone() is not None
 
