@@ -46,3 +46,32 @@ def test_approve_then_undo_from_the_decided_view(page, site):
     expect(page.page.locator("#decided-list li", has_text="Term sheet")).to_have_count(0)
     assert email_notes(site) == []
     assert page.unexpected_errors() == []
+
+
+def test_a_note_is_edited_and_deleted_and_a_duplicate_merged_on_the_investor_page(page, site):
+    kim = site.member.get("/api/investors").json["investors"][0]["id"]
+    site.member.post(f"/api/investors/{kim}/notes", {"body": "Met at the dinner."})
+    dup = site.member.post("/api/investors", {"name": "K. Lee", "emails": ["k.lee@alderfund.vc"]}).json["id"]
+    site.admin.post(f"/api/investors/{dup}/notes", {"body": "Prefers calls."})
+    page.page.goto(f"/investors/{kim}")
+    note = page.page.locator("#timeline li.note", has_text="Met at the dinner.")
+    note = page.page.locator(f"#timeline li.note[data-id='{note.get_attribute('data-id')}']")
+    note.get_by_role("button", name="Edit").click()
+    note.get_by_label("Edit note").fill("Met at the dinner in Oslo.")
+    note.get_by_role("button", name="Save").click()
+    note = page.page.locator("#timeline li.note", has_text="Met at the dinner in Oslo.")
+    expect(note).to_have_count(1)
+    note.get_by_role("button", name="Delete").click()
+    page.page.get_by_role("dialog").get_by_role("button", name="Delete note").click()
+    expect(page.page.locator("#timeline li.note", has_text="Oslo")).to_have_count(0)
+
+    page.page.locator("#edit-toggle").click()
+    page.page.select_option("#merge-from", value=str(dup))
+    page.page.get_by_role("button", name="Merge", exact=True).click()
+    dialog = page.page.get_by_role("dialog")
+    expect(dialog).to_contain_text("K. Lee's 1 note, addresses, captured email and proposed notes move to Kim Lee")
+    dialog.get_by_role("button", name="Merge").click()
+    expect(page.page.locator("#timeline li.note", has_text="Prefers calls.")).to_have_count(1)
+    expect(page.page.locator("#investor-addresses")).to_contain_text("k.lee@alderfund.vc")
+    assert site.member.get(f"/api/investors/{dup}").status == 404
+    assert page.unexpected_errors() == []
