@@ -186,7 +186,7 @@ def undo(conn, proposal_id: int, *, user: dict, window_min: float) -> dict:
             raise Conflict("this proposal is not decided", payload={"proposal": state_of(proposal)})
         if not may_undo(proposal, user):
             raise Forbidden("only who decided it, or an admin, can undo a decision")
-        if proposal["decided_at"] < iso_after(-window_min * 60):
+        if window_min <= 0 or proposal["decided_at"] < iso_after(-window_min * 60):
             raise Conflict(f"the decision can no longer be undone (the window is {window_min:g} minutes)",
                            payload={"proposal": state_of(proposal)})
         if db_proposals.pending_for(conn, proposal["thread_id"], proposal["investor_id"]):
