@@ -58,9 +58,27 @@ def new_session(conn, user_id: int, days: float) -> str:
 
 
 def issue_api_token(conn, user_id: int, label: str | None = None) -> str:
+    return new_api_token(conn, user_id, label)[1]
+
+
+def new_api_token(conn, user_id: int, label: str | None = None) -> tuple[int, str]:
+    """(its id, the token): shown once, stored hashed."""
     token = "crm_" + secrets.token_urlsafe(32)
-    users_db.create_api_token(conn, token_hash(token), user_id, label)
-    return token
+    return users_db.create_api_token(conn, token_hash(token), user_id, label), token
+
+
+# One-time links (issue 24, item 6): an invitation lasts 72 h, a reset 24 h; both are single use.
+LINK_HOURS = {"invite": 72, "reset": 24}
+LINK_PATH = {"invite": "/invite/", "reset": "/reset/"}
+MIN_PASSWORD_CHARS = 10
+
+
+def issue_link(conn, user_id: int, kind: str, created_by: int | None) -> dict:
+    """{url (a path: the admin copies it), expires_at}; the token is stored hashed and shown only here."""
+    token = secrets.token_urlsafe(32)
+    expires_at = iso_after(LINK_HOURS[kind] * 3600)
+    users_db.create_link(conn, token_hash(token), user_id, kind, created_by, expires_at)
+    return {"kind": kind, "url": LINK_PATH[kind] + token, "expires_at": expires_at}
 
 
 def parse_cookies(header: str | None) -> dict:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from . import auth, users_db
-from .web import Response, Route, TooManyRequests, Unauthorized, field_str
+from .investors_db import audit
+from .web import BadRequest, HTTPError, NotFound, Response, Route, TooManyRequests, Unauthorized, field_str
 
 
 def _throttle_key(req, email: str) -> str:
@@ -36,12 +37,50 @@ def logout(req):
     return Response.json({"ok": True}, headers={"Set-Cookie": auth.clear_session_cookie(req.handler.server.settings.tls)})
 
 
+def _live_link(req) -> dict:
+    """The link named by the path, or 404 (unknown, user deactivated) / 410 (spent or expired)."""
+    link = users_db.link_for(req.conn, auth.token_hash(req.params["token"]))
+    if link is None:
+        raise NotFound("this link is not valid; ask an admin for a new one")
+    if link["used_at"]:
+        raise HTTPError("this link has been used already; ask an admin for a new one", 410)
+    if link["expired"]:
+        raise HTTPError("this link has expired; ask an admin for a new one", 410)
+    return link
+
+
+def show_link(req):
+    """What the set-password page shows: whose account, invitation or reset, until when."""
+    link = _live_link(req)
+    return {"kind": link["kind"], "expires_at": link["expires_at"],
+            "user": {k: link["user"][k] for k in ("email", "name")}}
+
+
+def use_link(req):
+    """Set the password once (every older session ends) and sign the browser in."""
+    link = _live_link(req)
+    password = field_str(req.json(), "password", max_len=1024)
+    if len(password) < auth.MIN_PASSWORD_CHARS:
+        raise BadRequest(f"the password needs at least {auth.MIN_PASSWORD_CHARS} characters")
+    user = link["user"]
+    if not users_db.use_link(req.conn, link["id"], user["id"], auth.hash_password(password)):
+        raise HTTPError("this link has been used already; ask an admin for a new one", 410)
+    audit(req.conn, user["id"], "user.password_set", "user", user["id"], {"via": link["kind"]})
+    server = req.handler.server
+    token = auth.new_session(req.conn, user["id"], server.settings.session_days)
+    cookie = auth.session_cookie(token, server.settings.session_days, server.settings.tls)
+    return Response.json({"user": auth.public_user(user)}, headers={"Set-Cookie": cookie})
+
+
 def me(req):
     return {"user": auth.public_user(req.user)}
 
 
+LINK_TOKEN = r"(?P<token>[A-Za-z0-9_-]{20,100})"
 ROUTES = [
     Route("POST", r"/api/auth/login", login),
     Route("POST", r"/api/auth/logout", logout),
     Route("GET", r"/api/auth/me", me, auth.require_login),
+    Route("GET", rf"/api/auth/links/{LINK_TOKEN}", show_link),
+    Route("POST", rf"/api/auth/links/{LINK_TOKEN}", use_link),
 ]

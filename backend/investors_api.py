@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from . import address_policy, investors_db
+from . import address_policy, email_source, investors_db
 from .auth import require_user
 from .domain_names import is_domain
 from .relationships_api import with_relationships
-from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, field_str_list
+from .web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, field_str, field_str_list
 
 # A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo). A domain may be
 # internationalised (RFC 5890): it is checked in its ASCII (xn--) form, and kept as given (domain_names).
@@ -113,12 +113,62 @@ def add_note(req):
     return Response.json(note, 201)
 
 
+def _own_note(req) -> int:
+    """The note named by the path, on this investor, that the user may change: its author or an admin."""
+    investor_id, note_id = _investor_id(req), int(req.params["note_id"])
+    found = investors_db.note_author(req.conn, note_id)
+    if found is None or found[0] != investor_id:
+        raise NotFound(f"no note {note_id} on investor {investor_id}")
+    if found[1] != req.user["id"] and req.user["role"] != "admin":
+        raise Forbidden("only the note's author or an admin can change it")
+    return note_id
+
+
+def edit_note(req):
+    note_id = _own_note(req)
+    data = req.json()
+    unknown = set(data) - {"body"}
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    investors_db.update_note(req.conn, note_id, field_str(data, "body", max_len=MAX_NOTE_CHARS), req.user["id"])
+    note = investors_db.get_note(req.conn, note_id)
+    note.pop("investor_id", None)
+    return note
+
+
+def delete_note(req):
+    note_id = _own_note(req)
+    investors_db.delete_note(req.conn, note_id, req.user["id"])
+    return {"deleted": note_id}
+
+
+def merge(req):
+    """POST /api/investors/{id}/merge {from_id}: the other investor's notes, addresses, domains, captured
+    email links and proposals move here, and it is deleted (issue 24, item 5)."""
+    keep = _investor_id(req)
+    data = req.json()
+    gone = field_int(data, "from_id")
+    if gone == keep:
+        raise BadRequest("an investor cannot be merged into itself")
+    if gone is None or gone <= 0 or not investors_db.investor_exists(req.conn, gone):
+        raise NotFound(f"no investor {gone}")
+    provider = email_source.current()
+    hook = getattr(provider, "merge_investors", None)
+    moved = investors_db.merge_investors(req.conn, keep, gone, req.user["id"],
+                                         also=(lambda conn: hook(conn, keep, gone)) if hook else None)
+    return {"investor": investors_db.get_investor(req.conn, keep), "moved": moved}
+
+
 ID = r"(?P<id>[0-9]{1,12})"
+NOTE = r"(?P<note_id>[0-9]{1,12})"
 ROUTES = [
     Route("GET", r"/api/investors", list_investors, require_user),
     Route("POST", r"/api/investors", create_investor, require_user),
     Route("GET", rf"/api/investors/{ID}", get_investor, require_user),
     Route("PATCH", rf"/api/investors/{ID}", patch_investor, require_user),
+    Route("POST", rf"/api/investors/{ID}/merge", merge, require_user),
     Route("GET", rf"/api/investors/{ID}/notes", list_notes, require_user),
     Route("POST", rf"/api/investors/{ID}/notes", add_note, require_user),
+    Route("PATCH", rf"/api/investors/{ID}/notes/{NOTE}", edit_note, require_user),
+    Route("DELETE", rf"/api/investors/{ID}/notes/{NOTE}", delete_note, require_user),
 ]

@@ -111,6 +111,32 @@ def update_investor(conn, investor_id: int, changes: dict, user_id=None) -> bool
     return True
 
 
+def merge_investors(conn, keep: int, gone: int, user_id: int | None, also=None) -> dict:
+    """Fold investor `gone` into `keep` (issue 24, item 5): its notes, addresses and domains move, `also(conn)`
+    (the email integration's links, cards, …) runs in the same transaction, then `gone` is deleted; audited.
+    Returns what moved: {notes, emails, domains}."""
+    with atomic(conn):
+        names = dict(conn.execute("SELECT id, name FROM investors WHERE id IN (?, ?)", (keep, gone)).fetchall())
+        before = _addresses(conn, keep)
+        notes = conn.execute("UPDATE grid_notes SET investor_id = ? WHERE investor_id = ?", (keep, gone)).rowcount
+        emails = conn.execute("UPDATE investor_emails SET investor_id = ? WHERE investor_id = ?", (keep, gone)).rowcount
+        domains = conn.execute("INSERT OR IGNORE INTO investor_domains (investor_id, domain) "
+                               "SELECT ?, domain FROM investor_domains WHERE investor_id = ?", (keep, gone)).rowcount
+        conn.execute("UPDATE investors SET last_contact_at = (SELECT max(coalesce(last_contact_at, '')) FROM investors "
+                     "WHERE id IN (?, ?)), firm = coalesce(firm, (SELECT firm FROM investors WHERE id = ?)), "
+                     "updated_at = ? WHERE id = ?", (keep, gone, gone, now_iso(), keep))
+        conn.execute("UPDATE investors SET last_contact_at = NULL WHERE id = ? AND last_contact_at = ''", (keep,))
+        if also is not None:
+            also(conn)
+        conn.execute("DELETE FROM investors WHERE id = ?", (gone,))
+        _bump_rev(conn)
+        moved = {"notes": notes, "emails": emails, "domains": domains}
+        audit(conn, user_id, "investor.merge", "investor", keep,
+              {"merged": {"id": gone, "name": names.get(gone)}, **moved,
+               **_address_changes(before, _addresses(conn, keep))})
+    return moved
+
+
 def investor_exists(conn, investor_id: int) -> bool:
     return conn.execute("SELECT 1 FROM investors WHERE id = ?", (investor_id,)).fetchone() is not None
 
@@ -126,7 +152,8 @@ def notes_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: i
         where += " AND (n.created_at < ? OR (n.created_at = ? AND n.id < ?))"
         params += [bound[0], bound[0], bound[1]]
     rows = conn.execute(
-        "SELECT n.id, n.body, n.source, n.source_ref, u.name AS author, n.created_at FROM grid_notes n "
+        "SELECT n.id, n.body, n.source, n.source_ref, u.name AS author, n.author_user_id AS author_id, n.created_at "
+        "FROM grid_notes n "
         f"LEFT JOIN users u ON u.id = n.author_user_id WHERE {where} ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
         (*params, limit))
     return [dict(r) for r in rows]
@@ -134,7 +161,8 @@ def notes_before(conn, investor_id: int, bound: tuple[str, int] | None, limit: i
 
 def get_note(conn, note_id: int) -> dict | None:
     row = conn.execute(
-        "SELECT n.id, n.investor_id, n.body, n.source, n.source_ref, u.name AS author, n.created_at "
+        "SELECT n.id, n.investor_id, n.body, n.source, n.source_ref, u.name AS author, n.author_user_id AS author_id, "
+        "n.created_at "
         "FROM grid_notes n LEFT JOIN users u ON u.id = n.author_user_id WHERE n.id = ?", (note_id,)).fetchone()
     return dict(row) if row else None
 
@@ -150,6 +178,32 @@ def add_grid_note(conn, investor_id: int, body: str, source: str, source_ref: st
         audit(conn, author_user_id, "note.create", "grid_note", note_id,
               {"investor_id": investor_id, "source": source, "source_ref": source_ref})
     return note_id
+
+
+def note_author(conn, note_id: int) -> tuple[int, int | None] | None:
+    """(investor id, author user id) of a note, or None when there is no such note."""
+    row = conn.execute("SELECT investor_id, author_user_id FROM grid_notes WHERE id = ?", (note_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def update_note(conn, note_id: int, body: str, user_id: int) -> None:
+    """Replace a note's text (issue 24, item 5); the audit row keeps the length before and after, not the text."""
+    with atomic(conn):
+        before = conn.execute("SELECT length(body) FROM grid_notes WHERE id = ?", (note_id,)).fetchone()[0]
+        conn.execute("UPDATE grid_notes SET body = ? WHERE id = ?", (body, note_id))
+        audit(conn, user_id, "note.edit", "grid_note", note_id, {"chars": {"before": before, "after": len(body)}})
+
+
+def delete_note(conn, note_id: int, user_id: int | None, reason: str = "deleted") -> bool:
+    """Delete a note (a proposal that wrote it keeps its decision; its note_id goes NULL); audited."""
+    with atomic(conn):
+        row = conn.execute("SELECT investor_id, source, source_ref FROM grid_notes WHERE id = ?", (note_id,)).fetchone()
+        if row is None:
+            return False
+        conn.execute("DELETE FROM grid_notes WHERE id = ?", (note_id,))
+        audit(conn, user_id, "note.delete", "grid_note", note_id,
+              {"investor_id": row[0], "source": row[1], "source_ref": row[2], "reason": reason})
+    return True
 
 
 def bump_last_contact(conn, investor_id: int, at: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import signal
 import ssl
 import sys
@@ -39,6 +40,8 @@ CORE_ROUTES = (auth_api.ROUTES + investors_api.ROUTES + audit_api.ROUTES + relat
                + accounts_api.ROUTES)
 EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+# A one-time link's token is a password until used: the access log shows /invite/[link] instead.
+ONE_TIME_LINK = re.compile(r"(/invite|/reset|/api/auth/links)/[^/]+")
 WRITE_SLICE = 256 * 1024  # bytes per write; each gets CRM_BODY_TIMEOUT_SEC
 
 
@@ -113,7 +116,7 @@ class CRMHandler(BaseHTTPRequestHandler):
 
     def _log_access(self, status: int) -> None:
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
-        path = urllib.parse.urlsplit(getattr(self, "path", "") or "").path
+        path = ONE_TIME_LINK.sub(r"\1/[link]", urllib.parse.urlsplit(getattr(self, "path", "") or "").path)
         log.info("%s %s %s %d %.1fms", self.client_address[0], printable(self.command or "-")[:20],
                  printable(path[:200]), status, elapsed)
 

@@ -16,7 +16,8 @@ CONTENT_TYPES = {
 
 
 # Pages with an id in the path: /investors/12 is the investor page (its script reads the id).
-PATTERN_PAGES = [(re.compile(r"/investors/[0-9]{1,12}"), "investor.html")]
+PATTERN_PAGES = [(re.compile(r"/investors/[0-9]{1,12}"), "investor.html"),
+                 (re.compile(r"/(invite|reset)/[A-Za-z0-9_-]{20,100}"), "set_password.html")]
 
 
 def resolve(path: str) -> str | None:

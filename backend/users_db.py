@@ -96,6 +96,7 @@ def set_active(conn, user_id: int, active: bool) -> None:
         if not active:
             end_sessions(conn, user_id)
             revoke_tokens(conn, user_id)
+            void_links(conn, user_id)
 
 
 def end_sessions(conn, user_id: int, keep_token_hash: str | None = None) -> int:
@@ -125,3 +126,67 @@ def list_tokens(conn, user_id: int | None = None) -> list[dict]:
         "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE ? IS NULL OR t.user_id = ? ORDER BY t.id",
         (user_id, user_id))
     return [dict(row) for row in rows]
+
+
+# -- one-time links (issue 24, item 6): invitations and password resets an admin hands over.
+def set_role_by_id(conn, user_id: int, role: str) -> None:
+    with atomic(conn):
+        conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+
+def has_password(conn, user_id: int) -> bool:
+    row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def create_link(conn, token_hash: str, user_id: int, kind: str, created_by: int | None, expires_at: str) -> int:
+    """A new link; every older unused link of the user is voided (only the newest one handed over works)."""
+    with atomic(conn):
+        now = now_iso()
+        conn.execute("UPDATE account_links SET used_at = ? WHERE user_id = ? AND used_at IS NULL", (now, user_id))
+        return conn.execute("INSERT INTO account_links (token_hash, user_id, kind, created_by, created_at, expires_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (token_hash, user_id, kind, created_by, now, expires_at)).lastrowid
+
+
+def link_for(conn, token_hash: str) -> dict | None:
+    """{id, kind, expires_at, used_at, expired, user} for a link of an active user, whatever its state."""
+    row = conn.execute(
+        "SELECT l.id AS link_id, l.kind, l.expires_at, l.used_at, u.id, u.email, u.name, u.role, u.active "
+        "FROM account_links l JOIN users u ON u.id = l.user_id WHERE l.token_hash = ? AND u.active = 1",
+        (token_hash,)).fetchone()
+    if row is None:
+        return None
+    return {"id": row["link_id"], "kind": row["kind"], "expires_at": row["expires_at"], "used_at": row["used_at"],
+            "expired": row["expires_at"] <= now_iso(), "user": _user(row)}
+
+
+def use_link(conn, link_id: int, user_id: int, password_hash: str) -> bool:
+    """Spend the link and set the password in one transaction; False when it was spent or expired meanwhile.
+    Every session of the user ends: whoever held the old password is signed out."""
+    with atomic(conn):
+        now = now_iso()
+        spent = conn.execute("UPDATE account_links SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+                             (now, link_id, now)).rowcount
+        if not spent:
+            return False
+        conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+        end_sessions(conn, user_id)
+        return True
+
+
+def void_links(conn, user_id: int) -> int:
+    with atomic(conn):
+        return conn.execute("UPDATE account_links SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+                            (now_iso(), user_id)).rowcount
+
+
+def account_states(conn) -> dict[int, dict]:
+    """Per user id: {has_password, link: {kind, expires_at} | None (the live unused link)}: what Admin shows."""
+    states = {row[0]: {"has_password": bool(row[1]), "link": None}
+              for row in conn.execute("SELECT id, password_hash IS NOT NULL AND password_hash != '' FROM users")}
+    for row in conn.execute("SELECT user_id, kind, expires_at FROM account_links WHERE used_at IS NULL "
+                            "AND expires_at > ? ORDER BY id", (now_iso(),)):
+        if row[0] in states:
+            states[row[0]]["link"] = {"kind": row[1], "expires_at": row[2]}
+    return states

@@ -55,6 +55,7 @@ class GmailConfig:
     propose_since_days: float = 14.0  # mail older than this before enrollment drafts no card (the horizon)
     intake_max_open_cards: int = 10  # open cards the review room holds at most (CRM_INTAKE_MAX_OPEN_CARDS)
     intake_draft_wait_sec: float = 120.0  # how long a new card waits for the model's draft (CRM_INTAKE_DRAFT_WAIT_SEC)
+    undo_window_min: float = 10.0  # a decision can be undone this long after it was made (CRM_UNDO_WINDOW_MIN)
     api_base: str = "https://gmail.googleapis.com"
     token_uri: str = "https://oauth2.googleapis.com/token"
     errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
@@ -178,13 +179,15 @@ _PARSERS = (
     ("propose_since_days", _number(float, 0, 36500)),
     ("intake_max_open_cards", _number(int, 1, 500)),
     ("intake_draft_wait_sec", _number(float, 0, 86400)),
+    ("undo_window_min", _number(float, 0, 7 * 24 * 60)),
     ("api_base", _url),
     ("token_uri", _url),
 )
 
 
 # The intake bridge's settings are the review room's, not Gmail's: CRM_INTAKE_*.
-_NAMES = {"intake_max_open_cards": "CRM_INTAKE_MAX_OPEN_CARDS", "intake_draft_wait_sec": "CRM_INTAKE_DRAFT_WAIT_SEC"}
+_NAMES = {"intake_max_open_cards": "CRM_INTAKE_MAX_OPEN_CARDS", "intake_draft_wait_sec": "CRM_INTAKE_DRAFT_WAIT_SEC",
+          "undo_window_min": "CRM_UNDO_WINDOW_MIN"}
 
 
 def env_name(attribute: str) -> str:

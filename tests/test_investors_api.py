@@ -38,7 +38,8 @@ def test_notes_add_and_list_newest_first(crm):
     assert second.json["author"] == "Admin"
     notes = crm.member.get(path).json["notes"]
     assert [n["body"] for n in notes] == ["Sent the deck.", "Met at the conference."]
-    assert set(notes[0]) == {"id", "body", "source", "source_ref", "author", "created_at"}
+    # contracts §5 plus author_id (issue 24, item 5: who may edit or delete it)
+    assert set(notes[0]) == {"id", "body", "source", "source_ref", "author", "author_id", "created_at"}
     assert crm.member.get(f"/api/investors/{investor['id']}").json["note_count"] == 2
 
 

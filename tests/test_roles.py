@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from backend import auth, server
+from backend import auth, auth_api, server
 
 ANON, MEMBER, BOT, ADMIN = "anonymous", "member", "bot", "admin"
 EXPECTED = {
@@ -38,9 +38,10 @@ def test_every_core_route_answers_each_role_as_contracted(crm, route, who):
         assert "error" in reply.json
 
 
-def test_every_core_route_is_guarded_except_login_and_logout():
+def test_every_core_route_is_guarded_except_login_logout_and_one_time_links():
     open_routes = {r.pattern for r in server.CORE_ROUTES if r.guard is None}
-    assert open_routes == {"/api/auth/login", "/api/auth/logout"}
+    # A one-time link's token is the credential (issue 24, item 6): tests/test_account_links.py.
+    assert open_routes == {"/api/auth/login", "/api/auth/logout", rf"/api/auth/links/{auth_api.LINK_TOKEN}"}
 
 
 def test_a_member_flipped_to_bot_reaches_only_intake(crm):

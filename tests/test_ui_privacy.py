@@ -139,6 +139,11 @@ def test_bcc_shown_only_to_its_sender(site):
             assert ("adv@advisors.test" in detail.inner_text()) is expected
 
 
+def thread_titles_now(site, email):
+    client = site.logged_in(email)
+    return [t["subject"] for t in client.get("/api/email/threads?limit=100").json["threads"]]
+
+
 def test_exclusion_added_on_the_privacy_page_purges_that_mailbox(site):
     with signed_in(site, MEMBER2) as other:
         assert "Lawfirm intro" in thread_titles(other)
@@ -146,7 +151,11 @@ def test_exclusion_added_on_the_privacy_page_purges_that_mailbox(site):
         expect(other.page.locator("#exclusion-scope option[value=firm]")).to_be_hidden()
         other.page.fill("#exclusion-pattern", "@LawFirm.test")
         other.page.get_by_role("button", name="Keep out").click()
-        expect(other.page.locator("#privacy-message")).to_contain_text("@lawfirm.test kept out; 1 captured message(s) removed")
+        dialog = other.page.get_by_role("dialog")  # the dry run says what saving would purge, first
+        expect(dialog).to_contain_text("This removes 1 captured message from 1 conversation in your mailbox.")
+        assert "Lawfirm intro" in thread_titles_now(site, MEMBER2)  # nothing purged yet
+        dialog.get_by_role("button", name="Remove 1 message").click()
+        expect(other.page.locator("#privacy-message")).to_contain_text("@lawfirm.test kept out; 1 captured message removed")
         expect(other.page.locator("tr[data-pattern='@lawfirm.test']")).to_contain_text("my mailbox")
         assert "Lawfirm intro" not in thread_titles(other)
 

@@ -66,6 +66,33 @@ def test_newest_first_count_and_keyboard_filters(page):
     assert page.unexpected_errors() == []
 
 
+def test_star_takes_only_the_members_own_cards_and_an_admin_may_take_all(page, site):
+    open_capture(page)  # the member: t0..t7 are in the admin's mailbox, t8..t11 in the member's
+    page.page.keyboard.press("*")
+    status = page.page.locator("#capture-status")
+    expect(status).to_contain_text("teammates' cards left out")
+    checked = page.page.locator("[data-proposal-id]:has(input.select:checked) .card-subject").all_text_contents()
+    assert sorted(checked) == ["t10", "t11", "t8", "t9"]
+    expect(page.page.locator("#select-scope-all")).to_be_hidden()  # a member cannot take the firm's queue
+    admin = type(page)(site.browser, site.url)
+    try:
+        admin.login("admin@firm.test", PASSWORD)
+        admin.page.goto("/capture?poll=600000")
+        admin.page.locator("[data-proposal-id]").first.wait_for()
+        shown = admin.page.locator("[data-proposal-id]").count()
+        admin.page.keyboard.press("*")
+        mine = admin.page.locator("[data-proposal-id]:has(input.select:checked)").count()
+        admin.page.keyboard.press("Escape")
+        admin.page.locator("#select-scope-all").check()
+        admin.page.keyboard.press("*")
+        expect(admin.page.locator("#capture-status")).to_contain_text(f"{shown} selected")
+        assert mine < shown
+        assert admin.unexpected_errors() == []
+    finally:
+        admin.close()
+    page.page.keyboard.press("Escape")
+
+
 def test_selection_by_click_shift_click_and_x_then_bulk_reject_from_the_keyboard(page, site):
     open_capture(page)
     cards = page.page.locator("[data-proposal-id]")
@@ -83,11 +110,13 @@ def test_selection_by_click_shift_click_and_x_then_bulk_reject_from_the_keyboard
     page.page.keyboard.press("x")  # t0 and t2
     expect(page.page.locator("#bulk-reject")).to_have_text("Reject 2 selected")
     doomed = [cards.nth(0).get_attribute("data-proposal-id"), cards.nth(2).get_attribute("data-proposal-id")]
-    dialogs = []
-    page.page.once("dialog", lambda d: (dialogs.append(d.message), d.accept()))
     page.page.keyboard.press("Shift+R")
+    dialog = page.page.get_by_role("dialog")  # a real confirmation that says the count and whose cards
+    expect(dialog.get_by_role("heading")).to_have_text("Reject 2 proposed notes?")
+    expect(dialog).to_contain_text("2 of them are from a teammate's mailbox, not yours.")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # Enter alone decides nothing
+    dialog.get_by_role("button", name="Reject 2").click()
     expect(page.page.locator("#capture-status")).to_contain_text("Rejected 2.")
-    assert len(dialogs) == 1 and dialogs[0].startswith("Reject 2 proposed notes?")
     assert "t0" not in subjects(page) and "t2" not in subjects(page)
     rejected = {str(p["id"]) for p in site.admin.get("/api/email/proposals?status=rejected").json["proposals"]}
     assert set(doomed) <= rejected
@@ -102,8 +131,9 @@ def test_select_all_shown_and_bulk_approve_with_one_confirmation_and_a_conflict(
     page.page.get_by_role("button", name="Select all shown").click()
     expect(page.page.locator("#capture-status")).to_contain_text("4 selected")
     assert site.admin.post(f"/api/email/proposals/{elsewhere}/decide", {"decision": "reject"}).status == 200
-    page.page.once("dialog", lambda d: d.accept())
     page.page.locator("#bulk-approve").click()
+    expect(page.page.get_by_role("dialog")).to_contain_text("All of them are from your own mailbox.")
+    page.page.get_by_role("dialog").get_by_role("button", name="Approve 4").click()
     expect(page.page.locator("#capture-status")).to_contain_text("Approved 3. 1 had already been decided elsewhere.")
     expect(page.page.locator("[data-proposal-id]")).to_have_count(0)
     approved = site.admin.get("/api/email/proposals?status=approved").json["proposals"]
@@ -113,9 +143,10 @@ def test_select_all_shown_and_bulk_approve_with_one_confirmation_and_a_conflict(
 def test_a_dismissed_confirmation_decides_nothing(page):
     open_capture(page)
     before = subjects(page)
-    page.page.keyboard.press("*")
-    page.page.once("dialog", lambda d: d.dismiss())
+    page.page.locator("[data-proposal-id] input.select").first.click()
     page.page.locator("#bulk-reject").click()
+    page.page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.page.get_by_role("dialog")).to_have_count(0)
     page.page.wait_for_timeout(200)
     assert subjects(page) == before
 

@@ -58,6 +58,19 @@ def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tupl
         return db_privacy.get_exclusion(conn, exclusion_id), created, removed
 
 
+def preview_exclusion(conn, user: dict, raw_pattern, scope: str) -> dict:
+    """What add_exclusion would purge now, without doing it (issue 24, item 5): {messages (mailbox copies, the
+    number add_exclusion reports as `purged`), emails (distinct messages), conversations, mailboxes, exists}."""
+    pattern, owner = _pattern_and_owner(user, raw_pattern, scope)
+    entries = {account_id: db_privacy.entries_matching(conn, account_id, pattern)
+               for account_id in db_privacy.accounts_of(conn, owner)}
+    email_ids = sorted({email_id for found in entries.values() for _gmail_id, email_id in found})
+    return {"pattern": pattern, "scope": scope, "messages": sum(len(found) for found in entries.values()),
+            "emails": len(email_ids), "conversations": db_privacy.thread_count(conn, email_ids),
+            "mailboxes": sum(1 for found in entries.values() if found),
+            "exists": db_privacy.find_exclusion(conn, scope, owner, pattern) is not None}
+
+
 def remove_exclusion(conn, user: dict, raw_pattern, scope: str) -> dict:
     """Forget an exclusion: new mail is captured again (older mail returns with the next full resync)."""
     pattern, owner = _pattern_and_owner(user, raw_pattern, scope)

@@ -4,6 +4,7 @@
 |---|---|
 | GET /api/email/exclusions | a person: their own exclusions and the firm's |
 | POST/DELETE /api/email/exclusions {pattern, scope} | scope 'mine': the person for themselves; 'firm': admins |
+| POST /api/email/exclusions/preview {pattern, scope} | as POST: what it would purge, purging nothing |
 | POST /api/email/threads/{id}/private {private} | a teammate whose mailbox holds the conversation (unmarking: whoever marked it, or holds all of it) |
 | PATCH /api/email/accounts/{id} {visibility} | the mailbox's owner, or an admin |
 """
@@ -36,6 +37,12 @@ def add_exclusion(req):
     return Response.json({"exclusion": exclusion, "created": created, "purged": removed}, 201 if created else 200)
 
 
+def preview_exclusion(req):
+    """POST /api/email/exclusions/preview {pattern, scope}: what saving it would purge, purging nothing."""
+    pattern, scope = _pattern_and_scope(req)
+    return actions.preview_exclusion(req.conn, req.user, pattern, scope)
+
+
 def remove_exclusion(req):
     pattern, scope = _pattern_and_scope(req)
     return {"removed": actions.remove_exclusion(req.conn, req.user, pattern, scope)}
@@ -60,6 +67,7 @@ ID = r"(?P<id>[0-9]{1,12})"
 PRIVACY_ROUTES = [
     Route("GET", r"/api/email/exclusions", list_exclusions, require_user),
     Route("POST", r"/api/email/exclusions", add_exclusion, require_user),
+    Route("POST", r"/api/email/exclusions/preview", preview_exclusion, require_user),
     Route("DELETE", r"/api/email/exclusions", remove_exclusion, require_user),
     Route("POST", rf"/api/email/threads/{ID}/private", set_private, require_user),
     Route("PATCH", rf"/api/email/accounts/{ID}", patch_account, require_user),

@@ -91,6 +91,19 @@ def entries_matching(conn, account_id: int, pattern: str) -> list[tuple[str, int
     return list(dict.fromkeys((r[0], r[1]) for r in rows if covers(pattern, r[2])))
 
 
+def thread_count(conn, email_ids: list[int]) -> int:
+    """How many conversations these emails belong to (an email without a thread counts as its own)."""
+    threads, loose = set(), 0
+    for start in range(0, len(email_ids), 500):
+        chunk = email_ids[start:start + 500]
+        for row in conn.execute(f"SELECT thread_id FROM emails WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            if row[0] is None:
+                loose += 1
+            else:
+                threads.add(row[0])
+    return len(threads) + loose
+
+
 def stop_fetching_from(conn, email_id: int, account_id: int) -> None:
     """An email another mailbox still holds keeps its attachments, but never fetched through the mailbox
     that excluded it (Gmail's attachmentId belongs to that copy): such pending downloads end here."""

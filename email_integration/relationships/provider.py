@@ -19,7 +19,7 @@ from email_integration.capture.matcher import InvestorIndex
 from email_integration.config import CONFIG
 from email_integration.review import db_proposals, proposals
 
-from . import db_relationships, exchanges, strength
+from . import db_merge, db_relationships, exchanges, strength
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,11 @@ class EmailRelationships:
             items.append({"kind": "card", "at": card["email"]["date"] or card["created_at"], "id": card["id"],
                           "card": card})
         return items
+
+    # -- merging investors (issue 24, item 5) -------------------------------------------------
+    def merge_investors(self, conn, keep: int, gone: int) -> None:
+        """Inside the core's merge transaction: captured email, cards and stats follow the notes."""
+        db_merge.merge_investors(conn, keep, gone)
 
     # -- connections ------------------------------------------------------------------------
     def connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:

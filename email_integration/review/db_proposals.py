@@ -107,6 +107,17 @@ def set_edited(conn, proposal_id: int, version: int, draft: str) -> bool:
                         (draft, now_iso(), proposal_id, version)).rowcount == 1
 
 
+def reopen(conn, proposal_id: int) -> None:
+    """Undo a decision: pending again at a new version, the decision and its note forgotten. A card the bot
+    already closed in the room loses its side row, so it is posted afresh; one still open stays open."""
+    conn.execute("UPDATE email_proposals SET status = 'pending', version = version + 1, decided_at = NULL, "
+                 "decided_by_user_id = NULL, decided_by = NULL, decided_via = NULL, note_id = NULL, updated_at = ? "
+                 "WHERE id = ?", (now_iso(), proposal_id))
+    conn.execute("DELETE FROM email_proposal_matrix WHERE proposal_id = ? AND closed_at IS NOT NULL", (proposal_id,))
+    conn.execute("UPDATE email_proposal_matrix SET decided_via = NULL, decided_by = NULL, decided_at = NULL "
+                 "WHERE proposal_id = ?", (proposal_id,))
+
+
 def set_note(conn, proposal_id: int, note_id: int) -> None:
     conn.execute("UPDATE email_proposals SET note_id = ? WHERE id = ?", (note_id, proposal_id))
 
@@ -126,6 +137,9 @@ def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | 
     from mail in the viewer's own mailbox (db_visibility). `owner_only` marks the latter kind; `holder`:
     the viewer's mailbox holds the conversation (they may mark it private)."""
     where, params = ["p.status = ?"], [status]
+    order = "e.date DESC, p.id DESC"
+    if status == "decided":  # the "Decided" view: approvals and rejections, most recently decided first
+        where, params, order = ["p.status IN ('approved', 'rejected')"], [], "p.decided_at DESC, p.id DESC"
     if ids is not None:
         where.append(f"p.id IN ({','.join('?' * len(ids))})")
         params.extend(ids)
@@ -139,7 +153,7 @@ def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | 
         f"SELECT {_COLUMNS}, i.name AS investor_name, i.firm AS investor_firm, e.from_email, e.from_name, e.date, "
         f"e.subject, e.snippet, e.body_text, NOT {card_room_safe_sql()} AS owner_only, {holder} AS holder "
         "FROM email_proposals p JOIN investors i ON i.id = p.investor_id "
-        f"JOIN emails e ON e.id = p.email_id WHERE {' AND '.join(where)} ORDER BY e.date DESC, p.id DESC LIMIT ?",
+        f"JOIN emails e ON e.id = p.email_id WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
         (*holder_params, *params, limit))
     return [dict(r) for r in rows]
 
@@ -230,8 +244,10 @@ def holders(conn, email_ids: list[int]) -> dict[int, list[dict]]:
 def count(conn, status: str, viewer_id: int) -> int:
     """How many proposals of this status the viewer may see (list_cards' rule)."""
     visible, params = _card_visible(viewer_id)
+    statuses = ("approved", "rejected") if status == "decided" else (status,)
     return conn.execute(f"SELECT count(*) FROM email_proposals p JOIN emails e ON e.id = p.email_id "
-                        f"WHERE p.status = ? AND {visible}", (status, *params)).fetchone()[0]
+                        f"WHERE p.status IN ({','.join('?' * len(statuses))}) AND {visible}",
+                        (*statuses, *params)).fetchone()[0]
 
 
 def user_name(conn, user_id: int | None) -> str | None:

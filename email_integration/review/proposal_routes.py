@@ -10,7 +10,7 @@ from email_integration.config import CONFIG
 
 from . import db_proposals, proposals
 
-STATUSES = ("pending", "approved", "rejected")
+STATUSES = ("pending", "approved", "rejected", "decided")
 MAX_BULK_IDS = 5000
 MAX_LIST = 10000  # the review page loads every pending card at once (it renders them a window at a time)
 
@@ -20,6 +20,10 @@ def list_proposals(req):
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
     limit = query_int(req.query, "limit", 1000, 1, MAX_LIST)
+    if status == "decided":  # the "Decided" view: the most recent decisions, with their undo window
+        return {"proposals": proposals.decided_cards(req.conn, req.user, CONFIG.undo_window_min, min(limit, 200)),
+                "total": db_proposals.count(req.conn, status, req.user["id"]),
+                "undo_window_min": CONFIG.undo_window_min}
     return {"proposals": proposals.cards(req.conn, req.user["id"], status, limit),
             "total": db_proposals.count(req.conn, status, req.user["id"])}
 
@@ -36,6 +40,14 @@ def decide(req):
     if not db_proposals.visible_to(req.conn, int(req.params["id"]), req.user["id"]):
         raise NotFound(f"no proposal {req.params['id']}")  # private, or another's owner-only card
     return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="web", **fields)}
+
+
+def undo(req):
+    """POST /api/email/proposals/{id}/undo: take a decision back within CRM_UNDO_WINDOW_MIN (its note goes too)."""
+    if not db_proposals.visible_to(req.conn, int(req.params["id"]), req.user["id"]):
+        raise NotFound(f"no proposal {req.params['id']}")
+    return {"proposal": proposals.undo(req.conn, int(req.params["id"]), user=req.user,
+                                       window_min=CONFIG.undo_window_min)}
 
 
 def bulk(req):
@@ -77,6 +89,7 @@ ID = r"(?P<id>[0-9]{1,12})"
 WEB_ROUTES = [
     Route("GET", r"/api/email/proposals", list_proposals, require_user),
     Route("POST", rf"/api/email/proposals/{ID}/decide", decide, require_user),
+    Route("POST", rf"/api/email/proposals/{ID}/undo", undo, require_user),
     Route("POST", r"/api/email/proposals/bulk", bulk, require_user),
     Route("POST", r"/api/email/proposals/backfill", backfill, require_admin),
 ]

@@ -7,11 +7,13 @@ the proposal's current state.
 """
 from __future__ import annotations
 
+import datetime
 import re
 
-from backend.db import atomic
-from backend.investors_db import add_grid_note, bump_last_contact
-from backend.web import BadRequest, Conflict, NotFound
+from backend.audit_db import audit
+from backend.db import ISO_FORMAT, atomic, iso_after, now_iso
+from backend.investors_db import add_grid_note, bump_last_contact, delete_note
+from backend.web import BadRequest, Conflict, Forbidden, NotFound
 from email_integration.capture.ingest import is_internal_only
 from email_integration.privacy.db_visibility import is_private
 
@@ -160,6 +162,44 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
         return state_of(db_proposals.get(conn, proposal_id))
 
 
+def undo_until(proposal: dict, window_min: float) -> str | None:
+    """When the decision stops being undoable (decided_at + the window), as stored timestamps are written."""
+    if not proposal.get("decided_at"):
+        return None
+    at = datetime.datetime.strptime(proposal["decided_at"], ISO_FORMAT) + datetime.timedelta(minutes=window_min)
+    return at.strftime(ISO_FORMAT)
+
+
+def may_undo(proposal: dict, user: dict) -> bool:
+    """Who decided it (on the web, or the bot's reviewer through the bot's user) or an admin."""
+    return user["role"] == "admin" or proposal.get("decided_by_user_id") == user["id"]
+
+
+def undo(conn, proposal_id: int, *, user: dict, window_min: float) -> dict:
+    """Take a decision back within the window (issue 24, item 5): the card is pending again (version + 1)
+    and the grid note an approve wrote is deleted with it. NotFound, Forbidden or Conflict (409)."""
+    with atomic(conn):
+        proposal = db_proposals.get(conn, proposal_id)
+        if proposal is None or proposal["status"] == "superseded":
+            raise NotFound(f"no proposal {proposal_id}")
+        if proposal["status"] == "pending":
+            raise Conflict("this proposal is not decided", payload={"proposal": state_of(proposal)})
+        if not may_undo(proposal, user):
+            raise Forbidden("only who decided it, or an admin, can undo a decision")
+        if window_min <= 0 or proposal["decided_at"] < iso_after(-window_min * 60):
+            raise Conflict(f"the decision can no longer be undone (the window is {window_min:g} minutes)",
+                           payload={"proposal": state_of(proposal)})
+        if db_proposals.pending_for(conn, proposal["thread_id"], proposal["investor_id"]):
+            raise Conflict("a newer card for this conversation is pending; decide that one instead",
+                           payload={"proposal": state_of(proposal)})
+        if proposal["note_id"]:
+            delete_note(conn, proposal["note_id"], user["id"], reason=f"undo of proposal {proposal_id}")
+        db_proposals.reopen(conn, proposal_id)
+        audit(conn, user["id"], "email.proposal.undo", "email_proposal", proposal_id,
+              {"status": proposal["status"], "note_id": proposal["note_id"], "decided_by": proposal["decided_by"]})
+        return state_of(db_proposals.get(conn, proposal_id))
+
+
 BULK_CHUNK = 200  # cards per transaction: one commit per chunk, the write lock released between chunks
 
 
@@ -204,6 +244,21 @@ def card(row: dict, people: dict) -> dict:
 def _snippet(row: dict, limit: int = 300) -> str:
     text = " ".join((row.get("body_text") or row.get("snippet") or "").split())
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def with_decision(card_json: dict, row: dict, user: dict, window_min: float) -> dict:
+    """A decided card for the "Decided" view: who decided, when, and until when it can be undone."""
+    until = undo_until(row, window_min)
+    return {**card_json, "decision": {"status": row["status"], "at": row["decided_at"], "by": row["decided_by"],
+                                      "via": row["decided_via"], "note_id": row["note_id"], "undo_until": until,
+                                      "can_undo": bool(until and until > now_iso() and may_undo(row, user))}}
+
+
+def decided_cards(conn, user: dict, window_min: float, limit: int = 50) -> list[dict]:
+    rows = db_proposals.list_cards(conn, "decided", limit, viewer_id=user["id"])
+    email_ids = [r["email_id"] for r in rows]
+    people = db_proposals.recipients(conn, email_ids)
+    return [with_decision(card(r, people.get(r["email_id"], {})), r, user, window_min) for r in rows]
 
 
 def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:

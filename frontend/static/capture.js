@@ -28,6 +28,8 @@
   const bulkReject = document.getElementById("bulk-reject");
   const selectAll = document.getElementById("select-all");
   const selectNone = document.getElementById("select-none");
+  const scopeAll = document.getElementById("select-scope-all"); // admins: "*" takes teammates' cards too
+  let me = null;
   const cards = new Map(); // proposal id → {proposal, node?, textarea, dirty, viewer, checkbox}
   let order = []; // every pending id, newest email first (the server's order)
   let shown = []; // the ids passing the filters, in order
@@ -116,6 +118,10 @@
         setMessage(entry, "Saved.");
       } else {
         drop([entry.proposal.id], true);
+        notice = `${reply.proposal.status === "approved" ? "Approved" : "Rejected"} "${entry.proposal.email.subject || ""}"` +
+          " (undo it under \"Decided recently\").";
+        updateStatus();
+        document.dispatchEvent(new CustomEvent("crm:decided"));
       }
     } catch (err) {
       setMessage(entry, `Not done: ${whyNot(err)}`, true);
@@ -405,9 +411,26 @@
     updateStatus();
   }
 
+  /* `*` and "Select all shown" take the cards shown that are the user's own (their mailbox holds the email),
+     never a teammate's fresh cards, unless an admin ticks "Include teammates' cards" (issue 24, item 5). */
+  function own(id) {
+    const p = cards.get(id).proposal;
+    return (p.teammates || []).some((t) => me && t.id === me.id);
+  }
+
   function selectShown(on) {
     notice = "";
-    for (const id of on ? shown : [...selected]) setSelected(id, on);
+    if (!on) {
+      for (const id of [...selected]) setSelected(id, false);
+      updateStatus();
+      return;
+    }
+    const everyone = scopeAll && scopeAll.checked && me && me.role === "admin";
+    const taken = everyone ? shown : shown.filter(own);
+    for (const id of taken) setSelected(id, true);
+    const left = shown.length - taken.length;
+    if (left) notice = `${left} teammate${left === 1 ? "'s card" : "s' cards"} left out` +
+      (me && me.role === "admin" ? " (tick \"Include teammates' cards\" to take them too)." : ".");
     updateStatus();
   }
 
@@ -415,8 +438,17 @@
     const ids = shown.filter((id) => selected.has(id));
     if (!ids.length || bulkBusy) return;
     const word = decision === "approve" ? "Approve" : "Reject";
-    const what = decision === "approve" ? "each becomes a grid note with its draft as shown" : "no note is written";
-    if (!window.confirm(`${word} ${ids.length} proposed note${ids.length === 1 ? "" : "s"}? (${what})`)) return;
+    const what = decision === "approve" ? "Each becomes a grid note with its draft as shown." : "No note is written.";
+    const theirs = ids.filter((id) => !own(id)).length;
+    const count = `${ids.length} proposed note${ids.length === 1 ? "" : "s"}`;
+    const ok = await window.crm.confirmDialog({
+      title: `${word} ${count}?`,
+      text: [what, theirs ? `${theirs} of them ${theirs === 1 ? "is" : "are"} from a teammate's mailbox, not yours.`
+                          : "All of them are from your own mailbox.",
+             "Each decision can be undone for a while under \"Decided\"."],
+      ok: `${word} ${ids.length}`,
+    });
+    if (!ok) return;
     bulkBusy = true;
     updateStatus();
     status.textContent = `${decision === "approve" ? "Approving" : "Rejecting"} ${ids.length}…`;
@@ -435,6 +467,7 @@
       drop(elsewhere.map((c) => c.id), true);
       void list.offsetHeight;
       performance.mark("capture:bulk-settled");
+      document.dispatchEvent(new CustomEvent("crm:decided"));
       notice = `${decision === "approve" ? "Approved" : "Rejected"} ${reply.decided.length}.` +
         (elsewhere.length ? ` ${elsewhere.length} had already been decided elsewhere.` : "");
       updateStatus();
@@ -487,7 +520,12 @@
     }
   });
 
-  window.crm.me.then(async () => {
+  // The "Decided" view (capture_decided.js) undid a decision: its card comes back now, not at the next poll.
+  document.addEventListener("crm:proposals-changed", () => refresh());
+
+  window.crm.me.then(async (user) => {
+    me = user;
+    if (scopeAll) scopeAll.closest("label").hidden = user.role !== "admin";
     await refresh();
     const target = window.location.hash.match(/^#proposal-(\d+)$/);
     const index = target ? shown.indexOf(Number(target[1])) : -1;

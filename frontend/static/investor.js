@@ -22,7 +22,8 @@
 
   function noteItem({ note }) {
     return [meta(el("span", { className: `badge ${note.source}` }, note.source === "email" ? "note from email" : "note"),
-                 el("span", {}, note.author || "unknown"), when(note.created_at)),
+                 el("span", {}, note.author || "unknown"), when(note.created_at),
+                 window.crm.noteActions(note, investorId, reload)),
             el("p", { className: "note-body" }, note.body)];
   }
 

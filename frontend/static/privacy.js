@@ -8,6 +8,10 @@
   const LEVELS = [["everything", "Everything"], ["subject", "Subject"], ["metadata", "Who and when"]];
   let me = null;
 
+  function plural(n, one, many) {
+    return `${n} ${n === 1 ? one : (many || one + "s")}`;
+  }
+
   function show(node, text) {
     node.textContent = text || "";
     node.hidden = !text;
@@ -77,8 +81,19 @@
     event.preventDefault();
     const input = document.getElementById("exclusion-pattern");
     const scope = document.getElementById("exclusion-scope").value;
-    const reply = await act("POST", "/api/email/exclusions", { pattern: input.value.trim(), scope },
-      (r) => `${r.exclusion.pattern} kept out; ${r.purged} captured message(s) removed.`);
+    const pattern = input.value.trim();
+    // Say what saving would purge before it happens (a dry run), and ask when it removes anything.
+    const preview = await act("POST", "/api/email/exclusions/preview", { pattern, scope }, () => "");
+    if (!preview) return;
+    if (preview.messages && !(await window.crm.confirmDialog({
+      title: `Keep ${preview.pattern} out?`,
+      text: [`This removes ${plural(preview.messages, "captured message")} from ${plural(preview.conversations, "conversation")} ` +
+             (scope === "firm" ? `in ${plural(preview.mailboxes, "mailbox", "mailboxes")} of the firm.` : "in your mailbox."),
+             "They cannot be brought back except by removing the exclusion and waiting for the next full resync."],
+      ok: `Remove ${plural(preview.messages, "message")}`,
+    }))) { show(message, "Nothing changed."); return; }
+    const reply = await act("POST", "/api/email/exclusions", { pattern, scope },
+      (r) => `${r.exclusion.pattern} kept out; ${plural(r.purged, "captured message")} removed.`);
     if (reply) { input.value = ""; loadExclusions(); }
   });
 
