@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import signal
 import ssl
 import sys
@@ -23,7 +24,7 @@ from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
 from .router import serve_routes
 from .settings import Settings, SettingsError, load_settings
-from .web import MAX_BODY_BYTES, HTTPError, Response
+from .web import MAX_BODY_BYTES, BadRequest, HTTPError, PayloadTooLarge, Response
 
 log = logging.getLogger("crm")
 
@@ -40,6 +41,7 @@ CORE_ROUTES = (auth_api.ROUTES + investors_api.ROUTES + audit_api.ROUTES + relat
 EMAIL_PREFIXES = ("/api/email/", "/api/intake/")
 UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 WRITE_SLICE = 256 * 1024  # bytes per write; each gets CRM_BODY_TIMEOUT_SEC
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # after the header parser drops the blanks before it
 
 
 def printable(text: str) -> str:
@@ -126,10 +128,12 @@ class CRMHandler(BaseHTTPRequestHandler):
         self.url_path = split.path
         self.query = {k: v[0] for k, v in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}
         try:
+            length = self._body_length()
             wait = self.server.request_limiter.hit(self.client_address[0])
             if wait:
+                self.close_connection = self.close_connection or length > 0  # its body stays unread
                 raise HTTPError("too many requests", 429, headers={"Retry-After": str(wait)})
-            self.raw_body = self._read_body()
+            self.raw_body = self._read_body(length)
             if is_email_path(self.url_path) and not self.server.settings.gmail_enabled:
                 raise HTTPError("email integration is disabled (CRM_GMAIL_INTEGRATION_ENABLED is off)", 503)
             self.conn = db.connect(self.server.db_path)
@@ -142,23 +146,37 @@ class CRMHandler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
+    def _body_length(self) -> int:
+        """The request body's length from its one Content-Length header: ASCII digits only.
+
+        int() would take "+43", "4_3", " 43 " and other scripts' digits; a second Content-Length
+        (equal or not) or any Transfer-Encoding is refused too, since a proxy in front may frame the
+        request differently and the rest would be served as a second request (request smuggling).
+        Each refusal closes the connection: its unread bytes must never be parsed as a request."""
+        lengths = self.headers.get_all("Content-Length") or []
+        if self.headers.defects or self.headers.get_payload():
+            # A line that is no "Name: value" ("Content-Length : 5") ends http.client's header parse,
+            # which would drop it and every header after it; a lenient proxy may have obeyed it.
             self.close_connection = True
-            raise HTTPError("chunked request bodies are not supported; send Content-Length", 411)
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return b""
-        try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError
-        except ValueError:
+            raise BadRequest("malformed header line")
+        if self.headers.get_all("Transfer-Encoding"):
             self.close_connection = True
-            raise HTTPError("invalid Content-Length", 400) from None
+            raise BadRequest("Transfer-Encoding is not supported; send one Content-Length")
+        if len(lengths) > 1:
+            self.close_connection = True
+            raise BadRequest("more than one Content-Length header")
+        if not lengths:
+            return 0
+        if not _CONTENT_LENGTH.fullmatch(lengths[0]):
+            self.close_connection = True
+            raise BadRequest("invalid Content-Length: expected ASCII digits only")
+        length = int(lengths[0])
         if length > MAX_BODY_BYTES:
             self.close_connection = True  # the unread body would poison the connection
-            raise HTTPError(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
+            raise PayloadTooLarge(f"request body larger than {MAX_BODY_BYTES} bytes")
+        return length
+
+    def _read_body(self, length: int) -> bytes:
         if not length:
             return b""
         self.reader.expect_body()
