@@ -25,7 +25,7 @@ def login(req):
         raise Unauthorized("wrong email or password")
     server.login_limiter.reset(key)
     token = auth.new_session(req.conn, user["id"], server.settings.session_days)
-    cookie = auth.session_cookie(token, server.settings.session_days, server.settings.tls)
+    cookie = auth.session_cookie(token, server.settings.session_days, server.settings.secure_cookies)
     return Response.json({"user": auth.public_user(user)}, headers={"Set-Cookie": cookie})
 
 
@@ -33,7 +33,7 @@ def logout(req):
     token = auth.parse_cookies(req.headers.get("Cookie")).get(auth.SESSION_COOKIE)
     if token:
         users_db.delete_session(req.conn, auth.token_hash(token))
-    return Response.json({"ok": True}, headers={"Set-Cookie": auth.clear_session_cookie(req.handler.server.settings.tls)})
+    return Response.json({"ok": True}, headers={"Set-Cookie": auth.clear_session_cookie(req.handler.server.settings.secure_cookies)})
 
 
 def me(req):

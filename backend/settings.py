@@ -14,7 +14,7 @@
 | CRM_HEADER_TIMEOUT_SEC | 10 | a request line + headers (and a TLS handshake) must arrive within this |
 | CRM_BODY_TIMEOUT_SEC | 30 | a request body must arrive within this (else 408); each 256 KiB of a response too |
 | CRM_KEEPALIVE_IDLE_SEC | 15 | a kept-alive connection idle this long between requests is closed |
-| CRM_PUBLIC_ORIGIN | (unset) | e.g. https://crm.firm.com behind a proxy: the only Origin cookie writes may come from |
+| CRM_PUBLIC_ORIGIN | (unset) | e.g. https://crm.firm.com behind a proxy: the only Origin cookie writes may come from; https:// gives cookies Secure |
 | CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
 | CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
 | CRM_GMAIL_WORKSPACE_DOMAIN | (unset) | also the firm's own domain for the core: investor addresses there are refused |
@@ -57,6 +57,12 @@ class Settings:
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get Secure when browsers reach the CRM over HTTPS: its own TLS, or a TLS proxy's
+        https:// CRM_PUBLIC_ORIGIN (the proxy speaks plain HTTP to us, but the browser does not)."""
+        return self.tls or self.public_origin.startswith("https://")
 
 
 def load_dotenv(path: str, environ=os.environ) -> None:
