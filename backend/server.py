@@ -19,6 +19,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
 from . import accounts_api, audit_api, auth, auth_api, db, investors_api, relationships_api, static
+from .client_address import client_address
 from .connections import DeadlineReader, LimitedHTTPServer, Limits
 from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
@@ -116,20 +117,23 @@ class CRMHandler(BaseHTTPRequestHandler):
     def _log_access(self, status: int) -> None:
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
         path = urllib.parse.urlsplit(getattr(self, "path", "") or "").path
-        log.info("%s %s %s %d %.1fms", self.client_address[0], printable(self.command or "-")[:20],
+        log.info("%s %s %s %d %.1fms", getattr(self, "client_ip", self.client_address[0]), printable(self.command or "-")[:20],
                  printable(path[:200]), status, elapsed)
 
     # -- pre-checks ----------------------------------------------------------------------
     def pre_checks(self) -> bool:
         """Rate limit, body, flag gate, auth, CSRF; False when a response was already sent."""
         self._started = time.monotonic()
+        self.client_ip = self.client_address[0]
         self.user, self.conn, self.auth_via, self.raw_body = None, None, None, b""
         split = urllib.parse.urlsplit(self.path)
         self.url_path = split.path
         self.query = {k: v[0] for k, v in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}
         try:
             length = self._body_length()
-            wait = self.server.request_limiter.hit(self.client_address[0])
+            self.client_ip = client_address(self.client_address[0], self.headers.get_all("X-Forwarded-For"),
+                                            self.server.settings.trusted_proxies)
+            wait = self.server.request_limiter.hit(self.client_ip)
             if wait:
                 self.close_connection = self.close_connection or length > 0  # its body stays unread
                 raise HTTPError("too many requests", 429, headers={"Retry-After": str(wait)})
@@ -296,9 +300,10 @@ class CRMServer(LimitedHTTPServer):
         self.settings = settings
         self.db_path = db_file
         self.request_limiter = SlidingWindowLimiter(settings.rate_limit_per_min, 60.0)
-        # Guess throttle: N attempts per email+address per 15 minutes, counted before the password
-        # is hashed (backend.auth_api.login); a successful login clears its key.
+        # Guess throttle: N attempts per email+client address per 15 minutes, counted before the
+        # password is hashed, and a larger ceiling of failures per email (backend.auth_api._throttle).
         self.login_limiter = SlidingWindowLimiter(settings.login_max_failures, 15 * 60.0)
+        self.account_limiter = SlidingWindowLimiter(settings.login_account_max_failures, 15 * 60.0)
 
     def handle_error(self, request, client_address):
         log.warning("connection error from %s: %s", client_address[0], sys.exc_info()[1])
