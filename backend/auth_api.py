@@ -7,7 +7,27 @@ from .web import BadRequest, HTTPError, NotFound, Response, Route, TooManyReques
 
 
 def _throttle_key(req, email: str) -> str:
-    return f"{email.lower()}|{req.handler.client_address[0]}"
+    return f"{email.lower()}|{req.handler.client_ip}"
+
+
+def _throttle(req, email: str) -> str:
+    """Count this attempt before the slow hash; TooManyRequests when its address, or the account under
+    a distributed guesser, has had enough. Returns the per-address key (a success clears it).
+
+    Per client address (behind CRM_TRUSTED_PROXY the forwarded one): a guesser locks out only
+    itself. Across addresses the account has a larger ceiling; beyond it an address with no attempt
+    in the window still gets one try, so the owner's right password from elsewhere gets through
+    while a guesser gets one guess per fresh address instead of CRM_LOGIN_MAX_FAILURES."""
+    server = req.handler.server
+    key = _throttle_key(req, email)
+    # Counted before the hash, not after a failure: otherwise parallel guesses all pass the check
+    # while the first ones are still hashing (issue 15, item 5).
+    wait = server.login_limiter.hit(key)
+    if not wait and server.account_limiter.retry_after(email.lower()) and server.login_limiter.count(key) > 1:
+        wait = server.account_limiter.retry_after(email.lower())
+    if wait:
+        raise TooManyRequests("too many failed logins; try again later", headers={"Retry-After": str(wait)})
+    return key
 
 
 def login(req):
@@ -15,18 +35,14 @@ def login(req):
     email = field_str(data, "email", max_len=320)
     password = field_str(data, "password", max_len=1024)
     server = req.handler.server
-    key = _throttle_key(req, email)
-    # Count the attempt before the slow hash, not after a failure: otherwise parallel guesses
-    # all pass the check while the first ones are still hashing (issue 15, item 5).
-    wait = server.login_limiter.hit(key)
-    if wait:
-        raise TooManyRequests("too many failed logins; try again later", headers={"Retry-After": str(wait)})
+    key = _throttle(req, email)
     user, stored = users_db.password_hash_for(req.conn, email)
     if user is None or not user["active"] or not auth.verify_password(password, stored):
+        server.account_limiter.hit(email.lower())
         raise Unauthorized("wrong email or password")
     server.login_limiter.reset(key)
     token = auth.new_session(req.conn, user["id"], server.settings.session_days)
-    cookie = auth.session_cookie(token, server.settings.session_days, server.settings.tls)
+    cookie = auth.session_cookie(token, server.settings.session_days, server.settings.secure_cookies)
     return Response.json({"user": auth.public_user(user)}, headers={"Set-Cookie": cookie})
 
 
@@ -34,7 +50,7 @@ def logout(req):
     token = auth.parse_cookies(req.headers.get("Cookie")).get(auth.SESSION_COOKIE)
     if token:
         users_db.delete_session(req.conn, auth.token_hash(token))
-    return Response.json({"ok": True}, headers={"Set-Cookie": auth.clear_session_cookie(req.handler.server.settings.tls)})
+    return Response.json({"ok": True}, headers={"Set-Cookie": auth.clear_session_cookie(req.handler.server.settings.secure_cookies)})
 
 
 def _live_link(req) -> dict:

@@ -31,6 +31,11 @@ class SlidingWindowLimiter:
                 return 0
             return max(1, math.ceil(events[0] + self.window - now))
 
+    def count(self, key: str) -> int:
+        """Events of `key` inside the window now."""
+        with self._lock:
+            return len(self._prune(key, self.clock()))
+
     def hit(self, key: str) -> int:
         """Record one event unless over the limit; returns 0 when allowed, else Retry-After seconds."""
         with self._lock:

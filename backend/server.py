@@ -19,12 +19,13 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
 from . import accounts_api, address_policy, audit_api, auth, auth_api, db, investors_api, relationships_api, static
+from .client_address import client_address
 from .connections import DeadlineReader, LimitedHTTPServer, Limits
 from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
 from .router import serve_routes
 from .settings import Settings, SettingsError, load_settings
-from .web import MAX_BODY_BYTES, HTTPError, Response
+from .web import MAX_BODY_BYTES, BadRequest, HTTPError, PayloadTooLarge, Response
 
 log = logging.getLogger("crm")
 
@@ -43,6 +44,7 @@ UNSAFE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 # A one-time link's token is a password until used: the access log shows /invite/[link] instead.
 ONE_TIME_LINK = re.compile(r"(/invite|/reset|/api/auth/links)/[^/]+")
 WRITE_SLICE = 256 * 1024  # bytes per write; each gets CRM_BODY_TIMEOUT_SEC
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # after the header parser drops the blanks before it
 
 
 def printable(text: str) -> str:
@@ -117,22 +119,27 @@ class CRMHandler(BaseHTTPRequestHandler):
     def _log_access(self, status: int) -> None:
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
         path = ONE_TIME_LINK.sub(r"\1/[link]", urllib.parse.urlsplit(getattr(self, "path", "") or "").path)
-        log.info("%s %s %s %d %.1fms", self.client_address[0], printable(self.command or "-")[:20],
+        log.info("%s %s %s %d %.1fms", getattr(self, "client_ip", self.client_address[0]), printable(self.command or "-")[:20],
                  printable(path[:200]), status, elapsed)
 
     # -- pre-checks ----------------------------------------------------------------------
     def pre_checks(self) -> bool:
         """Rate limit, body, flag gate, auth, CSRF; False when a response was already sent."""
         self._started = time.monotonic()
+        self.client_ip = self.client_address[0]
         self.user, self.conn, self.auth_via, self.raw_body = None, None, None, b""
         split = urllib.parse.urlsplit(self.path)
         self.url_path = split.path
         self.query = {k: v[0] for k, v in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}
         try:
-            wait = self.server.request_limiter.hit(self.client_address[0])
+            length = self._body_length()
+            self.client_ip = client_address(self.client_address[0], self.headers.get_all("X-Forwarded-For"),
+                                            self.server.settings.trusted_proxies)
+            wait = self.server.request_limiter.hit(self.client_ip)
             if wait:
+                self.close_connection = self.close_connection or length > 0  # its body stays unread
                 raise HTTPError("too many requests", 429, headers={"Retry-After": str(wait)})
-            self.raw_body = self._read_body()
+            self.raw_body = self._read_body(length)
             if is_email_path(self.url_path) and not self.server.settings.gmail_enabled:
                 raise HTTPError("email integration is disabled (CRM_GMAIL_INTEGRATION_ENABLED is off)", 503)
             self.conn = db.connect(self.server.db_path)
@@ -145,23 +152,37 @@ class CRMHandler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
+    def _body_length(self) -> int:
+        """The request body's length from its one Content-Length header: ASCII digits only.
+
+        int() would take "+43", "4_3", " 43 " and other scripts' digits; a second Content-Length
+        (equal or not) or any Transfer-Encoding is refused too, since a proxy in front may frame the
+        request differently and the rest would be served as a second request (request smuggling).
+        Each refusal closes the connection: its unread bytes must never be parsed as a request."""
+        lengths = self.headers.get_all("Content-Length") or []
+        if self.headers.defects or self.headers.get_payload():
+            # A line that is no "Name: value" ("Content-Length : 5") ends http.client's header parse,
+            # which would drop it and every header after it; a lenient proxy may have obeyed it.
             self.close_connection = True
-            raise HTTPError("chunked request bodies are not supported; send Content-Length", 411)
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return b""
-        try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError
-        except ValueError:
+            raise BadRequest("malformed header line")
+        if self.headers.get_all("Transfer-Encoding"):
             self.close_connection = True
-            raise HTTPError("invalid Content-Length", 400) from None
+            raise BadRequest("Transfer-Encoding is not supported; send one Content-Length")
+        if len(lengths) > 1:
+            self.close_connection = True
+            raise BadRequest("more than one Content-Length header")
+        if not lengths:
+            return 0
+        if not _CONTENT_LENGTH.fullmatch(lengths[0]):
+            self.close_connection = True
+            raise BadRequest("invalid Content-Length: expected ASCII digits only")
+        length = int(lengths[0])
         if length > MAX_BODY_BYTES:
             self.close_connection = True  # the unread body would poison the connection
-            raise HTTPError(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
+            raise PayloadTooLarge(f"request body larger than {MAX_BODY_BYTES} bytes")
+        return length
+
+    def _read_body(self, length: int) -> bytes:
         if not length:
             return b""
         self.reader.expect_body()
@@ -281,9 +302,10 @@ class CRMServer(LimitedHTTPServer):
         self.settings = settings
         self.db_path = db_file
         self.request_limiter = SlidingWindowLimiter(settings.rate_limit_per_min, 60.0)
-        # Guess throttle: N attempts per email+address per 15 minutes, counted before the password
-        # is hashed (backend.auth_api.login); a successful login clears its key.
+        # Guess throttle: N attempts per email+client address per 15 minutes, counted before the
+        # password is hashed, and a larger ceiling of failures per email (backend.auth_api._throttle).
         self.login_limiter = SlidingWindowLimiter(settings.login_max_failures, 15 * 60.0)
+        self.account_limiter = SlidingWindowLimiter(settings.login_account_max_failures, 15 * 60.0)
 
     def handle_error(self, request, client_address):
         log.warning("connection error from %s: %s", client_address[0], sys.exc_info()[1])

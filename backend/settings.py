@@ -7,14 +7,16 @@
 | CRM_DATA_DIR | ./data | database, backups, attachments, secrets |
 | CRM_SESSION_DAYS | 14 | browser session lifetime |
 | CRM_RATE_LIMIT_PER_MIN | 600 | requests per minute per client address |
-| CRM_LOGIN_MAX_FAILURES | 5 | failed logins per 15 minutes per email and address before 429 |
+| CRM_LOGIN_MAX_FAILURES | 5 | login attempts per 15 minutes per email and client address before 429 |
+| CRM_LOGIN_ACCOUNT_MAX_FAILURES | 50 | failed logins per 15 minutes per email from all addresses; beyond it each address gets one try |
+| CRM_TRUSTED_PROXY | (unset) | proxy addresses/networks whose X-Forwarded-For names the client (default: trust none) |
 | CRM_BACKUP_INTERVAL_MIN | 1440 | minutes between online backups |
 | CRM_BACKUP_KEEP | 14 | backups kept |
 | CRM_MAX_CONNECTIONS | 200 | connections served at once; one more is answered 503 |
 | CRM_HEADER_TIMEOUT_SEC | 10 | a request line + headers (and a TLS handshake) must arrive within this |
 | CRM_BODY_TIMEOUT_SEC | 30 | a request body must arrive within this (else 408); each 256 KiB of a response too |
 | CRM_KEEPALIVE_IDLE_SEC | 15 | a kept-alive connection idle this long between requests is closed |
-| CRM_PUBLIC_ORIGIN | (unset) | e.g. https://crm.firm.com behind a proxy: the only Origin cookie writes may come from |
+| CRM_PUBLIC_ORIGIN | (unset) | e.g. https://crm.firm.com behind a proxy: the only Origin cookie writes may come from; https:// gives cookies Secure |
 | CRM_TLS_CERT, CRM_TLS_KEY | (unset) | serve HTTPS with this PEM certificate and key; cookies get Secure |
 | CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
 | CRM_GMAIL_WORKSPACE_DOMAIN | (unset) | also the firm's own domain for the core: investor addresses there are refused |
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 
 from .domain_names import is_domain
 from .free_mail import is_free_mail
+from .client_address import parse_trusted
 
 TRUTHY = ("1", "true", "yes", "on")
 
@@ -46,6 +49,8 @@ class Settings:
     session_days: float = 14.0
     rate_limit_per_min: int = 600
     login_max_failures: int = 5
+    login_account_max_failures: int = 50
+    trusted_proxies: tuple = ()  # ipaddress networks (backend.client_address)
     backup_interval_min: float = 1440.0
     backup_keep: int = 14
     max_connections: int = 200
@@ -63,6 +68,12 @@ class Settings:
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get Secure when browsers reach the CRM over HTTPS: its own TLS, or a TLS proxy's
+        https:// CRM_PUBLIC_ORIGIN (the proxy speaks plain HTTP to us, but the browser does not)."""
+        return self.tls or self.public_origin.startswith("https://")
 
 
 def load_dotenv(path: str, environ=os.environ) -> None:
@@ -151,6 +162,13 @@ def _domains(environ, name) -> tuple:
     return tuple(dict.fromkeys(found))
 
 
+def _networks(environ, name):
+    try:
+        return parse_trusted(environ.get(name, ""))
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
 def load_settings(environ=os.environ) -> Settings:
     """Read $CRM_DATA_DIR/.env into `environ` (no override), then parse and validate the CRM_* variables."""
     data_dir = environ.get("CRM_DATA_DIR", "").strip() or "data"
@@ -168,6 +186,8 @@ def load_settings(environ=os.environ) -> Settings:
         session_days=_float(environ, "CRM_SESSION_DAYS", 14.0, 0.00001, 365),
         rate_limit_per_min=_int(environ, "CRM_RATE_LIMIT_PER_MIN", 600, 1, 1_000_000),
         login_max_failures=_int(environ, "CRM_LOGIN_MAX_FAILURES", 5, 1, 1000),
+        login_account_max_failures=_int(environ, "CRM_LOGIN_ACCOUNT_MAX_FAILURES", 50, 1, 100_000),
+        trusted_proxies=_networks(environ, "CRM_TRUSTED_PROXY"),
         backup_interval_min=_float(environ, "CRM_BACKUP_INTERVAL_MIN", 1440.0, 0.01, 525_600),
         backup_keep=_int(environ, "CRM_BACKUP_KEEP", 14, 1, 10_000),
         max_connections=_int(environ, "CRM_MAX_CONNECTIONS", 200, 1, 10_000),

@@ -63,6 +63,20 @@ def test_tls_cookie_is_secure(crm_factory, tmp_path):
     assert "Secure" in reply.headers["Set-Cookie"]
 
 
+def test_behind_a_tls_proxy_the_cookie_is_secure(crm_factory):
+    """Issue 22, item 12: the proxy speaks plain HTTP to the CRM, but browsers use https://."""
+    server = crm_factory({"CRM_PUBLIC_ORIGIN": "https://crm.firm.test"}, name="https-proxy")
+    server.create_user("a@firm.test", "admin")
+    client = server.client()
+    reply = client.login("a@firm.test", PASSWORD)
+    assert reply.status == 200 and "Secure" in reply.headers["Set-Cookie"].split("; ")
+    logout = client.post("/api/auth/logout", headers={"Origin": "https://crm.firm.test"})
+    assert logout.status == 200 and "Secure" in logout.headers["Set-Cookie"].split("; ")
+    plain = crm_factory({"CRM_PUBLIC_ORIGIN": "http://crm.firm.test"}, name="http-proxy")
+    plain.create_user("a@firm.test", "admin")
+    assert "Secure" not in plain.client().login("a@firm.test", PASSWORD).headers["Set-Cookie"]
+
+
 def test_expired_session_is_refused(crm_factory):
     import time
     server = crm_factory({"CRM_SESSION_DAYS": "0.00002"})  # about 1.7 seconds

@@ -1,5 +1,5 @@
-"""Page-side hardening in real Chromium (issue 15, items 4 and 8): the login page's `next` stays on
-this origin; a crafted /capture?poll= link cannot make a victim's browser hammer the server."""
+"""Page-side hardening in real Chromium (issue 15, items 4 and 8; issue 22, item 3): the login page's
+`next` stays on this origin, dot segments that resolve to "//host" included; a crafted /capture?poll= link cannot make a victim's browser hammer the server."""
 from urllib.parse import urlsplit
 
 import pytest
@@ -37,8 +37,23 @@ def test_next_never_leaves_the_site(page, site, next_value):
     assert urlsplit(landed).netloc == urlsplit(site.url).netloc, landed
 
 
+# Issue 22, item 3: each resolves on this origin to the path "//evil.test" (or "/\\evil.test"), which the
+# old page then navigated to as a string of its own: another site. `%252e` reaches `next` as "%2e".
+DOT_SEGMENTS = ["/.//evil.test", "/..//evil.test", "/a/..//evil.test", "/%2e//evil.test", "/%252e//evil.test",
+                "/%252E%252E//evil.test", "/./%5Cevil.test", "/a/b/../..//evil.test/x", "/%2E%2E//evil.test"]
+
+
+@pytest.mark.parametrize("next_value", DOT_SEGMENTS)
+def test_a_next_whose_path_resolves_to_a_network_path_stays_home(page, site, next_value):
+    page.context.route("**/*", lambda route: route.abort() if urlsplit(route.request.url).hostname == "evil.test"
+                       else route.continue_())
+    landed = sign_in(page, next_value)
+    assert landed == site.url + "/", landed
+
+
 @pytest.mark.parametrize("next_value, expected", [("/emails", "/emails"), ("%2Fcapture%23proposal-7", "/capture#proposal-7"),
-                                                  ("/admin%3Ftab%3D1", "/admin?tab=1")])
+                                                  ("/admin%3Ftab%3D1", "/admin?tab=1"),
+                                                  ("/a/../emails", "/emails"), ("/./capture", "/capture")])
 def test_a_same_origin_next_is_followed(page, site, next_value, expected):
     assert sign_in(page, next_value) == site.url + expected
 
