@@ -1,6 +1,6 @@
 """Public mail providers: domains shared by unrelated people, never an investor's domain (address_policy).
 
-The list is vendored in backend/data/free_email_domains.txt (npm free-email-domains, MIT; its header names the
+The list is vendored in backend/lists/free_email_domains.txt (npm free-email-domains, MIT; its header names the
 source, version and licence; devtools/refresh_free_mail.py refreshes it), read once at import, plus the few
 providers the CRM refused before that the list lacks (LOCAL_ADDITIONS). A registry's second level that covers a
 provider (co.uk covers hotmail.co.uk, ne.jp covers ezweb.ne.jp: matching it would match the provider's users) is
@@ -14,7 +14,7 @@ import os
 
 from .domain_names import canonical_domain
 
-PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "free_email_domains.txt")
+PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lists", "free_email_domains.txt")
 # In the CRM's own list before the vendored one and not in free-email-domains 1.12.6.
 LOCAL_ADDITIONS = frozenset({"hey.com", "tutanota.com"})
 

@@ -1,4 +1,4 @@
-"""Refresh backend/data/free_email_domains.txt, the vendored list of free and disposable mail providers.
+"""Refresh backend/lists/free_email_domains.txt, the vendored list of free and disposable mail providers.
 
     python3 -m devtools.refresh_free_mail                  # the newest free-email-domains on npm
     python3 -m devtools.refresh_free_mail --version 1.12.6 # a given version
@@ -24,7 +24,7 @@ import tempfile
 
 PACKAGE = "free-email-domains"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET = os.path.join(ROOT, "backend", "data", "free_email_domains.txt")
+TARGET = os.path.join(ROOT, "backend", "lists", "free_email_domains.txt")
 
 
 def pack(version: str | None, into: str) -> str:
