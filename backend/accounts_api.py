@@ -9,7 +9,7 @@ from . import auth, users_db
 from .auth import require_admin
 from .investors_api import is_email
 from .investors_db import audit
-from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, parse_id
+from .web import BadRequest, Conflict, NotFound, Response, Route, field_str, only_fields, parse_id
 
 ID = r"(?P<id>[0-9]{1,12})"
 
@@ -57,10 +57,7 @@ def invite(req):
 
 def change_role(req):
     user = _user(req)
-    data = req.json()
-    unknown = set(data) - {"role"}
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    data = only_fields(req.json(), {"role"})
     role = _role(data)
     if role != user["role"]:
         _not_yourself(req, user, "change the role of")

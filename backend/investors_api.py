@@ -8,7 +8,7 @@ from . import address_policy, email_source, investors_db
 from .auth import require_user
 from .domain_names import is_domain
 from .relationships_api import with_relationships
-from .web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, field_str, field_str_list
+from .web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, field_str, field_str_list, only_fields
 
 # A pragmatic address check (RFC 5321 is looser; this refuses what is surely a typo). A domain may be
 # internationalised (RFC 5890): it is checked in its ASCII (xn--) form, and kept as given (domain_names).
@@ -79,10 +79,7 @@ def get_investor(req):
 
 def patch_investor(req):
     investor_id = _investor_id(req)
-    data = req.json()
-    unknown = set(data) - {"name", "firm", "emails", "domains"}
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    data = only_fields(req.json(), {"name", "firm", "emails", "domains"})
     changes = {}
     if "name" in data:
         changes["name"] = field_str(data, "name", max_len=200)
@@ -126,10 +123,7 @@ def _own_note(req) -> int:
 
 def edit_note(req):
     note_id = _own_note(req)
-    data = req.json()
-    unknown = set(data) - {"body"}
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    data = only_fields(req.json(), {"body"})
     investors_db.update_note(req.conn, note_id, field_str(data, "body", max_len=MAX_NOTE_CHARS), req.user["id"])
     note = investors_db.get_note(req.conn, note_id)
     note.pop("investor_id", None)

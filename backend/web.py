@@ -150,6 +150,14 @@ def resolve(routes, method: str, path: str):
 
 
 # Field validation helpers used by every handler that reads JSON.
+def only_fields(data: dict, allowed: set) -> dict:
+    """`data` itself, once it holds no field outside `allowed` (a misspelt field is an error, not ignored)."""
+    unknown = set(data) - allowed
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    return data
+
+
 def field_str(data: dict, name: str, *, required: bool = True, max_len: int = 10_000, default: str | None = None) -> str | None:
     value = data.get(name, None)
     if value is None:

@@ -167,6 +167,27 @@ def capture_site(tmp_path_factory, keys, mail, investors=(KIM,), **env):
         emulator.stop()
 
 
+MEMBER2 = "member2@firm.test"
+KIM_ALDER = {**KIM, "domains": ["alder.vc"]}
+
+
+def start_privacy_crm(data_dir, emulator, keys, investors=(KIM_ALDER,), **env):
+    """The privacy sites' CRM: admin@, member@ and member2@ (`server.member2`), the investors (their ids by name
+    in `server.ids`), every mailbox enrolled, nothing synced yet (a site may add exclusions first)."""
+    from conftest import start_crm, with_people
+    server = with_people(start_crm(data_dir, capture_env(emulator, keys[0], **env)))
+    server.create_user(MEMBER2, "member", name="Member Two")
+    server.member2 = server.logged_in(MEMBER2)
+    server.emulator = emulator
+    server.ids = {}
+    for investor in investors:
+        reply = server.admin.post("/api/investors", investor)
+        assert reply.status == 201
+        server.ids[investor["name"]] = reply.json["id"]
+    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200
+    return server
+
+
 def start_capture_crm(data_dir, emulator, keys, investors=(KIM,), sync: bool = True, **env):
     """A CRM (with admin/member/bot) capturing from `emulator`, with investors, everyone enrolled, synced once."""
     from conftest import start_crm, with_people

@@ -8,7 +8,7 @@ import pytest
 
 from backend import db
 from backend.server import init_db
-from capture_fixtures import db_rows, start_capture_crm, sync_all
+from capture_fixtures import KIM, db_rows, start_privacy_crm, sync_all
 from emulator_fixtures import add_message, make_message
 from email_integration.gmail.search_query import excluded_queries
 from email_integration.privacy import db_privacy
@@ -104,10 +104,7 @@ def site(tmp_path_factory, keys):
         _mail(emulator.url, [MEMBER, MEMBER2], subject, sender)
     _raw_utf8(emulator.url, [MEMBER, MEMBER2], "Decomposed name", f"{NFD_NAME}@nfc.example")
     _mail(emulator.url, [MEMBER, MEMBER2], "Kept deal", "Kim Lee <kim@alder.vc>", cc="")
-    server = start_capture_crm(tmp_path_factory.mktemp("crm"), emulator, keys, sync=False)  # Kim, everyone enrolled
-    server.create_user(MEMBER2, "member", name="Member Two")
-    server.member2, server.emulator = server.logged_in(MEMBER2), emulator
-    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200  # member2 too
+    server = start_privacy_crm(tmp_path_factory.mktemp("crm"), emulator, keys, (KIM,))  # everyone enrolled
     for pattern in ("dr.who@gmail.com", "@clinic.test", "@bücher.example", f"{NFC_NAME}@nfc.example"):
         assert server.member.post("/api/email/exclusions", {"pattern": pattern, "scope": "mine"}).status == 201
     sync_all(server)

@@ -6,8 +6,7 @@ exclusion purge) and admin@ (visibility levels). Tests use disjoint conversation
 """
 import pytest
 
-from capture_fixtures import KIM, capture_env, db_rows, sync_all
-from conftest import start_crm, with_people
+from capture_fixtures import db_rows, start_privacy_crm, sync_all
 from emulator_fixtures import add_message, make_message
 
 ADMIN, MEMBER, MEMBER2 = "admin@firm.test", "member@firm.test", "member2@firm.test"
@@ -53,12 +52,7 @@ def site(tmp_path_factory, keys):
     add_message(url, MEMBER, bcc, "SENT")
     add_message(url, MEMBER2, bcc.replace(b"Bcc: Adv <adv@advisors.test>, member2@firm.test\n", b""), "INBOX")
 
-    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
-    server.create_user(MEMBER2, "member", name="Member Two")
-    server.member2 = server.logged_in(MEMBER2)
-    server.emulator = emulator
-    assert server.admin.post("/api/investors", {**KIM, "domains": ["alder.vc"]}).status == 201
-    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200
+    server = start_privacy_crm(tmp_path_factory.mktemp("crm"), emulator, keys)
     for pattern in ("lee@law.test", "@doctor.test"):
         assert server.member.post("/api/email/exclusions", {"pattern": pattern, "scope": "mine"}).status == 201
     sync_all(server)  # the full backfill

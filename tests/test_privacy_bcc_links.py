@@ -8,8 +8,7 @@ admin) and not the bot sees any trace of Jonas in this mail; member@ sees it all
 """
 import pytest
 
-from capture_fixtures import KIM, capture_env, sync_all, work_lists
-from conftest import start_crm, with_people
+from capture_fixtures import KIM_ALDER, start_privacy_crm, sync_all, work_lists
 from emulator_fixtures import add_message, make_message
 
 MEMBER, MEMBER2 = "member@firm.test", "member2@firm.test"
@@ -31,16 +30,7 @@ def site(tmp_path_factory, keys):
     add_message(emulator.url, MEMBER, BOARD, "SENT")
     add_message(emulator.url, MEMBER2, BOARD.replace(f"Bcc: {BCC}\n".encode(), b""), "INBOX")
     add_message(emulator.url, MEMBER, INTRO, "SENT")
-    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
-    server.create_user(MEMBER2, "member", name="Member Two")
-    server.member2 = server.logged_in(MEMBER2)
-    server.emulator = emulator
-    server.ids = {}
-    for investor in ({**KIM, "domains": ["alder.vc"]}, JONAS):
-        reply = server.admin.post("/api/investors", investor)
-        assert reply.status == 201
-        server.ids[investor["name"]] = reply.json["id"]
-    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200
+    server = start_privacy_crm(tmp_path_factory.mktemp("crm"), emulator, keys, (KIM_ALDER, JONAS))
     sync_all(server)
     yield server
     server.stop()

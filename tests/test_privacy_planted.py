@@ -13,8 +13,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from capture_fixtures import KIM, capture_env, sync_all
-from conftest import start_crm, with_people
+from capture_fixtures import db_rows, start_privacy_crm, sync_all
 from emulator_fixtures import add_message, make_message
 
 ADMIN, MEMBER, MEMBER2 = "admin@firm.test", "member@firm.test", "member2@firm.test"
@@ -56,24 +55,11 @@ def site(tmp_path_factory, keys):
     put(emulator.url, [MEMBER], PAIR_2)
     put(emulator.url, [ADMIN, MEMBER], GENUINE)
     put(emulator.url, [ADMIN], LEGACY)
-    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), capture_env(emulator, keys[0])))
-    server.create_user(MEMBER2, "member", name="Member Two")
-    server.member2 = server.logged_in(MEMBER2)
-    server.emulator = emulator
-    assert server.admin.post("/api/investors", {**KIM, "domains": ["alder.vc"]}).status == 201
-    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200
+    server = start_privacy_crm(tmp_path_factory.mktemp("crm"), emulator, keys)
     sync_all(server)
     yield server
     server.stop()
     emulator.stop()
-
-
-def db_rows(site, sql, *params):
-    conn = sqlite3.connect(f"file:{site.data_dir}/crm.db?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def emails_with(site, mid):

@@ -14,8 +14,7 @@ import sqlite3
 
 import pytest
 
-from capture_fixtures import KIM, capture_env, sync_all
-from conftest import start_crm, with_people
+from capture_fixtures import start_privacy_crm, sync_all
 from test_privacy_api import db_rows, mail
 
 MEMBER, MEMBER2 = "member@firm.test", "member2@firm.test"
@@ -39,13 +38,7 @@ def site(tmp_path_factory, keys):
          sender="Lee Lawyer <lee@law.test>", to=MEMBER, in_reply_to="<fwd@firm.test>")
     mail(url, [MEMBER], "Re: Term sheet", "internal@firm.test", "INTERNALWORD Kim sent terms.\n", labels="SENT",
          sender="Member <member@firm.test>", to=MEMBER2, in_reply_to="<ts@alder.vc>")
-    env = capture_env(emulator, keys[0], CRM_GMAIL_CAPTURE_SCOPE="investors")
-    server = with_people(start_crm(tmp_path_factory.mktemp("crm"), env))
-    server.create_user(MEMBER2, "member", name="Member Two")
-    server.member2 = server.logged_in(MEMBER2)
-    server.emulator = emulator
-    assert server.admin.post("/api/investors", {**KIM, "domains": ["alder.vc"]}).status == 201
-    assert server.admin.post("/api/email/accounts/enroll-all", {}).status == 200
+    server = start_privacy_crm(tmp_path_factory.mktemp("crm"), emulator, keys, CRM_GMAIL_CAPTURE_SCOPE="investors")
     sync_all(server)
     yield server
     server.stop()

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from backend.auth import require_user
-from backend.web import BadRequest, Response, Route
+from backend.web import BadRequest, Response, Route, only_fields
 from email_integration.capture.attachments import blob_store_for
 from email_integration.privacy import db_privacy
 
@@ -23,10 +23,7 @@ def list_exclusions(req):
 
 
 def _pattern_and_scope(req) -> tuple:
-    data = req.json()
-    unknown = set(data) - {"pattern", "scope"}
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    data = only_fields(req.json(), {"pattern", "scope"})
     return data.get("pattern"), data.get("scope", "mine")
 
 
