@@ -178,25 +178,7 @@ class TargetedCapture:
     def _names_an_investor(self, batch: dict[str, str], hits: dict[str, str]) -> set[str]:
         """Of `batch` ids, read header-first, those whose headers name an investor (and no exclusion); the
         others are marked (refused, or excluded), a failure to read is in screen_failed."""
-        found, failed = self.client.batch_get_metadata(list(batch), sources.SCREEN_HEADERS)
-        auth = next((e for e in failed.values() if isinstance(e, AuthError)), None)
-        if auth is not None:
-            raise auth
-        self.screen_failed.update({i: str(e)[:200] for i, e in failed.items() if not isinstance(e, NotFoundError)})
-        index = self.ingestor.matcher.index(self.conn)
-        named = set()
-        with atomic(self.conn):
-            for gmail_id, resource in found.items():
-                addresses = addresses_of(parse(resource))
-                if excluded(addresses, self.excluded):
-                    db_markers.mark(self.conn, self.account_id, gmail_id, hits[gmail_id], db_markers.EXCLUDED,
-                                    basis=self.exclusion_basis)
-                elif index.match(addresses):
-                    named.add(gmail_id)
-                else:
-                    db_markers.mark(self.conn, self.account_id, gmail_id, hits[gmail_id], db_markers.REFUSED,
-                                    basis=self.terms_basis)
-        return named
+        return self._read_and_mark(list(batch), hits, must_name=batch)
 
     def _screen(self, checks: dict[str, str], must_name: dict[str, str]) -> set[str]:
         """Of {id: threadId} to be read header-first, those to fetch: what the mailbox holds already passes (it
@@ -209,24 +191,30 @@ class TargetedCapture:
         held = db_emails.known_gmail_ids(self.conn, self.account_id, ids)
         valid = self._valid_marks(ids)
         todo = [i for i in ids if i not in held and i not in valid]
-        found, failed = self.client.batch_get_metadata(todo, sources.SCREEN_HEADERS) if todo else ({}, {})
+        return set(held) | self._read_and_mark(todo, checks, must_name)
+
+    def _read_and_mark(self, ids: list[str], threads: dict[str, str], must_name) -> set[str]:
+        """Read `ids` header-first and return those that pass: excluded mail, and `must_name` mail naming no
+        investor, is marked (with its thread from `threads`) instead; a failure to read is in screen_failed,
+        unmarked; a refused credential is raised."""
+        found, failed = self.client.batch_get_metadata(ids, sources.SCREEN_HEADERS) if ids else ({}, {})
         auth = next((e for e in failed.values() if isinstance(e, AuthError)), None)
         if auth is not None:
             raise auth
-        passed = set(held)
+        self.screen_failed.update({i: str(e)[:200] for i, e in failed.items() if not isinstance(e, NotFoundError)})
+        passed = set()
         index = self.ingestor.matcher.index(self.conn)
         with atomic(self.conn):
             for gmail_id, resource in found.items():
                 addresses = addresses_of(parse(resource))
                 if excluded(addresses, self.excluded):
-                    db_markers.mark(self.conn, self.account_id, gmail_id, checks[gmail_id], db_markers.EXCLUDED,
+                    db_markers.mark(self.conn, self.account_id, gmail_id, threads[gmail_id], db_markers.EXCLUDED,
                                     basis=self.exclusion_basis)
                 elif gmail_id in must_name and not index.match(addresses):
-                    db_markers.mark(self.conn, self.account_id, gmail_id, checks[gmail_id], db_markers.REFUSED,
+                    db_markers.mark(self.conn, self.account_id, gmail_id, threads[gmail_id], db_markers.REFUSED,
                                     basis=self.terms_basis)
                 else:
                     passed.add(gmail_id)
-        self.screen_failed.update({i: str(e)[:200] for i, e in failed.items() if not isinstance(e, NotFoundError)})
         return passed
 
     def _valid_marks(self, ids: list[str]) -> set[str]:
