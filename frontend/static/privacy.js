@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { api, el, formatDate } = window.crm;
+  const { api, count, el, formatDate } = window.crm;
   const errorBox = document.getElementById("privacy-error");
   const message = document.getElementById("privacy-message");
   const LEVELS = [["everything", "Everything"], ["subject", "Subject"], ["metadata", "Who and when"]];
@@ -78,7 +78,7 @@
     const input = document.getElementById("exclusion-pattern");
     const scope = document.getElementById("exclusion-scope").value;
     const reply = await act("POST", "/api/email/exclusions", { pattern: input.value.trim(), scope },
-      (r) => `${r.exclusion.pattern} kept out; ${r.purged} captured message(s) removed.`);
+      (r) => `${r.exclusion.pattern} kept out; ${count(r.purged, "captured message")} removed.`);
     if (reply) { input.value = ""; loadExclusions(); }
   });
 
