@@ -254,6 +254,11 @@ class CRMHandler(BaseHTTPRequestHandler):
             self.respond_error(HTTPError("method not allowed", 405))
             return
         file_path = static.resolve(self.url_path)
+        if file_path is None and static.wants_html(self.headers.get("Accept")):
+            with open(static.NOT_FOUND_PAGE, "rb") as handle:
+                self.respond(Response(status=404, body=handle.read(), content_type=static.content_type(static.NOT_FOUND_PAGE),
+                                      headers={"Cache-Control": "no-cache"}))
+            return
         if file_path is None:
             self.respond_error(HTTPError("not found", 404))
             return

@@ -15,6 +15,16 @@ CONTENT_TYPES = {
 }
 
 
+# A mistyped address in a browser (Accept: text/html) gets this page with its 404; API clients keep JSON.
+NOT_FOUND_PAGE = os.path.join(FRONTEND_DIR, "404.html")
+
+
+def wants_html(accept: str | None) -> bool:
+    """Whether a request's Accept header asks for a page (browsers send text/html first; fetch() and
+    API clients send JSON or */*)."""
+    return "text/html" in (accept or "").lower()
+
+
 # Pages with an id in the path: /investors/12 is the investor page (its script reads the id).
 PATTERN_PAGES = [(re.compile(r"/investors/[0-9]{1,12}"), "investor.html"),
                  (re.compile(r"/(invite|reset)/[A-Za-z0-9_-]{20,100}"), "set_password.html")]

@@ -19,10 +19,13 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 \
   echo "devtools/test.sh: Node 20 or newer with npm must be installed (matrix-js-sdk 37.5.0 needs it; Debian 12's apt has only Node 18); found: $(node --version 2>/dev/null || echo 'no node')" >&2
   exit 1
 fi
-if ! cmp -s devtools/matrix_reviewer/package-lock.json devtools/matrix_reviewer/node_modules/.installed-lock; then
-  (cd devtools/matrix_reviewer && npm ci --no-audit --no-fund --loglevel=error \
-     && cp package-lock.json node_modules/.installed-lock)
-fi
+# npm test tools, each pinned by its package-lock.json: matrix-js-sdk (above) and axe-core 4.10.3, the
+# accessibility scan tests/test_ui_pages.py injects into every page.
+for tool in devtools/matrix_reviewer tests/axe; do
+  if ! cmp -s "$tool/package-lock.json" "$tool/node_modules/.installed-lock"; then
+    (cd "$tool" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.installed-lock)
+  fi
+done
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

@@ -158,7 +158,7 @@ def test_admin_backfill_control_drafts_older_cards(page, site):
     admin.page.select_option("#backfill-investor", label="Raj Patel (Birch)")
     admin.page.fill("#backfill-since", (NOW - datetime.timedelta(days=400)).strftime("%Y-%m-%d"))
     admin.page.get_by_role("button", name="Draft proposed notes").click()
-    expect(admin.page.locator("#backfill-result")).to_contain_text("Drafted 1 proposed note(s) from 1 older email(s)")
+    expect(admin.page.locator("#backfill-result")).to_contain_text("Drafted 1 proposed note from 1 older email")
     admin.page.goto("/capture?poll=600000")
     expect(admin.page.locator("[data-proposal-id]", has_text="old one")).to_have_count(1)
     assert admin.unexpected_errors() == []

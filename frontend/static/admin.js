@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { api, el, formatDate, relativeDate } = window.crm;
+  const { api, count, el, formatDate, relativeDate } = window.crm;
   const POLL_MS = 3000;
   const body = document.getElementById("accounts-body");
   const message = document.getElementById("admin-message");
@@ -39,10 +39,10 @@
       c.units_per_captured === null ? `${c.units} quota units` :
         `${c.units_per_captured} units per captured message (${c.captured} captured)`,
     ];
-    if (c.backfill.pending) lines.push(`${c.backfill.pending} investor backfill(s) queued`);
+    if (c.backfill.pending) lines.push(`${count(c.backfill.pending, "investor backfill")} queued`);
     const last = c.backfill.recent.find((b) => b.status === "done");
     if (last) lines.push(`last investor backfill: ${last.term}, ${last.found} found`);
-    if (c.attachments_waiting) lines.push(`${c.attachments_waiting} attachment(s) waiting`);
+    if (c.attachments_waiting) lines.push(`${count(c.attachments_waiting, "attachment")} waiting`);
     const cell = el("td", { className: "capture" });
     lines.forEach((line, i) => cell.append(i ? el("div", {}, line) : line));
     cell.dataset.scope = c.scope;
@@ -126,9 +126,9 @@
 
   document.getElementById("enroll-all").addEventListener("click", () => act(
     "POST", "/api/email/accounts/enroll-all", {},
-    (r) => `Enrolled ${r.created.length} new mailbox(es); ${r.existing.length} already enrolled.`));
+    (r) => `Enrolled ${count(r.created.length, "new mailbox", "new mailboxes")}; ${r.existing.length} already enrolled.`));
   document.getElementById("run-all").addEventListener("click", () => act(
-    "POST", "/api/email/sync/run-now", {}, (r) => `Started ${r.started.length} sync run(s).`));
+    "POST", "/api/email/sync/run-now", {}, (r) => `Started ${count(r.started.length, "sync")}.`));
   document.getElementById("rematch").addEventListener("click", () => act(
     "POST", "/api/email/rematch", {},
     (r) => `Rematched ${r.emails} emails: ${r.linked} linked, ${r.unlinked} unlinked, ${r.queued} to fetch.`));

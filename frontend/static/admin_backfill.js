@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { api, el } = window.crm;
+  const { api, count, el } = window.crm;
   const form = document.getElementById("backfill-form");
   const investor = document.getElementById("backfill-investor");
   const since = document.getElementById("backfill-since");
@@ -23,7 +23,7 @@
     button.disabled = true;
     try {
       const reply = await api("POST", "/api/email/proposals/backfill", body);
-      say(`Drafted ${reply.proposals} proposed note(s) from ${reply.emails} older email(s); ` +
+      say(`Drafted ${count(reply.proposals, "proposed note")} from ${count(reply.emails, "older email")}; ` +
           "they are on the Email Capture page.");
     } catch (err) {
       say(`Nothing drafted: ${err.message}`, true);

@@ -49,10 +49,10 @@ function el(tag, props, ...children) {
   return node;
 }
 
-/* toLocaleString()'s output, from one formatter: building a formatter per call costs about a
-   millisecond, which a page of thousands of dates notices. */
-const DATE_TIME = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "numeric", day: "numeric",
-                                                       hour: "numeric", minute: "numeric", second: "numeric" });
+/* A date and time to the minute ("2 Dec 2026, 14:05"), from one formatter: building a formatter per call
+   costs about a millisecond, which a page of thousands of dates notices. */
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric",
+                                                       hour: "numeric", minute: "2-digit" });
 
 function formatDate(iso) {
   if (!iso) return "";
@@ -68,8 +68,14 @@ function relativeDate(iso) {
   if (days <= 0) return "today";
   if (days === 1) return "yesterday";
   if (days < 31) return `${days} days ago`;
-  if (days < 365) return `${Math.floor(days / 30)} months ago`;
-  return `${Math.floor(days / 365)} years ago`;
+  if (days < 365) return `${count(Math.floor(days / 30), "month")} ago`;
+  return `${count(Math.floor(days / 365), "year")} ago`;
+}
+
+/* "1 email", "3 emails", "2 mailboxes": a number and its noun, never "email(s)". */
+function count(n, noun, plural) {
+  const number = Number(n).toLocaleString("en-US");
+  return `${number} ${Number(n) === 1 ? noun : plural || `${noun}s`}`;
 }
 
 /* "a@x.vc, b@x.vc; c@x.vc" → ["a@x.vc", "b@x.vc", "c@x.vc"]: how address and domain fields are typed. */
@@ -77,4 +83,4 @@ function splitList(value) {
   return String(value || "").split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
 }
 
-window.crm = { api, ApiError, el, formatDate, relativeDate, splitList };
+window.crm = { api, ApiError, count, el, formatDate, relativeDate, splitList };

@@ -159,8 +159,8 @@
         el("span", { className: "card-date" }, formatDate(email.date))),
       el("div", { className: "card-subject" }, email.subject || "(no subject)"),
       el("div", { className: "status" }, `From ${person(email.from)}`),
-      proposal.owner_only ? el("p", { className: "status owner-only" },
-        "Only you see this card: your mailbox's visibility keeps this email from teammates and the review room.") : null);
+      ...(proposal.owner_only ? [el("p", { className: "status owner-only" },
+        "Only you see this card: your mailbox's visibility keeps this email from teammates and the review room.")] : []));
     entry.textarea = el("textarea", { className: "draft", rows: 3, value: proposal.draft });
     entry.textarea.setAttribute("aria-label", "Proposed note");
     entry.drafter = el("div", { className: "status drafted-by" });

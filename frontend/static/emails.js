@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { api, el, formatDate } = window.crm;
+  const { api, count, el, formatDate } = window.crm;
   const PAGE = 50;
   const list = document.getElementById("threads");
   const status = document.getElementById("threads-status");
@@ -23,7 +23,7 @@
     const li = el("li", { className: "thread", tabIndex: 0 },
       el("div", { className: "thread-subject" }, thread.subject || "(no subject)"),
       el("div", { className: "thread-meta" },
-        `${thread.investors.map((i) => i.name).join(", ")} · ${thread.email_count} email(s) · ${formatDate(thread.last_date)}` +
+        `${thread.investors.map((i) => i.name).join(", ")} · ${count(thread.email_count, "email")} · ${formatDate(thread.last_date)}` +
         (thread.private ? " · private" : "")));
     li.dataset.threadId = thread.id;
     const open = () => openThread(thread.id, li);
@@ -40,7 +40,7 @@
       if (!append) list.replaceChildren();
       list.append(...threads.map(item));
       offset += threads.length;
-      status.textContent = total ? `${total} conversation(s)` : "No captured conversations match.";
+      status.textContent = total ? count(total, "conversation") : "No captured conversations match.";
       more.hidden = offset >= total;
     } catch (err) {
       status.textContent = err.status === 503 ? "The Gmail integration is off." : err.message;

@@ -2,15 +2,11 @@
 "use strict";
 
 (function () {
-  const { api, el, formatDate } = window.crm;
+  const { api, count, el, formatDate } = window.crm;
   const errorBox = document.getElementById("privacy-error");
   const message = document.getElementById("privacy-message");
   const LEVELS = [["everything", "Everything"], ["subject", "Subject"], ["metadata", "Who and when"]];
   let me = null;
-
-  function plural(n, one, many) {
-    return `${n} ${n === 1 ? one : (many || one + "s")}`;
-  }
 
   function show(node, text) {
     node.textContent = text || "";
@@ -87,13 +83,13 @@
     if (!preview) return;
     if (preview.messages && !(await window.crm.confirmDialog({
       title: `Keep ${preview.pattern} out?`,
-      text: [`This removes ${plural(preview.messages, "captured message")} from ${plural(preview.conversations, "conversation")} ` +
-             (scope === "firm" ? `in ${plural(preview.mailboxes, "mailbox", "mailboxes")} of the firm.` : "in your mailbox."),
+      text: [`This removes ${count(preview.messages, "captured message")} from ${count(preview.conversations, "conversation")} ` +
+             (scope === "firm" ? `in ${count(preview.mailboxes, "mailbox", "mailboxes")} of the firm.` : "in your mailbox."),
              "They cannot be brought back except by removing the exclusion and waiting for the next full resync."],
-      ok: `Remove ${plural(preview.messages, "message")}`,
+      ok: `Remove ${count(preview.messages, "message")}`,
     }))) { show(message, "Nothing changed."); return; }
     const reply = await act("POST", "/api/email/exclusions", { pattern, scope },
-      (r) => `${r.exclusion.pattern} kept out; ${plural(r.purged, "captured message")} removed.`);
+      (r) => `${r.exclusion.pattern} kept out; ${count(r.purged, "captured message")} removed.`);
     if (reply) { input.value = ""; loadExclusions(); }
   });
 
