@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 
 from . import accounts_api, address_policy, audit_api, auth, auth_api, db, investors_api, relationships_api, static
 from .client_address import client_address
-from .connections import DeadlineReader, LimitedHTTPServer, Limits
+from .connections import CLIENT_OVER_CAPACITY_MESSAGE, DeadlineReader, LimitedHTTPServer, Limits
 from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
 from .router import serve_routes
@@ -74,7 +74,8 @@ class CRMHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.rfile.close()  # the plain socket file; reads go through the deadlines instead
-        self.reader = DeadlineReader(self.connection, self.server.limits)
+        self.slot = self.server.current_slot()
+        self.reader = DeadlineReader(self.connection, self.server.limits, self.slot)
         self.rfile = io.BufferedReader(self.reader)
         self.requests_served = 0
 
@@ -135,6 +136,7 @@ class CRMHandler(BaseHTTPRequestHandler):
             length = self._body_length()
             self.client_ip = client_address(self.client_address[0], self.headers.get_all("X-Forwarded-For"),
                                             self.server.settings.trusted_proxies)
+            self._take_slot(length)
             wait = self.server.request_limiter.hit(self.client_ip)
             if wait:
                 self.close_connection = self.close_connection or length > 0  # its body stays unread
@@ -151,6 +153,13 @@ class CRMHandler(BaseHTTPRequestHandler):
             self.respond_error(error)
             return False
         return True
+
+    def _take_slot(self, length: int) -> None:
+        """Behind the trusted proxy the connection counts against the client it forwards (per request:
+        a proxy reuses its connections for other clients); at that client's cap, 503 and close."""
+        if self.slot is not None and not self.server.slots.attribute(self.slot, self.client_ip):
+            self.close_connection = True
+            raise HTTPError(CLIENT_OVER_CAPACITY_MESSAGE, 503, headers={"Retry-After": "5"})
 
     def _body_length(self) -> int:
         """The request body's length from its one Content-Length header: ASCII digits only.
@@ -301,9 +310,11 @@ class CRMServer(LimitedHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, settings: Settings, db_file: str):
-        limits = Limits(max_connections=settings.max_connections, header_timeout=settings.header_timeout,
-                        body_timeout=settings.body_timeout, keepalive_idle=settings.keepalive_idle)
-        super().__init__((settings.host, settings.port), CRMHandler, limits, tls_context(settings))
+        limits = Limits(max_connections=settings.max_connections, max_per_client=settings.max_connections_per_client,
+                        header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
+                        keepalive_idle=settings.keepalive_idle)
+        super().__init__((settings.host, settings.port), CRMHandler, limits, tls_context(settings),
+                         settings.trusted_proxies)
         self.settings = settings
         self.db_path = db_file
         self.request_limiter = SlidingWindowLimiter(settings.rate_limit_per_min, 60.0)
