@@ -36,25 +36,31 @@ def _scheduler(req):
     return get_scheduler(req.handler.server.db_path, req.handler.server.settings.data_dir)
 
 
+# What a mailbox's figures say (how much mail it lists, fetches and skips, its runs, its pace, what Gmail lists
+# of it) is its owner's and the admins': capture.skipped rises with each personal email. A member sees them
+# for their own mailbox only; of a teammate's, who it is, its state and its visibility level.
+FIGURES = ("progress", "last_success_at", "queued", "given_up", "counts", "last_run", "quota", "capture",
+           "completeness")
+
+
 def _account_view(conn, account: dict, scheduler, viewer: dict) -> dict:
-    state = db_accounts.get_sync_state(conn, account["id"])
-    run = db_accounts.last_run(conn, account["id"])
     shown_state = account["state"]
     if scheduler is not None and scheduler.is_running(account["id"]):
         shown_state = "running"
-    return {"id": account["id"], "email": account["email"], "user_id": account["user_id"],
-            "auth_method": account["auth_method"], "state": shown_state, "last_error": account["last_error"],
+    view = {"id": account["id"], "email": account["email"], "user_id": account["user_id"],
+            "auth_method": account["auth_method"], "state": shown_state,
+            "visibility": db_privacy.visibility(conn, account["id"])}
+    if not _sees_figures(viewer, account):
+        return {**view, "last_error": None, **dict.fromkeys(FIGURES)}
+    state = db_accounts.get_sync_state(conn, account["id"])
+    return {**view, "last_error": account["last_error"],
             "progress": {"done": state["progress_done"], "total": state["progress_total"],
                          "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
             "last_success_at": state["last_success_at"], "queued": db_accounts.queue_size(conn, account["id"]),
             "given_up": db_accounts.given_up_count(conn, account["id"]),
-            "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
-            "quota": _account_quota(account["email"]),
-            "capture": _capture_view(conn, account["id"]),
-            # What Gmail lists of a mailbox (spam, excluded, lookalike counts, when verified) is its owner's and
-            # the admins': a member sees the figures of their own mailbox only.
-            "completeness": coverage.mailbox(conn, account["id"]) if _sees_figures(viewer, account) else None,
-            "visibility": db_privacy.visibility(conn, account["id"])}
+            "counts": db_queries.account_counts(conn, account["id"]), "last_run": db_accounts.last_run(conn, account["id"]),
+            "quota": _account_quota(account["email"]), "capture": _capture_view(conn, account["id"]),
+            "completeness": coverage.mailbox(conn, account["id"])}
 
 
 def _sees_figures(viewer: dict, account: dict) -> bool:
