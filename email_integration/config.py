@@ -56,6 +56,7 @@ class GmailConfig:
     intake_max_open_cards: int = 10  # open cards the review room holds at most (CRM_INTAKE_MAX_OPEN_CARDS)
     intake_draft_wait_sec: float = 120.0  # how long a new card waits for the model's draft (CRM_INTAKE_DRAFT_WAIT_SEC)
     undo_window_min: float = 10.0  # a decision can be undone this long after it was made (CRM_UNDO_WINDOW_MIN)
+    bulk_chunk: int = 200  # cards per transaction of a bulk decision; the actor is re-checked before each
     api_base: str = "https://gmail.googleapis.com"
     token_uri: str = "https://oauth2.googleapis.com/token"
     errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
@@ -180,6 +181,7 @@ _PARSERS = (
     ("intake_max_open_cards", _number(int, 1, 500)),
     ("intake_draft_wait_sec", _number(float, 0, 86400)),
     ("undo_window_min", _number(float, 0, 7 * 24 * 60)),
+    ("bulk_chunk", _number(int, 1, 5000)),
     ("api_base", _url),
     ("token_uri", _url),
 )

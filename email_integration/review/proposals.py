@@ -203,19 +203,25 @@ def undo(conn, proposal_id: int, *, user: dict, window_min: float) -> dict:
 BULK_CHUNK = 200  # cards per transaction: one commit per chunk, the write lock released between chunks
 
 
-def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) -> dict:
+def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str, still_allowed=None,
+                chunk: int = BULK_CHUNK) -> dict:
     """Approve or reject many proposals, each with decide()'s semantics: {decided: [ids], conflicts: [{id, proposal}]}.
 
     Each card is its own savepoint inside a chunk's transaction, so a card decided elsewhere in the
     meantime is reported (with its current state; null when there is no such proposal, or none the
     user may see: private, or another's owner-only card) and the others go ahead; no card is ever
-    half-applied."""
+    half-applied. `still_allowed(conn)` is asked at the start of every chunk, in its transaction (issue 22,
+    item 9): a user deactivated, signed out or made a bot while their bulk runs decides nothing more
+    (Forbidden, with what was decided before and what was not)."""
     if decision not in ("approve", "reject"):
         raise BadRequest("decision must be approve or reject")
     decided, conflicts = [], []
-    for start in range(0, len(ids), BULK_CHUNK):
+    for start in range(0, len(ids), chunk):
         with atomic(conn):
-            for proposal_id in ids[start:start + BULK_CHUNK]:
+            if still_allowed is not None and not still_allowed(conn):
+                raise Forbidden("your account or session ended during this bulk decision; the rest was not decided",
+                                payload={"decided": decided, "conflicts": conflicts, "undecided": ids[start:]})
+            for proposal_id in ids[start:start + chunk]:
                 if not db_proposals.visible_to(conn, proposal_id, user["id"]):
                     conflicts.append({"id": proposal_id, "proposal": None})
                     continue
