@@ -31,7 +31,7 @@ def email_text(conn, email_id: int) -> dict | None:
 def earlier_in_thread(conn, thread_id: int, before_date: str, before_id: int, limit: int) -> list[dict]:
     """The conversation's matched, room-safe messages before this one, newest first (the model's short context).
 
-    Matched only: with CRM_GMAIL_CAPTURE_SCOPE=all the CRM keeps every message's body, and a Gmail thread
+    Matched only: capturing all (CRM_GMAIL_CAPTURE_ALL) the CRM keeps every message's body, and a Gmail thread
     also holds what its investors never saw (a forward to one's lawyer); the bot and its model get only
     the mail the team sees as investor mail, in every scope (issue 22)."""
     rows = conn.execute("SELECT id, date, from_email, from_name, body_text, snippet FROM emails WHERE thread_id = ? "
