@@ -120,8 +120,8 @@ class ConnectionSlots:
             self.slots.discard(slot)
             self._unlink(slot)
             self.evictions += 1
-            try:
-                slot.sock.shutdown(socket.SHUT_RDWR)  # the worker's blocked read returns at once and it ends
+            try:  # the worker's blocked read returns at once and it ends; socket.socket's own shutdown
+                socket.socket.shutdown(slot.sock, socket.SHUT_RDWR)  # leaves a TLS wrapper's state to its thread
             except OSError:
                 pass
             return True
@@ -129,13 +129,12 @@ class ConnectionSlots:
 
 
 def _has_bytes(sock) -> bool:
-    """Bytes (or the client's close) wait on `sock`, raw or in a TLS buffer; never blocks.
+    """Bytes (or the client's close) wait on `sock`; never blocks. (A TLS connection cannot be idle with
+    decrypted bytes in its buffer: its worker's read would have returned them.)
 
     poll, not recv(MSG_PEEK | MSG_DONTWAIT): Python waits out a socket's timeout before any recv,
     flags or not, and the worker has set one; poll, not select, for descriptors past 1024."""
     try:
-        if getattr(sock, "pending", None) and sock.pending():
-            return True
         fd = sock.fileno()
     except (OSError, ValueError):
         return False

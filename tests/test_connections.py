@@ -255,3 +255,24 @@ def test_behind_the_proxy_the_cap_is_per_forwarded_client(crm_factory):
     finally:
         for sock in held + others:
             sock.close()
+
+
+def test_with_tls_idle_connections_make_room_too(crm_factory, tmp_path):
+    """Under CRM_TLS_* the idle ones are silent before their handshake, or kept alive inside TLS: closed for
+    a newcomer all the same (the slot follows the socket into its TLS wrapper)."""
+    import ssl
+    server = crm_factory({**make_cert(tmp_path), "CRM_MAX_CONNECTIONS": "3"})
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    silent = [socket.create_connection(address(server), timeout=10, source_address=(f"127.0.0.{n}", 0))
+              for n in (2, 3)]
+    kept = context.wrap_socket(socket.create_connection(address(server), timeout=10, source_address=("127.0.0.4", 0)))
+    try:
+        assert get(kept).startswith(b"HTTP/1.1 401")
+        time.sleep(1.0)  # all three idle for longer than connection_slots.IDLE_GRACE_SEC
+        for _ in range(3):
+            started = time.monotonic()
+            assert server.client().get("/api/auth/me").status == 401 and time.monotonic() - started < 2
+    finally:
+        for sock in silent + [kept]:
+            sock.close()
