@@ -43,7 +43,7 @@
       return { determinate: true, done, total,
                text: `Reading ${whose(account)}: ${number(done)} of about ${count(total, "message")}${storedText}.` };
     }
-    if (listing && done > 0) {
+    if (listing && total > 0 && done >= total) {  // every id listed: what is left is fetching the investor mail
       return { determinate: false, text: `Fetching investor mail from ${whose(account)}… ` +
                `${count(done, "message")} read${storedText}.` };
     }
@@ -69,8 +69,8 @@
       if (bar) bar.remove();
       const words = account.state === "idle" && account.last_run && account.last_run.status !== "ok"
         ? "Needs attention" : STATE_WORDS[account.state] || account.state;
-      label.textContent = words;
-      label.className = `sync-text state state-${account.state}`;
+      label.className = "sync-text";
+      label.replaceChildren(el("span", { className: `state state-${account.state}` }, words));
       if (account.last_error && account.state !== "idle") {
         label.append(el("div", { className: "error" }, account.last_error));
       }
@@ -98,12 +98,12 @@
   function runSentence(account) {
     const run = account.last_run;
     if (!run) return "Not synced yet.";
-    if (run.status === "running") return `Started ${relativeDate(run.started_at)}.`;
+    if (run.status === "running") return `Started ${formatDate(run.started_at)}.`;
     const when = relativeDate(run.finished_at || run.started_at);
     const first = run.kind === "backfill";
     let text = first ? `First sync ${when}: ` : `${when[0].toUpperCase()}${when.slice(1)}: `;
     text += run.messages_added ? `${count(run.messages_added, first ? "email" : "new email")} captured`
-      : "no new email";
+      : first ? "no investor email found" : "no new email";
     if (run.status === "partial") text += ", some could not be read yet (the next sync retries them)";
     if (run.status === "error") text = `${first ? "First sync" : "Sync"} ${when} stopped: ${run.error || "an error"}`;
     return `${text}.`;
@@ -150,13 +150,14 @@
       ["Rate-limited answers, last hour", q.rate_limited_last_hour],
       ["Waiting to be fetched", account.queued], ["Given up after retries", account.given_up],
       ["Attachments waiting", c.attachments_waiting], ["Investor backfills queued", c.backfill.pending],
-      ["Progress (done / total)", `${number(account.progress.done)} / ${number(account.progress.total)} (${account.progress.phase})`],
+      ["Progress (done / total)", `${number(account.progress.done)} / ${number(account.progress.total)}`],
+      ["Phase", account.progress.phase],
     ];
     const last = c.backfill.recent.find((b) => b.status === "done");
     if (last) list.push(["Last investor backfill", `${last.term}: ${number(last.found)} found`]);
     if (run) {
-      list.push(["Last run", `${run.kind}, ${run.status}, started ${formatDate(run.started_at)}` +
-                 (run.finished_at ? `, finished ${formatDate(run.finished_at)}` : "")]);
+      list.push(["Last run", `${run.kind}, ${run.status}`], ["Started", formatDate(run.started_at)]);
+      if (run.finished_at) list.push(["Finished", formatDate(run.finished_at)]);
       list.push(["Added / updated / deleted / failed",
                  `${run.messages_added} / ${run.messages_updated ?? 0} / ${run.messages_deleted ?? 0} / ${run.messages_failed ?? 0}`]);
     }
@@ -252,7 +253,9 @@
   function schedulerSentence(scheduler) {
     if (!scheduler.running) return "Automatic syncing is off: mail is synced only when you ask.";
     const next = scheduler.next_run_at ? `; the next one at ${formatDate(scheduler.next_run_at)}` : "";
-    return `Every mailbox is synced every ${count(scheduler.interval_min, "minute")}${next}.`;
+    const minutes = scheduler.interval_min;
+    const every = minutes % 60 === 0 ? count(minutes / 60, "hour") : count(minutes, "minute");
+    return `Every mailbox is synced every ${every.replace(/^1 /, "")}${next}.`;
   }
 
   async function refresh() {
