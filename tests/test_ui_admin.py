@@ -3,6 +3,7 @@ honest sync progress (a value only while the total is known and not reached; nev
 running), rows updated in place across polls, a summary when a sync finishes, the audit log in sentences
 with names and links; engineer's figures, event names and variable names only under "Details"."""
 import json
+import os
 import re
 
 import pytest
@@ -192,10 +193,10 @@ def test_the_visible_page_speaks_the_firms_words(site, size):
         expect(row.locator("dl.figures")).to_contain_text("Quota units per captured message")
         page.page.locator("#gmail-figures summary").click()
         expect(page.page.locator("#quota")).to_contain_text("Gmail quota profile")
-        wide = page.page.evaluate("() => [...document.querySelectorAll('main *')].filter((n) => n.getBoundingClientRect().right"
-                                  " > window.innerWidth + 1 && !(n.parentElement && n.parentElement.closest('.scroll'))).map((n) => n.tagName + '#' + n.id + '.' + n.className).slice(0, 8)")
-        page.page.screenshot(path=f"/tmp/i24admin-{size[0]}.png", full_page=True)  # DEBUG
-        assert wide == []
+        if os.environ.get("ADMIN_SHOTS"):  # a person's look: ADMIN_SHOTS=DIR keeps the page as the test left it
+            page.page.screenshot(path=os.path.join(os.environ["ADMIN_SHOTS"], f"admin-{size[0]}.png"), full_page=True)
+        # nothing sticks out of the page sideways, Details open (tables scroll inside their own region)
+        assert page.page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         assert page.unexpected_errors() == []
     finally:
         page.close()
