@@ -117,6 +117,12 @@ class CRMHandler(BaseHTTPRequestHandler):
     def log_request(self, code="-", size="-"):
         pass  # respond() logs, without the query string
 
+    def log_message(self, format, *args):
+        """http.server's own lines ("Request timed out" when a kept-alive connection idles out, a bad request
+        line) go through logging at INFO like the access log, not straight to stderr: CRM_LOG_LEVEL=WARNING
+        silences them."""
+        log.info("%s %s", self.client_address[0], printable(format % args)[:300])
+
     def _log_access(self, status: int) -> None:
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
         path = ONE_TIME_LINK.sub(r"\1/[link]", urllib.parse.urlsplit(getattr(self, "path", "") or "").path)
@@ -324,7 +330,10 @@ class CRMServer(LimitedHTTPServer):
         self.account_limiter = SlidingWindowLimiter(settings.login_account_max_failures, 15 * 60.0)
 
     def handle_error(self, request, client_address):
-        log.warning("connection error from %s: %s", client_address[0], sys.exc_info()[1])
+        error = sys.exc_info()[1]
+        # A client that went away mid-answer (a closed tab, a poll cut short) is routine: INFO, not WARNING.
+        routine = isinstance(error, (BrokenPipeError, ConnectionResetError, TimeoutError))
+        log.log(logging.INFO if routine else logging.WARNING, "connection error from %s: %s", client_address[0], error)
 
 
 def init_db(db_file: str) -> None:

@@ -23,6 +23,7 @@ from email_integration.review.proposal_routes import WEB_ROUTES
 from .capture import db_accounts, db_capture, db_queries
 from .config import CONFIG
 from .privacy import db_privacy
+from .review import db_proposals
 
 ID = r"(?P<id>[0-9]{1,12})"
 # The email's own HTML, shown only inside <iframe sandbox> on our pages: no scripts, no forms,
@@ -47,13 +48,17 @@ def _account_view(conn, account: dict, scheduler, viewer: dict) -> dict:
     shown_state = account["state"]
     if scheduler is not None and scheduler.is_running(account["id"]):
         shown_state = "running"
+    owner = db_accounts.get_user(conn, account["user_id"]) if account["user_id"] else None
     view = {"id": account["id"], "email": account["email"], "user_id": account["user_id"],
+            "owner": owner["name"] if owner else None,
             "auth_method": account["auth_method"], "state": shown_state,
             "visibility": db_privacy.visibility(conn, account["id"])}
     if not _sees_figures(viewer, account):
-        return {**view, "last_error": None, **dict.fromkeys(FIGURES)}
+        return {**view, "last_error": None, "cards_pending": None, **dict.fromkeys(FIGURES)}
     state = db_accounts.get_sync_state(conn, account["id"])
     return {**view, "last_error": account["last_error"],
+            # cards on a mailbox's mail, for the sync summary: its owner's and the admins' figure, like completeness
+            "cards_pending": db_proposals.pending_in_mailbox(conn, account["id"]),
             "progress": {"done": state["progress_done"], "total": state["progress_total"],
                          "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
             "last_success_at": state["last_success_at"], "queued": db_accounts.queue_size(conn, account["id"]),
@@ -102,6 +107,7 @@ def status(req):
                           "interval_min": CONFIG.sync_interval_min,
                           "next_run_at": iso_at(next_run) if next_run else None},
             "quota": _quota(), "accounts": _account_views(req.conn, scheduler, req.user),
+            "propose_since_days": CONFIG.propose_since_days,  # the proposal horizon, for the Admin page's "Older mail"
             # the firm-wide completeness view (per investor, alerts, covered sources) is the admins'
             "completeness": coverage.firm(req.conn) if req.user["role"] == "admin" else None}
 

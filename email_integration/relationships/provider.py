@@ -15,6 +15,7 @@ import sqlite3
 from backend import email_source
 from backend.db import atomic
 from backend.investors_db import investor_addresses, investors_rev
+from email_integration.capture.db_queries import thread_subject, visible_emails
 from email_integration.capture.matcher import InvestorIndex
 from email_integration.config import CONFIG
 from email_integration.review import db_proposals, proposals
@@ -50,6 +51,29 @@ class EmailRelationships:
     def merge_investors(self, conn, keep: int, gone: int) -> None:
         """Inside the core's merge transaction: captured email, cards and stats follow the notes."""
         db_merge.merge_investors(conn, keep, gone)
+
+    # -- names for the audit log (issue 24, item 7) ------------------------------------------------
+    def audit_targets(self, conn, entries: list[dict], viewer: dict) -> dict[tuple[str, str], dict]:
+        """{(target_type, target_id): {name, href, ...}} for the integration's audit targets: a conversation
+        by its investors (its subject only when the viewer may read it: a private one is its mailboxes' own),
+        a mailbox by its owner, a proposed note by its investor."""
+        ids: dict[str, list[int]] = {}
+        for entry in entries:
+            if entry["target_id"] and entry["target_id"].isdigit():
+                ids.setdefault(entry["target_type"], []).append(int(entry["target_id"]))
+        found: dict[tuple[str, str], dict] = {}
+        threads = sorted(set(ids.get("email_thread", [])))
+        for thread_id, people in db_relationships.thread_investors(conn, threads).items():
+            shown = visible_emails(conn, viewer["id"], thread_id)
+            found[("email_thread", str(thread_id))] = {**_named(people), "subject": thread_subject(shown)}
+        for thread_id in threads:
+            found.setdefault(("email_thread", str(thread_id)), {"name": None, "href": None, "subject": None})
+        for account_id, owner in db_relationships.account_owners(conn, sorted(set(ids.get("email_account", [])))).items():
+            found[("email_account", str(account_id))] = {"name": owner["name"], "email": owner["email"], "href": None}
+        for proposal_id, investor in db_relationships.proposal_investors(
+                conn, sorted(set(ids.get("email_proposal", [])))).items():
+            found[("email_proposal", str(proposal_id))] = _named([investor])
+        return found
 
     # -- connections ------------------------------------------------------------------------
     def connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:
@@ -162,6 +186,13 @@ def _fingerprint(basis: tuple) -> str:
     mates, privacy = basis
     return hashlib.sha256(repr((sorted((a, m["id"]) for a, m in mates.items()), [tuple(r) for r in privacy]))
                           .encode()).hexdigest()
+
+
+def _named(people: list[dict]) -> dict:
+    """An audit target named by its investors: "Jonas Berg (Fjord Capital)", the first one's page as the link."""
+    names = [f"{p['name']} ({p['firm']})" if p.get("firm") else p["name"] for p in people]
+    return {"name": ", ".join(names) or None, "href": f"/investors/{people[0]['id']}" if people else None,
+            "investors": [{"id": p["id"], "name": p["name"], "firm": p.get("firm")} for p in people]}
 
 
 def _email_item(row: dict, people: dict) -> dict:
