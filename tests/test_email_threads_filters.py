@@ -125,6 +125,7 @@ def test_the_search_state_of_a_new_investor_until_its_mail_is_in(site):
     assert site.member.get("/api/email/investors/99999/search").status == 404
     assert site.member.get(f"/api/email/investors/{site.ids['Kim Lee']}/search").json == \
         {"investor_id": site.ids["Kim Lee"], "state": "done", "mailboxes": 3, "searched": 3}
+    assert site.member.get("/api/investors").json["email"] is True  # the grid follows the search only then
     reply = site.member.post("/api/investors", ZED)
     assert reply.status == 201
     zed = reply.json["id"]

@@ -15,6 +15,7 @@ from capture_fixtures import start_capture_crm, sync_all
 from conftest import PASSWORD
 from devtools.make_service_account import make_service_account
 from emulator_fixtures import add_message, make_message, start_emulator
+from page_check import ARTIFACTS, axe_violations, layout_problems, serve_axe
 from ui_browser import browsing
 
 pytestmark = pytest.mark.browser
@@ -64,6 +65,7 @@ class Tab:
     def __init__(self, site, email, viewport):
         self.context = site.browser.new_context(base_url=site.url, viewport=viewport)
         self.context.set_default_timeout(10_000)
+        serve_axe(self.context)
         self.page = self.context.new_page()
         self.errors = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -73,6 +75,14 @@ class Tab:
         self.page.fill("input[name=password]", PASSWORD)
         self.page.click("button[type=submit]")
         self.page.wait_for_url("**/")
+
+
+    def check(self, name):
+        """The page check's layout and axe-core rules in the state the test left the page in, with a screenshot
+        of the window (tests/artifacts/pages/reading-NAME.png)."""
+        self.page.wait_for_timeout(300)  # the last email's detail settles
+        self.page.screenshot(path=f"{ARTIFACTS}/reading-{name}.png")
+        assert layout_problems(self.page) + axe_violations(self.page) == []
 
 
 @pytest.fixture
@@ -106,6 +116,7 @@ def test_a_conversation_far_down_opens_in_view_at_1440(tab):
     expect(t.page.locator("#thread-pane h2")).to_be_in_viewport()
     expect(detail).to_be_in_viewport()
     assert "Update 0." in detail.inner_text()
+    t.check("emails-desktop")
     assert t.errors == []
 
 
@@ -120,6 +131,7 @@ def test_on_a_phone_the_conversation_opens_in_place_of_the_list_with_back(tab):
     expect(t.page.locator(".thread-list")).to_be_hidden()
     expect(t.page.locator("#thread-pane h2")).to_be_in_viewport()
     assert t.page.evaluate("window.scrollY") == 0
+    t.check("emails-phone")
     t.page.get_by_role("button", name="← Conversations").click()
     expect(t.page.locator(".thread-list")).to_be_visible()
     expect(t.page.locator("#thread-pane")).to_be_hidden()
@@ -192,6 +204,7 @@ def test_a_search_says_why_each_conversation_matched(tab):
     expect(why.locator(".why-body")).to_contain_text("a larger allocation in the second close")
     expect(why.locator(".why-body mark")).to_have_text("allocation")
     assert why.locator("b").count() == 0  # the mail's text is text, never markup
+    t.check("emails-search")
     t.page.fill("#q", "evergreen")  # the investor's firm: in no email
     expect(t.page.locator(".thread")).to_have_count(UPDATES + 2)
     first = t.page.locator(".thread").first.locator(".why-investor")
@@ -211,6 +224,7 @@ def test_adding_an_investor_on_the_grid_says_it_searches_and_fills_in(tab):
     t.page.click("#add-investor button[type=submit]")
     row = t.page.locator("tr.investor", has_text="Zed Okoro")
     expect(row.locator("td.last-contact")).to_have_text("Searching 2 mailboxes for Zed Okoro's mail…")
+    t.page.screenshot(path=f"{ARTIFACTS}/reading-grid-searching.png")
     expect(row.locator("td.last-contact")).not_to_contain_text("Searching", timeout=SEARCH_WAIT_MS)
     expect(row.locator("td.last-contact")).not_to_have_text("never")
     expect(row.locator("td.closest")).to_have_text("Member")
@@ -230,6 +244,7 @@ def test_adding_an_address_on_the_investor_page_says_it_searches_and_fills_in(ta
     searching = "Searching 2 mailboxes for Yan Bloom's mail…"
     expect(t.page.locator("#connections-status")).to_have_text(searching)
     expect(t.page.locator("#timeline-status")).to_have_text(searching)
+    t.page.screenshot(path=f"{ARTIFACTS}/reading-investor-searching.png")
     email = t.page.locator("#timeline li.item.email", has_text="Yonder hello")
     email.wait_for(timeout=SEARCH_WAIT_MS)
     expect(t.page.locator("#connections-body tr.connection")).to_have_count(1)
