@@ -19,6 +19,7 @@
   let known = false; // the search state is known: until then no status claims "nothing yet"
   let gaveUp = false;
   let watcher = null;
+  const failures = { timeline: "", connections: "" }; // a failed load's message stays until a load succeeds
 
   function when(iso) {
     return el("time", { dateTime: iso || "", title: formatDate(iso) }, relativeDate(iso));
@@ -121,9 +122,11 @@
       nextBefore = page.next_before;
       more.hidden = !nextBefore;
       emailOn = Boolean(page.email);
+      failures.timeline = "";
       showStatuses();
     } catch (err) {
-      timelineStatus.textContent = `Could not load the timeline: ${err.message}`;
+      failures.timeline = `Could not load the timeline: ${err.message}`;
+      timelineStatus.textContent = failures.timeline;
     } finally {
       more.disabled = false;
     }
@@ -153,9 +156,11 @@
       document.getElementById("connections-body").replaceChildren(...connections.map(connectionRow));
       document.getElementById("connections").hidden = !connections.length;
       connectionCount = connections.length;
+      failures.connections = "";
       showStatuses();
     } catch (err) {
-      status.textContent = `Could not load connections: ${err.message}`;
+      failures.connections = `Could not load connections: ${err.message}`;
+      status.textContent = failures.connections;
     }
   }
 
@@ -189,8 +194,8 @@
     const later = gaveUp ? "The team's mailboxes are still being searched: look again in a few minutes." : "";
     let timelineText = list.children.length ? "" : "Nothing yet: no notes, emails or proposed notes.";
     if (!emailOn) timelineText += " Email capture is off: notes only.";
-    timelineStatus.textContent = searchText || later || timelineText.trim();
-    connections.textContent = searchText || later || (connectionCount ? "" : emailOn
+    timelineStatus.textContent = failures.timeline || searchText || later || timelineText.trim();
+    connections.textContent = failures.connections || searchText || later || (connectionCount ? "" : emailOn
       ? "No one on the team has emailed them yet." : "Email capture is off.");
     for (const node of [timelineStatus, connections]) node.classList.toggle("searching", Boolean(searchText));
   }
