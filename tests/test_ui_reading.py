@@ -132,6 +132,11 @@ def test_on_a_phone_the_conversation_opens_in_place_of_the_list_with_back(tab):
     expect(t.page.locator("#thread-pane h2")).to_be_in_viewport()
     assert t.page.evaluate("window.scrollY") == 0
     t.check("emails-phone")
+    above = t.page.locator(".thread").nth(UPDATES).locator(".thread-subject").inner_text()  # the row before the last
+    t.page.keyboard.press("k")  # the list is hidden: k opens the conversation above in its place
+    expect(t.page.locator("#thread-pane h2")).to_have_text(above)
+    t.page.keyboard.press("j")
+    expect(t.page.locator("#thread-pane h2")).to_have_text("Portfolio update 00")
     t.page.get_by_role("button", name="← Conversations").click()
     expect(t.page.locator(".thread-list")).to_be_visible()
     expect(t.page.locator("#thread-pane")).to_be_hidden()
