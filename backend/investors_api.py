@@ -57,7 +57,9 @@ def _investor_id(req) -> int:
 
 def list_investors(req):
     q = (req.query.get("q") or "").strip()[:200] or None
-    return {"investors": with_relationships(req, investors_db.list_investors(req.conn, q))}
+    # `email`: whether captured email is read at all (the grid follows a new investor's mail search only then)
+    return {"investors": with_relationships(req, investors_db.list_investors(req.conn, q)),
+            "email": email_source.current() is not None}
 
 
 def create_investor(req):

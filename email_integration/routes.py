@@ -10,9 +10,11 @@ import urllib.parse
 
 from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_user, token_hash
 from backend.db import atomic, iso_at
+from backend.investors_db import investor_exists
 from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
 from email_integration.capture.attachments import content_disposition
+from email_integration.capture.targeted import search_progress
 from email_integration.controls.routes import PRIVACY_ROUTES
 from email_integration.coverage import view as coverage
 from email_integration.coverage.routes import COVERAGE_ROUTES
@@ -176,14 +178,35 @@ def rematch(req):
     return {**counts, "started": started}
 
 
+def _optional_id(req, name: str) -> int | None:
+    raw = req.query.get(name)
+    return parse_id(raw, name) if raw not in (None, "") else None
+
+
 def threads(req):
-    raw_investor = req.query.get("investor_id")
-    investor_id = parse_id(raw_investor, "investor_id") if raw_investor not in (None, "") else None
+    investor_id = _optional_id(req, "investor_id")
+    # ?mailbox=ACCOUNT_ID: the conversations in one teammate's mailbox, as far as the viewer may know it (db_queries)
+    mailbox_id = _optional_id(req, "mailbox")
+    if mailbox_id is not None and db_accounts.get_account(req.conn, mailbox_id) is None:
+        raise BadRequest(f"no mailbox {mailbox_id}: 'mailbox' takes the id of an enrolled mailbox (GET /api/email/accounts)")
     q = (req.query.get("q") or "").strip()[:200]
     items, total = db_queries.list_threads(req.conn, req.user["id"], investor_id, q or None,
                                            query_int(req.query, "limit", 50, 1, 200),
-                                           query_int(req.query, "offset", 0, 0, 1_000_000))
+                                           query_int(req.query, "offset", 0, 0, 1_000_000), mailbox_id)
     return {"threads": items, "total": total}
+
+
+def investor_search(req):
+    """Whether the targeted backfill for an investor's addresses is still searching the team's mailboxes:
+    how many mailboxes search and how many are done, never what any of them found (members read it)."""
+    from .scheduler import current_scheduler
+    investor_id = int(req.params["id"])
+    if not investor_exists(req.conn, investor_id):
+        raise NotFound(f"no investor {investor_id}")
+    scheduler = current_scheduler()
+    return {"investor_id": investor_id, **search_progress(req.conn, investor_id, CONFIG.workspace_domain,
+                                                          targeted=CONFIG.capture_scope == "investors",
+                                                          running=bool(scheduler and scheduler.running))}
 
 
 def thread(req):
@@ -301,6 +324,8 @@ ROUTES = [
     Route("GET", r"/api/email/detail", detail, require_user),
     Route("GET", r"/api/email/html", email_html, require_user),
     Route("GET", rf"/api/email/attachments/{ID}", attachment, require_user),
+    # The investor page and the grid poll it while a new investor's mail is being searched for.
+    Route("GET", rf"/api/email/investors/{ID}/search", investor_search, require_user),
     # OAuth consent: each person connects only their own Gmail; starting it for someone else is refused (403).
     Route("GET", r"/api/email/oauth/start", oauth_start, require_user),
     Route("GET", r"/api/email/oauth/callback", oauth_callback_redirect, None),

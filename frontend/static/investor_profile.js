@@ -19,7 +19,8 @@
     form.elements.domains.value = investor.domains.join(", ");
   }
 
-  function setup(investor) {
+  /* `onSaved(investor)`: after a save (the page then follows the search for a new address's mail). */
+  function setup(investor, onSaved) {
     show(investor);
     document.getElementById("profile").hidden = false;
     document.getElementById("edit-toggle").addEventListener("click", () => {
@@ -36,6 +37,7 @@
         });
         show(saved);
         form.hidden = true;
+        if (onSaved) onSaved(saved);
       } catch (err) {
         error.textContent = err.message;
         error.hidden = false;
