@@ -14,10 +14,11 @@ import sqlite3
 
 from backend import email_source
 from backend.db import atomic
-from backend.investors_db import investor_addresses, investors_rev
-from email_integration.capture.matcher import InvestorIndex
+from backend.investors_db import investors_rev
+from email_integration.capture.matcher import InvestorIndex, index_for
 from email_integration.config import CONFIG
 from email_integration.review import db_proposals, proposals
+from email_integration.review.drafter import email_people
 
 from . import db_merge, db_relationships, exchanges, strength
 
@@ -40,11 +41,19 @@ class EmailRelationships:
         people = db_proposals.recipients(conn, [r["id"] for r in rows])
         items = [{"kind": "email", "at": r["at"], "id": r["id"], "email": _email_item(r, people[r["id"]])}
                  for r in rows]
+        self._with_people(conn, investor_id, [item["email"] for item in items])
         ids = db_relationships.pending_card_ids(conn, viewer["id"], investor_id, bound("card"), limit)
         for card in proposals.cards(conn, viewer["id"], "pending", limit, ids) if ids else []:
             items.append({"kind": "card", "at": card["email"]["date"] or card["created_at"], "id": card["id"],
                           "card": card})
         return items
+
+    def _with_people(self, conn, investor_id: int, emails: list[dict]) -> None:
+        """Each timeline email's `people`: whom of the investor's people it was with (issue 24, item 8)."""
+        index = index_for(conn, [investor_id], self.own_domain) if emails else None
+        for email in emails:
+            email["people"] = [{k: p[k] for k in ("id", "name", "title")} for p in
+                               email_people(index, investor_id, email["from"], [*email["to"], *email["cc"]])]
 
     # -- merging investors (issue 24, item 5) -------------------------------------------------
     def merge_investors(self, conn, keep: int, gone: int) -> None:
@@ -86,13 +95,7 @@ class EmailRelationships:
         return exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now)
 
     def _index(self, conn, investor_ids) -> InvestorIndex:
-        if investor_ids is not None and len(investor_ids) == 1:
-            return InvestorIndex(investor_addresses(conn, investor_ids[0]), self.own_domain)
-        rows = investor_addresses(conn)
-        if investor_ids is not None:
-            wanted = set(investor_ids)
-            rows = [r for r in rows if r[0] in wanted]
-        return InvestorIndex(rows, self.own_domain)
+        return index_for(conn, investor_ids, self.own_domain)
 
     # -- the grid ---------------------------------------------------------------------------
     def grid(self, conn) -> dict[int, dict]:

@@ -15,10 +15,11 @@ from backend.db import ISO_FORMAT, atomic, iso_after, now_iso
 from backend.investors_db import add_grid_note, bump_last_contact, delete_note
 from backend.web import BadRequest, Conflict, Forbidden, NotFound
 from email_integration.capture.ingest import is_internal_only
+from email_integration.capture.matcher import index_for
 from email_integration.privacy.db_visibility import is_private
 
 from . import db_intake, db_proposals
-from .drafter import draft_note
+from .drafter import draft_note, email_people
 
 MAX_DRAFT_CHARS = 2000
 DECISIONS = ("approve", "reject", "edit")
@@ -228,9 +229,11 @@ def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) ->
     return {"decided": decided, "conflicts": conflicts}
 
 
-def card(row: dict, people: dict) -> dict:
-    """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
-    return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+def card(row: dict, people: dict, with_them: list | None = None) -> dict:
+    """The JSON shape of a proposal for the web page and the bot (contracts §5); `with_them` (web cards): the
+    investor's people the email is with, [{id, name, title}] (issue 24, item 8)."""
+    extra = {} if with_them is None else {"people": with_them}
+    return {**extra,"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
             "drafted_by": row["drafted_by"],
             "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
@@ -254,11 +257,27 @@ def with_decision(card_json: dict, row: dict, user: dict, window_min: float) -> 
                                       "can_undo": bool(until and until > now_iso() and may_undo(row, user))}}
 
 
+def card_people(conn, rows: list, recipients: dict) -> dict[int, list[dict]]:
+    """{proposal id: [{id, name, title}]}: whom of its investor's people each card's email is with."""
+    if not rows:
+        return {}
+    index = index_for(conn, sorted({r["investor_id"] for r in rows}))
+    found = {}
+    for r in rows:
+        people = recipients.get(r["email_id"], {})
+        sender = {"email": r["from_email"] or "", "name": r["from_name"] or ""}
+        found[r["id"]] = [{k: p[k] for k in ("id", "name", "title")} for p in
+                          email_people(index, r["investor_id"], sender, [*people.get("to", []), *people.get("cc", [])])]
+    return found
+
+
 def decided_cards(conn, user: dict, window_min: float, limit: int = 50) -> list[dict]:
     rows = db_proposals.list_cards(conn, "decided", limit, viewer_id=user["id"])
     email_ids = [r["email_id"] for r in rows]
     people = db_proposals.recipients(conn, email_ids)
-    return [with_decision(card(r, people.get(r["email_id"], {})), r, user, window_min) for r in rows]
+    with_them = card_people(conn, rows, people)
+    return [with_decision(card(r, people.get(r["email_id"], {}), with_them[r["id"]]), r, user, window_min)
+            for r in rows]
 
 
 def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:
@@ -267,4 +286,6 @@ def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=
     rows = db_proposals.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
     email_ids = [r["email_id"] for r in rows]
     people, holders = db_proposals.recipients(conn, email_ids), db_proposals.holders(conn, email_ids)
-    return [{**card(r, people.get(r["email_id"], {})), "teammates": holders.get(r["email_id"], [])} for r in rows]
+    with_them = card_people(conn, rows, people)
+    return [{**card(r, people.get(r["email_id"], {}), with_them[r["id"]]), "teammates": holders.get(r["email_id"], [])}
+            for r in rows]
