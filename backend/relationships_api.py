@@ -38,11 +38,22 @@ def timeline(req):
 
 
 def connections(req):
-    """{connections: [...] strongest first, email}: each teammate's history with this investor."""
+    """{connections: [...] strongest first, email, people}: each teammate's history with this investor, and
+    with each of its people."""
     investor_id = _investor_id(req)
     provider = email_source.current()
     found = provider.connections(req.conn, investor_id, req.user) if provider is not None else []
-    return {"connections": found, "email": provider is not None}
+    return {"connections": found, "email": provider is not None, "people": _person_connections(req, investor_id)}
+
+
+def _person_connections(req, investor_id: int) -> list[dict]:
+    """[{person, connections}] per person of the investor (issue 24, item 8): who on the team knows each.
+    Without email, each person with no connections; without people, []."""
+    provider = email_source.current()
+    if provider is not None and hasattr(provider, "person_connections"):
+        return provider.person_connections(req.conn, investor_id, req.user)
+    return [{"person": {k: p[k] for k in ("id", "name", "title")}, "connections": []}
+            for p in investors_db.people_rows(req.conn, [investor_id])]
 
 
 def stale_requested(query: dict) -> bool:

@@ -14,7 +14,7 @@ import sqlite3
 
 from backend import email_source
 from backend.db import atomic
-from backend.investors_db import investors_rev
+from backend.investors_db import investors_rev, people_rows
 from email_integration.capture.matcher import InvestorIndex, index_for
 from email_integration.config import CONFIG
 from email_integration.review import db_proposals, proposals
@@ -64,20 +64,33 @@ class EmailRelationships:
     def connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:
         now = _now()
         mates = db_relationships.teammates(conn)
-        found = self._totals(conn, mates, [investor_id], now)
-        people = {m["id"]: m for m in mates.values()}
+        return _ranked(self._totals(conn, mates, [investor_id], now), mates, now)
+
+    def person_connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:
+        """[{person: {id, name, title}, connections: [...]}] per person of the investor (issue 24, item 8; none
+        without people): each person's history is the emails with them (drafter.email_people's rule: the
+        sender when the sender is one of them, else the To and Cc), ranked as connections() ranks."""
+        people = people_rows(conn, [investor_id])
+        if not people:
+            return []
+        now, mates = _now(), db_relationships.teammates(conn)
+        index = self._index(conn, [investor_id])
+        rows = db_relationships.exchange_rows(conn, [investor_id])
+        recipients = db_relationships.teammate_recipients(conn, mates, [investor_id])
+        addressed = db_proposals.recipients(conn, sorted({r["email_id"] for r in rows}))
+        with_whom = {r["email_id"]: {p["id"] for p in email_people(
+            index, investor_id, {"email": r["sender"], "name": r["sender_name"]},
+            [*addressed[r["email_id"]]["to"], *addressed[r["email_id"]]["cc"]])} for r in rows}
+
+        def investor_side(owner: int, sender: str) -> bool:
+            return bool(sender) and owner in {link[0] for link in index.match([sender])}
+
         answer = []
-        for (_investor, user_id), pair in found.items():
-            person = people[user_id]
-            answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
-                           "strength": pair.strength(now), "last_sent": pair.last_sent,
-                           "last_received": pair.last_received, "last_two_way": pair.last_two_way, **pair.counts})
-        # strongest first; ties: the newer two-way contact, then received, then sent, then the lower id
-        # (stable sorts, least significant key first)
-        answer.sort(key=lambda c: c["user"]["id"])
-        for stamp in ("last_sent", "last_received", "last_two_way"):
-            answer.sort(key=lambda c: c[stamp] or "", reverse=True)
-        answer.sort(key=lambda c: c["strength"], reverse=True)
+        for person in people:
+            theirs = [r for r in rows if person["id"] in with_whom[r["email_id"]]]
+            found = exchanges.totals(exchanges.events(theirs, recipients, mates, investor_side), now)
+            answer.append({"person": {k: person[k] for k in ("id", "name", "title")},
+                           "connections": _ranked(found, mates, now)})
         return answer
 
     def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
@@ -157,6 +170,23 @@ class EmailRelationships:
         if rev != investors_rev(conn):
             ids |= set(db_relationships.investors_changed_since(conn, seen))
         return ids or None
+
+
+def _ranked(found: dict, mates: dict, now) -> list[dict]:
+    """Connections from exchanges.totals' {(investor, user): Totals}: strongest first; ties: the newer two-way
+    contact, then received, then sent, then the lower id (stable sorts, least significant key first)."""
+    people = {m["id"]: m for m in mates.values()}
+    answer = []
+    for (_investor, user_id), pair in found.items():
+        person = people[user_id]
+        answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
+                       "strength": pair.strength(now), "last_sent": pair.last_sent,
+                       "last_received": pair.last_received, "last_two_way": pair.last_two_way, **pair.counts})
+    answer.sort(key=lambda c: c["user"]["id"])
+    for stamp in ("last_sent", "last_received", "last_two_way"):
+        answer.sort(key=lambda c: c[stamp] or "", reverse=True)
+    answer.sort(key=lambda c: c["strength"], reverse=True)
+    return answer
 
 
 def _fingerprint(basis: tuple) -> str:
