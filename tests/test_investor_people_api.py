@@ -87,3 +87,13 @@ def test_people_writes_need_a_person_and_a_same_origin_request(crm):
     cross = crm.member.request("POST", path, {"name": "Cy"}, headers={"Origin": "http://evil.example"})
     assert cross.status == 403
     assert crm.member.get(f"/api/investors/{investor['id']}").json["people"] == []
+
+
+def test_a_merge_brings_the_other_investors_people_with_their_addresses(crm):
+    keep = fund(crm, name="Elm Partners", emails=("eve@elm.example",), domains=())
+    gone = fund(crm, name="Elm (duplicate)", emails=("ed@elm.example",), domains=())
+    ed = crm.member.post(f"/api/investors/{gone['id']}/people", {"name": "Ed Elm", "emails": ["ed@elm.example"]}).json
+    assert crm.member.post(f"/api/investors/{keep['id']}/merge", {"from_id": gone["id"]}).status == 200
+    people = crm.member.get(f"/api/investors/{keep['id']}").json["people"]
+    assert people == [{"id": ed["id"], "name": "Ed Elm", "title": None, "emails": ["ed@elm.example"]}]
+    assert crm.member.patch(f"/api/investors/{keep['id']}/people/{ed['id']}", {"title": "GP"}).status == 200

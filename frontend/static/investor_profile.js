@@ -43,5 +43,5 @@
     });
   }
 
-  window.crm.investorProfile = { setup };
+  window.crm.investorProfile = { setup, show };
 })();
