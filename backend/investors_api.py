@@ -182,14 +182,19 @@ def _person_fields(req, investor_id: int, data: dict, partial: bool) -> dict:
     return changes
 
 
-def _person_write(write):
-    """Run a people write; an address another investor or person holds is a 400 saying whose it is."""
+def _person_write(req, investor_id: int, write):
+    """Run a people write; an address another investor or person holds is a 400 saying whose it is. Then
+    the email integration (when on) redrafts the investor's pending cards that hold its own draft."""
     try:
-        return write()
+        found = write()
     except investors_db.DuplicateEmail as exc:
         raise BadRequest(f"{exc.email} belongs to another investor (investor {exc.investor_id})") from None
     except investors_db.AddressTaken as exc:
         raise BadRequest(str(exc)) from None
+    hook = getattr(email_source.current(), "people_changed", None)
+    if hook is not None:
+        hook(req.conn, investor_id)
+    return found
 
 
 def _person_id(req, investor_id: int) -> int:
@@ -203,7 +208,7 @@ def add_person(req):
     """POST /api/investors/{id}/people {name, title?, emails?}: 201 with the person."""
     investor_id = _investor_id(req)
     fields = _person_fields(req, investor_id, req.json(), partial=False)
-    person_id = _person_write(lambda: investors_db.add_person(
+    person_id = _person_write(req, investor_id, lambda: investors_db.add_person(
         req.conn, investor_id, fields["name"], fields.get("title"), fields["emails"], req.user["id"]))
     return Response.json(investors_db.get_person(req.conn, investor_id, person_id), 201)
 
@@ -213,7 +218,8 @@ def edit_person(req):
     investor_id = _investor_id(req)
     person_id = _person_id(req, investor_id)
     fields = _person_fields(req, investor_id, req.json(), partial=True)
-    _person_write(lambda: investors_db.update_person(req.conn, investor_id, person_id, fields, req.user["id"]))
+    _person_write(req, investor_id,
+                  lambda: investors_db.update_person(req.conn, investor_id, person_id, fields, req.user["id"]))
     return investors_db.get_person(req.conn, investor_id, person_id)
 
 
@@ -221,7 +227,7 @@ def delete_person(req):
     """DELETE …/people/{person_id}: the person goes; their addresses stay the investor's."""
     investor_id = _investor_id(req)
     person_id = _person_id(req, investor_id)
-    investors_db.delete_person(req.conn, investor_id, person_id, req.user["id"])
+    _person_write(req, investor_id, lambda: investors_db.delete_person(req.conn, investor_id, person_id, req.user["id"]))
     return {"deleted": person_id}
 
 

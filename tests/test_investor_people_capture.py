@@ -55,3 +55,35 @@ def test_an_investor_without_people_keeps_its_old_answers(site):
     assert site.member.get(f"/api/investors/{other['id']}/connections").json["people"] == []
     items = site.member.get(f"/api/investors/{other['id']}/timeline").json["items"]
     assert items == []
+
+
+@pytest.fixture(scope="module")
+def late(tmp_path_factory, keys):
+    """The same mail captured before anyone added Fjord's people."""
+    with fjord_site(tmp_path_factory, keys, people=False) as server:
+        yield server
+
+
+def test_adding_people_later_redrafts_the_pending_cards_no_one_touched(late):
+    before = cards(late)
+    assert before["Q3 numbers"]["draft"].startswith("Chloe to Maya Okafor (Fjord Capital): ")  # the bug, as it was
+    edited = late.member.post(f"/api/email/proposals/{before['Fund IV']['id']}/decide",
+                              {"decision": "edit", "note": "Maya: $2m to Fund IV.",
+                               "expected_version": before["Fund IV"]["version"]})
+    assert edited.status == 200, edited
+    path = f"/api/investors/{late.fjord}/people"
+    leo = late.member.post(path, {"name": "Leo Park", "emails": ["leo@fjord.example"]})
+    assert leo.status == 201
+    after = cards(late)
+    assert after["Q3 numbers"]["draft"].startswith("Chloe to Leo Park (Fjord Capital): ")
+    assert after["Q3 numbers"]["version"] == before["Q3 numbers"]["version"] + 1
+    assert after["Site visit"]["draft"].startswith("Leo Park (Fjord Capital): ")
+    assert after["Fund IV"]["draft"] == "Maya: $2m to Fund IV."  # a person's edit is theirs: never redrafted
+    assert after["Parking"]["version"] == before["Parking"]["version"]  # nobody's before or after: unchanged
+    # a decision made on the draft the person saw before the change is refused, not applied to the new text
+    stale = late.member.post(f"/api/email/proposals/{before['Q3 numbers']['id']}/decide",
+                             {"decision": "approve", "expected_version": before["Q3 numbers"]["version"]})
+    assert stale.status == 409
+    # removing Leo names the investor again
+    assert late.member.request("DELETE", f"{path}/{leo.json['id']}").status == 200
+    assert cards(late)["Q3 numbers"]["draft"].startswith("Chloe to Maya Okafor (Fjord Capital): ")

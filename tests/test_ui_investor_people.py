@@ -45,6 +45,14 @@ def test_adding_a_person_with_an_address_names_them_in_the_timeline_and_who_know
     # the page fits the phone: nothing scrolls sideways
     assert page.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     page.page.screenshot(path=f"tests/artifacts/pages/investor-people-{size[0]}.png", full_page=True)
+    # Email Capture's card names Leo, and its draft (no one had touched it) was redrafted for him
+    page.page.goto("/capture")
+    card = page.page.locator("article.card", has_text="Q3 numbers")
+    expect(card.locator(".card-head .card-person")).to_have_text("Leo Park")
+    expect(card.locator("textarea.draft")).to_have_value(
+        "Chloe to Leo Park (Fjord Capital): Could you send the Q3 numbers by Friday?")
+    expect(page.page.locator("article.card", has_text="Fund IV").locator(".card-person")).to_have_count(0)
+    page.page.goto(f"/investors/{site.fjord}")
     # a bad address is refused with the server's reason, and the form keeps what was typed
     page.page.get_by_role("button", name="Add a person").click()
     form.get_by_label("Name").fill("Stranger")

@@ -55,6 +55,10 @@ class EmailRelationships:
             email["people"] = [{k: p[k] for k in ("id", "name", "title")} for p in
                                email_people(index, investor_id, email["from"], [*email["to"], *email["cc"]])]
 
+    def people_changed(self, conn, investor_id: int) -> None:
+        """The investor's people changed: its pending CRM-drafted cards name the right person (issue 24, item 8)."""
+        proposals.redraft_for_people(conn, investor_id, self.own_domain)
+
     # -- merging investors (issue 24, item 5) -------------------------------------------------
     def merge_investors(self, conn, keep: int, gone: int) -> None:
         """Inside the core's merge transaction: captured email, cards and stats follow the notes."""

@@ -18,7 +18,7 @@ from email_integration.capture.ingest import is_internal_only
 from email_integration.capture.matcher import index_for
 from email_integration.privacy.db_visibility import is_private
 
-from . import db_intake, db_proposals
+from . import db_drafts, db_intake, db_proposals
 from .drafter import draft_note, email_people
 
 MAX_DRAFT_CHARS = 2000
@@ -109,6 +109,34 @@ def backfill(conn, since: str, investor_id: int | None, own_domain: str) -> dict
                 touched.add(found)
         db_proposals.forget_deferred(conn, since, investor_id)
     return {"emails": len({row["email_id"] for row in rows}), "proposals": len(touched)}
+
+
+def redraft_for_people(conn, investor_id: int, own_domain: str) -> int:
+    """The investor's people changed (issue 24, item 8): its pending cards that still hold the CRM's own draft
+    are drafted again, naming the person their email is with now; a changed draft bumps the version (a
+    decision made on the old one gets 409). Returns how many changed."""
+    changed = 0
+    with atomic(conn):
+        rows = db_drafts.crm_drafted_pending(conn, investor_id)
+        investor = db_proposals.investor_brief(conn, investor_id)
+        if not rows or investor is None:
+            return 0
+        index = index_for(conn, [investor_id], own_domain)
+        recipients = db_proposals.recipients(conn, [r["email_id"] for r in rows])
+        for row in rows:
+            email = db_drafts.email_text(conn, row["email_id"])
+            if email is None:
+                continue
+            people = recipients.get(row["email_id"], {})
+            parsed = {"from": {"email": email["from_email"] or "", "name": email["from_name"] or ""},
+                      "to": people.get("to", []), "cc": people.get("cc", []), "date": email["date"],
+                      "subject": email["subject"], "body_text": email["body_text"]}
+            with_them = email_people(index, investor_id, parsed["from"], [*parsed["to"], *parsed["cc"]])
+            draft = DRAFTER(parsed, {**investor, "people": with_them}, own_domain)
+            if draft != row["draft"]:
+                db_proposals.refresh(conn, row["id"], row["email_id"], draft)
+                changed += 1
+    return changed
 
 
 def state_of(proposal: dict) -> dict:
