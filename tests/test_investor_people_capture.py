@@ -87,3 +87,14 @@ def test_adding_people_later_redrafts_the_pending_cards_no_one_touched(late):
     # removing Leo names the investor again
     assert late.member.request("DELETE", f"{path}/{leo.json['id']}").status == 200
     assert cards(late)["Q3 numbers"]["draft"].startswith("Chloe to Maya Okafor (Fjord Capital): ")
+
+
+def test_the_models_work_list_names_the_person_too(site):
+    reply = site.bot.get("/api/intake/email-proposals")
+    assert reply.status == 200, reply
+    items = {i["email"]["subject"]: i for i in reply.json["to_draft"]}
+    assert items["Q3 numbers"]["who"] == "Leo Park (Fjord Capital)"
+    assert items["Q3 numbers"]["people"] == [{"id": site.leo["id"], "name": "Leo Park", "title": None}]
+    assert items["Q3 numbers"]["investor"] == {"id": site.fjord, "name": "Maya Okafor", "firm": "Fjord Capital"}
+    assert items["Fund IV"]["who"] == "Maya Okafor (Fjord Capital)"
+    assert items["Parking"]["people"] == [] and items["Parking"]["who"] == "Maya Okafor (Fjord Capital)"

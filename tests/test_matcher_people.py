@@ -8,8 +8,8 @@ ROWS = [(1, "email", "maya@fjord.example"), (1, "email", "leo@fjord.example"), (
         (1, "domain", "fjord.example"), (2, "email", "ann@alder.example"), (3, "domain", "gmail.com")]
 PEOPLE = [{"id": 10, "investor_id": 1, "name": "Maya Okafor", "title": "Partner", "emails": ["maya@fjord.example"]},
           {"id": 11, "investor_id": 1, "name": "Leo Park", "title": None, "emails": ["Leo@Fjord.example"]}]
-MAYA = {"id": 10, "investor_id": 1, "name": "Maya Okafor", "title": "Partner"}
-LEO = {"id": 11, "investor_id": 1, "name": "Leo Park", "title": None}
+MAYA = {"id": 10, "name": "Maya Okafor", "title": "Partner"}
+LEO = {"id": 11, "name": "Leo Park", "title": None}
 
 
 def test_an_assigned_address_is_its_person_whatever_its_display_name():

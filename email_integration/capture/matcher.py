@@ -21,13 +21,13 @@ class InvestorIndex:
         """`people`: investors_db.people_rows' dicts {id, investor_id, name, title, emails}."""
         self.by_email: dict[str, set[int]] = {}
         self.by_domain: dict[str, set[int]] = {}
-        self.person_by_email: dict[str, dict] = {}  # address form → person
+        self.person_by_email: dict[str, tuple[int, dict]] = {}  # address form → (investor_id, person)
         self.people_by_name: dict[tuple[int, str], dict] = {}  # (investor_id, folded name) → person
         for person in people:
-            brief = {k: person[k] for k in ("id", "investor_id", "name", "title")}
+            brief = {k: person[k] for k in ("id", "name", "title")}
             for email in person["emails"]:
                 for form in address_forms(email.strip().lower()):
-                    self.person_by_email[form] = brief
+                    self.person_by_email[form] = (person["investor_id"], brief)
             self.people_by_name.setdefault((person["investor_id"], _folded(person["name"])), brief)
         blocked = FREE_MAIL_DOMAINS | ({own_domain.lower()} if own_domain else set())
         for investor_id, kind, value in rows:
@@ -57,18 +57,18 @@ class InvestorIndex:
         return sorted(found.values())
 
     def person(self, investor_id: int, address: str, name: str = "") -> dict | None:
-        """The investor's person this address (with its display name) is: {id, investor_id, name, title}, or None."""
+        """The investor's person this address (with its display name) is: {id, name, title}, or None."""
         address = (address or "").strip().lower()
         if not address or investor_id not in {link[0] for link in self.match([address])}:
             return None
         for form in address_forms(address):
             assigned = self.person_by_email.get(form)
             if assigned is not None:
-                return assigned if assigned["investor_id"] == investor_id else None
+                return assigned[1] if assigned[0] == investor_id else None
         return self.people_by_name.get((investor_id, _folded(name))) if name else None
 
     def people(self, investor_id: int, participants) -> list[dict]:
-        """The investor's distinct people among `participants` ({email, name} dicts), in their order."""
+        """The investor's distinct people ({id, name, title}) among `participants` ({email, name} dicts), in order."""
         found: dict[int, dict] = {}
         for participant in participants:
             if participant:

@@ -52,8 +52,7 @@ class EmailRelationships:
         """Each timeline email's `people`: whom of the investor's people it was with (issue 24, item 8)."""
         index = index_for(conn, [investor_id], self.own_domain) if emails else None
         for email in emails:
-            email["people"] = [{k: p[k] for k in ("id", "name", "title")} for p in
-                               email_people(index, investor_id, email["from"], [*email["to"], *email["cc"]])]
+            email["people"] = email_people(index, investor_id, email["from"], [*email["to"], *email["cc"]])
 
     def people_changed(self, conn, investor_id: int) -> None:
         """The investor's people changed: its pending CRM-drafted cards name the right person (issue 24, item 8)."""

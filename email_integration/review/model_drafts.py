@@ -53,9 +53,8 @@ def items(conn, limit: int, own_domain: str = "") -> list[dict]:
         sent = bool(own_domain) and (email["from_email"] or "").lower().endswith("@" + own_domain.lower())
         earlier = (db_drafts.earlier_in_thread(conn, email["thread_id"], email["date"], email["id"], CONTEXT_MESSAGES)
                    if email["thread_id"] else [])
-        with_them = [{k: p[k] for k in ("id", "name", "title")}
-                     for p in email_people(index, row["investor_id"], _sender(email), [*people.get("to", []),
-                                                                                       *people.get("cc", [])])]
+        with_them = email_people(index, row["investor_id"], _sender(email), [*people.get("to", []),
+                                                                               *people.get("cc", [])])
         found.append({
             "id": row["id"], "version": row["version"], "investor": investor,
             "people": with_them, "who": named_investor({**investor, "people": with_them}),

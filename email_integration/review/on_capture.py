@@ -7,8 +7,7 @@ from email_integration.capture import events
 from email_integration.capture.matcher import index_for
 
 from . import db_proposals
-from .drafter import email_people
-from .proposals import propose
+from .proposals import naming, propose
 
 
 class ReviewOnCapture(events.Listener):
@@ -46,7 +45,4 @@ def _with_people(conn, kept: events.Kept, investor_id: int, brief: dict | None) 
     key = ("people-index", investors_rev(conn))
     if key not in kept.memo:
         kept.memo[key] = index_for(conn, None, kept.own_domain)
-    parsed = kept.parsed
-    people = email_people(kept.memo[key], investor_id, parsed.get("from"),
-                          [*(parsed.get("to") or []), *(parsed.get("cc") or [])])
-    return {**brief, "people": people} if people else brief
+    return naming(kept.memo[key], investor_id, brief, kept.parsed)

@@ -91,18 +91,36 @@ def propose_one(conn, email_id: int, thread_id: int, parsed: dict, investor_id: 
     return db_proposals.insert(conn, investor_id, thread_id, email_id, DRAFTER(parsed, investor, own_domain))
 
 
+def stored_parsed(row: dict, recipients: dict) -> dict:
+    """What the drafter reads, from a stored email row (from_email, from_name, date, subject, body_text) and
+    its db_proposals.recipients entry."""
+    return {"from": {"email": row["from_email"] or "", "name": row["from_name"] or ""},
+            "to": recipients.get("to", []), "cc": recipients.get("cc", []), "date": row["date"],
+            "subject": row["subject"], "body_text": row["body_text"]}
+
+
+def naming(index, investor_id: int, investor: dict, parsed: dict) -> dict:
+    """The investor brief the drafter names: with `people`, whom of its people the email is with (issue 24,
+    item 8; drafter.email_people), when it is with any."""
+    with_them = email_people(index, investor_id, parsed.get("from"), [*(parsed.get("to") or []),
+                                                                      *(parsed.get("cc") or [])])
+    return {**investor, "people": with_them} if with_them else investor
+
+
 def backfill(conn, since: str, investor_id: int | None, own_domain: str) -> dict:
     """The admin widens the horizon once: draft the cards held back for mail dated from `since` on
     (one investor's, or everyone's). Oldest first, so a conversation's card ends on its newest message."""
     with atomic(conn):
         rows = db_proposals.deferred(conn, since, investor_id)
         touched = set()
+        index = index_for(conn, sorted({row["investor_id"] for row in rows}), own_domain) if rows else None
+        recipients = db_proposals.recipients(conn, sorted({row["email_id"] for row in rows}))
         for row in rows:
             if is_private(conn, row["thread_id"]):
                 continue  # made private since: never a card
-            parsed = {"from": {"email": row["from_email"] or "", "name": row["from_name"] or ""}, "date": row["date"],
-                      "subject": row["subject"], "body_text": row["body_text"]}
-            investor = {"name": row["investor_name"], "firm": row["investor_firm"]}
+            parsed = stored_parsed(row, recipients[row["email_id"]])
+            investor = naming(index, row["investor_id"], {"name": row["investor_name"], "firm": row["investor_firm"]},
+                              parsed)
             found = propose_one(conn, row["email_id"], row["thread_id"], parsed, row["investor_id"], investor,
                                 own_domain)
             if found is not None:
@@ -127,12 +145,8 @@ def redraft_for_people(conn, investor_id: int, own_domain: str) -> int:
             email = db_drafts.email_text(conn, row["email_id"])
             if email is None:
                 continue
-            people = recipients.get(row["email_id"], {})
-            parsed = {"from": {"email": email["from_email"] or "", "name": email["from_name"] or ""},
-                      "to": people.get("to", []), "cc": people.get("cc", []), "date": email["date"],
-                      "subject": email["subject"], "body_text": email["body_text"]}
-            with_them = email_people(index, investor_id, parsed["from"], [*parsed["to"], *parsed["cc"]])
-            draft = DRAFTER(parsed, {**investor, "people": with_them}, own_domain)
+            parsed = stored_parsed(email, recipients[row["email_id"]])
+            draft = DRAFTER(parsed, naming(index, investor_id, investor, parsed), own_domain)
             if draft != row["draft"]:
                 db_proposals.refresh(conn, row["id"], row["email_id"], draft)
                 changed += 1
@@ -294,8 +308,7 @@ def card_people(conn, rows: list, recipients: dict) -> dict[int, list[dict]]:
     for r in rows:
         people = recipients.get(r["email_id"], {})
         sender = {"email": r["from_email"] or "", "name": r["from_name"] or ""}
-        found[r["id"]] = [{k: p[k] for k in ("id", "name", "title")} for p in
-                          email_people(index, r["investor_id"], sender, [*people.get("to", []), *people.get("cc", [])])]
+        found[r["id"]] = email_people(index, r["investor_id"], sender, [*people.get("to", []), *people.get("cc", [])])
     return found
 
 
