@@ -42,18 +42,14 @@ def connections(req):
     with each of its people."""
     investor_id = _investor_id(req)
     provider = email_source.current()
-    found = provider.connections(req.conn, investor_id, req.user) if provider is not None else []
-    return {"connections": found, "email": provider is not None, "people": _person_connections(req, investor_id)}
-
-
-def _person_connections(req, investor_id: int) -> list[dict]:
-    """[{person, connections}] per person of the investor (issue 24, item 8): who on the team knows each.
-    Without email, each person with no connections; without people, []."""
-    provider = email_source.current()
-    if provider is not None and hasattr(provider, "person_connections"):
-        return provider.person_connections(req.conn, investor_id, req.user)
-    return [{"person": {k: p[k] for k in ("id", "name", "title")}, "connections": []}
-            for p in investors_db.people_rows(req.conn, [investor_id])]
+    both = getattr(provider, "connections_and_people", None)
+    if both is not None:  # who knows the investor, and each of its people (issue 24, item 8), from one read
+        found, people = both(req.conn, investor_id, req.user)
+    else:
+        found = provider.connections(req.conn, investor_id, req.user) if provider is not None else []
+        people = [{"person": {k: p[k] for k in ("id", "name", "title")}, "connections": []}
+                  for p in investors_db.people_rows(req.conn, [investor_id])]
+    return {"connections": found, "email": provider is not None, "people": people}
 
 
 def stale_requested(query: dict) -> bool:

@@ -14,6 +14,9 @@ from backend.investors_db import investor_addresses, investors_rev, people_rows
 
 from .db_accounts import team_revision
 
+_MEMO_MAX = 50_000  # person() answers kept per index
+
+
 class InvestorIndex:
     """Investor addresses and domains indexed for matching; built from (investor_id, kind, value) rows."""
 
@@ -23,7 +26,10 @@ class InvestorIndex:
         self.by_domain: dict[str, set[int]] = {}
         self.person_by_email: dict[str, tuple[int, dict]] = {}  # address form → (investor_id, person)
         self.people_by_name: dict[tuple[int, str], dict] = {}  # (investor_id, folded name) → person
+        self.with_people: set[int] = set()  # investors that have people (the others name nobody, at no cost)
+        self._memo: dict[tuple, dict | None] = {}
         for person in people:
+            self.with_people.add(person["investor_id"])
             brief = {k: person[k] for k in ("id", "name", "title")}
             for email in person["emails"]:
                 for form in address_forms(email.strip().lower()):
@@ -48,10 +54,7 @@ class InvestorIndex:
             for investor_id in sorted(self.by_email.get(address, ())):
                 found.setdefault(investor_id, (investor_id, "exact", address))
         for address in addresses:
-            domain = domain_of(address)
-            # Subdomains count: mail.alder.vc belongs to alder.vc.
-            candidates = [domain] + [domain.split(".", i)[-1] for i in range(1, domain.count("."))]
-            for candidate in candidates:
+            for candidate in _domains_of(address):
                 for investor_id in sorted(self.by_domain.get(candidate, ())):
                     found.setdefault(investor_id, (investor_id, "domain", address))
         return sorted(found.values())
@@ -59,9 +62,21 @@ class InvestorIndex:
     def person(self, investor_id: int, address: str, name: str = "") -> dict | None:
         """The investor's person this address (with its display name) is: {id, name, title}, or None."""
         address = (address or "").strip().lower()
-        if not address or investor_id not in {link[0] for link in self.match([address])}:
+        if investor_id not in self.with_people or "@" not in address:
             return None
-        for form in address_forms(address):
+        key = (investor_id, address, name or "")
+        if key not in self._memo:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()  # bounded: a page of cards repeats a few participants many times
+            self._memo[key] = self._person(investor_id, address, name)
+        return self._memo[key]
+
+    def _person(self, investor_id: int, address: str, name: str) -> dict | None:
+        forms = address_forms(address)
+        if not any(investor_id in self.by_email.get(form, ()) or
+                   any(investor_id in self.by_domain.get(d, ()) for d in _domains_of(form)) for form in forms):
+            return None  # not the investor's address: a name alone names nobody
+        for form in forms:
             assigned = self.person_by_email.get(form)
             if assigned is not None:
                 return assigned[1] if assigned[0] == investor_id else None
@@ -70,12 +85,20 @@ class InvestorIndex:
     def people(self, investor_id: int, participants) -> list[dict]:
         """The investor's distinct people ({id, name, title}) among `participants` ({email, name} dicts), in order."""
         found: dict[int, dict] = {}
+        if investor_id not in self.with_people:
+            return []
         for participant in participants:
             if participant:
                 person = self.person(investor_id, participant.get("email") or "", participant.get("name") or "")
                 if person is not None:
                     found.setdefault(person["id"], person)
         return list(found.values())
+
+
+def _domains_of(address: str) -> list[str]:
+    """The address's domain and its parents: subdomains count (mail.alder.vc belongs to alder.vc)."""
+    domain = domain_of(address)
+    return [domain] + [domain.split(".", i)[-1] for i in range(1, domain.count("."))]
 
 
 def _folded(name: str) -> str:

@@ -65,38 +65,32 @@ class EmailRelationships:
 
     # -- connections ------------------------------------------------------------------------
     def connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:
-        now = _now()
-        mates = db_relationships.teammates(conn)
-        return _ranked(self._totals(conn, mates, [investor_id], now), mates, now)
+        return self.connections_and_people(conn, investor_id, viewer)[0]
 
-    def person_connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:
-        """[{person: {id, name, title}, connections: [...]}] per person of the investor (issue 24, item 8; none
-        without people): each person's history is the emails with them (drafter.email_people's rule: the
-        sender when the sender is one of them, else the To and Cc), ranked as connections() ranks."""
+    def connections_and_people(self, conn, investor_id: int, viewer: dict) -> tuple[list[dict], list[dict]]:
+        """(connections, [{person: {id, name, title}, connections}]) from one read of the investor's mail. Per
+        person of the investor (issue 24, item 8; [] without people) the history is the emails with them
+        (drafter.email_people's rule: the sender when the sender is one of them, else the To and Cc)."""
+        now, mates = _now(), db_relationships.teammates(conn)
+        index, rows, recipients, investor_side = self._exchanges(conn, mates, [investor_id])
+        overall = _ranked(exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now), mates, now)
         people = people_rows(conn, [investor_id])
         if not people:
-            return []
-        now, mates = _now(), db_relationships.teammates(conn)
-        index = self._index(conn, [investor_id])
-        rows = db_relationships.exchange_rows(conn, [investor_id])
-        recipients = db_relationships.teammate_recipients(conn, mates, [investor_id])
+            return overall, []
         addressed = db_proposals.recipients(conn, sorted({r["email_id"] for r in rows}))
-        with_whom = {r["email_id"]: {p["id"] for p in email_people(
-            index, investor_id, {"email": r["sender"], "name": r["sender_name"]},
-            [*addressed[r["email_id"]]["to"], *addressed[r["email_id"]]["cc"]])} for r in rows}
+        theirs: dict[int, list] = {p["id"]: [] for p in people}
+        for r in rows:  # in exchange_rows' order, which events() reads
+            to = addressed[r["email_id"]]
+            for person in email_people(index, investor_id, {"email": r["sender"], "name": r["sender_name"]},
+                                       [*to["to"], *to["cc"]]):
+                theirs[person["id"]].append(r)
+        return overall, [{"person": {k: p[k] for k in ("id", "name", "title")},
+                          "connections": _ranked(exchanges.totals(
+                              exchanges.events(theirs[p["id"]], recipients, mates, investor_side), now), mates, now)}
+                         for p in people]
 
-        def investor_side(owner: int, sender: str) -> bool:
-            return bool(sender) and owner in {link[0] for link in index.match([sender])}
-
-        answer = []
-        for person in people:
-            theirs = [r for r in rows if person["id"] in with_whom[r["email_id"]]]
-            found = exchanges.totals(exchanges.events(theirs, recipients, mates, investor_side), now)
-            answer.append({"person": {k: person[k] for k in ("id", "name", "title")},
-                           "connections": _ranked(found, mates, now)})
-        return answer
-
-    def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
+    def _exchanges(self, conn, mates: dict, investor_ids) -> tuple:
+        """(index, exchange rows, teammate recipients, investor_side(investor_id, sender)) of these investors."""
         index = self._index(conn, investor_ids)
         rows = db_relationships.exchange_rows(conn, investor_ids)
         recipients = db_relationships.teammate_recipients(conn, mates, investor_ids)
@@ -108,6 +102,10 @@ class EmailRelationships:
                 owners[sender] = {link[0] for link in index.match([sender])} if sender else set()
             return investor_id in owners[sender]
 
+        return index, rows, recipients, investor_side
+
+    def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
+        _index, rows, recipients, investor_side = self._exchanges(conn, mates, investor_ids)
         return exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now)
 
     def _index(self, conn, investor_ids) -> InvestorIndex:
