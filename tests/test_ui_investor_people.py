@@ -5,7 +5,8 @@ from playwright.sync_api import expect
 
 from conftest import PASSWORD
 from people_fixtures import MEMBER, fjord_site
-from ui_browser import Page, browsing
+from page_check import axe_violations, layout_problems, serve_axe
+from ui_browser import browsing
 
 pytestmark = pytest.mark.browser
 PAGE_LOGIN = (MEMBER, PASSWORD)
@@ -21,6 +22,7 @@ def site(tmp_path_factory, keys):
 @pytest.mark.parametrize("size", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
 def test_adding_a_person_with_an_address_names_them_in_the_timeline_and_who_knows_them(page, site, size):
     page.page.set_viewport_size({"width": size[0], "height": size[1]})
+    serve_axe(page.context)
     page.page.goto(f"/investors/{site.fjord}")
     expect(page.page.locator("#people-status")).to_be_visible()  # no people yet: as before
     expect(page.page.locator("li.item.email")).to_have_count(4)
@@ -42,9 +44,12 @@ def test_adding_a_person_with_an_address_names_them_in_the_timeline_and_who_know
     expect(page.page.locator("li.item.email", has_text="Fund IV").locator(".with-whom")).to_have_count(0)
     known = page.page.locator("#person-connections .person-known", has_text="Leo Park")
     expect(known).to_contain_text("Member")
-    # the page fits the phone: nothing scrolls sideways
-    assert page.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # the page check's probes with a person and the edit form open: nothing sideways, no overlap, axe clean
+    page.page.get_by_role("button", name="Edit Leo Park").click()
+    expect(form.get_by_label("leo@fjord.example")).to_be_checked()
+    assert layout_problems(page.page) + axe_violations(page.page) == []
     page.page.screenshot(path=f"tests/artifacts/pages/investor-people-{size[0]}.png", full_page=True)
+    form.get_by_role("button", name="Cancel").click()
     # Email Capture's card names Leo, and its draft (no one had touched it) was redrafted for him
     page.page.goto("/capture")
     card = page.page.locator("article.card", has_text="Q3 numbers")
@@ -66,3 +71,19 @@ def test_adding_a_person_with_an_address_names_them_in_the_timeline_and_who_know
     expect(person).to_have_count(0)
     assert "leo@fjord.example" in site.member.get(f"/api/investors/{site.fjord}").json["emails"]
     assert page.unexpected_errors(allowed=("401", "400")) == []
+
+
+def test_an_address_dropped_in_the_header_edit_leaves_its_person_at_once(page, site):
+    ops = site.member.post(f"/api/investors/{site.fjord}/people", {"name": "Ola Ops", "emails": ["ops@fjord.example"]}).json
+    try:
+        page.page.goto(f"/investors/{site.fjord}")
+        row = page.page.locator("#people-list li.person", has_text="Ola Ops")
+        expect(row).to_contain_text("ops@fjord.example")
+        page.page.click("#edit-toggle")
+        emails = page.page.locator("#edit-investor input[name=emails]")
+        emails.fill(", ".join(e for e in emails.input_value().split(", ") if e != "ops@fjord.example"))
+        page.page.locator("#edit-investor").get_by_role("button", name="Save").click()
+        expect(row).to_contain_text("no address yet")
+        assert page.unexpected_errors() == []
+    finally:
+        site.member.request("DELETE", f"/api/investors/{site.fjord}/people/{ops['id']}")

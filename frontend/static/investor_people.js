@@ -114,6 +114,8 @@
     addButton.addEventListener("click", () => openForm(null));
     document.getElementById("person-cancel").addEventListener("click", () => { form.hidden = true; addButton.focus(); });
     form.addEventListener("submit", save);
+    // the header's Edit may drop an address a person had: show the people as saved
+    document.addEventListener("investor-saved", (event) => render(event.detail));
   }
 
   /* "with Leo Park": whom of the investor's people a timeline email or card was with (null: nobody known). */

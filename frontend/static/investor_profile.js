@@ -35,6 +35,7 @@
           emails: splitList(form.elements.emails.value), domains: splitList(form.elements.domains.value),
         });
         show(saved);
+        document.dispatchEvent(new CustomEvent("investor-saved", { detail: saved })); // People shows it too
         form.hidden = true;
       } catch (err) {
         error.textContent = err.message;
