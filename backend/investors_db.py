@@ -40,8 +40,9 @@ def list_investors(conn, q: str | None = None) -> list[dict]:
         like = f"%{q.lower()}%"
         rows = conn.execute(
             _INVESTOR_SELECT + " WHERE lower(i.name) LIKE ? OR lower(coalesce(i.firm, '')) LIKE ? OR EXISTS "
-            "(SELECT 1 FROM investor_emails e WHERE e.investor_id = i.id AND lower(e.email) LIKE ?) "
-            "ORDER BY lower(i.name), i.id", (like, like, like))
+            "(SELECT 1 FROM investor_emails e WHERE e.investor_id = i.id AND lower(e.email) LIKE ?) OR EXISTS "
+            "(SELECT 1 FROM investor_people p WHERE p.investor_id = i.id AND lower(p.name) LIKE ?) "
+            "ORDER BY lower(i.name), i.id", (like, like, like, like))
     else:
         rows = conn.execute(_INVESTOR_SELECT + " ORDER BY lower(i.name), i.id")
     return _with_addresses(conn, rows.fetchall())

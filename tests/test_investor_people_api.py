@@ -24,6 +24,8 @@ def test_people_are_added_edited_and_removed_with_their_addresses(crm):
     assert got["emails"] == ["maya@fjord.example", "leo@fjord.example", "leo.park@fjord.example"]
     assert [(p["name"], p["emails"]) for p in got["people"]] == [
         ("Maya Okafor", ["maya@fjord.example"]), ("Leo Park", ["leo@fjord.example", "leo.park@fjord.example"])]
+    # the grid's search finds the fund by a person's name (a partner looks up "Leo", not "Fjord")
+    assert investor["id"] in [i["id"] for i in crm.member.get("/api/investors?q=leo%20park").json["investors"]]
     edited = crm.member.patch(f"{path}/{leo.json['id']}", {"title": "Principal", "emails": ["leo@fjord.example"]})
     assert edited.status == 200 and edited.json["emails"] == ["leo@fjord.example"]
     assert edited.json["title"] == "Principal" and edited.json["name"] == "Leo Park"
