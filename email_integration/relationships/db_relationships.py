@@ -68,14 +68,15 @@ _COUNTED = f"NOT {bcc_link_sql('l.email_id', 'l.investor_id')}"
 
 
 def exchange_rows(conn, investor_ids=None) -> list[dict]:
-    """(investor_id, email_id, at, thread_id, sender) of every linked email the firm-wide view counts
+    """(investor_id, email_id, at, thread_id, sender, sender_name) of every linked email the firm-wide view counts
     (_COUNTED, at as _SHARED_AT), in the order strength reads them."""
     rows = []
     for chunk in _chunks(investor_ids):
         clause, params = _investor_filter(chunk)
         rows += conn.execute(
             f"SELECT l.investor_id, e.id AS email_id, {_SHARED_AT} AS at, e.thread_id, "
-            "lower(e.from_email) AS sender FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
+            "lower(e.from_email) AS sender, e.from_name AS sender_name FROM email_investor_links l "
+            "JOIN emails e ON e.id = l.email_id "
             f"WHERE e.matched = 1 AND {_COUNTED}{clause} ORDER BY l.investor_id, e.thread_id, at, e.id",
             params).fetchall()
     return [dict(r) for r in rows]

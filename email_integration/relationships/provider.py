@@ -14,11 +14,12 @@ import sqlite3
 
 from backend import email_source
 from backend.db import atomic
-from backend.investors_db import investor_addresses, investors_rev
+from backend.investors_db import investors_rev, people_rows
 from email_integration.capture.db_queries import thread_subject, visible_emails
-from email_integration.capture.matcher import InvestorIndex
+from email_integration.capture.matcher import InvestorIndex, index_for
 from email_integration.config import CONFIG
 from email_integration.review import db_proposals, proposals
+from email_integration.review.drafter import email_people
 
 from . import db_merge, db_relationships, exchanges, strength
 
@@ -41,11 +42,22 @@ class EmailRelationships:
         people = db_proposals.recipients(conn, [r["id"] for r in rows])
         items = [{"kind": "email", "at": r["at"], "id": r["id"], "email": _email_item(r, people[r["id"]])}
                  for r in rows]
+        self._with_people(conn, investor_id, [item["email"] for item in items])
         ids = db_relationships.pending_card_ids(conn, viewer["id"], investor_id, bound("card"), limit)
         for card in proposals.cards(conn, viewer["id"], "pending", limit, ids) if ids else []:
             items.append({"kind": "card", "at": card["email"]["date"] or card["created_at"], "id": card["id"],
                           "card": card})
         return items
+
+    def _with_people(self, conn, investor_id: int, emails: list[dict]) -> None:
+        """Each timeline email's `people`: whom of the investor's people it was with (issue 24, item 8)."""
+        index = index_for(conn, [investor_id], self.own_domain) if emails else None
+        for email in emails:
+            email["people"] = email_people(index, investor_id, email["from"], [*email["to"], *email["cc"]])
+
+    def people_changed(self, conn, investor_id: int) -> None:
+        """The investor's people changed: its pending CRM-drafted cards name the right person (issue 24, item 8)."""
+        proposals.redraft_for_people(conn, investor_id, self.own_domain)
 
     # -- merging investors (issue 24, item 5) -------------------------------------------------
     def merge_investors(self, conn, keep: int, gone: int) -> None:
@@ -77,25 +89,32 @@ class EmailRelationships:
 
     # -- connections ------------------------------------------------------------------------
     def connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:
-        now = _now()
-        mates = db_relationships.teammates(conn)
-        found = self._totals(conn, mates, [investor_id], now)
-        people = {m["id"]: m for m in mates.values()}
-        answer = []
-        for (_investor, user_id), pair in found.items():
-            person = people[user_id]
-            answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
-                           "strength": pair.strength(now), "last_sent": pair.last_sent,
-                           "last_received": pair.last_received, "last_two_way": pair.last_two_way, **pair.counts})
-        # strongest first; ties: the newer two-way contact, then received, then sent, then the lower id
-        # (stable sorts, least significant key first)
-        answer.sort(key=lambda c: c["user"]["id"])
-        for stamp in ("last_sent", "last_received", "last_two_way"):
-            answer.sort(key=lambda c: c[stamp] or "", reverse=True)
-        answer.sort(key=lambda c: c["strength"], reverse=True)
-        return answer
+        return self.connections_and_people(conn, investor_id, viewer)[0]
 
-    def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
+    def connections_and_people(self, conn, investor_id: int, viewer: dict) -> tuple[list[dict], list[dict]]:
+        """(connections, [{person: {id, name, title}, connections}]) from one read of the investor's mail. Per
+        person of the investor (issue 24, item 8; [] without people) the history is the emails with them
+        (drafter.email_people's rule: the sender when the sender is one of them, else the To and Cc)."""
+        now, mates = _now(), db_relationships.teammates(conn)
+        index, rows, recipients, investor_side = self._exchanges(conn, mates, [investor_id])
+        overall = _ranked(exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now), mates, now)
+        people = people_rows(conn, [investor_id])
+        if not people:
+            return overall, []
+        addressed = db_proposals.recipients(conn, sorted({r["email_id"] for r in rows}))
+        theirs: dict[int, list] = {p["id"]: [] for p in people}
+        for r in rows:  # in exchange_rows' order, which events() reads
+            to = addressed[r["email_id"]]
+            for person in email_people(index, investor_id, {"email": r["sender"], "name": r["sender_name"]},
+                                       [*to["to"], *to["cc"]]):
+                theirs[person["id"]].append(r)
+        return overall, [{"person": {k: p[k] for k in ("id", "name", "title")},
+                          "connections": _ranked(exchanges.totals(
+                              exchanges.events(theirs[p["id"]], recipients, mates, investor_side), now), mates, now)}
+                         for p in people]
+
+    def _exchanges(self, conn, mates: dict, investor_ids) -> tuple:
+        """(index, exchange rows, teammate recipients, investor_side(investor_id, sender)) of these investors."""
         index = self._index(conn, investor_ids)
         rows = db_relationships.exchange_rows(conn, investor_ids)
         recipients = db_relationships.teammate_recipients(conn, mates, investor_ids)
@@ -107,16 +126,14 @@ class EmailRelationships:
                 owners[sender] = {link[0] for link in index.match([sender])} if sender else set()
             return investor_id in owners[sender]
 
+        return index, rows, recipients, investor_side
+
+    def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
+        _index, rows, recipients, investor_side = self._exchanges(conn, mates, investor_ids)
         return exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now)
 
     def _index(self, conn, investor_ids) -> InvestorIndex:
-        if investor_ids is not None and len(investor_ids) == 1:
-            return InvestorIndex(investor_addresses(conn, investor_ids[0]), self.own_domain)
-        rows = investor_addresses(conn)
-        if investor_ids is not None:
-            wanted = set(investor_ids)
-            rows = [r for r in rows if r[0] in wanted]
-        return InvestorIndex(rows, self.own_domain)
+        return index_for(conn, investor_ids, self.own_domain)
 
     # -- the grid ---------------------------------------------------------------------------
     def grid(self, conn) -> dict[int, dict]:
@@ -178,6 +195,23 @@ class EmailRelationships:
         if rev != investors_rev(conn):
             ids |= set(db_relationships.investors_changed_since(conn, seen))
         return ids or None
+
+
+def _ranked(found: dict, mates: dict, now) -> list[dict]:
+    """Connections from exchanges.totals' {(investor, user): Totals}: strongest first; ties: the newer two-way
+    contact, then received, then sent, then the lower id (stable sorts, least significant key first)."""
+    people = {m["id"]: m for m in mates.values()}
+    answer = []
+    for (_investor, user_id), pair in found.items():
+        person = people[user_id]
+        answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
+                       "strength": pair.strength(now), "last_sent": pair.last_sent,
+                       "last_received": pair.last_received, "last_two_way": pair.last_two_way, **pair.counts})
+    answer.sort(key=lambda c: c["user"]["id"])
+    for stamp in ("last_sent", "last_received", "last_two_way"):
+        answer.sort(key=lambda c: c[stamp] or "", reverse=True)
+    answer.sort(key=lambda c: c["strength"], reverse=True)
+    return answer
 
 
 def _fingerprint(basis: tuple) -> str:

@@ -22,6 +22,14 @@ def to_draft(conn, limit: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def crm_drafted_pending(conn, investor_id: int) -> list[dict]:
+    """The investor's pending proposals whose draft is still the CRM's own (not a person's, not a model's)."""
+    rows = conn.execute(f"SELECT p.id, p.version, p.email_id, p.draft FROM email_proposals p WHERE p.investor_id = ? "
+                        f"AND p.status = 'pending' AND p.edited = 0 AND NOT {MODEL_DRAFTED} ORDER BY p.id",
+                        (investor_id,))
+    return [dict(r) for r in rows]
+
+
 def email_text(conn, email_id: int) -> dict | None:
     row = conn.execute("SELECT id, thread_id, date, from_email, from_name, subject, body_text, snippet FROM emails "
                        "WHERE id = ?", (email_id,)).fetchone()
