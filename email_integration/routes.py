@@ -12,6 +12,8 @@ from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_u
 from backend.db import atomic, iso_at
 from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
+from email_integration.calendar.sync import consent_scopes
+from email_integration.calendar.sync import status_view as calendar_status
 from email_integration.capture.attachments import content_disposition
 from email_integration.controls.routes import PRIVACY_ROUTES
 from email_integration.coverage import view as coverage
@@ -54,7 +56,10 @@ def _account_view(conn, account: dict, scheduler, viewer: dict) -> dict:
             # What Gmail lists of a mailbox (spam, excluded, lookalike counts, when verified) is its owner's and
             # the admins': a member sees the figures of their own mailbox only.
             "completeness": coverage.mailbox(conn, account["id"]) if _sees_figures(viewer, account) else None,
-            "visibility": db_privacy.visibility(conn, account["id"])}
+            "visibility": db_privacy.visibility(conn, account["id"]),
+            # the calendar's own state (issue 25): "calendar not granted" or "re-consent needed for calendar"
+            # while mail goes on
+            "calendar": calendar_status(conn, account["id"])}
 
 
 def _sees_figures(viewer: dict, account: dict) -> bool:
@@ -240,7 +245,8 @@ def oauth_start(req):
         raise Forbidden("you can connect only your own Gmail; the mailbox's owner must sign in and connect it")
     user = req.user
     state = make_state(CONFIG.secret_key, _session_id(req), user["email"])
-    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"]))
+    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"],
+                                         scopes=consent_scopes(CONFIG)))
 
 
 def oauth_callback_redirect(req):
