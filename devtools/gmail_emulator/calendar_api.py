@@ -29,11 +29,10 @@ EVENTS = re.compile(r"/calendar/v3/calendars/(?P<calendar>[^/]+)/events\Z")
 LIST_PARAMS = ("alwaysIncludeEmail", "eventTypes", "iCalUID", "maxAttendees", "maxResults", "orderBy", "pageToken",
                "privateExtendedProperty", "q", "sharedExtendedProperty", "showDeleted", "showHiddenInvitations",
                "singleEvents", "syncToken", "timeMax", "timeMin", "timeZone", "updatedMin")
-STANDARD_PARAMS = ("alt", "prettyPrint", "quotaUser", "key", "fields", "$.xgafv", "callback", "access_token",
-                   "oauth_token", "upload_protocol", "uploadType", "userIp")
+STANDARD_PARAMS = ("alt", "fields", "key", "oauth_token", "prettyPrint", "quotaUser", "userIp")
 # Declared by Google but not emulated: refused (400) rather than ignored, so no test passes by accident.
 NOT_EMULATED = ("eventTypes", "maxAttendees", "privateExtendedProperty", "q", "sharedExtendedProperty",
-                "showHiddenInvitations", "updatedMin", "fields", "callback", "upload_protocol", "uploadType")
+                "showHiddenInvitations", "updatedMin", "fields", "oauth_token")
 METHOD = "events.list"
 
 
@@ -89,6 +88,8 @@ class CalendarApi:
             if refused:
                 status, reason, domain, message = SYNC_TOKEN_REFUSAL
                 raise CalendarError(status, message, reason, domain)
+            if query.get("showDeleted") == ["false"]:  # the reference: "it is not allowed to set showDeleted to False"
+                raise CalendarError(400, "showDeleted cannot be false with a syncToken", "invalidParameter")
         for name in NOT_EMULATED:
             if name in query:
                 raise CalendarError(400, f"Parameter {name} is valid for Google but not emulated", "invalidParameter")
