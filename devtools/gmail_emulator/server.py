@@ -367,7 +367,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return self._json(200, {})
         elif path == "/_emulator/calendar-quota" and method == "POST":
             try:
-                server.calendar_quota.set_budget(data.get("requests_per_min"), None, data.get("window_sec"),
+                server.calendar_quota.set_budget(data.get("requests_per_min", server.calendar_quota.units_per_min),
+                                                 None, data.get("window_sec"),
                                                  data.get("error_shape"))
             except ValueError as exc:
                 return self._json(400, {"error": str(exc)})
