@@ -186,3 +186,13 @@ def test_a_store_failure_is_the_calendars_alone(rig, emulator):
     assert result["status"] == "error"
     state = db_calendar_sync.get_state(rig.conn, account)
     assert state["status"] == "error" and "RuntimeError" in state["last_error"] and state["sync_token"] is None
+
+
+def test_migration_0016_twice_on_a_copy_holding_calendar_rows(rig, emulator, tmp_path):
+    from test_email_migrations import applied_twice
+    account = rig.enroll(ANN)
+    add_event(emulator.url, ANN, event("Fund II", "2026-11-10T10:00:00Z"))
+    sync(rig, account)
+    rig.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy is of the file alone
+    before, after = applied_twice(rig.db_file, str(tmp_path / "copy.db"), names=["0016_calendar_sync.sql"])
+    assert before["rows"]["calendar_sync_state"] and after == before

@@ -69,13 +69,22 @@
       `${quota.costs["messages.get"]} units).`;
   }
 
+  // Calendar capture's own state (issue 25): mail goes on whatever it says.
+  function calendarLine(calendar) {
+    if (!calendar || !calendar.enabled) return "";
+    const trouble = ["not_granted", "needs_reconsent", "error"].includes(calendar.status);
+    return el("div", { className: trouble ? "error calendar-status" : "calendar-status",
+                       title: calendar.error || "" }, calendar.label);
+  }
+
   function row(account) {
     const sync = el("button", { type: "button", disabled: account.state === "running" }, "Sync now");
     sync.addEventListener("click", () => act("POST", "/api/email/sync/run-now", { account_id: account.id },
                                              `Sync of ${account.email} started.`));
     const tr = el("tr", {},
       el("td", {}, account.email),
-      el("td", {}, el("span", { className: `state state-${account.state}` }, account.state.replace("_", " "))),
+      el("td", {}, el("span", { className: `state state-${account.state}` }, account.state.replace("_", " ")),
+         calendarLine(account.calendar)),
       progressCell(account), lastRunCell(account.last_run),
       el("td", { className: "num", title: `${account.counts.messages} messages in this mailbox` },
          String(account.counts.matched)),
