@@ -256,3 +256,23 @@ def test_calendars_load_from_a_directory(keys, tmp_path):
     (folder / "c.json").write_text(json.dumps(event("Bad", "2026-11-02T10:00:00Z", recurrence=["RRULE:FREQ=YEARLY"])))
     with pytest.raises(BadEvent, match="c.json"):
         start_emulator(service_account_key=keys[1], calendars_dir=str(tmp_path))
+
+
+def test_the_demo_calendars_hold_investor_meetings_and_series(keys, tmp_path):
+    from devtools import demo
+    from devtools.mailgen import FUNDS
+    demo.make_calendar_fixtures(str(tmp_path))
+    folder = tmp_path / "calendars"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["admin@demo.example"] + [address for address, _ in demo.TEAMMATES])
+    emulator = start_emulator(service_account_key=keys[1], calendars_dir=str(folder), quota_units_per_min=0)
+    try:
+        items, _, pages = listing(service(emulator, keys, user="ana@demo.example"), singleEvents=True, maxResults=2500)
+    finally:
+        emulator.stop()
+    investor_domains = {domain for _, _, domain in FUNDS}
+    with_investor = [e for e in items if any(a["email"].split("@")[1] in investor_domains for a in e.get("attendees", []))]
+    assert 350 <= len(items) <= 800 and 0.1 <= len(with_investor) / len(items) <= 0.3
+    assert {e["summary"] for e in items if e.get("recurringEventId")} >= {"Team sync"}
+    assert any(e.get("recurringEventId") for e in with_investor)  # an investor series among them
+    assert any("date" in e["start"] for e in items)  # all-day events too
