@@ -1,9 +1,20 @@
 """The discovery-schema checker: a JSON response against the schema Google's discovery document declares for
 it (google-api-python-client ships the documents: gmail.v1, calendar.v3). Shared by the Gmail and Calendar
 emulator tests."""
+import json
+import os
 import re
 
+import googleapiclient
+
 BASE64URL = re.compile(r"\A[A-Za-z0-9_-]*={0,2}\Z")
+
+
+def document(name: str) -> dict:
+    """A discovery document google-api-python-client ships ("gmail.v1", "calendar.v3")."""
+    path = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", f"{name}.json")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def conform(value, schema: dict, schemas: dict, where: str = "$") -> None:

@@ -3,10 +3,8 @@ discovery document, api_endpoint pointed at the emulator) over HTTP: full then i
 expired token, paging, recurring events, cancellations, Google's refusals, scopes and quota. Every response
 body is checked against the discovery document's schema (discovery_schema.conform)."""
 import json
-import os
 
 import google.oauth2.credentials
-import googleapiclient
 import pytest
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
@@ -14,19 +12,17 @@ from googleapiclient.errors import HttpError
 from calendar_fixtures import (add_event, calendar_stats, calendar_token, call, delete_event, event,
                                expire_sync_tokens, patch_event)
 from devtools.gmail_emulator.calendar_store import BadEvent
-from discovery_schema import conform
+from discovery_schema import conform, document
 from email_integration.google.quota import SYNC_TOKEN_REFUSES
 from email_integration.google.scopes import CALENDAR_EVENTS_READONLY_SCOPE, GMAIL_READONLY_SCOPE
 from emulator_fixtures import start_emulator
 
 USER = "ann@firm.test"
-DOCUMENT = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "calendar.v3.json")
 
 
 @pytest.fixture(scope="module")
 def discovery():
-    with open(DOCUMENT, encoding="utf-8") as handle:
-        return json.load(handle)
+    return document("calendar.v3")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ with the CRM's own client: full then incremental, 410 recovery with stale events
 instances, the window, and a refused calendar scope that leaves mail capture working. The store is a test
 stand-in with cal-store's interface (calendar_fixtures.MemoryMeetings)."""
 import datetime as dt
+import urllib.parse
 
 import pytest
 
@@ -149,26 +150,39 @@ def test_a_refused_calendar_scope_keeps_mail_working(tmp_path, keys):
 
 def test_an_oauth_mailbox_that_consented_to_mail_alone_is_asked_to_reconsent(rig, emulator):
     account = rig.enroll(ANN)
-    refresh = "1//emu-mail-only"
     from calendar_fixtures import call
+    from email_integration.google.oauth_flow import consent_url
     call(f"{emulator.url}/_emulator/oauth/refresh-tokens", "POST",
-         {"refresh_token": refresh, "user": ANN, "scopes": [GMAIL_READONLY_SCOPE]})
+         {"refresh_token": "1//emu-mail-only", "user": ANN, "scopes": [GMAIL_READONLY_SCOPE]})
+    call(f"{emulator.url}/_emulator/oauth/refresh-tokens", "POST",
+         {"refresh_token": "1//emu-both", "user": ANN, "scopes": list(consent_scopes(rig.config))})
 
-    class MailOnly:  # what OAuthCredentialProvider hands out for a consent given before calendar capture
+    class Consented:  # what OAuthCredentialProvider hands out for the refresh token of a consent
+        def __init__(self, refresh):
+            self.refresh = refresh
+
         def access_token(self, user):
             import json
             import urllib.parse
             import urllib.request
-            body = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": refresh}).encode()
+            body = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": self.refresh}).encode()
             with urllib.request.urlopen(emulator.url + "/token", body, timeout=10) as response:
                 return json.loads(response.read())["access_token"]
 
         def invalidate(self, user):
             pass
 
-    result = sync(rig, account, account={"auth_method": "oauth"}, client=CalendarClient(ANN, MailOnly(), rig.config))
+    # consented before calendar capture: Calendar answers 403 insufficientPermissions
+    result = sync(rig, account, account={"auth_method": "oauth"},
+                  client=CalendarClient(ANN, Consented("1//emu-mail-only"), rig.config))
     assert result["status"] == "needs_reconsent"
     assert status_view(rig.conn, account, rig.config)["label"] == "re-consent needed for calendar"
+    # consent again, with the scopes the CRM now asks for: the calendar syncs
+    result = sync(rig, account, account={"auth_method": "oauth"},
+                  client=CalendarClient(ANN, Consented("1//emu-both"), rig.config))
+    assert result["status"] == "ok" and status_view(rig.conn, account, rig.config)["label"] == "calendar synced"
+    url = consent_url("cid", "https://crm.example/cb", "st", ANN, scopes=consent_scopes(rig.config))
+    assert "calendar.events.readonly" in urllib.parse.unquote(url) and "include_granted_scopes=true" in url
     assert consent_scopes(rig.config) == (GMAIL_READONLY_SCOPE, CALENDAR_EVENTS_READONLY_SCOPE)
     assert consent_scopes(load_config({})) == (GMAIL_READONLY_SCOPE,)
 

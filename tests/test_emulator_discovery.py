@@ -3,11 +3,9 @@ gmail.v1.json google-api-python-client ships): each field is declared for its re
 type (int64/uint64 as decimal strings, bytes as base64url). Also: the paths the emulator routes and
 the query parameters our client sends are the ones the document declares."""
 import json
-import os
 import urllib.parse
 import urllib.request
 
-import googleapiclient
 import pytest
 
 from devtools.gmail_emulator.gmail_api import ROUTES
@@ -16,17 +14,15 @@ from email_integration.config import load_config
 from email_integration.gmail.client import GmailClient
 from email_integration.google.credentials import DWDCredentialProvider
 from email_integration.google.http_conn import ConnectionPool
-from discovery_schema import conform
+from discovery_schema import conform, document
 from emulator_fixtures import access_token, add_message, make_message, post_json, start_emulator
 
 USER = "ann@firm.test"
-DOCUMENT = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "gmail.v1.json")
 
 
 @pytest.fixture(scope="module")
 def discovery():
-    with open(DOCUMENT, encoding="utf-8") as handle:
-        return json.load(handle)
+    return document("gmail.v1")
 
 
 def method(discovery, name: str) -> dict:

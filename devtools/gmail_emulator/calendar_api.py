@@ -17,8 +17,7 @@ from email_integration.google.quota import (EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX
                                             SYNC_TOKEN_REFUSAL, SYNC_TOKEN_REFUSES)
 
 from .calendar_store import BadToken, CalendarStore, SyncTokenGone
-from .google_errors import google_error
-from .gmail_api import Stats
+from .gmail_api import ApiError, Stats
 from .quota import QuotaMeter
 from .tokens import CALENDAR_SCOPES
 from .recurrence import UTC, UnsupportedRecurrence, parse_time, rfc3339
@@ -36,15 +35,6 @@ NOT_EMULATED = ("eventTypes", "maxAttendees", "privateExtendedProperty", "q", "s
 METHOD = "events.list"
 
 
-class CalendarError(Exception):
-    def __init__(self, status: int, message: str, reason: str, domain: str = "global"):
-        super().__init__(message)
-        self.status, self.reason, self.domain = status, reason, domain
-
-    def reply(self):
-        return self.status, {}, google_error(self.status, str(self), self.reason, self.domain)
-
-
 class CalendarApi:
     def __init__(self, store: CalendarStore, quota: QuotaMeter, stats: Stats):
         self.store, self.quota, self.stats = store, quota, stats
@@ -53,15 +43,15 @@ class CalendarApi:
         split = urllib.parse.urlsplit(target)
         match = EVENTS.match(urllib.parse.unquote(split.path))
         if match is None:
-            return CalendarError(404, f"Not found: {split.path}", "notFound").reply()
+            return ApiError(404, f"Not found: {split.path}", "notFound").reply()
         if http_method != "GET":
-            return CalendarError(405, "Method not allowed", "methodNotAllowed").reply()
+            return ApiError(405, "Method not allowed", "methodNotAllowed").reply()
         if user is None:
-            return CalendarError(401, "Request had invalid authentication credentials. Expected OAuth 2 access "
+            return ApiError(401, "Request had invalid authentication credentials. Expected OAuth 2 access "
                                  "token, login cookie or other valid authentication credential.", "authError").reply()
         if not any(scope in CALENDAR_SCOPES for scope in scopes):
             self.stats.record(user, METHOD)
-            return CalendarError(403, "Request had insufficient authentication scopes.",
+            return ApiError(403, "Request had insufficient authentication scopes.",
                                  "insufficientPermissions").reply()
         wait = self.quota.charge(user, self.quota.cost(METHOD))
         if wait:
@@ -71,46 +61,46 @@ class CalendarApi:
         try:
             calendar_id = match.group("calendar")
             if calendar_id != "primary" and calendar_id.lower() != user:
-                raise CalendarError(404, "Not Found", "notFound")
+                raise ApiError(404, "Not Found", "notFound")
             return 200, {}, self._list(user, urllib.parse.parse_qs(split.query, keep_blank_values=True))
-        except CalendarError as error:
+        except ApiError as error:
             return error.reply()
 
     # -- events.list --------------------------------------------------------------------------
     def _list(self, user: str, query: dict) -> dict:
         for name, values in query.items():
             if name not in LIST_PARAMS and name not in STANDARD_PARAMS:
-                raise CalendarError(400, f"Invalid parameter: {name}", "invalidParameter")
+                raise ApiError(400, f"Invalid parameter: {name}", "invalidParameter")
             if len(values) > 1 and name not in ("privateExtendedProperty", "sharedExtendedProperty", "eventTypes"):
-                raise CalendarError(400, f"Parameter {name} given more than once", "invalidParameter")
+                raise ApiError(400, f"Parameter {name} given more than once", "invalidParameter")
         if "syncToken" in query:
             refused = [name for name in SYNC_TOKEN_REFUSES if name in query]
             if refused:
                 status, reason, domain, message = SYNC_TOKEN_REFUSAL
-                raise CalendarError(status, message, reason, domain)
+                raise ApiError(status, message, reason, domain)
             if query.get("showDeleted") == ["false"]:  # the reference: "it is not allowed to set showDeleted to False"
-                raise CalendarError(400, "showDeleted cannot be false with a syncToken", "invalidParameter")
+                raise ApiError(400, "showDeleted cannot be false with a syncToken", "invalidParameter")
         for name in NOT_EMULATED:
             if name in query:
-                raise CalendarError(400, f"Parameter {name} is valid for Google but not emulated", "invalidParameter")
+                raise ApiError(400, f"Parameter {name} is valid for Google but not emulated", "invalidParameter")
         one = {name: values[0] for name, values in query.items()}
         if one.get("alt", "json") != "json":
-            raise CalendarError(400, f"Invalid value for alt: {one['alt']}", "invalidParameter")
+            raise ApiError(400, f"Invalid value for alt: {one['alt']}", "invalidParameter")
         single = _bool(one, "singleEvents")
         show_deleted = _bool(one, "showDeleted")
         _bool(one, "alwaysIncludeEmail")
         _bool(one, "prettyPrint", True)
         size = _int(one, "maxResults", EVENTS_PAGE_DEFAULT)
         if not 1 <= size <= EVENTS_PAGE_MAX:
-            raise CalendarError(400, f"Invalid value for maxResults: {size} (1 to {EVENTS_PAGE_MAX})", "invalid")
+            raise ApiError(400, f"Invalid value for maxResults: {size} (1 to {EVENTS_PAGE_MAX})", "invalid")
         time_min, time_max = _time(one, "timeMin"), _time(one, "timeMax")
         if time_min and time_max and time_min >= time_max:
-            raise CalendarError(400, "The specified time range is empty.", "timeRangeEmpty", "calendar")
+            raise ApiError(400, "The specified time range is empty.", "timeRangeEmpty", "calendar")
         order_by = one.get("orderBy")
         if order_by not in (None, "startTime", "updated"):
-            raise CalendarError(400, f"Invalid value for orderBy: {order_by}", "invalidParameter")
+            raise ApiError(400, f"Invalid value for orderBy: {order_by}", "invalidParameter")
         if order_by == "startTime" and not single:
-            raise CalendarError(400, "The requested ordering is not available for the particular query.",
+            raise ApiError(400, "The requested ordering is not available for the particular query.",
                                 "badRequest")
         calendar = self.store.calendar(user)
         fingerprint = hashlib.sha1(repr(sorted((k, v) for k, v in query.items() if k != "pageToken")).encode()
@@ -121,16 +111,16 @@ class CalendarApi:
                 else (0, None)
         except SyncTokenGone:
             status, reason, domain, message = SYNC_TOKEN_GONE
-            raise CalendarError(status, message, reason, domain) from None
+            raise ApiError(status, message, reason, domain) from None
         except BadToken as exc:
-            raise CalendarError(400, f"Invalid {'sync' if 'syncToken' in one else 'page'} token: {exc}",
+            raise ApiError(400, f"Invalid {'sync' if 'syncToken' in one else 'page'} token: {exc}",
                                 "invalid") from None
         try:
             items, snapshot = calendar.listing(since=since, snapshot=snapshot, single=single,
                                                show_deleted=show_deleted, time_min=time_min, time_max=time_max,
                                                order_by=order_by, ical_uid=one.get("iCalUID"))
         except UnsupportedRecurrence as exc:  # loaded events are checked; kept for safety
-            raise CalendarError(400, str(exc), "invalid") from None
+            raise ApiError(400, str(exc), "invalid") from None
         page = items[offset: offset + size]
         body = {"kind": "calendar#events", "etag": f'"p{snapshot}"', "summary": user,
                 "description": "", "updated": rfc3339(dt.datetime.now(UTC)), "timeZone": one.get("timeZone") or "UTC",
@@ -147,7 +137,7 @@ def _bool(one: dict, name: str, default: bool = False) -> bool:
     if raw is None:
         return default
     if raw not in ("true", "false"):
-        raise CalendarError(400, f"Invalid boolean value for {name}: '{raw}'", "invalidParameter")
+        raise ApiError(400, f"Invalid boolean value for {name}: '{raw}'", "invalidParameter")
     return raw == "true"
 
 
@@ -156,7 +146,7 @@ def _int(one: dict, name: str, default: int) -> int:
     if raw is None:
         return default
     if not re.fullmatch(r"-?\d{1,9}", raw):
-        raise CalendarError(400, f"Invalid value for {name}: {raw}", "invalidParameter")
+        raise ApiError(400, f"Invalid value for {name}: {raw}", "invalidParameter")
     return int(raw)
 
 
@@ -167,5 +157,5 @@ def _time(one: dict, name: str):
     try:
         return parse_time(raw)
     except ValueError:
-        raise CalendarError(400, f"Bad Request: {name} must be an RFC 3339 timestamp with a time zone offset",
+        raise ApiError(400, f"Bad Request: {name} must be an RFC 3339 timestamp with a time zone offset",
                             "badRequest") from None

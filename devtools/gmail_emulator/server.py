@@ -5,8 +5,9 @@ Control API (outside /gmail/, contracts §6):
   DELETE /_emulator/users/{address}/messages/{id}
   POST   /_emulator/users/{address}/messages/{id}/modify        {addLabelIds, removeLabelIds}
   POST   /_emulator/users/{address}/expire-history
-  POST   /_emulator/oauth/refresh-tokens {refresh_token, user};  DELETE (same body) revokes it
-  POST   /_emulator/oauth/codes {code, user, refresh_token}   what a consent screen would hand back
+  POST   /_emulator/oauth/refresh-tokens {refresh_token, user, scopes?};  DELETE (same body) revokes it
+  POST   /_emulator/oauth/codes {code, user, refresh_token, scopes?}   what a consent screen would hand back
+         (scopes: what the user consented to, a list or a space-separated string; gmail.readonly if absent)
   POST   /_emulator/faults {rate, seed, kinds};  POST /_emulator/latency {ms}
   POST   /_emulator/quota {profile?, units_per_min? | units_per_sec?, window_sec?, max_concurrent?, error_shape?}
          (a budget of null: the profile's; 0: not enforced; error_shape: userRateLimit | rateLimit | 403)
@@ -217,13 +218,20 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     self.server.gate.leave(user, granted)
         self._json(404, google_error(404, f"Not found: {path}", "notFound"))
 
-    def do_POST(self):
-        path = urllib.parse.urlsplit(self.path).path
+    def _path_and_body(self):
+        """(path, body), or None once a body too large has been answered (and the connection closed)."""
         try:
-            body = self._body()
+            return urllib.parse.urlsplit(self.path).path, self._body()
         except ApiError as error:
             self.close_connection = True
-            return self._json(*error.reply()[::2])
+            self._json(*error.reply()[::2])
+            return None
+
+    def do_POST(self):
+        request = self._path_and_body()
+        if request is None:
+            return
+        path, body = request
         if path in ("/batch", "/batch/gmail/v1"):
             return self._batch(body)
         if path == "/token":
@@ -233,12 +241,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._json(404, google_error(404, f"Not found: {path}", "notFound"))
 
     def do_PATCH(self):
-        path = urllib.parse.urlsplit(self.path).path
-        try:
-            body = self._body()
-        except ApiError as error:
-            self.close_connection = True
-            return self._json(*error.reply()[::2])
+        request = self._path_and_body()
+        if request is None:
+            return
+        path, body = request
         if path.startswith("/_emulator/"):
             return self._control("PATCH", path, body)
         self._json(404, google_error(404, f"Not found: {path}", "notFound"))
@@ -344,11 +350,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     return self._json(404, {"error": "no such message"})
         elif path == "/_emulator/oauth/refresh-tokens":
             if method == "POST":
-                server.tokens.register_refresh_token(data["refresh_token"], data["user"])
+                server.tokens.register_refresh_token(data["refresh_token"], data["user"], data.get("scopes"))
                 return self._json(200, {})
             return self._json(200 if server.tokens.revoke_refresh_token(data.get("refresh_token", "")) else 404, {})
         elif path == "/_emulator/oauth/codes" and method == "POST":
-            server.tokens.register_code(data["code"], data["user"], data["refresh_token"])
+            server.tokens.register_code(data["code"], data["user"], data["refresh_token"], data.get("scopes"))
             return self._json(200, {})
         elif path == "/_emulator/faults" and method == "POST":
             try:
