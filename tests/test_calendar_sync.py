@@ -210,3 +210,33 @@ def test_migration_0016_twice_on_a_copy_holding_calendar_rows(rig, emulator, tmp
     rig.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy is of the file alone
     before, after = applied_twice(rig.db_file, str(tmp_path / "copy.db"), names=["0016_calendar_sync.sql"])
     assert before["rows"]["calendar_sync_state"] and after == before
+
+
+def test_the_scheduler_polls_calendars_beside_mail_and_a_crash_stops_only_the_calendar(rig, emulator):
+    import time
+    account = rig.enroll(ANN)
+    add_message(emulator.url, ANN, make_message(sender="Kim Lee <kim@alder.vc>", to=ANN, subject="Deck"))
+    add_event(emulator.url, ANN, event("Fund II", "2026-11-10T10:00:00Z", attendees=["kim@alder.vc"]))
+    scheduler = SyncScheduler(rig.service, 60, calendar=rig.calendar)
+    scheduler.calendar_sec = 1.0  # CRM_CALENDAR_POLL_SEC's floor is 10 s; the loop is what is under test
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (rig.meetings.calls and rig.count("emails")):
+            time.sleep(0.1)
+        assert rig.meetings.summaries(account) == {"Fund II"} and rig.count("emails") == 1
+        patch_event(emulator.url, ANN, next(iter(rig.meetings.events[account])), {"summary": "Fund II (moved)"})
+        while time.monotonic() < deadline and rig.meetings.summaries(account) != {"Fund II (moved)"}:
+            time.sleep(0.1)
+        assert rig.meetings.summaries(account) == {"Fund II (moved)"}  # the next poll brought the change
+        rig.calendar.apply_events = lambda *a, **k: 1 / 0  # the store crashes from now on
+        add_message(emulator.url, ANN, make_message(sender="Kim Lee <kim@alder.vc>", to=ANN, subject="Model"))
+        patch_event(emulator.url, ANN, next(iter(rig.meetings.events[account])), {"summary": "again"})
+        scheduler.run_now(poll=True)
+        while time.monotonic() < deadline and (rig.count("emails") < 2 or db_calendar_sync.get_state(
+                rig.conn, account)["status"] != "error"):
+            time.sleep(0.1)
+        assert rig.count("emails") == 2 and scheduler.running
+        assert "ZeroDivisionError" in db_calendar_sync.get_state(rig.conn, account)["last_error"]
+    finally:
+        scheduler.stop()
