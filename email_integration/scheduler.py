@@ -67,14 +67,20 @@ class SyncScheduler:
     def run_now(self, account_id: int | None = None, poll: bool = False, verify: bool = False) -> list[int]:
         """Start a run (or a poll, or a verification: the investor search alone) for one or every enabled
         account; the ids started. A full run for an account busy with another run follows it; a poll or a
-        verification of a busy account is not started."""
+        verification of a busy account is not started. A full run starts the calendar sync too (CRM_CALENDAR=on)."""
         conn = self.service.connect()
         try:
             accounts = [a for a in db_accounts.list_accounts(conn)
                         if a["state"] != "disabled" and (account_id is None or a["id"] == account_id)]
         finally:
             conn.close()
-        return [a["id"] for a in accounts if self._start_account(a["id"], poll, verify)]
+        started = [a["id"] for a in accounts if self._start_account(a["id"], poll, verify)]
+        if self.calendar is not None and not (poll or verify):
+            try:  # a full run ("Sync now", a new mailbox) brings the calendar too, not 5 minutes later
+                self.run_calendar_now(account_id)
+            except Exception:  # noqa: BLE001 - never in mail's way
+                log.exception("calendar sync could not start")
+        return started
 
     def run_calendar_now(self, account_id: int | None = None) -> list[int]:
         """Start a calendar sync for one or every enabled account (none when calendar capture is off); the ids

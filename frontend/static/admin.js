@@ -71,7 +71,7 @@
 
   // Calendar capture's own state (issue 25): mail goes on whatever it says.
   function calendarLine(calendar) {
-    if (!calendar || !calendar.enabled) return "";
+    if (!calendar || !calendar.enabled) return null;
     const trouble = ["not_granted", "needs_reconsent", "error"].includes(calendar.status);
     return el("div", { className: trouble ? "error calendar-status" : "calendar-status",
                        title: calendar.error || "" }, calendar.label);
