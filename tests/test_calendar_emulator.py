@@ -272,3 +272,19 @@ def test_the_demo_calendars_hold_investor_meetings_and_series(keys, tmp_path):
     assert {e["summary"] for e in items if e.get("recurringEventId")} >= {"Team sync"}
     assert any(e.get("recurringEventId") for e in with_investor)  # an investor series among them
     assert any("date" in e["start"] for e in items)  # all-day events too
+
+
+def test_an_occurrence_changed_alone_and_the_time_zone_checked(cal_emulator, keys):
+    series = add_event(cal_emulator.url, USER, event("Weekly", "2026-11-02T10:00:00Z", 30,
+                                                     recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"]))["id"]
+    calendar = service(cal_emulator, keys)
+    items, token, _ = listing(calendar, singleEvents=True, timeZone="Europe/Berlin")
+    second = sorted(items, key=lambda e: e["start"]["dateTime"])[1]["id"]
+    assert patch_event(cal_emulator.url, USER, second, {"summary": "Weekly (at the fund)"}) == 200
+    changed, _, _ = listing(calendar, syncToken=token, singleEvents=True)
+    assert [(e["id"], e["summary"], e["recurringEventId"]) for e in changed] == [
+        (second, "Weekly (at the fund)", series)]
+    assert patch_event(cal_emulator.url, USER, "nosuchevent1", {"summary": "x"}) == 404
+    with pytest.raises(HttpError) as caught:
+        calendar.events().list(calendarId="primary", timeZone="Mars/Olympus").execute()
+    assert caught.value.resp.status == 400

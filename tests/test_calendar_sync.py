@@ -240,3 +240,20 @@ def test_the_scheduler_polls_calendars_beside_mail_and_a_crash_stops_only_the_ca
         assert "ZeroDivisionError" in db_calendar_sync.get_state(rig.conn, account)["last_error"]
     finally:
         scheduler.stop()
+
+
+def test_the_client_rides_out_calendars_rate_limit(tmp_path, keys):
+    emulator = start_emulator(service_account_key=keys[1], quota_units_per_min=0, calendar_requests_per_min=120,
+                              quota_window_sec=1.0)  # 2 requests a second for the user
+    rig = CaptureRig(tmp_path, emulator, keys, CRM_CALENDAR="on")
+    try:
+        for i in range(6):
+            add_event(emulator.url, ANN, event(f"M{i}", f"2026-11-0{i + 1}T10:00:00Z"))
+        client = CalendarClient(ANN, CalendarService(rig.service, rig.config).provider(), rig.config)
+        pages = list(client.iter_events(time_min="2026-01-01T00:00:00Z", time_max="2027-01-01T00:00:00Z",
+                                        page_size=1))
+        assert sum(len(p) for p, _ in pages) == 6 and pages[-1][1]
+        assert calendar_stats(emulator.url)[ANN]["rate_limited"] >= 1  # refused in Google's 403 shape, retried
+    finally:
+        rig.close()
+        emulator.stop()

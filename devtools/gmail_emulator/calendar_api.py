@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import re
 import urllib.parse
+import zoneinfo
 
 from email_integration.google.quota import (EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, SYNC_TOKEN_GONE,
                                             SYNC_TOKEN_REFUSAL, SYNC_TOKEN_REFUSES)
@@ -96,6 +97,11 @@ class CalendarApi:
         time_min, time_max = _time(one, "timeMin"), _time(one, "timeMax")
         if time_min and time_max and time_min >= time_max:
             raise ApiError(400, "The specified time range is empty.", "timeRangeEmpty", "calendar")
+        if one.get("timeZone") is not None:
+            try:
+                zoneinfo.ZoneInfo(one["timeZone"])
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ApiError(400, f"Invalid time zone definition: {one['timeZone']}", "invalid") from None
         order_by = one.get("orderBy")
         if order_by not in (None, "startTime", "updated"):
             raise ApiError(400, f"Invalid value for orderBy: {order_by}", "invalidParameter")
