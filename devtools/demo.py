@@ -3,7 +3,7 @@
     bash devtools/demo.sh [--port 8080] [--data-dir data/demo] [--fresh] [--verbose]
 
 A data dir with a demo admin, four teammates and investors; a service-account key; generated
-mailboxes for the five teammates (devtools/mailgen.py); the Gmail emulator serving them; the CRM
+mailboxes and calendars for the five teammates (devtools/mailgen.py, devtools/calgen.py); the emulator serving them; the CRM
 with the integration on and pointed at the emulator; everyone enrolled and a first sync run.
 Steps run in order; each is idempotent, so a second run reuses the same data.
 """
@@ -106,6 +106,22 @@ def write_recent_asks(data_dir: str) -> None:
         print(f"added {added} recent investor emails with asks (the cards to review)", flush=True)
 
 
+def make_calendar_fixtures(data_dir: str) -> None:
+    """The five teammates' generated calendars (devtools/calgen.py): two years back and 90 days ahead, about 15%
+    with the investors the generated mail talks to, recurring series among them (issue 25)."""
+    from devtools.calgen import generate
+    calendars = os.path.join(data_dir, "calendars")
+    if not os.path.isdir(calendars):
+        counts = generate(calendars, domain=WORKSPACE_DOMAIN, months=DEMO_MONTHS)
+        print(f"generated {sum(c['events'] for c in counts.values())} calendar events for {len(counts)} teammates",
+              flush=True)
+
+
+def calendar_args(data_dir: str) -> list[str]:
+    """The emulator's calendars (contracts §6b)."""
+    return ["--calendars", os.path.join(data_dir, "calendars")]
+
+
 def start_process(args, env) -> tuple[subprocess.Popen, str]:
     """Start a server that prints 'listening on URL' first; (process, url)."""
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -121,7 +137,8 @@ def gmail_env(data_dir: str, emulator_url: str) -> dict:
     return {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_AUTH_METHOD": "dwd",
             "CRM_GMAIL_SA_KEY_PATH": os.path.join(data_dir, "secrets", "gmail-service-account.json"),
             "CRM_GMAIL_WORKSPACE_DOMAIN": WORKSPACE_DOMAIN, "CRM_GMAIL_API_BASE": emulator_url,
-            "CRM_GMAIL_TOKEN_URI": emulator_url + "/token", "CRM_GMAIL_SYNC_INTERVAL_MIN": "15"}
+            "CRM_GMAIL_TOKEN_URI": emulator_url + "/token", "CRM_GMAIL_SYNC_INTERVAL_MIN": "15",
+            "CRM_CALENDAR": "on"}
 
 
 def call(url: str, method: str, path: str, body=None, cookie: str | None = None):
@@ -221,6 +238,7 @@ def quiet_env(verbose: bool) -> dict:
 def run_demo(data_dir: str, host: str, port: int, serve: bool = True, verbose: bool = False) -> int:
     emulator, emulator_url = start_process(
         ["-m", "devtools.gmail_emulator", "--mailboxes", os.path.join(data_dir, "mailboxes"),
+         *calendar_args(data_dir),
          "--service-account-key",
          os.path.join(data_dir, "secrets", "gmail-service-account.json")],
         {**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -254,7 +272,7 @@ def run_demo(data_dir: str, host: str, port: int, serve: bool = True, verbose: b
                     process.kill()
 
 
-STEPS = [seed_people_and_investors, make_gmail_fixtures, write_recent_asks]
+STEPS = [seed_people_and_investors, make_gmail_fixtures, write_recent_asks, make_calendar_fixtures]
 
 
 def main(argv=None) -> int:

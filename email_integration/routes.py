@@ -13,6 +13,8 @@ from backend.db import atomic, iso_at
 from backend.investors_db import investor_exists
 from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
+from email_integration.calendar.sync import consent_scopes
+from email_integration.calendar.sync import status_view as calendar_status
 from email_integration.capture.attachments import content_disposition
 from email_integration.capture.targeted import search_progress
 from email_integration.controls.routes import PRIVACY_ROUTES
@@ -43,7 +45,7 @@ def _scheduler(req):
 # of it) is its owner's and the admins': capture.skipped rises with each personal email. A member sees them
 # for their own mailbox only; of a teammate's, who it is, its state and its visibility level.
 FIGURES = ("progress", "last_success_at", "queued", "given_up", "counts", "last_run", "quota", "capture",
-           "completeness")
+           "completeness", "calendar")
 
 
 def _account_view(conn, account: dict, scheduler, viewer: dict) -> dict:
@@ -67,7 +69,10 @@ def _account_view(conn, account: dict, scheduler, viewer: dict) -> dict:
             "given_up": db_accounts.given_up_count(conn, account["id"]),
             "counts": db_queries.account_counts(conn, account["id"]), "last_run": db_accounts.last_run(conn, account["id"]),
             "quota": _account_quota(account["email"]), "capture": _capture_view(conn, account["id"]),
-            "completeness": coverage.mailbox(conn, account["id"])}
+            "completeness": coverage.mailbox(conn, account["id"]),
+            # the calendar's own state (issue 25): "calendar not granted" or "re-consent needed for calendar"
+            # while mail goes on
+            "calendar": calendar_status(conn, account["id"])}
 
 
 def _sees_figures(viewer: dict, account: dict) -> bool:
@@ -275,7 +280,8 @@ def oauth_start(req):
         raise Forbidden("you can connect only your own Gmail; the mailbox's owner must sign in and connect it")
     user = req.user
     state = make_state(CONFIG.secret_key, _session_id(req), user["email"])
-    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"]))
+    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"],
+                                         scopes=consent_scopes(CONFIG)))
 
 
 def oauth_callback_redirect(req):

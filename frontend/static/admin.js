@@ -199,8 +199,9 @@
 
   function updateRow(row, account) {
     const { cells } = row;
-    update(row, "mailbox", [account.owner, account.email], () => cells.mailbox.replaceChildren(
-      account.owner || account.email, account.owner ? el("div", { className: "status" }, account.email) : ""));
+    update(row, "mailbox", [account.owner, account.email, account.calendar], () => cells.mailbox.replaceChildren(
+      account.owner || account.email, account.owner ? el("div", { className: "status" }, account.email) : "",
+      calendarLine(account.calendar)));
     update(row, "sync", [account.state, account.progress, account.counts.matched, account.last_error,
                          account.last_run && account.last_run.status], () => syncCell(cells.sync, account));
     update(row, "last", [account.last_run, relativeDate(account.last_run && account.last_run.finished_at)], () => {
@@ -248,6 +249,14 @@
     return `Gmail quota profile ${quota.profile}: ${number(quota.user_units_per_min)} units per minute per user; ` +
       `each mailbox paced at ${number(quota.pace_units_per_min)} / min (messages.get costs ` +
       `${quota.costs["messages.get"]} units).`;
+  }
+
+  // Calendar capture's own state (issue 25): mail goes on whatever it says.
+  function calendarLine(calendar) {
+    if (!calendar || !calendar.enabled) return "";
+    const trouble = ["not_granted", "needs_reconsent", "error"].includes(calendar.status);
+    return el("div", { className: trouble ? "error calendar-status" : "status calendar-status",
+                       title: calendar.error || "" }, calendar.label);
   }
 
   function schedulerSentence(scheduler) {
