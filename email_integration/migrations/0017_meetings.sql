@@ -62,10 +62,10 @@ CREATE TABLE IF NOT EXISTS email_meeting_investors (
 CREATE INDEX IF NOT EXISTS email_meeting_investors_investor ON email_meeting_investors(investor_id, meeting_id);
 
 -- A proposal whose row here exists is a meeting card (kind 'meeting'); its email_id and thread_id are NULL.
--- meeting_end stays when the meeting is gone, so the decision keeps its date.
+-- meeting_start stays when the meeting is gone: the grid note an approval writes is dated by it.
 CREATE TABLE IF NOT EXISTS email_proposal_meetings (
     proposal_id INTEGER PRIMARY KEY REFERENCES email_proposals(id) ON DELETE CASCADE,
     meeting_id INTEGER REFERENCES email_meetings(id) ON DELETE SET NULL,
-    meeting_end TEXT NOT NULL
+    meeting_start TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS email_proposal_meetings_one ON email_proposal_meetings(meeting_id);

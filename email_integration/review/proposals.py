@@ -17,7 +17,7 @@ from backend.web import BadRequest, Conflict, Forbidden, NotFound
 from email_integration.capture.ingest import is_internal_only
 from email_integration.privacy.db_visibility import is_private
 
-from . import db_intake, db_proposals
+from . import db_intake, db_meeting_cards, db_proposals, meeting_cards
 from .drafter import draft_note
 
 MAX_DRAFT_CHARS = 2000
@@ -151,15 +151,40 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
                            payload={"proposal": state_of(db_proposals.get(conn, proposal_id))})
         db_intake.record_decision(conn, proposal_id, via, actor)
         if decision == "approve":
-            decided = db_proposals.get(conn, proposal_id)
-            card = db_proposals.list_cards(conn, "approved", 1, ids=[proposal_id])[0]
-            note_id = add_grid_note(conn, decided["investor_id"], decided["draft"], "email",
-                                    f"proposal:{proposal_id} email:{decided['email_id']}", user["id"],
-                                    created_at=card["date"] or None)
-            db_proposals.set_note(conn, proposal_id, note_id)
-            if card["date"]:
-                bump_last_contact(conn, decided["investor_id"], card["date"])
+            _write_note(conn, proposal_id, user)
         return state_of(db_proposals.get(conn, proposal_id))
+
+
+def _write_note(conn, proposal_id: int, user: dict) -> None:
+    """The approved proposal's grid note (source 'email', the integration's), dated by its email or meeting."""
+    decided = db_proposals.get(conn, proposal_id)
+    meeting = db_meeting_cards.meeting_of(conn, proposal_id)
+    if meeting is not None:
+        ref, date = f"proposal:{proposal_id} meeting:{meeting['meeting_id']}", meeting["meeting_start"]
+    else:
+        card = db_proposals.list_cards(conn, "approved", 1, ids=[proposal_id])[0]
+        ref, date = f"proposal:{proposal_id} email:{decided['email_id']}", card["date"]
+    note_id = add_grid_note(conn, decided["investor_id"], decided["draft"], "email", ref, user["id"],
+                            created_at=date or None)
+    db_proposals.set_note(conn, proposal_id, note_id)
+    if date:
+        bump_last_contact(conn, decided["investor_id"], date)
+
+
+def visible_to(conn, proposal_id: int, viewer_id: int) -> bool:
+    """Whether the viewer may see and decide this card: an email card's rule (db_proposals) or a meeting card's."""
+    return db_proposals.visible_to(conn, proposal_id, viewer_id) or db_meeting_cards.visible_to(conn, proposal_id,
+                                                                                                  viewer_id)
+
+
+def room_safe(conn, proposal_id: int) -> bool:
+    """Whether the card may be in the review room (an email card's rule, or a meeting card's)."""
+    return db_proposals.room_safe(conn, proposal_id) or db_meeting_cards.room_safe(conn, proposal_id)
+
+
+def count(conn, status: str, viewer_id: int) -> int:
+    """How many cards of this status (email and meeting) the viewer may see."""
+    return db_proposals.count(conn, status, viewer_id) + db_meeting_cards.count(conn, status, viewer_id)
 
 
 def undo_until(proposal: dict, window_min: float) -> str | None:
@@ -216,7 +241,7 @@ def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) ->
     for start in range(0, len(ids), BULK_CHUNK):
         with atomic(conn):
             for proposal_id in ids[start:start + BULK_CHUNK]:
-                if not db_proposals.visible_to(conn, proposal_id, user["id"]):
+                if not visible_to(conn, proposal_id, user["id"]):
                     conflicts.append({"id": proposal_id, "proposal": None})
                     continue
                 try:
@@ -230,7 +255,7 @@ def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) ->
 
 def card(row: dict, people: dict) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
-    return {"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+    return {"id": row["id"], "kind": "email", "version": row["version"], "status": row["status"], "draft": row["draft"],
             "drafted_by": row["drafted_by"],
             "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
@@ -258,7 +283,10 @@ def decided_cards(conn, user: dict, window_min: float, limit: int = 50) -> list[
     rows = db_proposals.list_cards(conn, "decided", limit, viewer_id=user["id"])
     email_ids = [r["email_id"] for r in rows]
     people = db_proposals.recipients(conn, email_ids)
-    return [with_decision(card(r, people.get(r["email_id"], {})), r, user, window_min) for r in rows]
+    found = [(r, card(r, people.get(r["email_id"], {}))) for r in rows]
+    found += meeting_cards.rows_and_cards(conn, "decided", limit, viewer_id=user["id"])
+    found.sort(key=lambda pair: (pair[0]["decided_at"] or "", pair[0]["id"]), reverse=True)
+    return [with_decision(shown, r, user, window_min) for r, shown in found[:limit]]
 
 
 def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:
@@ -267,4 +295,12 @@ def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=
     rows = db_proposals.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
     email_ids = [r["email_id"] for r in rows]
     people, holders = db_proposals.recipients(conn, email_ids), db_proposals.holders(conn, email_ids)
-    return [{**card(r, people.get(r["email_id"], {})), "teammates": holders.get(r["email_id"], [])} for r in rows]
+    found = [{**card(r, people.get(r["email_id"], {})), "teammates": holders.get(r["email_id"], [])} for r in rows]
+    found += meeting_cards.cards(conn, status, limit, ids, viewer_id)
+    found.sort(key=lambda c: (card_date(c), c["id"]), reverse=True)  # newest email or meeting first
+    return found[:limit]
+
+
+def card_date(shown: dict) -> str:
+    """When the card's email was sent or its meeting started (what the lists order by)."""
+    return (shown["meeting"]["start"] if shown.get("kind") == "meeting" else shown["email"]["date"]) or ""
