@@ -121,9 +121,15 @@ def count(conn, status: str, viewer_id: int) -> int:
                         f"AND {level} = {FULL}", (*statuses, *params)).fetchone()[0]
 
 
-def pending_ids_of_investor(conn, viewer_id: int, investor_id: int, limit: int) -> list[int]:
-    """The investor's pending meeting cards the viewer may decide, newest meeting first (the timeline's)."""
+def pending_ids_of_investor(conn, viewer_id: int, investor_id: int, bound: tuple[str, int] | None,
+                            limit: int) -> list[int]:
+    """The investor's pending meeting cards the viewer may decide, older than `bound` (at = the meeting's start),
+    newest first (the timeline's)."""
     level, params = level_sql(viewer_id)
-    rows = conn.execute(f"SELECT p.id {_FROM} WHERE p.investor_id = ? AND p.status = 'pending' AND {level} = {FULL} "
-                        "ORDER BY m.start_at DESC, p.id DESC LIMIT ?", (investor_id, *params, limit))
+    where, args = [f"p.investor_id = ? AND p.status = 'pending' AND {level} = {FULL}"], [investor_id, *params]
+    if bound is not None:
+        where.append("(m.start_at < ? OR (m.start_at = ? AND p.id < ?))")
+        args += [bound[0], bound[0], bound[1]]
+    rows = conn.execute(f"SELECT p.id {_FROM} WHERE {' AND '.join(where)} ORDER BY m.start_at DESC, p.id DESC LIMIT ?",
+                        (*args, limit))
     return [r[0] for r in rows]

@@ -19,6 +19,7 @@ from backend.db import ISO_FORMAT, atomic
 from backend.investors_db import bump_last_contact
 from email_integration.calendar.db_meetings import attendees as meeting_attendees
 from email_integration.calendar.db_meetings import teammates_of
+from email_integration.capture import events as capture_events
 from email_integration.config import CONFIG
 from email_integration.privacy.db_visibility import LEVEL_NAMES, METADATA
 
@@ -66,6 +67,7 @@ def _look_at(conn, meeting: dict, days: float | None, year: int) -> str:
     investors = db_meeting_cards.meeting_investors(conn, meeting["id"], meeting["organizer_email"])
     for investor in investors:
         bump_last_contact(conn, investor["id"], meeting["start_at"])
+    capture_events.meetings_changed(conn, {i["id"] for i in investors})  # it now counts in strength
     horizon = horizon_of(meeting["first_seen"], days)
     if not investors or horizon and meeting["end_at"] < horizon:
         db_meeting_cards.set_card_state(conn, meeting["id"], "held")
