@@ -1,5 +1,5 @@
-/* The investor page: profile, the timeline (notes, captured emails, pending cards decidable here,
-   paged with "Older") and who on the team knows this investor best. */
+/* The investor page: profile (with the next meeting), the timeline (notes, captured emails, meetings, pending
+   cards decidable here, paged with "Older") and who on the team knows this investor best. */
 "use strict";
 
 (function () {
@@ -61,6 +61,21 @@
             el("div", { className: "card-actions" }, viewerToggle(email.id, "Open email"))];
   }
 
+  const RESPONSES = { accepted: "accepted", declined: "declined", tentative: "maybe", needsAction: "no answer" };
+
+  // A meeting as the viewer may see it: a private event shows only "A meeting with …" (no title, no description).
+  function meetingTitle(meeting) {
+    return meeting.title || "A meeting (details not shared)";
+  }
+
+  function meetingItem({ meeting }) {
+    const mates = meeting.teammates.map((t) => `${t.name} (${RESPONSES[t.response_status] || "no answer"})`).join(", ");
+    return [meta(el("span", { className: "badge email" }, "meeting"), el("span", {}, mates), when(meeting.start)),
+            el("div", { className: "card-subject" }, meetingTitle(meeting)),
+            el("p", { className: "snippet" }, `With ${meeting.attendees.map(person).join(", ")}`),
+            meeting.description ? el("p", { className: "snippet" }, meeting.description) : null];
+  }
+
   function cardItem({ card }, node) {
     const draft = el("textarea", { className: "draft", rows: 3, value: card.draft });
     draft.setAttribute("aria-label", "Proposed note");
@@ -86,6 +101,12 @@
     approve.addEventListener("click", () => decide("approve"));
     reject.addEventListener("click", () => decide("reject"));
     node.dataset.proposalId = String(card.id);
+    if (card.kind === "meeting") {
+      return [meta(el("span", { className: "badge proposal" }, "proposed note"), el("span", {}, "from a meeting"),
+                   when(card.meeting.start)),
+              el("div", { className: "card-subject" }, meetingTitle(card.meeting)),
+              draft, el("div", { className: "card-actions" }, approve, reject), message];
+    }
     return [meta(el("span", { className: "badge proposal" }, "proposed note"), el("span", {}, `from ${person(card.email.from)}`),
                  when(card.email.date)),
             el("div", { className: "card-subject" }, card.email.subject || "(no subject)"),
@@ -93,7 +114,14 @@
             message];
   }
 
-  const RENDER = { note: noteItem, email: emailItem, card: cardItem };
+  const RENDER = { note: noteItem, email: emailItem, meeting: meetingItem, card: cardItem };
+
+  function showNextMeeting(meeting) {
+    const box = document.getElementById("next-meeting");
+    if (!box) return;
+    box.hidden = !meeting;
+    if (meeting) box.replaceChildren(el("strong", {}, "Next meeting: "), `${formatDate(meeting.start)} · ${meetingTitle(meeting)}`);
+  }
 
   function item(entry) {
     const node = el("li", { className: `item ${entry.kind}` });
@@ -111,8 +139,9 @@
       const nodes = page.items.map(item);
       if (first) list.replaceChildren(...nodes); else list.append(...nodes);
       nextBefore = page.next_before;
+      if (first) showNextMeeting(page.next_meeting);
       more.hidden = !nextBefore;
-      timelineStatus.textContent = list.children.length ? "" : "Nothing yet: no notes, emails or proposed notes.";
+      timelineStatus.textContent = list.children.length ? "" : "Nothing yet: no notes, emails, meetings or proposed notes.";
       if (!page.email && first) timelineStatus.textContent += " Email capture is off: notes only.";
     } catch (err) {
       timelineStatus.textContent = `Could not load the timeline: ${err.message}`;
