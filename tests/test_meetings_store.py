@@ -159,3 +159,17 @@ def test_private_events_and_visibility_levels(world):
     assert shown["title"] is None and shown["description"] is None and shown["start_at"] == "2026-12-03T12:00:00Z"
     own = db_meetings.next_meeting(conn, users["ann"], _investors["jonas"], "2026-01-01T00:00:00Z")
     assert own["title"] == "Fund II update" and own["description"] == "Agenda: Q1 close"
+
+
+def test_migration_0017_twice_on_a_copy_holding_meetings_and_cards(world):
+    from email_integration.review.meeting_cards import propose_ended_meetings
+    from test_email_migrations import applied_twice
+    conn, _users, accounts, _investors, tmp_path = world
+    apply(conn, accounts["ann"], [event("ann", id="e1", uid="u1"), event("ann", id="e2", uid="u2", visibility="private")])
+    apply(conn, accounts["ben"], [event("ben", id="e1", uid="u1", response="declined")])
+    propose_ended_meetings(conn, NOW, propose_since_days=14)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before, after = applied_twice(db_path(str(tmp_path)), str(tmp_path / "copy.db"),
+                                  names=["0017_meetings.sql"])
+    assert before["rows"]["email_meetings"] and before["rows"]["email_proposal_meetings"]
+    assert after == before
