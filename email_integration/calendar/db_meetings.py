@@ -12,6 +12,7 @@ Callers hold the transaction.
 from __future__ import annotations
 
 from email_integration.privacy.db_visibility import FULL, METADATA, SUBJECT
+from email_integration.privacy.db_visibility import _check_alias as _alias  # the same identifier check
 
 _PRIVATE = ("EXISTS (SELECT 1 FROM email_meeting_copies mp WHERE mp.meeting_id = {m}.id "
             "AND mp.visibility IN ('private', 'confidential'))")
@@ -20,12 +21,6 @@ _OPENEST = ("coalesce((SELECT max(CASE coalesce(ms.visibility, 'everything') WHE
             "ON ms.account_id = mo.account_id WHERE mo.meeting_id = {m}.id), 1)")
 _HOLDS = ("EXISTS (SELECT 1 FROM email_meeting_copies mh JOIN email_accounts ma ON ma.id = mh.account_id "
           "WHERE mh.meeting_id = {m}.id AND ma.user_id = ?)")
-
-
-def _alias(alias: str) -> str:
-    if not alias.isidentifier():
-        raise ValueError("alias must be an identifier")
-    return alias
 
 
 def shared_level_sql(alias: str = "m") -> str:
@@ -148,29 +143,30 @@ def get_meeting(conn, meeting_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-def attendees(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
+def _per_meeting(conn, select: str, meeting_ids: list[int], shape) -> dict[int, list[dict]]:
+    """{meeting_id: [shape(row)]} of `select` (… WHERE <meeting column> IN ({marks}) …) over the ids, in chunks."""
     found: dict[int, list[dict]] = {i: [] for i in meeting_ids}
     for start in range(0, len(meeting_ids), 500):
         chunk = meeting_ids[start:start + 500]
-        rows = conn.execute("SELECT meeting_id, address, name, organizer, response_status FROM email_meeting_attendees "
-                            f"WHERE meeting_id IN ({','.join('?' * len(chunk))}) ORDER BY organizer DESC, rowid", chunk)
-        for r in rows:
-            found[r["meeting_id"]].append({"email": r["address"], "name": r["name"], "organizer": bool(r["organizer"]),
-                                           "response_status": r["response_status"]})
+        for row in conn.execute(select.format(marks=",".join("?" * len(chunk))), chunk):
+            found[row["meeting_id"]].append(shape(row))
     return found
+
+
+def attendees(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
+    """{meeting_id: [{email, name, organizer, response_status}]}, the organizer first."""
+    return _per_meeting(conn, "SELECT meeting_id, address, name, organizer, response_status FROM email_meeting_attendees "
+                              "WHERE meeting_id IN ({marks}) ORDER BY organizer DESC, rowid", meeting_ids,
+                        lambda r: {"email": r["address"], "name": r["name"], "organizer": bool(r["organizer"]),
+                                   "response_status": r["response_status"]})
 
 
 def teammates_of(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
     """{meeting_id: [{id, name, response_status}]}: the teammates whose calendar holds each meeting."""
-    found: dict[int, list[dict]] = {i: [] for i in meeting_ids}
-    for start in range(0, len(meeting_ids), 500):
-        chunk = meeting_ids[start:start + 500]
-        rows = conn.execute("SELECT c.meeting_id, u.id, u.name, c.response_status FROM email_meeting_copies c "
-                            "JOIN email_accounts a ON a.id = c.account_id JOIN users u ON u.id = a.user_id "
-                            f"WHERE c.meeting_id IN ({','.join('?' * len(chunk))}) ORDER BY u.name, u.id", chunk)
-        for r in rows:
-            found[r["meeting_id"]].append({"id": r["id"], "name": r["name"], "response_status": r["response_status"]})
-    return found
+    return _per_meeting(conn, "SELECT c.meeting_id, u.id, u.name, c.response_status FROM email_meeting_copies c "
+                              "JOIN email_accounts a ON a.id = c.account_id JOIN users u ON u.id = a.user_id "
+                              "WHERE c.meeting_id IN ({marks}) ORDER BY u.name, u.id", meeting_ids,
+                        lambda r: {"id": r["id"], "name": r["name"], "response_status": r["response_status"]})
 
 
 def attended_rows(conn, investor_ids=None, before: str | None = None) -> list[dict]:
