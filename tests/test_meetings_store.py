@@ -173,3 +173,14 @@ def test_migration_0017_twice_on_a_copy_holding_meetings_and_cards(world):
                                   names=["0017_meetings.sql"])
     assert before["rows"]["email_meetings"] and before["rows"]["email_proposal_meetings"]
     assert after == before
+
+
+def test_an_exclusion_added_later_removes_that_calendars_meetings_with_those_people(world):
+    from email_integration.capture.attachments import blob_store_for
+    from email_integration.controls import actions
+    conn, users, accounts, _investors, tmp_path = world
+    for name in ("ann", "ben"):
+        apply(conn, accounts[name], [event(name, id="e1", uid="u1", attendees=("jonas@fjord.vc", "doc@care.example"))])
+    ann = dict(conn.execute("SELECT * FROM users WHERE id = ?", (users["ann"],)).fetchone())
+    actions.add_exclusion(conn, blob_store_for(str(tmp_path)), ann, "doc@care.example", "mine")
+    assert rows(conn, "SELECT account_id FROM email_meeting_copies") == [(accounts["ben"],)]  # Ben's copy stays

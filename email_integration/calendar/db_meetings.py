@@ -68,6 +68,16 @@ def account_event_ids(conn, account_id: int) -> set[str]:
     return {r[0] for r in conn.execute("SELECT event_id FROM email_meeting_copies WHERE account_id = ?", (account_id,))}
 
 
+def account_copies(conn, account_id: int) -> list[tuple[str, int]]:
+    """(event_id, meeting_id) of every copy the account's calendar holds."""
+    return [tuple(r) for r in conn.execute("SELECT event_id, meeting_id FROM email_meeting_copies WHERE account_id = ? "
+                                           "ORDER BY event_id", (account_id,))]
+
+
+def attendee_addresses(conn, meeting_id: int) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT address FROM email_meeting_attendees WHERE meeting_id = ?", (meeting_id,))]
+
+
 def upsert_meeting(conn, ical_uid: str, original_start: str, fields: dict, now: str) -> int:
     """The meeting of (iCalUID, original start), created or updated with the newest copy's fields; its id."""
     row = conn.execute("SELECT id FROM email_meetings WHERE ical_uid = ? AND original_start = ?",

@@ -186,6 +186,22 @@ class _Apply:
         return True
 
 
+def purge_excluded(conn, account_id: int) -> int:
+    """An exclusion was just added (controls/actions.add_exclusion, inside its transaction): the account's copies of
+    meetings with an attendee its exclusions now cover are removed, as its mail is; returns how many."""
+    patterns = db_privacy.patterns_for_account(conn, account_id)
+    account = conn.execute("SELECT id, email FROM email_accounts WHERE id = ?", (account_id,)).fetchone()
+    if not patterns or account is None:
+        return 0
+    run = _Apply(conn, dict(account), "")
+    for event_id, meeting_id in db_meetings.account_copies(conn, account_id):
+        if excluded(db_meetings.attendee_addresses(conn, meeting_id), patterns):
+            run.remove(event_id)
+    if run.touched_investors:
+        capture_events.meetings_changed(conn, run.touched_investors)
+    return run.counts["removed"]
+
+
 def apply_events(conn, account_id: int, events: list[dict], *, full_sync: bool, now: _dt.datetime) -> dict:
     """Store what `events` (Calendar v3 Event resources of account `account_id`'s calendar) say of meetings with
     investors, in one transaction; returns {"kept", "skipped", "removed"} (copies)."""
