@@ -72,3 +72,31 @@ def meeting_world(tmp_path):
                                                        ["fjord.vc"]),
                  "kim": investors_db.create_investor(conn, "Kim Lee", "LP Example", ["kim@lpexample.org"], [])}
     return conn, users, accounts, investors
+
+
+def store_events(server, owner_address: str, events: list[dict], now: dt.datetime, full_sync: bool = False) -> dict:
+    """As the calendar sync does (calendar/meetings.apply_events): a teammate's events applied to a running CRM's
+    database (its scheduler then drafts the cards of meetings that ended)."""
+    from email_integration.calendar.meetings import apply_events
+    conn = connect(f"{server.data_dir}/crm.db")
+    try:
+        account = conn.execute("SELECT id FROM email_accounts WHERE email = ?", (owner_address,)).fetchone()[0]
+        return apply_events(conn, account, events, full_sync=full_sync, now=now)
+    finally:
+        conn.close()
+
+
+def wait_for_meeting_cards(server, count: int, timeout: float = 20.0) -> None:
+    """Until the CRM's scheduler has drafted `count` meeting cards (it looks every tick, at most 5 s apart)."""
+    import sqlite3
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn = sqlite3.connect(f"file:{server.data_dir}/crm.db?mode=ro", uri=True)
+        try:
+            if conn.execute("SELECT count(*) FROM email_proposal_meetings").fetchone()[0] >= count:
+                return
+        finally:
+            conn.close()
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} meeting cards after {timeout} s")

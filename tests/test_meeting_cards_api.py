@@ -9,10 +9,8 @@ import time
 
 import pytest
 
-from backend.db import connect
 from capture_fixtures import db_rows, start_privacy_crm, sync_all, work_lists
-from email_integration.calendar.meetings import apply_events
-from meeting_fixtures import cancelled, event
+from meeting_fixtures import cancelled, event, store_events
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 JONAS = {"name": "Jonas Berg", "firm": "Fjord Capital", "emails": ["jonas@fjord.vc"], "domains": ["fjord.vc"]}
@@ -35,19 +33,13 @@ def site(tmp_path_factory, keys):
     server = start_privacy_crm(tmp_path_factory.mktemp("crm"), emulator, keys, investors=(JONAS, KIM, OMAR),
                                CRM_GMAIL_PROPOSE_SINCE_DAYS="14")
     sync_all(server)
-    server.accounts = dict(db_rows(server, "SELECT email, id FROM email_accounts"))
     yield server
     server.stop()
     emulator.stop()
 
 
 def store(site, owner, events):
-    """As the calendar sync does: the teammate's events applied to the CRM's own database."""
-    conn = connect(f"{site.data_dir}/crm.db")
-    try:
-        return apply_events(conn, site.accounts[f"{owner}@firm.test"], events, full_sync=False, now=NOW)
-    finally:
-        conn.close()
+    return store_events(site, f"{owner}@firm.test", events, NOW)
 
 
 def card_for(client, title=None, meeting_uid=None, timeout=15.0):

@@ -6,11 +6,9 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from backend.db import connect
 from capture_fixtures import db_rows, start_privacy_crm
 from conftest import PASSWORD
-from email_integration.calendar.meetings import apply_events
-from meeting_fixtures import event
+from meeting_fixtures import event, store_events
 from ui_browser import browsing
 
 pytestmark = pytest.mark.browser
@@ -25,15 +23,12 @@ def site(tmp_path_factory, keys):
     emulator = start_emulator(service_account_key=keys[1], quota_profile="legacy")
     server = start_privacy_crm(tmp_path_factory.mktemp("crm"), emulator, keys, investors=(JONAS,),
                                CRM_GMAIL_PROPOSE_SINCE_DAYS="14")
-    account = db_rows(server, "SELECT id FROM email_accounts WHERE email = 'member@firm.test'")[0][0]
-    conn = connect(f"{server.data_dir}/crm.db")
     events = [event("member", id=f"ui{n}", uid=f"ui{n}@fjord.vc", summary=title, start=NOW - dt.timedelta(hours=n + 2),
                     description=f"Agenda for {title.lower()}", organizer="jonas@fjord.vc")
               for n, title in enumerate(["Fund II update", "Portfolio review", "Reject me"])]
     events.append(event("member", id="ui-next", uid="ui-next@fjord.vc", summary="Fund III preview",
                         start=NOW + dt.timedelta(days=3)))
-    apply_events(conn, account, events, full_sync=True, now=NOW)
-    conn.close()
+    store_events(server, "member@firm.test", events, NOW, full_sync=True)
     with browsing(server, emulator) as running:
         yield running
 
