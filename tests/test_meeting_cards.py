@@ -114,3 +114,19 @@ def test_a_meeting_cancelled_everywhere_withdraws_its_card_and_the_room_closes_i
     assert [(c["id"], c["status"], c["kind"]) for c in db_intake.cards_to_close(conn)] == [(card["id"], "superseded",
                                                                                            "meeting")]
     assert proposals.cards(conn, users["ann"]) == []
+
+
+def test_bulk_decisions_and_undo_work_on_meeting_cards(world):
+    conn, users, accounts, _investors = world
+    apply(conn, accounts["ann"], [event("ann", id=f"e{n}", uid=f"u{n}", start=NOW - dt.timedelta(hours=n + 2))
+                                  for n in range(3)])
+    propose(conn)
+    ids = [c["id"] for c in proposals.cards(conn, users["ben"])]
+    assert len(ids) == 3
+    ben = user(conn, users["ben"])
+    assert proposals.decide_many(conn, ids[:2], "approve", user=ben, via="web") == {"decided": ids[:2], "conflicts": []}
+    assert conn.execute("SELECT count(*) FROM grid_notes WHERE source_ref LIKE 'proposal:% meeting:%'").fetchone()[0] == 2
+    state = proposals.undo(conn, ids[0], user=ben, window_min=10)
+    assert state["status"] == "pending" and state["note_id"] is None
+    assert conn.execute("SELECT count(*) FROM grid_notes WHERE source_ref LIKE 'proposal:% meeting:%'").fetchone()[0] == 1
+    assert sorted(c["id"] for c in proposals.cards(conn, users["ben"])) == sorted([ids[0], ids[2]])
