@@ -184,3 +184,16 @@ def test_an_exclusion_added_later_removes_that_calendars_meetings_with_those_peo
     ann = dict(conn.execute("SELECT * FROM users WHERE id = ?", (users["ann"],)).fetchone())
     actions.add_exclusion(conn, blob_store_for(str(tmp_path)), ann, "doc@care.example", "mine")
     assert rows(conn, "SELECT account_id FROM email_meeting_copies") == [(accounts["ben"],)]  # Ben's copy stays
+
+
+def test_rematch_follows_the_investors_addresses(world):
+    from backend import investors_db
+    from email_integration.calendar.meetings import rematch
+    conn, _users, accounts, investors, _ = world
+    apply(conn, accounts["ann"], [event("ann", id="e1", uid="u1", attendees=("jonas@fjord.vc", "kim@lpexample.org"))])
+    apply(conn, accounts["ann"], [event("ann", id="e2", uid="u2", attendees=("kim@lpexample.org",))])
+    investors_db.update_investor(conn, investors["kim"], {"emails": ["kim@new-lp.example"]})  # her address changed
+    assert rematch(conn) == {"meetings": 2, "relinked": 1, "removed": 1}
+    assert rows(conn, "SELECT m.ical_uid, l.investor_id FROM email_meetings m JOIN email_meeting_investors l "
+                      "ON l.meeting_id = m.id") == [("u1", investors["jonas"])]
+    assert rows(conn, "SELECT count(*) FROM email_meeting_copies") == [(1,)]

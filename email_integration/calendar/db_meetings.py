@@ -139,6 +139,15 @@ def investor_ids(conn, meeting_id: int) -> set[int]:
                                        (meeting_id,))}
 
 
+def all_meeting_ids(conn) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT id FROM email_meetings ORDER BY id")]
+
+
+def delete_meeting(conn, meeting_id: int) -> None:
+    """The meeting and everything of it (copies, attendees, links; a card's link loses it)."""
+    conn.execute("DELETE FROM email_meetings WHERE id = ?", (meeting_id,))
+
+
 def drop_if_unheld(conn, meeting_id: int) -> bool:
     """Delete the meeting when no teammate's calendar holds it any more (attendees and links go with it)."""
     if conn.execute("SELECT 1 FROM email_meeting_copies WHERE meeting_id = ? LIMIT 1", (meeting_id,)).fetchone():

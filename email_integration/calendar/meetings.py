@@ -202,6 +202,30 @@ def purge_excluded(conn, account_id: int) -> int:
     return run.counts["removed"]
 
 
+def rematch(conn) -> dict:
+    """Re-link every stored meeting to investors with the current matcher (an investor's addresses edited, or
+    POST /api/email/rematch): {"meetings", "relinked", "removed"}. A meeting no investor attends any more is
+    deleted with every copy (nothing of it stays); one with a new investor is linked to them too. Meetings never
+    stored (no investor attended then) come with the calendar's next full sync."""
+    counts = {"meetings": 0, "relinked": 0, "removed": 0}
+    index = _matcher().index(conn)
+    for meeting_id in db_meetings.all_meeting_ids(conn):
+        counts["meetings"] += 1
+        with atomic(conn):
+            links = index.match(db_meetings.attendee_addresses(conn, meeting_id))
+            before = db_meetings.investor_ids(conn, meeting_id)
+            if {link[0] for link in links} == before:
+                continue
+            if links:
+                db_meetings.set_investors(conn, meeting_id, links)
+                counts["relinked"] += 1
+            else:
+                db_meetings.delete_meeting(conn, meeting_id)
+                counts["removed"] += 1
+            capture_events.meetings_changed(conn, before | {link[0] for link in links})
+    return counts
+
+
 def apply_events(conn, account_id: int, events: list[dict], *, full_sync: bool, now: _dt.datetime) -> dict:
     """Store what `events` (Calendar v3 Event resources of account `account_id`'s calendar) say of meetings with
     investors, in one transaction; returns {"kept", "skipped", "removed"} (copies)."""
