@@ -20,7 +20,8 @@ def _investor_id(req) -> int:
 
 
 def timeline(req):
-    """{items: [{kind: note|email|card, at, id, <kind>: …}], next_before, email} newest first."""
+    """{items: [{kind: note|email|meeting|card, at, id, <kind>: …}], next_before, email, next_meeting} newest first;
+    next_meeting: the investor's next meeting not yet ended (null: none, or no calendar capture)."""
     investor_id = _investor_id(req)
     limit = query_int(req.query, "limit", DEFAULT_PAGE, 1, 200)
     cursor = parse_cursor(req.query.get("before"))
@@ -34,7 +35,9 @@ def timeline(req):
     if provider is not None:
         sources.append(provider.timeline(req.conn, investor_id, req.user, bound, limit + 1))
     items, next_before = merge(sources, limit)
-    return {"items": items, "next_before": next_before, "email": provider is not None}
+    upcoming = getattr(provider, "next_meeting", None)
+    return {"items": items, "next_before": next_before, "email": provider is not None,
+            "next_meeting": upcoming(req.conn, investor_id, req.user) if upcoming else None}
 
 
 def connections(req):

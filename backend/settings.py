@@ -22,7 +22,7 @@
 | CRM_GMAIL_INTEGRATION_ENABLED | false | the Gmail capture package's master switch |
 | CRM_GMAIL_WORKSPACE_DOMAIN | (unset) | also the firm's own domain for the core: investor addresses there are refused |
 | CRM_FIRM_DOMAINS | (unset) | the firm's other domains (Workspace alias and secondary domains), comma-separated: refused like the Workspace domain |
-| CRM_STALE_DAYS | 90 | "going cold": the last two-way email contact is older than this many days |
+| CRM_STALE_DAYS | 90 | "going cold": the last two-way contact (an email exchange or a meeting) is older than this many days |
 """
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from .web import BadRequest
 
-# Same instant: a card above the email it was drafted from, the email above a note dated by it.
-KIND_RANK = {"note": 1, "email": 2, "card": 3}
+# Same instant: a card above the email or meeting it was drafted from, those above a note dated by them.
+KIND_RANK = {"note": 1, "email": 2, "meeting": 3, "card": 4}
 _STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
-_CURSOR = re.compile(rf"(?P<at>{_STAMP})(?:~(?P<kind>note|email|card)~(?P<id>[0-9]{{1,12}}))?")
+_CURSOR = re.compile(rf"(?P<at>{_STAMP})(?:~(?P<kind>note|email|meeting|card)~(?P<id>[0-9]{{1,12}}))?")
 _ABOVE_ANY_ID = 2 ** 62
 
 

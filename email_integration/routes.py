@@ -24,6 +24,7 @@ from email_integration.google.pacing import known_limiter
 from email_integration.review.intake_routes import INTAKE_ROUTES
 from email_integration.review.proposal_routes import WEB_ROUTES
 
+from .calendar import meetings
 from .capture import db_accounts, db_capture, db_queries
 from .config import CONFIG
 from .privacy import db_privacy
@@ -179,6 +180,7 @@ def verify_now(req):
 def rematch(req):
     scheduler = _scheduler(req)
     counts = scheduler.service.rematch()
+    counts["meetings"] = meetings.rematch(req.conn)  # the calendar's meetings with the current investors
     started = scheduler.run_now() if counts["queued"] or counts["backfills"] else []
     return {**counts, "started": started}
 

@@ -9,6 +9,7 @@ One run per account at a time; accounts run in parallel (Gmail's quotas are per 
 from __future__ import annotations
 
 import atexit
+import datetime
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ from email_integration.capture.service import CaptureService, data_dir_from_env
 from .calendar.sync import CalendarService
 from .capture import db_accounts
 from .config import CONFIG
+from .review.meeting_cards import propose_ended_meetings
 
 log = logging.getLogger(__name__)
 STOP_JOIN_SEC = 20.0
@@ -167,6 +169,17 @@ class SyncScheduler:
                 self._queued.discard(account_id)
             poll = verify = False  # the full run asked for meanwhile
 
+    def _meeting_cards(self) -> None:
+        """Every tick (at most 5 s apart): cards for the meetings with investors that ended since."""
+        try:
+            conn = self.service.connect()
+            try:
+                propose_ended_meetings(conn, datetime.datetime.now(datetime.timezone.utc))
+            finally:
+                conn.close()
+        except Exception:  # noqa: BLE001 - a failed look must not take the scheduler down; the next tick retries
+            log.exception("meeting cards")
+
     def _run_loop(self) -> None:
         while not self.stop_event.is_set():
             if self.clock() >= (self.next_run_at or 0):
@@ -176,6 +189,7 @@ class SyncScheduler:
             elif self.clock() >= (self.next_poll_at or 0):
                 self.run_now(poll=True)  # accounts busy with a run are skipped: that run reads history too
                 self.next_poll_at = self.clock() + self.poll_sec
+            self._meeting_cards()
             if self.next_calendar_at is not None and self.clock() >= self.next_calendar_at:
                 try:
                     self.run_calendar_now()

@@ -28,10 +28,13 @@ SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members
 MAX_BACKFILL_PAGES = 50
 
 
+KINDS = ("email", "meeting")
+
+
 def email_items(items) -> list[dict]:
-    """The work-list items this bot handles: proposals for email notes (`kind` "email", or no kind from a CRM
-    older than contracts v3). Meeting cards come with the calendar work; this bot leaves them alone."""
-    return [item for item in items or [] if item.get("kind", "email") == "email"]
+    """The work-list items this bot handles: proposed notes from an email or a meeting (`kind` "email" or
+    "meeting"; no kind from a CRM older than contracts v3 is an email). A kind it does not know it leaves alone."""
+    return [item for item in items or [] if item.get("kind", "email") in KINDS]
 
 
 def open_cards(work: dict) -> dict[str, dict]:
@@ -236,7 +239,7 @@ class IntakeBot:
             event_id = await self.send(cards.card_content(card, self.config.crm_base_url, waiting),
                                        txn=f"card-{card['id']}")
             self.journal.record_sent(card["id"], event_id)
-        self.journal.record_context(card["id"], card["email"].get("snippet") or "")
+        self.journal.record_context(card["id"], cards.context_of(card))
         self.journal.record_shown(card["id"], card["version"], card["draft"])
         status, payload = await self.crm.posted(card["id"], self.room_id, event_id)
         self.journal.forget_sent(card["id"])

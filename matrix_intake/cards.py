@@ -38,32 +38,81 @@ def drafted_line(drafted_by: str | None) -> str:
     return "Edited by a person" if drafted_by == "edited" else "Drafted by the CRM"
 
 
+def context_of(card: dict) -> str:
+    """What the model revising a draft may read of the card's source: the email's snippet, or the meeting's title
+    and description (the CRM posts only meetings every teammate may see in full)."""
+    if card.get("kind") == "meeting":
+        meeting = card.get("meeting") or {}
+        return "\n".join(part for part in (meeting.get("title"), meeting.get("description")) if part)
+    return (card.get("email") or {}).get("snippet") or ""
+
+
+def _who(investor: dict) -> str:
+    return cut(investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else ""), MAX_NAME)
+
+
+def _footer(card: dict, crm_base_url: str, waiting) -> tuple[str, str, str]:
+    """(link, the plain "N more waiting" line or "", its HTML) shared by both kinds of card."""
+    base = crm_base_url.rstrip("/")
+    more = f"{waiting} more waiting on the web: {base}/capture" if isinstance(waiting, int) and waiting > 0 else ""
+    more_html = (f"<p>{waiting} more waiting on the web: <a href=\"{html.escape(base)}/capture\">Email Capture</a></p>"
+                 if more else "")
+    return base + card["web_url"], more, more_html
+
+
+_REPLY_PLAIN = "Reply in this thread: yes to approve, no to reject, or edit: what to change."
+_REPLY_HTML = ("<p><i>Reply in this thread: <b>yes</b> to approve, <b>no</b> to reject, or <b>edit:</b> what to "
+               "change.</i> <a href=\"{link}\">Open in the CRM</a></p>")
+
+
+def meeting_content(card: dict, crm_base_url: str, waiting: int | None = None) -> dict:
+    """An m.room.message for a meeting card: the investor, the meeting (when, title, who), its description, the
+    draft. Only meetings every teammate may see in full reach the room (the CRM's rule)."""
+    meeting = card.get("meeting") or {}
+    who, draft = _who(card["investor"]), cut(card["draft"], MAX_DRAFT)
+    title, about = cut(meeting.get("title") or "", MAX_SUBJECT), cut(meeting.get("description") or "", MAX_SNIPPET)
+    when = cut(f"{meeting.get('start') or ''} – {meeting.get('end') or ''}", 80)
+    attendees = meeting.get("attendees") or []
+    met = ", ".join(_person(p) for p in attendees[:MAX_RECIPIENTS]) + (
+        f" and {len(attendees) - MAX_RECIPIENTS} more" if len(attendees) > MAX_RECIPIENTS else "")
+    link, more, more_html = _footer(card, crm_base_url, waiting)
+    drafted = drafted_line(card.get("drafted_by"))
+    plain = (f"Proposed note for {who} (a meeting)\nWhen: {when}\nMeeting: {title}\nWith: {met}\n"
+             + (f"\n> {about}\n" if about else "") + f"\nDraft note: {draft}\n({drafted})\n\n{_REPLY_PLAIN} {link}"
+             + (f"\n{more}" if more else ""))
+    e = html.escape
+    formatted = (f"<p><b>Proposed note for {e(who)}</b> (a meeting)</p>"
+                 f"<p>When: {e(when)}<br>Meeting: {e(title)}<br>With: {e(met)}</p>"
+                 + (f"<blockquote>{e(about)}</blockquote>" if about else "")
+                 + f"<p><b>Draft note:</b> {e(draft)}<br><i>{e(drafted)}</i></p>" + _REPLY_HTML.format(link=e(link))
+                 + more_html)
+    return {"msgtype": "m.text", "body": plain, "format": "org.matrix.custom.html", "formatted_body": formatted,
+            **NO_MENTIONS}
+
+
 def card_content(card: dict, crm_base_url: str, waiting: int | None = None) -> dict:
     """An m.room.message for a to_post card; `waiting`: pending cards the CRM keeps off the room."""
+    if card.get("kind") == "meeting":
+        return meeting_content(card, crm_base_url, waiting)
     investor, email = card["investor"], card["email"]
-    who = cut(investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else ""), MAX_NAME)
+    who = _who(investor)
     subject, snippet, draft = (cut(email.get("subject"), MAX_SUBJECT), cut(email.get("snippet"), MAX_SNIPPET),
                                cut(card["draft"], MAX_DRAFT))
     recipients = email.get("to") or []
     to = ", ".join(_person(p) for p in recipients[:MAX_RECIPIENTS]) + (
         f" and {len(recipients) - MAX_RECIPIENTS} more" if len(recipients) > MAX_RECIPIENTS else "")
-    base = crm_base_url.rstrip("/")
-    link, date = base + card["web_url"], cut(email.get("date"), 64)
+    link, more, more_html = _footer(card, crm_base_url, waiting)
+    date = cut(email.get("date"), 64)
     drafted = drafted_line(card.get("drafted_by"))
-    more = f"{waiting} more waiting on the web: {base}/capture" if isinstance(waiting, int) and waiting > 0 else ""
     plain = (f"Proposed note for {who}\nFrom: {_person(email.get('from'))}\nTo: {to}\nDate: {date}\n"
-             f"Subject: {subject}\n\n> {snippet}\n\nDraft note: {draft}\n({drafted})\n\n"
-             f"Reply in this thread: yes to approve, no to reject, or edit: what to change. {link}"
+             f"Subject: {subject}\n\n> {snippet}\n\nDraft note: {draft}\n({drafted})\n\n{_REPLY_PLAIN} {link}"
              + (f"\n{more}" if more else ""))
     e = html.escape
     formatted = (f"<p><b>Proposed note for {e(who)}</b></p>"
                  f"<p>From: {e(_person(email.get('from')))}<br>To: {e(to)}<br>Date: {e(date)}<br>"
                  f"Subject: {e(subject)}</p><blockquote>{e(snippet)}</blockquote>"
-                 f"<p><b>Draft note:</b> {e(draft)}<br><i>{e(drafted)}</i></p>"
-                 f"<p><i>Reply in this thread: <b>yes</b> to approve, <b>no</b> to reject, or <b>edit:</b> what to "
-                 f"change.</i> <a href=\"{e(link)}\">Open in the CRM</a></p>"
-                 + (f"<p>{waiting} more waiting on the web: <a href=\"{e(base)}/capture\">Email Capture</a></p>"
-                    if more else ""))
+                 f"<p><b>Draft note:</b> {e(draft)}<br><i>{e(drafted)}</i></p>" + _REPLY_HTML.format(link=e(link))
+                 + more_html)
     return {"msgtype": "m.text", "body": plain, "format": "org.matrix.custom.html", "formatted_body": formatted,
             **NO_MENTIONS}
 

@@ -71,9 +71,9 @@ def test_a_card_decided_here_is_not_reopened_by_an_older_work_list(tmp_path):
     assert "$card" not in bot.open and bot.journal.card_closed("$card")
 
 
-def test_only_email_items_are_handled():
-    items = [{"id": 1, "kind": "email"}, {"id": 2}, {"id": 3, "kind": "meeting"}]
-    assert [item["id"] for item in email_items(items)] == [1, 2]  # no kind: a CRM older than contracts v3
+def test_email_and_meeting_items_are_handled_and_unknown_kinds_left_alone():
+    items = [{"id": 1, "kind": "email"}, {"id": 2}, {"id": 3, "kind": "meeting"}, {"id": 4, "kind": "task"}]
+    assert [item["id"] for item in email_items(items)] == [1, 2, 3]  # no kind: a CRM older than contracts v3
     assert email_items(None) == []
 
 

@@ -4,7 +4,7 @@ import pytest
 
 import json
 
-from matrix_intake.cards import card_content
+from matrix_intake.cards import card_content, context_of
 from matrix_intake.config import ConfigError, load_config
 
 
@@ -115,3 +115,25 @@ def test_a_version_shown_by_a_message_counts_from_just_before_it_was_sent(tmp_pa
     journal.record_shown(3, 1, "crm draft", since_ms=1_000)
     journal.record_shown(3, 2, "web edit", since_ms=5_000)  # the update line went out at 5.000 s
     assert journal.shown_at(3, 4_999) == 1 and journal.shown_at(3, 5_000) == 2
+
+
+MEETING_CARD = {"id": 5, "kind": "meeting", "version": 1, "draft": "Ann met Jonas Berg (Fjord Capital) on 3 Dec: Fund II",
+                "web_url": "/capture#proposal-5", "drafted_by": "crm",
+                "investor": {"id": 1, "name": "Jonas Berg", "firm": "Fjord Capital"},
+                "meeting": {"id": 9, "start": "2026-12-03T12:00:00Z", "end": "2026-12-03T13:00:00Z", "title": "Fund II",
+                            "description": "<b>Agenda</b>: Q1 close", "location": "Room 1", "organizer": "jonas@fjord.vc",
+                            "attendees": [{"email": "jonas@fjord.vc", "name": "Jonas", "organizer": True}] +
+                                         [{"email": f"p{i}@x.io", "name": ""} for i in range(20)],
+                            "teammates": [{"id": 1, "name": "Ann", "response_status": "accepted"}],
+                            "visibility": "everything"}}
+
+
+def test_a_meeting_card_shows_the_meeting_in_place_of_the_email():
+    content = card_content(MEETING_CARD, "https://crm.example")
+    assert "Proposed note for Jonas Berg (Fjord Capital) (a meeting)" in content["body"]
+    assert "Meeting: Fund II" in content["body"] and "When: 2026-12-03T12:00:00Z" in content["body"]
+    assert "and 13 more" in content["body"] and "From:" not in content["body"]
+    assert "&lt;b&gt;Agenda&lt;/b&gt;" in content["formatted_body"] and "<b>Agenda" not in content["formatted_body"]
+    assert "yes to approve" in content["body"] and "https://crm.example/capture#proposal-5" in content["body"]
+    assert context_of(MEETING_CARD) == "Fund II\n<b>Agenda</b>: Q1 close"
+    assert content["m.mentions"] == {}

@@ -28,23 +28,23 @@ def test_decay_halves_every_ninety_days_and_the_future_counts_as_now():
     assert strength.anchored(stamp(-30), 1.0, NOW) == strength.anchored(stamp(0), 1.0, NOW)
 
 
-def test_one_way_sends_stay_low_however_many():
+def test_one_way_traffic_stays_low_however_much_in_either_direction():
     assert strength.score(0, 0) == 0
     assert strength.score(0, 1) == strength.score(0, 1000) == 15
+    assert strength.score(0, 3 * decayed(1, 2)) == 15  # three unanswered inbound emails
 
 
-def test_replies_count_most_and_two_way_beats_one_way():
-    reply, unprompted = strength.score(decayed(1, 3), decayed(2)), strength.score(decayed(1, 2), 0)
-    assert reply > unprompted > strength.score(0, decayed(1) * 50)
-    assert strength.score(3, 1) == 49 and strength.score(6, 2) == 74  # the docstring's worked figures
+def test_two_way_contact_and_meetings_count():
+    # the docstring's worked figures: one reply to T's email this week (1 + 3), one meeting, both
+    assert strength.score(4, 0) == 49 and strength.score(strength.MEETING_WEIGHT, 0) == 49
+    assert strength.score(4 + strength.MEETING_WEIGHT, 0) == 74
 
 
 def test_a_recent_two_way_exchange_beats_an_old_long_one():
-    recent = strength.score(decayed(4, 3), decayed(5))
-    old_received = sum(decayed(700, 3) for _ in range(20))
-    old_sent = sum(decayed(700.1) for _ in range(20))
-    assert recent > strength.score(old_received, old_sent)
-    assert 0 <= strength.score(old_received, old_sent) <= 10
+    recent = strength.score(decayed(4, 3) + decayed(5), 0)
+    old = sum(decayed(700, 3) + decayed(700.1) for _ in range(20))
+    assert recent > strength.score(old, 0)
+    assert 0 <= strength.score(old, 0) <= 10
 
 
 @given(st.floats(0, 1e6), st.floats(0, 1e6), st.floats(0, 100))
@@ -89,10 +89,33 @@ def test_totals_count_windows_and_find_the_last_two_way_conversation():
             row(3, 30, "ann@firm.test", thread=2), row(4, 20, "kim@alder.vc", thread=3)]
     recipients = {2: {"ann@firm.test"}, 4: {"ann@firm.test"}}
     pair = exchanges.totals(exchanges.events(rows, recipients, MATES, kim_side), NOW)[(7, 1)]
-    assert pair.counts == {"sent_90d": 1, "sent_12m": 1, "received_90d": 1, "received_12m": 1}
+    assert pair.counts == {"sent_90d": 1, "sent_12m": 1, "received_90d": 1, "received_12m": 1, "meetings_90d": 0,
+                           "meetings_12m": 0}
     assert (pair.last_sent, pair.last_received, pair.last_two_way) == (stamp(30), stamp(20), stamp(399))
-    expected = strength.score(decayed(399, 3) + decayed(20, 2), decayed(400) + decayed(30))
+    # thread 1 went both ways (two-way); threads 2 and 3 one way each
+    expected = strength.score(decayed(399, 3) + decayed(400), decayed(20, 2) + decayed(30))
     assert pair.strength(NOW) == expected
+
+
+def test_three_unanswered_inbound_emails_rank_below_one_two_way_exchange_of_the_same_age():
+    """Issue 25 revisiting issue 17: under S = R + min(O, R + 1) three unanswered emails from the investor (R = 6)
+    outranked one exchange (R = 3, O = 1); two-way contact must count more than one-way traffic either way."""
+    inbound = [row(n, 5, "kim@alder.vc", thread=n) for n in (1, 2, 3)]
+    exchange = [row(4, 5.01, "ann@firm.test", thread=4), row(5, 5, "kim@alder.vc", thread=4)]
+    recipients = {n: {"ann@firm.test"} for n in range(1, 6)}
+    one_way = exchanges.totals(exchanges.events(inbound, recipients, MATES, kim_side), NOW)[(7, 1)]
+    two_way = exchanges.totals(exchanges.events(exchange, recipients, MATES, kim_side), NOW)[(7, 1)]
+    assert two_way.strength(NOW) > one_way.strength(NOW)
+    outbound = [row(n, 5, "ann@firm.test", thread=n) for n in (1, 2, 3)]
+    assert two_way.strength(NOW) > exchanges.totals(exchanges.events(outbound, recipients, MATES, kim_side),
+                                                    NOW)[(7, 1)].strength(NOW)
+
+
+def test_a_meeting_is_two_way_contact():
+    met = [{"investor_id": 7, "user_id": 1, "at": stamp(3), "meeting_id": 9}]
+    pair = exchanges.totals(exchanges.meeting_events(met), NOW)[(7, 1)]
+    assert pair.last_two_way == pair.last_meeting == stamp(3) and pair.counts["meetings_90d"] == 1
+    assert pair.strength(NOW) == strength.score(decayed(3, strength.MEETING_WEIGHT), 0) == 48
 
 
 # -- timeline paging -------------------------------------------------------------------------------

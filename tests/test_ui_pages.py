@@ -2,6 +2,7 @@
 in real Chromium against a capturing CRM with mail: no sideways scrolling, no heading or control on top of
 another, no text reading null/undefined, an h1 larger than any h2, no console error, no 4xx/5xx the page did
 not expect, and no serious or critical axe-core violation. Screenshots land in tests/artifacts/pages/."""
+import datetime
 import os
 import time
 
@@ -10,6 +11,7 @@ import pytest
 from capture_fixtures import sync_all
 from conftest import PASSWORD
 from emulator_fixtures import add_message, make_message
+from meeting_fixtures import event, store_events, wait_for_meeting_cards
 from page_check import ARTIFACTS, AXE_JS, axe_violations, layout_problems, screenshot, serve_axe
 from relationship_fixtures import FIRM, relationship_world
 from ui_browser import browsing
@@ -39,6 +41,14 @@ def site(tmp_path_factory):
         sender="Kim Lee <kim@alder.vc>", to=f"admin@{FIRM}", subject="Fund IV first close: the letter",
         body="First close done.\n", html=HTML, message_id="<letter@alder.vc>"))
     sync_all(server)
+    # A meeting with Kim that ended (its card on /capture, the meeting on her page) and the next one (issue 25).
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    store_events(server, f"admin@{FIRM}", [
+        event("admin", id="pc1", uid="pc1@alder.vc", summary="Fund IV first close review", attendees=("kim@alder.vc",),
+              start=now - datetime.timedelta(hours=3)),
+        event("admin", id="pc2", uid="pc2@alder.vc", summary="Fund V preview", attendees=("kim@alder.vc",),
+              start=now + datetime.timedelta(days=2))], now)
+    wait_for_meeting_cards(server, 1)
     with browsing(server, emulator) as site:
         site.contexts = {}
         yield site

@@ -43,6 +43,9 @@ class Listener:
         """One message proved `other` and `keep` one conversation: `other` is about to be folded into `keep`
         (both still exist, with their emails; `other` is deleted right after, and rows referring to it lose it)."""
 
+    def meetings_changed(self, conn, investor_ids: set) -> None:
+        """calendar/ stored, changed or removed meetings with these investors (relationships recomputes)."""
+
 
 _listeners: list[Listener] = []
 
@@ -77,3 +80,8 @@ def body_dropped(conn, email_id: int) -> None:
 def threads_merging(conn, keep: int, other: int) -> None:
     for listener in _listeners:
         listener.threads_merging(conn, keep, other)
+
+
+def meetings_changed(conn, investor_ids: set) -> None:
+    for listener in _listeners:
+        listener.meetings_changed(conn, investor_ids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from backend.audit_db import audit
 from backend.db import atomic
 from backend.web import BadRequest, Forbidden, NotFound
+from email_integration.calendar import meetings
 from email_integration.capture import db_accounts, db_emails
 from email_integration.capture.db_queries import visible_emails
 from email_integration.privacy import db_privacy, db_visibility
@@ -37,7 +38,8 @@ def _audit_detail(scope: str, pattern: str) -> dict:
 
 def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tuple[dict, bool, int]:
     """Record the exclusion and purge what its mailboxes already captured from those people, at once:
-    (exclusion, created, mailbox copies removed). Other teammates' copies of the same mail stay."""
+    (exclusion, created, mailbox copies removed). Other teammates' copies of the same mail stay. The meetings
+    those mailboxes' calendars hold with those people go too (calendar/meetings.purge_excluded)."""
     pattern, owner = _pattern_and_owner(user, raw_pattern, scope)
     with atomic(conn):
         existing = db_privacy.find_exclusion(conn, scope, owner, pattern)
@@ -55,6 +57,7 @@ def add_exclusion(conn, blob_store, user: dict, raw_pattern, scope: str) -> tupl
                 gone, hashes = db_emails.remove_entry(conn, account_id, gmail_id)
                 removed += int(gone)
                 blob_store.release(conn, hashes)
+            meetings.purge_excluded(conn, account_id)  # and its calendar's meetings with those people
         return db_privacy.get_exclusion(conn, exclusion_id), created, removed
 
 

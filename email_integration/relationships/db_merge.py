@@ -1,4 +1,4 @@
-"""SQL for merging two investors on the integration's side (issue 24, item 5): the captured email's links,
+"""SQL for merging two investors on the integration's side (issue 24, item 5): the captured email's and meetings' links,
 the proposals and held-back proposals, and the relationship stats move from `gone` to `keep`.
 Runs inside the core's merge transaction (backend.investors_db.merge_investors)."""
 from __future__ import annotations
@@ -11,6 +11,10 @@ def merge_investors(conn, keep: int, gone: int) -> None:
     conn.execute("INSERT OR IGNORE INTO email_investor_links (email_id, investor_id, strategy, address) "
                  "SELECT email_id, ?, strategy, address FROM email_investor_links WHERE investor_id = ?", (keep, gone))
     conn.execute("DELETE FROM email_investor_links WHERE investor_id = ?", (gone,))
+    # A meeting with both keeps the kept investor's link; the rest move (their cards move with the proposals).
+    conn.execute("INSERT OR IGNORE INTO email_meeting_investors (meeting_id, investor_id, strategy, address) "
+                 "SELECT meeting_id, ?, strategy, address FROM email_meeting_investors WHERE investor_id = ?", (keep, gone))
+    conn.execute("DELETE FROM email_meeting_investors WHERE investor_id = ?", (gone,))
     # One pending card per conversation and investor: a second one for the same conversation is superseded.
     conn.execute("UPDATE email_proposals SET status = 'superseded', updated_at = ?1, decided_at = ?1 "
                  "WHERE investor_id = ?3 AND status = 'pending' AND thread_id IN "

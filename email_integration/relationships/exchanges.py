@@ -1,10 +1,12 @@
-"""Who wrote to whom: an investor's linked emails turned into per-teammate events and totals.
+"""Who wrote to whom, and who met whom: an investor's linked emails and meetings turned into per-teammate events
+and totals.
 
 An email sent by a teammate is a "sent" event for them. An email from the investor's side (its
 sender matches the investor's addresses or domains, by the matcher's rules) is, for each teammate
 among its recipients, a "reply" when that teammate wrote earlier in the conversation and a
 "received" otherwise. Mail from third parties counts for nobody. A conversation is two-way for a
-teammate once it holds both their email to the investor and the investor's to them.
+teammate once it holds both their email to the investor and the investor's to them; a meeting the
+teammate attended is a "meeting" event, two-way by nature (meeting_events).
 Pure: rows in, totals out (strength.py has the formula).
 """
 from __future__ import annotations
@@ -20,16 +22,18 @@ WINDOWS = {"90d": 90, "12m": 365}
 @dataclass
 class Totals:
     """One (investor, teammate) pair's history."""
-    received_anchored: float = 0.0
-    sent_anchored: float = 0.0
+    two_way_anchored: float = 0.0  # W: two-way conversations and meetings (strength.py)
+    one_way_anchored: float = 0.0  # U: conversations that went one way only
     last_sent: str | None = None
     last_received: str | None = None
     last_two_way: str | None = None
-    counts: dict = field(default_factory=lambda: {f"{d}_{w}": 0 for d in ("sent", "received") for w in WINDOWS})
+    last_meeting: str | None = None
+    counts: dict = field(default_factory=lambda: {f"{d}_{w}": 0 for d in ("sent", "received", "meetings")
+                                                  for w in WINDOWS})
 
     def strength(self, now: _dt.datetime) -> int:
         factor = strength.decay_since_epoch(now)
-        return strength.score(self.received_anchored * factor, self.sent_anchored * factor)
+        return strength.score(self.two_way_anchored * factor, self.one_way_anchored * factor)
 
 
 def events(rows, recipients: dict[int, set[str]], teammates: dict[str, dict], investor_side):
@@ -52,35 +56,40 @@ def events(rows, recipients: dict[int, set[str]], teammates: dict[str, dict], in
                 yield row["investor_id"], user_id, "reply" if user_id in wrote else "received", row["at"], thread
 
 
+def meeting_events(rows):
+    """(investor_id, user_id, "meeting", at, thread) per meeting a teammate attended (db_meetings.attended_rows)."""
+    for row in rows:
+        yield row["investor_id"], row["user_id"], "meeting", row["at"], ("meeting", row["meeting_id"])
+
+
 def totals(event_stream, now: _dt.datetime) -> dict[tuple[int, int], Totals]:
-    """{(investor_id, user_id): Totals} from events: anchored sums, last dates, window counts."""
+    """{(investor_id, user_id): Totals} from events: anchored sums (two-way and one-way), last dates, window counts."""
     found: dict[tuple[int, int], Totals] = {}
-    threads: dict[tuple, list] = {}  # (investor, user, thread) → [has sent, has received, newest at]
+    threads: dict[tuple, list] = {}  # (investor, user, thread) → [has sent, has received, newest at, Σ terms]
     cutoffs = {w: (now - _dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ") for w, days in WINDOWS.items()}
-    keys = {(d, w): f"{d}_{w}" for d in ("sent", "received") for w in WINDOWS}
+    direction_of = {"sent": "sent", "received": "received", "reply": "received", "meeting": "meetings"}
+    last_of = {"sent": "last_sent", "received": "last_received", "meetings": "last_meeting"}
     for investor_id, user_id, kind, at, thread in event_stream:
         pair = found.get((investor_id, user_id))
         if pair is None:
             pair = found[(investor_id, user_id)] = Totals()
-        term = strength.anchored(at, strength.event_weight(kind), now)
-        if kind == "sent":
-            direction = "sent"
-            pair.sent_anchored += term
-            if pair.last_sent is None or at > pair.last_sent:
-                pair.last_sent = at
-        else:
-            direction = "received"
-            pair.received_anchored += term
-            if pair.last_received is None or at > pair.last_received:
-                pair.last_received = at
+        direction = direction_of[kind]
+        last = last_of[direction]
+        if getattr(pair, last) is None or at > getattr(pair, last):
+            setattr(pair, last, at)
         for window, cutoff in cutoffs.items():
             if at >= cutoff:
-                pair.counts[keys[direction, window]] += 1
-        seen = threads.setdefault((investor_id, user_id, thread), [False, False, at])
-        seen[0 if kind == "sent" else 1] = True
+                pair.counts[f"{direction}_{window}"] += 1
+        seen = threads.setdefault((investor_id, user_id, thread), [False, False, at, 0.0])
+        seen[0] = seen[0] or kind in ("sent", "meeting")
+        seen[1] = seen[1] or kind != "sent"
         seen[2] = max(seen[2], at)
-    for (investor_id, user_id, _thread), (has_sent, has_received, newest) in threads.items():
+        seen[3] += strength.anchored(at, strength.event_weight(kind), now)
+    for (investor_id, user_id, _thread), (has_sent, has_received, newest, terms) in threads.items():
+        pair = found[(investor_id, user_id)]
         if has_sent and has_received:
-            pair = found[(investor_id, user_id)]
+            pair.two_way_anchored += terms
             pair.last_two_way = max(pair.last_two_way or newest, newest)
+        else:
+            pair.one_way_anchored += terms
     return found

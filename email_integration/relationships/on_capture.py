@@ -14,6 +14,9 @@ class RelationshipsOnCapture(events.Listener):
     def email_removed(self, conn, email_id: int, investor_ids: set) -> None:
         db_relationships.mark_dirty(conn, investor_ids)
 
+    def meetings_changed(self, conn, investor_ids: set) -> None:
+        db_relationships.mark_dirty(conn, investor_ids)
+
     def threads_merging(self, conn, keep: int, other: int) -> None:
         # Everyone in either half: who answered whom may change for all of them.
         db_relationships.mark_thread_dirty(conn, keep)

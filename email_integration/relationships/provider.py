@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import itertools
 import logging
 import sqlite3
 
 from backend import email_source
-from backend.db import atomic
+from backend.db import ISO_FORMAT, atomic
 from backend.investors_db import investors_rev, people_rows
+from email_integration.calendar import db_meetings
 from email_integration.capture.db_queries import thread_subject, visible_emails
 from email_integration.capture.matcher import InvestorIndex, index_for
 from email_integration.config import CONFIG
-from email_integration.review import db_proposals, proposals
+from email_integration.privacy.db_visibility import LEVEL_NAMES
+from email_integration.review import db_meeting_cards, db_proposals, meeting_cards, proposals
 from email_integration.review.drafter import email_people
 
 from . import db_merge, db_relationships, exchanges, strength
@@ -44,9 +47,17 @@ class EmailRelationships:
                  for r in rows]
         self._with_people(conn, investor_id, [item["email"] for item in items])
         ids = db_relationships.pending_card_ids(conn, viewer["id"], investor_id, bound("card"), limit)
-        for card in proposals.cards(conn, viewer["id"], "pending", limit, ids) if ids else []:
-            items.append({"kind": "card", "at": card["email"]["date"] or card["created_at"], "id": card["id"],
+        ids += db_meeting_cards.pending_ids_of_investor(conn, viewer["id"], investor_id, bound("card"), limit)
+        for card in proposals.cards(conn, viewer["id"], "pending", len(ids), ids) if ids else []:
+            items.append({"kind": "card", "at": proposals.card_date(card) or card["created_at"], "id": card["id"],
                           "card": card})
+        now = _now().strftime(ISO_FORMAT)
+        meetings = db_meetings.meetings_of_investor(conn, viewer["id"], investor_id, bound("meeting"), limit, now)
+        ids = [m["id"] for m in meetings]
+        people, mates = db_meetings.attendees(conn, ids), db_meetings.teammates_of(conn, ids)
+        for meeting in meetings:
+            items.append({"kind": "meeting", "at": meeting["start_at"], "id": meeting["id"],
+                          "meeting": _meeting_item(meeting, people[meeting["id"]], mates[meeting["id"]])})
         return items
 
     def _with_people(self, conn, investor_id: int, emails: list[dict]) -> None:
@@ -58,6 +69,14 @@ class EmailRelationships:
     def people_changed(self, conn, investor_id: int) -> None:
         """The investor's people changed: its pending CRM-drafted cards name the right person (issue 24, item 8)."""
         proposals.redraft_for_people(conn, investor_id, self.own_domain)
+
+    def next_meeting(self, conn, investor_id: int, viewer: dict) -> dict | None:
+        """The investor's next meeting (not yet ended, not declined by everyone), as the viewer may see it."""
+        meeting = db_meetings.next_meeting(conn, viewer["id"], investor_id, _now().strftime(ISO_FORMAT))
+        if meeting is None:
+            return None
+        return _meeting_item(meeting, db_meetings.attendees(conn, [meeting["id"]])[meeting["id"]],
+                             db_meetings.teammates_of(conn, [meeting["id"]])[meeting["id"]])
 
     # -- merging investors (issue 24, item 5) -------------------------------------------------
     def merge_investors(self, conn, keep: int, gone: int) -> None:
@@ -97,7 +116,8 @@ class EmailRelationships:
         (drafter.email_people's rule: the sender when the sender is one of them, else the To and Cc)."""
         now, mates = _now(), db_relationships.teammates(conn)
         index, rows, recipients, investor_side = self._exchanges(conn, mates, [investor_id])
-        overall = _ranked(exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now), mates, now)
+        overall = _ranked(exchanges.totals(self._with_meetings(
+            conn, mates, [investor_id], exchanges.events(rows, recipients, mates, investor_side), now), now), mates, now)
         people = people_rows(conn, [investor_id])
         if not people:
             return overall, []
@@ -128,9 +148,16 @@ class EmailRelationships:
 
         return index, rows, recipients, investor_side
 
+    def _with_meetings(self, conn, mates: dict, investor_ids, mail_events, now):
+        """Mail's events and the meetings teammates attended before `now`, as one stream (issue 25)."""
+        met = db_meetings.attended_rows(conn, investor_ids, before=now.strftime(ISO_FORMAT))
+        people = {mate["id"] for mate in mates.values()}
+        return itertools.chain(mail_events, exchanges.meeting_events(r for r in met if r["user_id"] in people))
+
     def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
         _index, rows, recipients, investor_side = self._exchanges(conn, mates, investor_ids)
-        return exchanges.totals(exchanges.events(rows, recipients, mates, investor_side), now)
+        return exchanges.totals(self._with_meetings(conn, mates, investor_ids,
+                                                    exchanges.events(rows, recipients, mates, investor_side), now), now)
 
     def _index(self, conn, investor_ids) -> InvestorIndex:
         return index_for(conn, investor_ids, self.own_domain)
@@ -174,7 +201,7 @@ class EmailRelationships:
             if investor_ids is None:
                 return
             found = self._totals(conn, mates, None if investor_ids == "all" else sorted(investor_ids), _now())
-            rows = [(investor_id, user_id, t.received_anchored, t.sent_anchored, t.last_sent, t.last_received,
+            rows = [(investor_id, user_id, t.two_way_anchored, t.one_way_anchored, t.last_sent, t.last_received,
                      t.last_two_way) for (investor_id, user_id), t in found.items()]
             db_relationships.replace_stats(conn, None if investor_ids == "all" else investor_ids, rows,
                                            (_fingerprint(basis), investors_rev(conn),
@@ -206,7 +233,8 @@ def _ranked(found: dict, mates: dict, now) -> list[dict]:
         person = people[user_id]
         answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
                        "strength": pair.strength(now), "last_sent": pair.last_sent,
-                       "last_received": pair.last_received, "last_two_way": pair.last_two_way, **pair.counts})
+                       "last_received": pair.last_received, "last_two_way": pair.last_two_way,
+                       "last_meeting": pair.last_meeting, **pair.counts})
     answer.sort(key=lambda c: c["user"]["id"])
     for stamp in ("last_sent", "last_received", "last_two_way"):
         answer.sort(key=lambda c: c[stamp] or "", reverse=True)
@@ -218,8 +246,8 @@ def _fingerprint(basis: tuple) -> str:
     """Who the teammates are (their addresses) and the privacy settings that decide which mail counts
     (db_relationships.privacy_state): what every stored stat depends on besides the emails."""
     mates, privacy = basis
-    return hashlib.sha256(repr((sorted((a, m["id"]) for a, m in mates.items()), [tuple(r) for r in privacy]))
-                          .encode()).hexdigest()
+    return hashlib.sha256(repr((sorted((a, m["id"]) for a, m in mates.items()), [tuple(r) for r in privacy],
+                                strength.FORMULA_VERSION)).encode()).hexdigest()
 
 
 def _named(people: list[dict]) -> dict:
@@ -233,6 +261,13 @@ def _email_item(row: dict, people: dict) -> dict:
     return {"id": row["id"], "thread_id": row["thread_id"], "date": row["date"], "subject": row["subject"],
             "snippet": row["snippet"], "from": {"email": row["from_email"], "name": row["from_name"] or ""},
             "to": people["to"], "cc": people["cc"], "visibility": row["visibility"]}
+
+
+def _meeting_item(meeting: dict, attendees: list[dict], teammates: list[dict]) -> dict:
+    """A meeting on the timeline or as the next one: what the viewer's level shows (db_meetings.redact)."""
+    return {"id": meeting["id"], "start": meeting["start_at"], "end": meeting["end_at"], "title": meeting["title"],
+            "description": meeting["description"], "location": meeting["location"], "attendees": attendees,
+            "teammates": teammates, "visibility": LEVEL_NAMES[meeting["level"]]}
 
 
 def register(config=CONFIG) -> EmailRelationships:

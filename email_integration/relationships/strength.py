@@ -1,25 +1,32 @@
-"""How well a teammate knows an investor, from their email history: the strength score (0-100).
+"""How well a teammate knows an investor, from their email and their meetings: the strength score (0-100).
 
-Every email between teammate T and investor I is one event, weighted by who wrote it and halved
-every HALF_LIFE_DAYS of age (recent counts more than old):
+Every email between teammate T and investor I is one event, weighted by who wrote it, and every meeting
+T attended with I (T's calendar holds it and T did not decline it) is one event; each is halved every
+HALF_LIFE_DAYS of age (recent counts more than old):
 
     weight:  T → I (T's own send)                         1
              I → T, unprompted                            2
              I → T, answering T earlier in that thread    3   (replies from the investor count most)
+             a meeting of T's with I                      4   (a meeting is the strongest two-way contact)
     decay:   d(age) = 2 ** (-age_days / 90)
 
-    R = Σ over I's emails to T of weight · d        (what the investor put in)
-    O = Σ over T's emails to I of d                 (what T put in)
-    S = R + min(O, R + 1)                           (T's sends count only as far as I answers, plus one
-                                                     opener: a thousand one-way blasts still add ≤ 1)
+    W = Σ weight · d over the two-way contact: the events of conversations holding both T's mail to I and
+        I's to T, and every meeting
+    U = Σ weight · d over the one-way traffic: the events of conversations that went one way only, in
+        either direction (T's unanswered sends, or I's mail T never answered)
+    S = W + min(U, ONE_WAY_CAP)                    (one-way traffic, however much, adds at most 1)
     strength = round(100 · (1 − e^(−S / 6)))
 
-So a newsletter-style list of unanswered sends stays at 15 however long it is; one reply this week
-to one of T's emails scores 49, two such exchanges 74; the same two exchanges two years ago score 0,
-and even twenty of them then score 5.
+Two-way contact counts more than one-way traffic in either direction (issue 25 revisited issue 17's formula,
+under which three unanswered inbound emails, S = 6, outranked one two-way exchange of the same age, S = 4):
+now three unanswered inbound emails score 15, like a thousand unanswered sends; one reply this week to one
+of T's emails scores 49, one meeting this week 49, an exchange and a meeting 74; the same two exchanges two
+years ago score 0.
 
 Sums are stored anchored at EPOCH (each term times 2 ** ((t − EPOCH) / H) instead of 2 ** (−age / H)),
 so a precomputed sum stays right as time passes: multiply by decay_since_epoch(now) when reading.
+(email_relationship_stats keeps W in received_anchored and U in sent_anchored: FORMULA_VERSION in the
+stats' basis recomputes rows stored under the older formula.)
 Pure functions: no database, no clock unless given one.
 """
 from __future__ import annotations
@@ -31,7 +38,9 @@ HALF_LIFE_DAYS = 90.0
 SENT_WEIGHT = 1.0
 RECEIVED_WEIGHT = 2.0
 REPLY_WEIGHT = 3.0
-OPENER_ALLOWANCE = 1.0  # unanswered sends that still count (someone has to write first)
+MEETING_WEIGHT = 4.0
+ONE_WAY_CAP = 1.0  # one-way traffic that still counts (someone has to write first)
+FORMULA_VERSION = 2  # 1: issue 17's S = R + min(O, R + 1); 2: two-way W and one-way U, meetings
 SCALE = 6.0  # S at which strength reaches 63
 EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
 _DAY = 86400.0
@@ -62,9 +71,9 @@ def decay_since_epoch(now: _dt.datetime) -> float:
     return 2.0 ** (-_days_since_epoch(now) / HALF_LIFE_DAYS)
 
 
-def total(received: float, sent: float) -> float:
-    """S from today's decayed sums R (the investor's emails, weighted) and O (the teammate's sends)."""
-    return received + min(sent, received + OPENER_ALLOWANCE)
+def total(two_way: float, one_way: float) -> float:
+    """S from today's decayed sums W (two-way contact) and U (one-way traffic)."""
+    return two_way + min(one_way, ONE_WAY_CAP)
 
 
 def from_total(s: float) -> int:
@@ -72,10 +81,10 @@ def from_total(s: float) -> int:
     return max(0, min(100, round(100.0 * (1.0 - math.exp(-s / SCALE)))))
 
 
-def score(received: float, sent: float) -> int:
-    """Strength 0-100 from today's decayed sums R and O."""
-    return from_total(total(received, sent))
+def score(two_way: float, one_way: float) -> int:
+    """Strength 0-100 from today's decayed sums W and U."""
+    return from_total(total(two_way, one_way))
 
 
 def event_weight(kind: str) -> float:
-    return {"sent": SENT_WEIGHT, "received": RECEIVED_WEIGHT, "reply": REPLY_WEIGHT}[kind]
+    return {"sent": SENT_WEIGHT, "received": RECEIVED_WEIGHT, "reply": REPLY_WEIGHT, "meeting": MEETING_WEIGHT}[kind]

@@ -150,3 +150,29 @@ def draft_note(parsed: dict, investor: dict, own_domain: str = "") -> str:
         return _cap(f"{who}: {' '.join(picked)}")
     topic = clean_subject(parsed.get("subject") or "")
     return _cap(f"{who}: {topic}." if topic else f"{who} emailed.")
+
+
+def _names(names: list[str]) -> str:
+    """'Ana', 'Ana and Ben', 'Ana, Ben and Cat'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _day(stamp: str, now_year: int) -> str:
+    """'3 Dec' this year, '3 Dec 2025' another (from a stored UTC stamp)."""
+    year, month, day = int(stamp[:4]), int(stamp[5:7]), int(stamp[8:10])
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return f"{day} {months[month - 1]}" + ("" if year == now_year else f" {year}")
+
+
+def draft_meeting_note(meeting: dict, investors: list[dict], teammates: list[str], now_year: int,
+                       with_title: bool = True) -> str:
+    """The note for a meeting that ended: 'Ana met Jonas Berg (Fjord Capital) on 3 Dec: Fund II update'.
+    `investors`: the investors it was with, the card's first; `teammates`: who attended (did not decline);
+    `with_title`: False for an event Google marks private (its title is its holders' alone)."""
+    who = _names(teammates) if teammates else "The team"
+    named = _names([i["name"] + (f" ({i['firm']})" if i.get("firm") else "") for i in investors])
+    note = f"{who} met {named} on {_day(meeting['start_at'], now_year)}"
+    title = " ".join((meeting.get("title") or "").split()) if with_title else ""
+    if title:
+        note += f": {title}"
+    return note if len(note) <= MAX_CHARS else note[:MAX_CHARS - 1].rsplit(" ", 1)[0] + "…"

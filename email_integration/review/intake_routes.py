@@ -10,13 +10,13 @@ from backend.db import ISO_FORMAT, atomic, iso_after
 from backend.web import BadRequest, Conflict, NotFound, Route, field_str, query_int
 from email_integration.config import CONFIG
 
-from . import db_intake, db_proposals, model_drafts, proposals
+from . import db_intake, db_proposals, meeting_cards, model_drafts, proposals
 from .proposal_routes import decide_fields
 
 # Matrix identifiers: room ids "!opaque:server" ("!opaque" from room version 12), event ids "$opaque[:server]".
 ROOM_ID = re.compile(r"^![^\s]+$")
 EVENT_ID = re.compile(r"^\$\S+$")
-KIND = "email"  # contracts §7 v3: every work-list item says what it is about (meeting cards come with the calendar)
+KIND = "email"  # contracts §7 v3: every work-list item says what it is about, "email" or "meeting"
 
 
 def web_url(proposal_id: int) -> str:
@@ -34,22 +34,21 @@ def work_lists(req):
     ids = db_intake.unposted_ids(req.conn, min(limit, free), settled_before) if free else []
     to_post = []
     if ids:
-        rows = db_proposals.list_cards(req.conn, "pending", len(ids), ids=ids)  # newest email first
+        rows = db_proposals.list_cards(req.conn, "pending", len(ids), ids=ids)
         people = db_proposals.recipients(req.conn, [r["email_id"] for r in rows])
-        for row in rows:
-            card = proposals.card(row, people.get(row["email_id"], {}))
-            card.pop("status")
-            card.pop("created_at")
-            card.pop("owner_only")  # always false here: only room-safe cards are posted
-            for web_only in ("thread_id", "holder"):
-                card.pop(web_only)
-            card["web_url"] = web_url(row["id"])
+        found = [proposals.card(row, people.get(row["email_id"], {})) for row in rows]
+        found += meeting_cards.cards(req.conn, "pending", len(ids), ids=ids)
+        order = {proposal_id: n for n, proposal_id in enumerate(ids)}  # newest email or meeting first
+        for card in sorted(found, key=lambda c: order[c["id"]]):
+            for web_only in ("status", "created_at", "owner_only", "thread_id", "holder", "teammates"):
+                card.pop(web_only, None)  # owner_only is always false here: only room-safe cards are posted
+            card["web_url"] = web_url(card["id"])
             to_post.append(card)
     lists = {"to_post": to_post, "open": db_intake.open_cards(req.conn), "to_close": db_intake.cards_to_close(req.conn),
              "to_draft": model_drafts.items(req.conn, limit, CONFIG.workspace_domain)}
     for items in lists.values():
         for item in items:
-            item["kind"] = KIND
+            item.setdefault("kind", KIND)
     return {**lists, "waiting": db_intake.unposted_count(req.conn) - len(to_post)}
 
 
@@ -66,7 +65,7 @@ def _proposal(req, closing: bool = False) -> dict:
     found = db_proposals.get(req.conn, int(req.params["id"]))
     if found is None or found["status"] == "superseded" and not db_intake.side_row(req.conn, found["id"]):
         raise not_in_room()
-    if not closing and not db_proposals.room_safe(req.conn, found["id"]):
+    if not closing and not proposals.room_safe(req.conn, found["id"]):
         raise not_in_room()
     return found
 
@@ -126,7 +125,7 @@ def closed(req):
         proposal = _proposal(req, closing=True)
         if db_intake.side_row(req.conn, proposal["id"]) is None:
             raise not_in_room()  # never posted: as unknown to the bot as an id that never was
-        if proposal["status"] == "pending" and db_proposals.room_safe(req.conn, proposal["id"]):
+        if proposal["status"] == "pending" and proposals.room_safe(req.conn, proposal["id"]):
             raise Conflict("the proposal is still pending", payload={"proposal": proposals.state_of(proposal)})
         db_intake.record_closed(req.conn, proposal["id"])
         return {"closed": db_intake.side_row(req.conn, proposal["id"])}

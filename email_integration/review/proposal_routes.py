@@ -22,10 +22,10 @@ def list_proposals(req):
     limit = query_int(req.query, "limit", 1000, 1, MAX_LIST)
     if status == "decided":  # the "Decided" view: the most recent decisions, with their undo window
         return {"proposals": proposals.decided_cards(req.conn, req.user, CONFIG.undo_window_min, min(limit, 200)),
-                "total": db_proposals.count(req.conn, status, req.user["id"]),
+                "total": proposals.count(req.conn, status, req.user["id"]),
                 "undo_window_min": CONFIG.undo_window_min}
     return {"proposals": proposals.cards(req.conn, req.user["id"], status, limit),
-            "total": db_proposals.count(req.conn, status, req.user["id"])}
+            "total": proposals.count(req.conn, status, req.user["id"])}
 
 
 def decide_fields(data: dict) -> dict:
@@ -37,14 +37,14 @@ def decide_fields(data: dict) -> dict:
 
 def decide(req):
     fields = decide_fields(req.json())
-    if not db_proposals.visible_to(req.conn, int(req.params["id"]), req.user["id"]):
+    if not proposals.visible_to(req.conn, int(req.params["id"]), req.user["id"]):
         raise NotFound(f"no proposal {req.params['id']}")  # private, or another's owner-only card
     return {"proposal": proposals.decide(req.conn, int(req.params["id"]), user=req.user, via="web", **fields)}
 
 
 def undo(req):
     """POST /api/email/proposals/{id}/undo: take a decision back within CRM_UNDO_WINDOW_MIN (its note goes too)."""
-    if not db_proposals.visible_to(req.conn, int(req.params["id"]), req.user["id"]):
+    if not proposals.visible_to(req.conn, int(req.params["id"]), req.user["id"]):
         raise NotFound(f"no proposal {req.params['id']}")
     return {"proposal": proposals.undo(req.conn, int(req.params["id"]), user=req.user,
                                        window_min=CONFIG.undo_window_min)}

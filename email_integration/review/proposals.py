@@ -18,7 +18,7 @@ from email_integration.capture.ingest import is_internal_only
 from email_integration.capture.matcher import index_for
 from email_integration.privacy.db_visibility import is_private
 
-from . import db_drafts, db_intake, db_proposals
+from . import db_drafts, db_intake, db_meeting_cards, db_proposals, meeting_cards
 from .drafter import draft_note, email_people
 
 MAX_DRAFT_CHARS = 2000
@@ -194,15 +194,40 @@ def decide(conn, proposal_id: int, decision: str, *, user: dict, via: str, actor
                            payload={"proposal": state_of(db_proposals.get(conn, proposal_id))})
         db_intake.record_decision(conn, proposal_id, via, actor)
         if decision == "approve":
-            decided = db_proposals.get(conn, proposal_id)
-            card = db_proposals.list_cards(conn, "approved", 1, ids=[proposal_id])[0]
-            note_id = add_grid_note(conn, decided["investor_id"], decided["draft"], "email",
-                                    f"proposal:{proposal_id} email:{decided['email_id']}", user["id"],
-                                    created_at=card["date"] or None)
-            db_proposals.set_note(conn, proposal_id, note_id)
-            if card["date"]:
-                bump_last_contact(conn, decided["investor_id"], card["date"])
+            _write_note(conn, proposal_id, user)
         return state_of(db_proposals.get(conn, proposal_id))
+
+
+def _write_note(conn, proposal_id: int, user: dict) -> None:
+    """The approved proposal's grid note (source 'email', the integration's), dated by its email or meeting."""
+    decided = db_proposals.get(conn, proposal_id)
+    meeting = db_meeting_cards.meeting_of(conn, proposal_id)
+    if meeting is not None:
+        ref, date = f"proposal:{proposal_id} meeting:{meeting['meeting_id']}", meeting["meeting_start"]
+    else:
+        card = db_proposals.list_cards(conn, "approved", 1, ids=[proposal_id])[0]
+        ref, date = f"proposal:{proposal_id} email:{decided['email_id']}", card["date"]
+    note_id = add_grid_note(conn, decided["investor_id"], decided["draft"], "email", ref, user["id"],
+                            created_at=date or None)
+    db_proposals.set_note(conn, proposal_id, note_id)
+    if date:
+        bump_last_contact(conn, decided["investor_id"], date)
+
+
+def visible_to(conn, proposal_id: int, viewer_id: int) -> bool:
+    """Whether the viewer may see and decide this card: an email card's rule (db_proposals) or a meeting card's."""
+    return db_proposals.visible_to(conn, proposal_id, viewer_id) or db_meeting_cards.visible_to(conn, proposal_id,
+                                                                                                  viewer_id)
+
+
+def room_safe(conn, proposal_id: int) -> bool:
+    """Whether the card may be in the review room (an email card's rule, or a meeting card's)."""
+    return db_proposals.room_safe(conn, proposal_id) or db_meeting_cards.room_safe(conn, proposal_id)
+
+
+def count(conn, status: str, viewer_id: int) -> int:
+    """How many cards of this status (email and meeting) the viewer may see."""
+    return db_proposals.count(conn, status, viewer_id) + db_meeting_cards.count(conn, status, viewer_id)
 
 
 def undo_until(proposal: dict, window_min: float) -> str | None:
@@ -265,7 +290,7 @@ def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str, st
                 raise Forbidden("your account or session ended during this bulk decision; the rest was not decided",
                                 payload={"decided": decided, "conflicts": conflicts, "undecided": ids[start:]})
             for proposal_id in ids[start:start + chunk]:
-                if not db_proposals.visible_to(conn, proposal_id, user["id"]):
+                if not visible_to(conn, proposal_id, user["id"]):
                     conflicts.append({"id": proposal_id, "proposal": None})
                     continue
                 try:
@@ -281,7 +306,7 @@ def card(row: dict, people: dict, with_them: list | None = None) -> dict:
     """The JSON shape of a proposal for the web page and the bot (contracts §5); `with_them` (web cards): the
     investor's people the email is with, [{id, name, title}] (issue 24, item 8)."""
     extra = {} if with_them is None else {"people": with_them}
-    return {**extra,"id": row["id"], "version": row["version"], "status": row["status"], "draft": row["draft"],
+    return {**extra, "id": row["id"], "kind": "email", "version": row["version"], "status": row["status"], "draft": row["draft"],
             "drafted_by": row["drafted_by"],
             "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
@@ -323,8 +348,10 @@ def decided_cards(conn, user: dict, window_min: float, limit: int = 50) -> list[
     email_ids = [r["email_id"] for r in rows]
     people = db_proposals.recipients(conn, email_ids)
     with_them = card_people(conn, rows, people)
-    return [with_decision(card(r, people.get(r["email_id"], {}), with_them[r["id"]]), r, user, window_min)
-            for r in rows]
+    found = [(r, card(r, people.get(r["email_id"], {}), with_them[r["id"]])) for r in rows]
+    found += meeting_cards.rows_and_cards(conn, "decided", limit, viewer_id=user["id"])
+    found.sort(key=lambda pair: (pair[0]["decided_at"] or "", pair[0]["id"]), reverse=True)
+    return [with_decision(shown, r, user, window_min) for r, shown in found[:limit]]
 
 
 def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=None) -> list[dict]:
@@ -334,5 +361,13 @@ def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=
     email_ids = [r["email_id"] for r in rows]
     people, holders = db_proposals.recipients(conn, email_ids), db_proposals.holders(conn, email_ids)
     with_them = card_people(conn, rows, people)
-    return [{**card(r, people.get(r["email_id"], {}), with_them[r["id"]]), "teammates": holders.get(r["email_id"], [])}
-            for r in rows]
+    found = [{**card(r, people.get(r["email_id"], {}), with_them[r["id"]]), "teammates": holders.get(r["email_id"], [])}
+             for r in rows]
+    found += meeting_cards.cards(conn, status, limit, ids, viewer_id)
+    found.sort(key=lambda c: (card_date(c), c["id"]), reverse=True)  # newest email or meeting first
+    return found[:limit]
+
+
+def card_date(shown: dict) -> str:
+    """When the card's email was sent or its meeting started (what the lists order by)."""
+    return (shown["meeting"]["start"] if shown.get("kind") == "meeting" else shown["email"]["date"]) or ""

@@ -1,5 +1,5 @@
-/* Email Capture: one card per pending proposed note, newest email first; approve / reject / edit next to
-   the email, or select many (click, shift-click, x, "select all shown") and decide them with one
+/* Email Capture: one card per pending proposed note, newest email or meeting first; approve / reject / edit next to
+   the email (a meeting card shows the event's details in place of "View email"), or select many (click, shift-click, x, "select all shown") and decide them with one
    confirmation. Thousands of cards: all the data is loaded, but only the cards near the viewport are
    built and in the page (a window over the list, with spacers standing in for the rest at their
    measured or estimated heights), so the page costs the same at 50 cards or 5,000.
@@ -45,6 +45,34 @@
 
   function person(p) { return window.crm.emailView.person(p); }
 
+  // What a card is about, in a line: the email's subject, or the meeting's title (a private event's holder
+  // alone sees its title; others get "A meeting with <investor>"). capture_decided.js uses it too.
+  function subjectOf(p) {
+    if (p.kind === "meeting") return p.meeting.title ? `Meeting: ${p.meeting.title}` : `A meeting with ${p.investor.name}`;
+    return p.email.subject || "(no subject)";
+  }
+  window.crm.cardSubject = subjectOf;
+  function attendeeLine(people) {
+    const named = people.slice(0, 4).map(person).join(", ");
+    return people.length > 4 ? `${named} and ${people.length - 4} more` : named;
+  }
+  const dateOf = (p) => (p.kind === "meeting" ? p.meeting.start : p.email.date);
+
+  const RESPONSES = { accepted: "accepted", declined: "declined", tentative: "maybe", needsAction: "no answer" };
+
+  function meetingDetails(meeting) {
+    const who = (people) => people.map((p) => `${person(p)}${p.organizer ? " (organizer)" : ""}`).join(", ");
+    const rows = [["When", `${formatDate(meeting.start)} – ${formatDate(meeting.end)}`]];
+    if (meeting.location) rows.push(["Where", meeting.location]);
+    rows.push(["Attendees", who(meeting.attendees) || "—"]);
+    rows.push(["Teammates", meeting.teammates.map((t) => `${t.name} (${RESPONSES[t.response_status] || "no answer"})`).join(", ") || "—"]);
+    const box = el("div", { className: "card-email" }, el("dl", { className: "meeting-details" },
+      ...rows.flatMap(([label, value]) => [el("dt", {}, label), el("dd", {}, value)])));
+    box.dataset.meetingDetail = String(meeting.id);
+    if (meeting.description) box.append(el("p", { className: "meeting-description" }, meeting.description));
+    return box;
+  }
+
   function busy(entry) {
     return !!entry.node && (entry.dirty || entry.node.contains(document.activeElement) ||
                             !!(entry.viewer && !entry.viewer.hidden));
@@ -76,6 +104,12 @@
     if (entry.viewer) {
       entry.viewer.hidden = !entry.viewer.hidden;
       entry.viewButton.setAttribute("aria-expanded", String(!entry.viewer.hidden));
+      return;
+    }
+    if (entry.proposal.kind === "meeting") { // the card holds the event's details: nothing to fetch
+      entry.viewer = meetingDetails(entry.proposal.meeting);
+      entry.node.append(entry.viewer);
+      entry.viewButton.setAttribute("aria-expanded", "true");
       return;
     }
     performance.mark("capture:view-start");
@@ -118,7 +152,7 @@
         setMessage(entry, "Saved.");
       } else {
         drop([entry.proposal.id], true);
-        notice = `${reply.proposal.status === "approved" ? "Approved" : "Rejected"} "${entry.proposal.email.subject || ""}"` +
+        notice = `${reply.proposal.status === "approved" ? "Approved" : "Rejected"} "${subjectOf(entry.proposal)}"` +
           " (undo it under \"Decided recently\").";
         updateStatus();
         document.dispatchEvent(new CustomEvent("crm:decided"));
@@ -159,26 +193,29 @@
     const proposal = entry.proposal;
     const node = el("article", { className: "card", tabIndex: 0, id: `proposal-${proposal.id}` });
     node.dataset.proposalId = String(proposal.id);
-    const email = proposal.email;
+    const meeting = proposal.kind === "meeting";
     const investor = proposal.investor;
     entry.checkbox = el("input", { type: "checkbox", className: "select", checked: selected.has(proposal.id) });
-    entry.checkbox.setAttribute("aria-label", `Select the note for ${investor.name}: ${email.subject || "(no subject)"}`);
+    entry.checkbox.setAttribute("aria-label", `Select the note for ${investor.name}: ${subjectOf(proposal)}`);
     entry.checkbox.addEventListener("click", (event) => clickSelect(proposal.id, event.shiftKey, entry.checkbox.checked));
     node.classList.toggle("selected", selected.has(proposal.id));
     node.append(
       el("header", { className: "card-head" }, entry.checkbox,
         ...cardWho(proposal),
-        el("span", { className: "card-date" }, formatDate(email.date))),
-      el("div", { className: "card-subject" }, email.subject || "(no subject)"),
-      el("div", { className: "status" }, `From ${person(email.from)}`),
-      ...(proposal.owner_only ? [el("p", { className: "status owner-only" },
-        "Only you see this card: your mailbox's visibility keeps this email from teammates and the review room.")] : []));
+        el("span", { className: "card-date" }, formatDate(dateOf(proposal)))),
+      el("div", { className: "card-subject" }, subjectOf(proposal)),
+      el("div", { className: "status" }, meeting
+        ? `With ${attendeeLine(proposal.meeting.attendees)}`
+        : `From ${person(proposal.email.from)}`),
+      ...(proposal.owner_only ? [el("p", { className: "status owner-only" }, meeting
+        ? "Only you see this card: this meeting is private, or your calendar's visibility keeps it from teammates and the review room."
+        : "Only you see this card: your mailbox's visibility keeps this email from teammates and the review room.")] : []));
     entry.textarea = el("textarea", { className: "draft", rows: 3, value: proposal.draft });
     entry.textarea.setAttribute("aria-label", "Proposed note");
     entry.drafter = el("div", { className: "status drafted-by" });
     showDrafter(entry);
     entry.textarea.addEventListener("input", () => { entry.dirty = entry.textarea.value !== entry.proposal.draft; });
-    entry.viewButton = el("button", { type: "button", className: "link view" }, "View email");
+    entry.viewButton = el("button", { type: "button", className: "link view" }, meeting ? "View meeting" : "View email");
     entry.viewButton.setAttribute("aria-expanded", "false");
     entry.viewButton.addEventListener("click", () => toggleView(entry));
     const approve = el("button", { type: "button", className: "decide approve" }, "Approve");
@@ -188,7 +225,7 @@
     reject.addEventListener("click", () => decide(entry, "reject"));
     save.addEventListener("click", () => decide(entry, "edit"));
     entry.message = el("p", { className: "status", role: "status", hidden: true });
-    const hide = proposal.holder ? window.crm.privacy.toggle(proposal.thread_id, false, () => drop([proposal.id], true)) : null;
+    const hide = proposal.holder && !meeting ? window.crm.privacy.toggle(proposal.thread_id, false, () => drop([proposal.id], true)) : null;
     node.append(entry.drafter, entry.textarea, el("div", { className: "card-actions" }, approve, reject, save, entry.viewButton, hide),
                 entry.message);
     entry.node = node;

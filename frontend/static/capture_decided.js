@@ -16,18 +16,18 @@
     const item = el("li", { className: "decided" },
       el("strong", {}, verb), ` by ${d.by || "someone"}${d.via === "matrix" ? " in the review room" : ""} `,
       el("span", { title: formatDate(d.at) }, relativeDate(d.at) === "today" ? `at ${formatDate(d.at)}` : relativeDate(d.at)),
-      ": ", el("a", { href: `/investors/${p.investor.id}` }, p.investor.name), ` · ${p.email.subject || "(no subject)"}`);
+      ": ", el("a", { href: `/investors/${p.investor.id}` }, p.investor.name), ` · ${window.crm.cardSubject(p)}`);
     item.dataset.proposalId = p.id;
     if (d.can_undo) {
       const undo = el("button", { type: "button", className: "undo", title: `Possible until ${formatDate(d.undo_until)}` }, "Undo");
-      undo.setAttribute("aria-label", `Undo: ${verb.toLowerCase()} ${p.email.subject || ""}`);
+      undo.setAttribute("aria-label", `Undo: ${verb.toLowerCase()} ${window.crm.cardSubject(p)}`);
       undo.addEventListener("click", async () => {
         undo.disabled = true;
         try {
           await api("POST", `/api/email/proposals/${p.id}/undo`, {});
           status.textContent = d.status === "approved"
-            ? `Undone: the card for "${p.email.subject}" is back to review and its note is removed.`
-            : `Undone: the card for "${p.email.subject}" is back to review.`;
+            ? `Undone: the card for "${window.crm.cardSubject(p)}" is back to review and its note is removed.`
+            : `Undone: the card for "${window.crm.cardSubject(p)}" is back to review.`;
           document.dispatchEvent(new CustomEvent("crm:proposals-changed"));
         } catch (err) {
           status.textContent = err.message;

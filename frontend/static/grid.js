@@ -89,7 +89,7 @@
       if (state.open.has(inv.id)) body.append(notesRow(inv));
     }
     table.hidden = state.investors.length === 0;
-    if (state.cold && state.investors.length === 0) showStatus("Nothing going cold: every relationship had a two-way email recently.");
+    if (state.cold && state.investors.length === 0) showStatus("Nothing going cold: every relationship had a two-way email or a meeting recently.");
     else if (state.investors.length === 0) showStatus("No investors yet. Add the first one above.");
     else if (rows.length === 0) showStatus("No investor matches the filter.");
     else showStatus("");

@@ -1,6 +1,6 @@
-/* The investor page: profile, the timeline (notes, captured emails, pending cards decidable here,
-   paged with "Older") and who on the team knows this investor best. While the team's mailboxes are
-   searched for a new investor's (or a new address's) mail, both say so and fill in as it arrives. */
+/* The investor page: profile (with the next meeting), the timeline (notes, captured emails, meetings, pending
+   cards decidable here, paged with "Older") and who on the team knows this investor best. While the team's
+   mailboxes are searched for a new investor's (or a new address's) mail, both say so and fill in as it arrives. */
 "use strict";
 
 (function () {
@@ -70,6 +70,21 @@
             el("div", { className: "card-actions" }, viewerToggle(email.id, "Open email"))];
   }
 
+  const RESPONSES = { accepted: "accepted", declined: "declined", tentative: "maybe", needsAction: "no answer" };
+
+  // A meeting as the viewer may see it: a private event shows only "A meeting with …" (no title, no description).
+  function meetingTitle(meeting) {
+    return meeting.title || "A meeting (details not shared)";
+  }
+
+  function meetingItem({ meeting }) {
+    const mates = meeting.teammates.map((t) => `${t.name} (${RESPONSES[t.response_status] || "no answer"})`).join(", ");
+    return [meta(el("span", { className: "badge email" }, "meeting"), el("span", {}, mates), when(meeting.start)),
+            el("div", { className: "card-subject" }, meetingTitle(meeting)),
+            el("p", { className: "snippet" }, `With ${meeting.attendees.map(person).join(", ")}`),
+            meeting.description ? el("p", { className: "snippet" }, meeting.description) : null];
+  }
+
   function cardItem({ card }, node) {
     const draft = el("textarea", { className: "draft", rows: 3, value: card.draft });
     draft.setAttribute("aria-label", "Proposed note");
@@ -95,6 +110,12 @@
     approve.addEventListener("click", () => decide("approve"));
     reject.addEventListener("click", () => decide("reject"));
     node.dataset.proposalId = String(card.id);
+    if (card.kind === "meeting") {
+      return [meta(el("span", { className: "badge proposal" }, "proposed note"), el("span", {}, "from a meeting"),
+                   when(card.meeting.start)),
+              el("div", { className: "card-subject" }, meetingTitle(card.meeting)),
+              draft, el("div", { className: "card-actions" }, approve, reject), message];
+    }
     return [meta(el("span", { className: "badge proposal" }, "proposed note"), el("span", {}, `from ${person(card.email.from)}`),
                  when(card.email.date), window.crm.investorPeople.withWhom(card.people)),
             el("div", { className: "card-subject" }, card.email.subject || "(no subject)"),
@@ -102,7 +123,14 @@
             message];
   }
 
-  const RENDER = { note: noteItem, email: emailItem, card: cardItem };
+  const RENDER = { note: noteItem, email: emailItem, meeting: meetingItem, card: cardItem };
+
+  function showNextMeeting(meeting) {
+    const box = document.getElementById("next-meeting");
+    if (!box) return;
+    box.hidden = !meeting;
+    if (meeting) box.replaceChildren(el("strong", {}, "Next meeting: "), `${formatDate(meeting.start)} · ${meetingTitle(meeting)}`);
+  }
 
   function item(entry) {
     const node = el("li", { className: `item ${entry.kind}` });
@@ -120,6 +148,7 @@
       const nodes = page.items.map(item);
       if (first) list.replaceChildren(...nodes); else list.append(...nodes);
       nextBefore = page.next_before;
+      if (first) showNextMeeting(page.next_meeting);
       more.hidden = !nextBefore;
       emailOn = Boolean(page.email);
       failures.timeline = "";
@@ -193,7 +222,7 @@
     const connections = document.getElementById("connections-status");
     const searchText = searching ? window.crm.searchWatch.message(searching, investorName) : "";
     const later = gaveUp ? "The team's mailboxes are still being searched: look again in a few minutes." : "";
-    let timelineText = list.children.length ? "" : "Nothing yet: no notes, emails or proposed notes.";
+    let timelineText = list.children.length ? "" : "Nothing yet: no notes, emails, meetings or proposed notes.";
     if (!emailOn) timelineText += " Email capture is off: notes only.";
     timelineStatus.textContent = failures.timeline || searchText || later || timelineText.trim();
     connections.textContent = failures.connections || searchText || later || (connectionCount ? "" : emailOn

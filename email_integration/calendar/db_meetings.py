@@ -1,0 +1,236 @@
+"""SQL of the store of meetings (migration 0017): meetings, each teammate's copy, attendees, investor links;
+and the visibility rule for meetings, as SQL the readers embed (the same levels as mail, privacy/db_visibility).
+
+A viewer's level for meeting M (db_visibility's levels):
+  FULL     the viewer's own calendar holds M (the owner sees all of their own), or every holder's mailbox
+           shows everything and no holder's copy is private: title, description, location
+  SUBJECT  the most open holder's mailbox shows subjects: the title, never the description
+  METADATA a copy Google marks private or confidential ("a meeting with <investor>": who and when only),
+           or the most open holder's mailbox shows metadata
+Callers hold the transaction.
+"""
+from __future__ import annotations
+
+from email_integration.privacy.db_visibility import FULL, METADATA, SUBJECT
+from email_integration.privacy.db_visibility import _check_alias as _alias  # the same identifier check
+
+_PRIVATE = ("EXISTS (SELECT 1 FROM email_meeting_copies mp WHERE mp.meeting_id = {m}.id "
+            "AND mp.visibility IN ('private', 'confidential'))")
+_OPENEST = ("coalesce((SELECT max(CASE coalesce(ms.visibility, 'everything') WHEN 'everything' THEN 3 "
+            "WHEN 'subject' THEN 2 ELSE 1 END) FROM email_meeting_copies mo LEFT JOIN email_account_privacy ms "
+            "ON ms.account_id = mo.account_id WHERE mo.meeting_id = {m}.id), 1)")
+_HOLDS = ("EXISTS (SELECT 1 FROM email_meeting_copies mh JOIN email_accounts ma ON ma.id = mh.account_id "
+          "WHERE mh.meeting_id = {m}.id AND ma.user_id = ?)")
+
+
+def shared_level_sql(alias: str = "m") -> str:
+    """The level of meeting `alias` for someone whose calendar does not hold it (no parameters)."""
+    m = _alias(alias)
+    return f"(CASE WHEN {_PRIVATE.format(m=m)} THEN {METADATA} ELSE {_OPENEST.format(m=m)} END)"
+
+
+def level_sql(viewer_id: int, alias: str = "m") -> tuple[str, list]:
+    """(SQL, params): the viewer's level (1-3) for meeting `alias` (a row of email_meetings)."""
+    m = _alias(alias)
+    return f"(CASE WHEN {_HOLDS.format(m=m)} THEN {FULL} ELSE {shared_level_sql(m)} END)", [viewer_id]
+
+
+def room_safe_sql(alias: str = "m") -> str:
+    """True when meeting `alias` may reach the review room (title and description): every teammate sees it all."""
+    return f"({shared_level_sql(alias)} = {FULL})"
+
+
+def redact(meeting: dict, level: int) -> dict:
+    """Blank what `level` does not show of a meeting dict: the description below FULL, the title below SUBJECT."""
+    shown = dict(meeting)
+    if level < FULL:
+        for key in ("description", "location"):
+            if key in shown:
+                shown[key] = None
+    if level < SUBJECT and "title" in shown:
+        shown["title"] = None
+    return shown
+
+
+# -- writes ----------------------------------------------------------------------------------------
+def copy_of(conn, account_id: int, event_id: str) -> dict | None:
+    row = conn.execute("SELECT * FROM email_meeting_copies WHERE account_id = ? AND event_id = ?",
+                       (account_id, event_id)).fetchone()
+    return dict(row) if row else None
+
+
+def series_event_ids(conn, account_id: int, recurring_event_id: str) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT event_id FROM email_meeting_copies WHERE account_id = ? "
+                                       "AND recurring_event_id = ?", (account_id, recurring_event_id))]
+
+
+def account_event_ids(conn, account_id: int) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT event_id FROM email_meeting_copies WHERE account_id = ?", (account_id,))}
+
+
+def account_copies(conn, account_id: int) -> list[tuple[str, int]]:
+    """(event_id, meeting_id) of every copy the account's calendar holds."""
+    return [tuple(r) for r in conn.execute("SELECT event_id, meeting_id FROM email_meeting_copies WHERE account_id = ? "
+                                           "ORDER BY event_id", (account_id,))]
+
+
+def attendee_addresses(conn, meeting_id: int) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT address FROM email_meeting_attendees WHERE meeting_id = ?", (meeting_id,))]
+
+
+def upsert_meeting(conn, ical_uid: str, original_start: str, fields: dict, now: str) -> int:
+    """The meeting of (iCalUID, original start), created or updated with the newest copy's fields; its id."""
+    row = conn.execute("SELECT id FROM email_meetings WHERE ical_uid = ? AND original_start = ?",
+                       (ical_uid, original_start)).fetchone()
+    values = (fields["start_at"], fields["end_at"], fields["title"], fields["description"], fields["location"],
+              fields["organizer_email"])
+    if row is None:
+        return conn.execute("INSERT INTO email_meetings (ical_uid, original_start, start_at, end_at, title, description, "
+                            "location, organizer_email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (ical_uid, original_start, *values, now, now)).lastrowid
+    # Moved to a later end: a card not yet drafted waits for the new end (card_state stays NULL until then).
+    conn.execute("UPDATE email_meetings SET start_at = ?, end_at = ?, title = ?, description = ?, location = ?, "
+                 "organizer_email = ?, updated_at = ? WHERE id = ?", (*values, now, row[0]))
+    return row[0]
+
+
+def set_attendees(conn, meeting_id: int, attendees: list[dict]) -> None:
+    conn.execute("DELETE FROM email_meeting_attendees WHERE meeting_id = ?", (meeting_id,))
+    conn.executemany("INSERT OR IGNORE INTO email_meeting_attendees (meeting_id, address, name, organizer, "
+                     "response_status) VALUES (?, ?, ?, ?, ?)",
+                     [(meeting_id, a["address"], a["name"], int(a["organizer"]), a["response_status"])
+                      for a in attendees])
+
+
+def set_investors(conn, meeting_id: int, links: list) -> set[int]:
+    """Replace the meeting's investor links; returns the investors linked before or after (their stats change)."""
+    before = {r[0] for r in conn.execute("SELECT investor_id FROM email_meeting_investors WHERE meeting_id = ?",
+                                         (meeting_id,))}
+    conn.execute("DELETE FROM email_meeting_investors WHERE meeting_id = ?", (meeting_id,))
+    conn.executemany("INSERT INTO email_meeting_investors (meeting_id, investor_id, strategy, address) "
+                     "VALUES (?, ?, ?, ?)", [(meeting_id, i, s, a) for i, s, a in links])
+    return before | {link[0] for link in links}
+
+
+def put_copy(conn, account_id: int, event_id: str, meeting_id: int, recurring_event_id: str | None,
+             response_status: str, visibility: str, now: str) -> int | None:
+    """Store the teammate's copy; returns the meeting it belonged to before when that was another one."""
+    old = copy_of(conn, account_id, event_id)
+    conn.execute("INSERT INTO email_meeting_copies (account_id, event_id, meeting_id, recurring_event_id, "
+                 "response_status, visibility, first_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                 "ON CONFLICT (account_id, event_id) DO UPDATE SET meeting_id = excluded.meeting_id, "
+                 "recurring_event_id = excluded.recurring_event_id, response_status = excluded.response_status, "
+                 "visibility = excluded.visibility, updated_at = excluded.updated_at",
+                 (account_id, event_id, meeting_id, recurring_event_id, response_status, visibility, now, now))
+    return old["meeting_id"] if old and old["meeting_id"] != meeting_id else None
+
+
+def delete_copy(conn, account_id: int, event_id: str) -> int | None:
+    """Remove the teammate's copy; returns its meeting's id (None when there was no such copy)."""
+    old = copy_of(conn, account_id, event_id)
+    if old is None:
+        return None
+    conn.execute("DELETE FROM email_meeting_copies WHERE account_id = ? AND event_id = ?", (account_id, event_id))
+    return old["meeting_id"]
+
+
+def investor_ids(conn, meeting_id: int) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT investor_id FROM email_meeting_investors WHERE meeting_id = ?",
+                                       (meeting_id,))}
+
+
+def all_meeting_ids(conn) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT id FROM email_meetings ORDER BY id")]
+
+
+def delete_meeting(conn, meeting_id: int) -> None:
+    """The meeting and everything of it (copies, attendees, links; a card's link loses it)."""
+    conn.execute("DELETE FROM email_meetings WHERE id = ?", (meeting_id,))
+
+
+def drop_if_unheld(conn, meeting_id: int) -> bool:
+    """Delete the meeting when no teammate's calendar holds it any more (attendees and links go with it)."""
+    if conn.execute("SELECT 1 FROM email_meeting_copies WHERE meeting_id = ? LIMIT 1", (meeting_id,)).fetchone():
+        return False
+    conn.execute("DELETE FROM email_meetings WHERE id = ?", (meeting_id,))
+    return True
+
+
+# -- reads -----------------------------------------------------------------------------------------
+def get_meeting(conn, meeting_id: int) -> dict | None:
+    row = conn.execute("SELECT * FROM email_meetings WHERE id = ?", (meeting_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def _per_meeting(conn, select: str, meeting_ids: list[int], shape) -> dict[int, list[dict]]:
+    """{meeting_id: [shape(row)]} of `select` (… WHERE <meeting column> IN ({marks}) …) over the ids, in chunks."""
+    found: dict[int, list[dict]] = {i: [] for i in meeting_ids}
+    for start in range(0, len(meeting_ids), 500):
+        chunk = meeting_ids[start:start + 500]
+        for row in conn.execute(select.format(marks=",".join("?" * len(chunk))), chunk):
+            found[row["meeting_id"]].append(shape(row))
+    return found
+
+
+def attendees(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
+    """{meeting_id: [{email, name, organizer, response_status}]}, the organizer first."""
+    return _per_meeting(conn, "SELECT meeting_id, address, name, organizer, response_status FROM email_meeting_attendees "
+                              "WHERE meeting_id IN ({marks}) ORDER BY organizer DESC, rowid", meeting_ids,
+                        lambda r: {"email": r["address"], "name": r["name"], "organizer": bool(r["organizer"]),
+                                   "response_status": r["response_status"]})
+
+
+def teammates_of(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
+    """{meeting_id: [{id, name, response_status}]}: the teammates whose calendar holds each meeting."""
+    return _per_meeting(conn, "SELECT c.meeting_id, u.id, u.name, c.response_status FROM email_meeting_copies c "
+                              "JOIN email_accounts a ON a.id = c.account_id JOIN users u ON u.id = a.user_id "
+                              "WHERE c.meeting_id IN ({marks}) ORDER BY u.name, u.id", meeting_ids,
+                        lambda r: {"id": r["id"], "name": r["name"], "response_status": r["response_status"]})
+
+
+def attended_rows(conn, investor_ids=None, before: str | None = None) -> list[dict]:
+    """(investor_id, user_id, at) for each meeting a teammate did not decline, started before `before`:
+    what strength and last contact count (the time to the second only when every teammate may see it all;
+    the day otherwise, as mail's _SHARED_AT)."""
+    at = (f"CASE WHEN {shared_level_sql('m')} = {FULL} THEN m.start_at "
+          "ELSE substr(m.start_at, 1, 10) || 'T00:00:00Z' END")
+    where, params = ["c.response_status != 'declined'"], []
+    if before is not None:
+        where.append("m.start_at < ?")
+        params.append(before)
+    if investor_ids is not None:
+        ids = list(investor_ids) or [-1]
+        where.append(f"l.investor_id IN ({','.join('?' * len(ids))})")
+        params.extend(ids)
+    rows = conn.execute(f"SELECT DISTINCT l.investor_id, a.user_id, {at} AS at, m.id AS meeting_id "
+                        "FROM email_meeting_investors l JOIN email_meetings m ON m.id = l.meeting_id "
+                        "JOIN email_meeting_copies c ON c.meeting_id = m.id JOIN email_accounts a ON a.id = c.account_id "
+                        f"WHERE a.user_id IS NOT NULL AND {' AND '.join(where)} ORDER BY l.investor_id, at", params)
+    return [dict(r) for r in rows]
+
+
+def meetings_of_investor(conn, viewer_id: int, investor_id: int, bound: tuple[str, int] | None, limit: int,
+                         before: str) -> list[dict]:
+    """The investor's meetings started before `before`, older than `bound` (at, id), newest first, with the
+    viewer's level and what it hides blanked."""
+    level, params = level_sql(viewer_id)
+    where, args = ["l.investor_id = ?", "m.start_at < ?"], [investor_id, before]
+    if bound is not None:
+        where.append("(m.start_at < ? OR (m.start_at = ? AND m.id < ?))")
+        args += [bound[0], bound[0], bound[1]]
+    rows = conn.execute(f"SELECT m.id, m.start_at, m.end_at, m.title, m.description, m.location, {level} AS level "
+                        "FROM email_meeting_investors l JOIN email_meetings m ON m.id = l.meeting_id "
+                        f"WHERE {' AND '.join(where)} ORDER BY m.start_at DESC, m.id DESC LIMIT ?",
+                        (*params, *args, limit))
+    return [redact(dict(r), r["level"]) for r in rows]
+
+
+def next_meeting(conn, viewer_id: int, investor_id: int, now: str) -> dict | None:
+    """The investor's next meeting not yet ended that some teammate did not decline, as the viewer may see it."""
+    level, params = level_sql(viewer_id)
+    row = conn.execute(f"SELECT m.id, m.start_at, m.end_at, m.title, m.description, m.location, {level} AS level "
+                       "FROM email_meeting_investors l JOIN email_meetings m ON m.id = l.meeting_id "
+                       "WHERE l.investor_id = ? AND m.end_at > ? AND EXISTS (SELECT 1 FROM email_meeting_copies c "
+                       "WHERE c.meeting_id = m.id AND c.response_status != 'declined') ORDER BY m.start_at, m.id LIMIT 1",
+                       (*params, investor_id, now)).fetchone()
+    return redact(dict(row), row["level"]) if row else None
