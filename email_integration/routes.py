@@ -13,6 +13,8 @@ from backend.db import atomic, iso_at
 from backend.investors_db import investor_exists
 from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
+from email_integration.calendar.sync import consent_scopes
+from email_integration.calendar.sync import status_view as calendar_status
 from email_integration.capture.attachments import content_disposition
 from email_integration.capture.targeted import search_progress
 from email_integration.controls.routes import PRIVACY_ROUTES
@@ -25,6 +27,7 @@ from email_integration.review.proposal_routes import WEB_ROUTES
 from .capture import db_accounts, db_capture, db_queries
 from .config import CONFIG
 from .privacy import db_privacy
+from .review import db_proposals
 
 ID = r"(?P<id>[0-9]{1,12})"
 # The email's own HTML, shown only inside <iframe sandbox> on our pages: no scripts, no forms,
@@ -38,27 +41,38 @@ def _scheduler(req):
     return get_scheduler(req.handler.server.db_path, req.handler.server.settings.data_dir)
 
 
+# What a mailbox's figures say (how much mail it lists, fetches and skips, its runs, its pace, what Gmail lists
+# of it) is its owner's and the admins': capture.skipped rises with each personal email. A member sees them
+# for their own mailbox only; of a teammate's, who it is, its state and its visibility level.
+FIGURES = ("progress", "last_success_at", "queued", "given_up", "counts", "last_run", "quota", "capture",
+           "completeness", "calendar")
+
+
 def _account_view(conn, account: dict, scheduler, viewer: dict) -> dict:
-    state = db_accounts.get_sync_state(conn, account["id"])
-    run = db_accounts.last_run(conn, account["id"])
     shown_state = account["state"]
     if scheduler is not None and scheduler.is_running(account["id"]):
         shown_state = "running"
     owner = db_accounts.get_user(conn, account["user_id"]) if account["user_id"] else None
-    return {"id": account["id"], "email": account["email"], "user_id": account["user_id"],
-            "owner_name": owner["name"] if owner else None,
-            "auth_method": account["auth_method"], "state": shown_state, "last_error": account["last_error"],
+    view = {"id": account["id"], "email": account["email"], "user_id": account["user_id"],
+            "owner": owner["name"] if owner else None,
+            "auth_method": account["auth_method"], "state": shown_state,
+            "visibility": db_privacy.visibility(conn, account["id"])}
+    if not _sees_figures(viewer, account):
+        return {**view, "last_error": None, "cards_pending": None, **dict.fromkeys(FIGURES)}
+    state = db_accounts.get_sync_state(conn, account["id"])
+    return {**view, "last_error": account["last_error"],
+            # cards on a mailbox's mail, for the sync summary: its owner's and the admins' figure, like completeness
+            "cards_pending": db_proposals.pending_in_mailbox(conn, account["id"]),
             "progress": {"done": state["progress_done"], "total": state["progress_total"],
                          "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
             "last_success_at": state["last_success_at"], "queued": db_accounts.queue_size(conn, account["id"]),
             "given_up": db_accounts.given_up_count(conn, account["id"]),
-            "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
-            "quota": _account_quota(account["email"]),
-            "capture": _capture_view(conn, account["id"]),
-            # What Gmail lists of a mailbox (spam, excluded, lookalike counts, when verified) is its owner's and
-            # the admins': a member sees the figures of their own mailbox only.
-            "completeness": coverage.mailbox(conn, account["id"]) if _sees_figures(viewer, account) else None,
-            "visibility": db_privacy.visibility(conn, account["id"])}
+            "counts": db_queries.account_counts(conn, account["id"]), "last_run": db_accounts.last_run(conn, account["id"]),
+            "quota": _account_quota(account["email"]), "capture": _capture_view(conn, account["id"]),
+            "completeness": coverage.mailbox(conn, account["id"]),
+            # the calendar's own state (issue 25): "calendar not granted" or "re-consent needed for calendar"
+            # while mail goes on
+            "calendar": calendar_status(conn, account["id"])}
 
 
 def _sees_figures(viewer: dict, account: dict) -> bool:
@@ -100,6 +114,7 @@ def status(req):
                           "interval_min": CONFIG.sync_interval_min,
                           "next_run_at": iso_at(next_run) if next_run else None},
             "quota": _quota(), "accounts": _account_views(req.conn, scheduler, req.user),
+            "propose_since_days": CONFIG.propose_since_days,  # the proposal horizon, for the Admin page's "Older mail"
             # the firm-wide completeness view (per investor, alerts, covered sources) is the admins'
             "completeness": coverage.firm(req.conn) if req.user["role"] == "admin" else None}
 
@@ -265,7 +280,8 @@ def oauth_start(req):
         raise Forbidden("you can connect only your own Gmail; the mailbox's owner must sign in and connect it")
     user = req.user
     state = make_state(CONFIG.secret_key, _session_id(req), user["email"])
-    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"]))
+    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"],
+                                         scopes=consent_scopes(CONFIG)))
 
 
 def oauth_callback_redirect(req):

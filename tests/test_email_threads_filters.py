@@ -55,7 +55,7 @@ def subjects(client, query):
 
 def test_the_accounts_name_their_owner_for_the_teammate_filter(site):
     accounts = site.member.get("/api/email/accounts").json["accounts"]
-    assert {a["email"]: a["owner_name"] for a in accounts} == {ADMIN: "Admin", MEMBER: "Member", MEMBER2: "Member Two"}
+    assert {a["email"]: a["owner"] for a in accounts} == {ADMIN: "Admin", MEMBER: "Member", MEMBER2: "Member Two"}
 
 
 def test_a_teammate_filter_lists_their_conversations_without_their_bcc(site):

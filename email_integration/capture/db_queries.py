@@ -260,4 +260,6 @@ def get_attachment(conn, viewer_id: int, attachment_id: int) -> dict | None:
 def account_counts(conn, account_id: int) -> dict:
     row = conn.execute("SELECT count(*), sum(e.matched) FROM email_mailbox_entries m JOIN emails e ON e.id = m.email_id "
                        "WHERE m.account_id = ?", (account_id,)).fetchone()
-    return {"messages": row[0] or 0, "matched": row[1] or 0}
+    investors = conn.execute("SELECT count(DISTINCT l.investor_id) FROM email_mailbox_entries m JOIN email_investor_links l "
+                             "ON l.email_id = m.email_id WHERE m.account_id = ?", (account_id,)).fetchone()[0]
+    return {"messages": row[0] or 0, "matched": row[1] or 0, "investors": investors}

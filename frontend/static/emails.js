@@ -210,7 +210,7 @@
     try {
       const { accounts } = await api("GET", "/api/email/accounts");
       const select = document.getElementById("mailbox");
-      for (const account of accounts) select.append(el("option", { value: account.id, title: account.email }, account.owner_name || account.email));
+      for (const account of accounts) select.append(el("option", { value: account.id, title: account.email }, account.owner || account.email));
     } catch (err) { /* the filter is optional */ }
   }
 

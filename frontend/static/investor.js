@@ -64,7 +64,7 @@
   function emailItem({ email }) {
     const whom = [...email.to, ...email.cc].map(person).join(", ");
     return [meta(el("span", { className: "badge email" }, "email"), el("span", {}, `${person(email.from)} → ${whom}`),
-                 when(email.date)),
+                 when(email.date), window.crm.investorPeople.withWhom(email.people)),
             el("div", { className: "card-subject" }, email.subject ?? "(subject not shared)"),
             email.snippet ? el("p", { className: "snippet" }, email.snippet) : null,
             el("div", { className: "card-actions" }, viewerToggle(email.id, "Open email"))];
@@ -96,7 +96,7 @@
     reject.addEventListener("click", () => decide("reject"));
     node.dataset.proposalId = String(card.id);
     return [meta(el("span", { className: "badge proposal" }, "proposed note"), el("span", {}, `from ${person(card.email.from)}`),
-                 when(card.email.date)),
+                 when(card.email.date), window.crm.investorPeople.withWhom(card.people)),
             el("div", { className: "card-subject" }, card.email.subject || "(no subject)"),
             draft, el("div", { className: "card-actions" }, approve, reject, viewerToggle(card.email.id, "View email")),
             message];
@@ -152,8 +152,9 @@
   async function loadConnections() {
     const status = document.getElementById("connections-status");
     try {
-      const { connections } = await api("GET", `/api/investors/${investorId}/connections`);
+      const { connections, people } = await api("GET", `/api/investors/${investorId}/connections`);
       document.getElementById("connections-body").replaceChildren(...connections.map(connectionRow));
+      window.crm.investorPeople.showConnections(people);
       document.getElementById("connections").hidden = !connections.length;
       connectionCount = connections.length;
       failures.connections = "";
@@ -221,6 +222,7 @@
     let investor;
     try {
       investor = await api("GET", `/api/investors/${investorId}`);
+      window.crm.investorPeople.setup(investor);
     } catch (err) {
       if (err.status !== 401) status.textContent = err.status === 404 ? "No such investor." : err.message;
       return;
@@ -234,6 +236,7 @@
     document.getElementById("relationship").hidden = false;
     more.addEventListener("click", () => loadPage(false));
     setupNoteForm();
+    document.addEventListener("investor-people-changed", () => refresh());
     await refresh();
     if (emailOn) await watchSearch();
     known = true;

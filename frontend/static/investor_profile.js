@@ -36,6 +36,7 @@
           emails: splitList(form.elements.emails.value), domains: splitList(form.elements.domains.value),
         });
         show(saved);
+        document.dispatchEvent(new CustomEvent("investor-saved", { detail: saved })); // People shows it too
         form.hidden = true;
         if (onSaved) onSaved(saved);
       } catch (err) {
@@ -45,5 +46,5 @@
     });
   }
 
-  window.crm.investorProfile = { setup };
+  window.crm.investorProfile = { setup, show };
 })();
