@@ -64,6 +64,37 @@ def seed_mailbox(root: str) -> str:
     return root
 
 
+def one_mailbox_crm(work: str, url: str, keys, investor: dict):
+    """A CRM process on the emulator at `url`, every CRM_GMAIL_* at its default: OWNER (admin, with a token),
+    `investor` added, OWNER's mailbox enrolled and synced once. (process, base URL, token)."""
+    data_dir = os.path.join(work, "data")
+    os.makedirs(data_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.update(capture_environ(url, keys[0]), CRM_DATA_DIR=data_dir, CRM_PORT="0", CRM_HOST="127.0.0.1")
+    manage(env, "create-user", "--email", OWNER, "--name", "Ann Silva", "--role", "admin", "--password", "x" * 16)
+    token = manage(env, "issue-token", "--email", OWNER).splitlines()[-1].strip()
+    server, base = start_crm_process(env, data_dir)
+    try:
+        http(f"{base}/api/investors", "POST", investor, token)
+        http(f"{base}/api/email/accounts/enroll-all", "POST", {}, token)
+        http(f"{base}/api/email/sync/run-now", "POST", {}, token)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            account = http(f"{base}/api/email/status", token=token)["accounts"][0]
+            if account["last_run"] and account["last_run"]["status"] == "ok" and account["state"] == "idle":
+                break
+            time.sleep(0.5)
+    except BaseException:
+        server.terminate()
+        raise
+    return server, base, token
+
+
+def machine_line() -> str:
+    return (f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; CRM and "
+            f"emulator in their own processes, every CRM_GMAIL_* at its default (poll every 15 s)")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
@@ -74,26 +105,10 @@ def measure(lag: float, count: int, rng: random.Random) -> dict:
     keys = service_account(os.path.join(work, "sa"))
     emulator, url = start_emulator_process(seed_mailbox(os.path.join(work, "mail")), keys[1], "2026",
                                            extra=("--search-lag-sec", str(lag)))
-    data_dir = os.path.join(work, "data")
-    os.makedirs(data_dir)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
-    env.update(capture_environ(url, keys[0]), CRM_DATA_DIR=data_dir, CRM_PORT="0", CRM_HOST="127.0.0.1")
-    manage(env, "create-user", "--email", OWNER, "--name", "Ann Silva", "--role", "admin", "--password", "x" * 16)
-    token = manage(env, "issue-token", "--email", OWNER).splitlines()[-1].strip()
-    server, base = start_crm_process(env, data_dir)
+    server, base, token = one_mailbox_crm(work, url, keys, INVESTOR)
     seen: dict[str, float] = {}
     stop = threading.Event()
     try:
-        http(f"{base}/api/investors", "POST", INVESTOR, token)
-        http(f"{base}/api/email/accounts/enroll-all", "POST", {}, token)
-        http(f"{base}/api/email/sync/run-now", "POST", {}, token)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            account = http(f"{base}/api/email/status", token=token)["accounts"][0]
-            if account["last_run"] and account["last_run"]["status"] == "ok" and account["state"] == "idle":
-                break
-            time.sleep(0.5)
-
         def watch():
             while not stop.is_set():
                 for card in http(f"{base}/api/email/proposals?status=pending", token=token)["proposals"]:
@@ -149,8 +164,7 @@ def main(argv=None) -> int:
         print(f"search lag {lag:g} s: {result['arrived']} of {result['sent']} cards; p50 {percentile(delays, 0.5):.1f} s, "
               f"p95 {percentile(delays, 0.95):.1f} s, max {max(delays):.1f} s; {result['units']} quota units in "
               f"{result['minutes']:.1f} min ({calls})")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; CRM and "
-          f"emulator in their own processes, every CRM_GMAIL_* at its default (poll every 15 s)")
+    print(machine_line())
     return 0
 
 

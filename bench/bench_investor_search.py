@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import email.utils
 import os
-import platform
 import random
 import statistics
 import sys
@@ -26,8 +25,8 @@ from email.message import EmailMessage
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_freshness import OWNER, http, manage, percentile, seed_mailbox  # noqa: E402
-from bench_support import capture_environ, service_account, start_crm_process, start_emulator_process  # noqa: E402
+from bench_freshness import OWNER, http, machine_line, one_mailbox_crm, percentile, seed_mailbox  # noqa: E402
+from bench_support import service_account, start_emulator_process  # noqa: E402
 
 KNOWN = {"name": "Maya Okafor", "firm": "Northwind Ventures", "emails": ["maya@northwind.vc"], "domains": []}
 
@@ -65,24 +64,9 @@ def main(argv=None) -> int:
     mail = seed_mailbox(os.path.join(work, "mail"))
     add_unknown_investors(mail, args.trials)
     emulator, url = start_emulator_process(mail, keys[1], "2026")
-    data_dir = os.path.join(work, "data")
-    os.makedirs(data_dir)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
-    env.update(capture_environ(url, keys[0]), CRM_DATA_DIR=data_dir, CRM_PORT="0", CRM_HOST="127.0.0.1")
-    manage(env, "create-user", "--email", OWNER, "--name", "Ann Silva", "--role", "admin", "--password", "x" * 16)
-    token = manage(env, "issue-token", "--email", OWNER).splitlines()[-1].strip()
-    server, base = start_crm_process(env, data_dir)
+    server, base, token = one_mailbox_crm(work, url, keys, KNOWN)
     searching, shown = [], []
     try:
-        http(f"{base}/api/investors", "POST", KNOWN, token)
-        http(f"{base}/api/email/accounts/enroll-all", "POST", {}, token)
-        http(f"{base}/api/email/sync/run-now", "POST", {}, token)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            account = http(f"{base}/api/email/status", token=token)["accounts"][0]
-            if account["last_run"] and account["last_run"]["status"] == "ok" and account["state"] == "idle":
-                break
-            time.sleep(0.5)
         for t in range(args.trials):
             time.sleep(rng.uniform(0, 15))
             investor = http(f"{base}/api/investors", "POST", {"name": f"Partner {t}", "emails": [f"gp{t}@fund{t}.vc"]}, token)
@@ -109,8 +93,7 @@ def main(argv=None) -> int:
           f"emails shown when it ended: {sum(shown)} of {3 * len(shown)}")
     print(f"GET /api/email/threads?limit=50: median {plain:.1f} ms; with q (every hit explained, {total} hits): "
           f"{explained:.1f} ms; GET /api/email/investors/1/search: {state:.1f} ms")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; CRM and "
-          f"emulator in their own processes, every CRM_GMAIL_* at its default (poll every 15 s)")
+    print(machine_line())
     return 0
 
 
