@@ -37,7 +37,14 @@ def serve_routes(handler, routes, not_found: bool = False) -> bool:
         result = route.handler(request)
         if result is None:
             return True  # the handler streamed its own response
-        handler.respond(result if isinstance(result, Response) else Response.json(result))
+        try:
+            handler.respond(result if isinstance(result, Response) else Response.json(result))
+        except (BrokenPipeError, ConnectionResetError) as error:
+            # The client left before the answer was written (a tab closed, a page navigated on): routine, not a
+            # 500 nor a traceback; the connection is done.
+            log.info("%s %s: the client went away while answered (%s)", handler.command, handler.url_path,
+                     error.__class__.__name__)
+            handler.close_connection = True
     except HTTPError as error:
         handler.respond_error(error)
     except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a 500

@@ -158,10 +158,12 @@ def enroll_and_sync(url: str, timeout: float = 300.0, say=print) -> dict:
     call(url, "POST", "/api/email/sync/run-now", {}, cookie)
     say("First sync of every mailbox (two years of generated mail; about half a minute):", flush=True)
     progress = SyncProgress(say, {a["id"]: (a["last_run"] or {}).get("id") for a in before["accounts"]})
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while time.monotonic() < deadline:
         _, status = call(url, "GET", "/api/email/status", cookie=cookie)
         if progress.report(status["accounts"]):
+            say(f"First sync done in {time.monotonic() - started:.0f} s.", flush=True)
             break
         time.sleep(1)
     _, threads = call(url, "GET", "/api/email/threads?limit=1", cookie=cookie)
@@ -235,7 +237,13 @@ def quiet_env(verbose: bool) -> dict:
     return {} if verbose else {"CRM_LOG_LEVEL": "WARNING"}
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_demo(data_dir: str, host: str, port: int, serve: bool = True, verbose: bool = False) -> int:
+    print("Starting the Gmail emulator and the CRM…", flush=True)
+    signal.signal(signal.SIGTERM, _interrupted)  # `kill` stops the servers too, as Ctrl-C does
     emulator, emulator_url = start_process(
         ["-m", "devtools.gmail_emulator", "--mailboxes", os.path.join(data_dir, "mailboxes"),
          *calendar_args(data_dir),

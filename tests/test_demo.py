@@ -2,10 +2,14 @@
 newcomer meets (issue 24, item 10): progress lines per mailbox during the first sync, quiet logs unless
 --verbose, a useful set of cards (recent investor mail with asks, one of it HTML), a port-in-use error that
 names --port."""
+import re
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 
 import pytest
 
@@ -66,6 +70,7 @@ def test_the_first_sync_says_what_it_is_doing(first_run):
         assert len(done) == 1, (name, lines)
         assert " investor emails with " in done[0]
     assert any(": reading… " in line and " messages listed" in line for line in lines)
+    assert any(line.startswith("First sync done in ") for line in lines)
 
 
 def test_the_logs_are_quiet_by_default(first_run):
@@ -75,11 +80,29 @@ def test_the_logs_are_quiet_by_default(first_run):
     assert len(result.stderr.splitlines()) <= 2, result.stderr[-2000:]
 
 
-def test_verbose_shows_the_servers_logs(first_run):
+def test_verbose_shows_the_servers_logs_and_kill_stops_everything(first_run, tmp_path):
+    """--verbose: the servers' request lines on stderr. Then `kill` (SIGTERM) stops the demo and both servers,
+    as Ctrl-C does (the data is ready: a short sync)."""
     data, _ = first_run
-    result = demo("--data-dir", str(data), "--port", "0", "--check", "--verbose")  # the data is ready: a short sync
-    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
-    assert REQUEST_LINE in result.stderr
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "devtools.demo", "--data-dir", str(data), "--port", "0",
+                                    "--verbose"], cwd=ROOT, stdout=stdout, stderr=stderr, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while "Press Ctrl-C to stop." not in out.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, out.read_text() + err.read_text()[-2000:]
+            time.sleep(0.5)
+        url = re.search(r"demo is running at (http://\S+)", out.read_text()).group(1)
+        assert urllib.request.urlopen(url + "/login", timeout=10).status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert REQUEST_LINE in err.read_text()
+    with pytest.raises(OSError):  # the CRM stopped with the demo
+        urllib.request.urlopen(url + "/login", timeout=5)
 
 
 def test_an_investor_email_with_html_waits_among_the_cards(first_run):
@@ -125,3 +148,29 @@ def test_an_idle_keep_alive_connection_is_no_noise_at_warning(tmp_path, level):
         server.stop()
     log = open(server.log_path).read()
     assert ("Request timed out" in log) == (level == "INFO"), log[-2000:]
+
+
+def test_a_client_gone_mid_answer_is_routine_not_a_traceback(caplog):
+    """A browser that navigates on while the CRM writes its answer (BrokenPipeError in the write): logged at
+    INFO, no "unhandled error" traceback and no second (500) answer down the dead connection."""
+    import logging
+
+    from backend.router import serve_routes
+    from backend.web import Route
+
+    class GoneClient:
+        command, url_path, query, headers, user, raw_body, conn = "GET", "/api/thing", {}, {}, None, b"", None
+        close_connection = False
+
+        def __init__(self):
+            self.answers = []
+
+        def respond(self, response):
+            self.answers.append(response.status)
+            raise BrokenPipeError(32, "Broken pipe")
+
+    gone = GoneClient()
+    with caplog.at_level(logging.INFO, logger="crm"):
+        assert serve_routes(gone, [Route("GET", r"/api/thing", lambda req: {"ok": True}, None)]) is True
+    assert gone.answers == [200] and gone.close_connection
+    assert [r.levelname for r in caplog.records] == ["INFO"] and "went away" in caplog.records[0].getMessage()
