@@ -209,7 +209,7 @@ def test_migration_0016_twice_on_a_copy_holding_calendar_rows(rig, emulator, tmp
     sync(rig, account)
     rig.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy is of the file alone
     before, after = applied_twice(rig.db_file, str(tmp_path / "copy.db"), names=["0016_calendar_sync.sql"])
-    assert before["rows"]["email_calendar_sync"] and after == before
+    assert before["rows"]["calendar_sync_state"] and after == before
 
 
 def test_the_scheduler_polls_calendars_beside_mail_and_a_crash_stops_only_the_calendar(rig, emulator):
@@ -264,5 +264,5 @@ def test_remove_all_drops_the_calendar_sync_state_too(rig, emulator):
     account = rig.enroll(ANN)
     add_event(emulator.url, ANN, event("Fund II", "2026-11-10T10:00:00Z"))
     sync(rig, account)
-    assert "email_calendar_sync" in drop_capture_tables(rig.conn)
+    assert "calendar_sync_state" in drop_capture_tables(rig.conn)
     assert not rig.query("SELECT name FROM sqlite_master WHERE name LIKE '%calendar%'")

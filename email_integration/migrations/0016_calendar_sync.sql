@@ -1,11 +1,11 @@
 -- Issue 25: calendar capture's sync state, one row per enrolled mailbox (the meetings themselves are
--- calendar/meetings.py's). Named email_* so that `manage.py remove-all` drops it with the rest of the package's
--- tables (email_integration/db.py). Additive and idempotent: every statement may run twice.
+-- calendar/meetings.py's; `manage.py remove-all` drops it with the package's email_* tables, email_integration/db.py).
+-- Additive and idempotent: every statement may run twice.
 -- status: pending (never synced) | ok | not_granted (DWD: the Admin console has not delegated the calendar
 -- scope) | needs_reconsent (OAuth: consent given before calendar capture, or withdrawn) | error (last_error says).
 -- sync_token is Google's nextSyncToken of the last complete listing, saved only after its events were applied;
 -- window_start/window_end bound the last full sync (24 months back, 90 days ahead of it).
-CREATE TABLE IF NOT EXISTS email_calendar_sync (
+CREATE TABLE IF NOT EXISTS calendar_sync_state (
     account_id INTEGER PRIMARY KEY REFERENCES email_accounts(id) ON DELETE CASCADE,
     sync_token TEXT,
     window_start TEXT,
