@@ -44,8 +44,10 @@ def _drop_bcc_from_search(cursor) -> None:
 
 # -- removal ----------------------------------------------------------------------------------
 def capture_tables(conn) -> list[str]:
-    """Every table the capture owns (email_*, emails, emails_*); the FTS table's shadows go with it."""
+    """Every table the capture owns (email_*, emails, emails_*, and the calendar's calendar_sync_state, 0016);
+    the FTS table's shadows go with it."""
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'emails' OR "
+                        "name = 'calendar_sync_state' OR "
                         "name LIKE 'email\\_%' ESCAPE '\\' OR name LIKE 'emails\\_%' ESCAPE '\\')")
     names = [r[0] for r in rows]
     shadows = {n for n in names if n.startswith("emails_fts_")}

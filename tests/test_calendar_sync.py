@@ -257,3 +257,12 @@ def test_the_client_rides_out_calendars_rate_limit(tmp_path, keys):
     finally:
         rig.close()
         emulator.stop()
+
+
+def test_remove_all_drops_the_calendar_sync_state_too(rig, emulator):
+    from email_integration.db import drop_capture_tables
+    account = rig.enroll(ANN)
+    add_event(emulator.url, ANN, event("Fund II", "2026-11-10T10:00:00Z"))
+    sync(rig, account)
+    assert "calendar_sync_state" in drop_capture_tables(rig.conn)
+    assert not rig.query("SELECT name FROM sqlite_master WHERE name LIKE '%calendar%'")

@@ -1,5 +1,6 @@
 -- Issue 25: calendar capture's sync state, one row per enrolled mailbox (the meetings themselves are
--- calendar/meetings.py's). Additive and idempotent: every statement may run twice.
+-- calendar/meetings.py's; `manage.py remove-all` drops it with the package's email_* tables, email_integration/db.py).
+-- Additive and idempotent: every statement may run twice.
 -- status: pending (never synced) | ok | not_granted (DWD: the Admin console has not delegated the calendar
 -- scope) | needs_reconsent (OAuth: consent given before calendar capture, or withdrawn) | error (last_error says).
 -- sync_token is Google's nextSyncToken of the last complete listing, saved only after its events were applied;
