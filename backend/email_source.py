@@ -13,7 +13,7 @@ A provider has three methods; `conn` is the request's connection, `viewer` the s
         `limit` of each kind; an item is {"kind", "at", "id", <kind>: payload}; `bound(kind)` gives
         the (at, id) an item of that kind must be below (see backend.timeline.Cursor.bound).
     connections(conn, investor_id, viewer) -> [{user, strength, last_sent, ...}] strongest first
-    grid(conn) -> {investor_id: {"strength", "closest": {id, name, email}, "last_two_way_at"}}
+    grid(conn) -> {investor_id: {"strength", "closest": {id, name, email}, "last_two_way_at", "next_meeting_at"?}}
 and optionally
     next_meeting(conn, investor_id, viewer) -> {id, start, end, title, ...} | None
         the investor's next meeting not yet ended (calendar capture), as the viewer may see it.

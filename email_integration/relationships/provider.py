@@ -121,7 +121,7 @@ class EmailRelationships:
     # -- the grid ---------------------------------------------------------------------------
     def grid(self, conn) -> dict[int, dict]:
         """Per investor: the closest teammate (highest S; then the newer two-way contact, the lower id),
-        their strength, and the newest two-way contact of anyone on the team."""
+        their strength, the newest two-way contact of anyone on the team, and when the next meeting starts."""
         self.refresh(conn)
         factor = strength.decay_since_epoch(_now())
         best: dict[int, tuple] = {}
@@ -133,8 +133,11 @@ class EmailRelationships:
             if last_two_way and last_two_way > two_way.get(investor_id, ""):
                 two_way[investor_id] = last_two_way
         people = {mate["id"]: mate for mate in db_relationships.teammates(conn).values()}
-        return {investor_id: {"strength": strength.from_total(rank[0]), "last_two_way_at": two_way.get(investor_id),
-                              "closest": people.get(-rank[2])} for investor_id, rank in best.items()}
+        found = {investor_id: {"strength": strength.from_total(rank[0]), "last_two_way_at": two_way.get(investor_id),
+                               "closest": people.get(-rank[2])} for investor_id, rank in best.items()}
+        for investor_id, start in db_meetings.next_meeting_starts(conn, _now().strftime(ISO_FORMAT)).items():
+            found.setdefault(investor_id, {})["next_meeting_at"] = start  # when only: the title is per viewer
+        return found
 
     def refresh(self, conn) -> None:
         """Recompute the stats of dirty investors and of investors edited since the last refresh (their

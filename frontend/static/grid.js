@@ -5,7 +5,7 @@
 (function () {
   const { api, el, formatDate, relativeDate, splitList } = window.crm;
   const state = { investors: [], sort: "name", filter: "", open: new Set(), cold: false };
-  const COLUMNS = 7;
+  const COLUMNS = 8;
   const body = document.getElementById("grid-body");
   const table = document.getElementById("grid");
   const status = document.getElementById("grid-status");
@@ -49,14 +49,15 @@
               el("td", { className: "last-contact", title: inv.last_contact_at ? formatDate(inv.last_contact_at) : "" },
                  relativeDate(inv.last_contact_at)),
               el("td", { className: "closest", title: inv.closest ? inv.closest.email : "" }, inv.closest ? inv.closest.name : ""),
-              strengthCell(inv));
+              strengthCell(inv),
+              el("td", { className: "next-meeting" }, inv.next_meeting_at ? formatDate(inv.next_meeting_at) : ""));
     return tr;
   }
 
   function strengthCell(inv) {
     const cell = el("td", { className: "num strength" });
     if (inv.strength === null || inv.strength === undefined) return cell;
-    const title = inv.last_two_way_at ? `last two-way email ${formatDate(inv.last_two_way_at)}` : "never a two-way exchange";
+    const title = inv.last_two_way_at ? `last two-way contact ${formatDate(inv.last_two_way_at)}` : "never a two-way exchange";
     cell.append(el("meter", { min: 0, max: 100, value: inv.strength, title }), ` ${inv.strength}`);
     return cell;
   }
