@@ -2,8 +2,10 @@
 
 - TLS handshakes happen in the connection's own thread with a deadline, never in the accept
   loop: one silent TCP connection must not freeze every other client.
-- At most `max_connections` connections are served at once; one more is answered 503 by a
-  single small rejecter thread (bounded queue; beyond it the socket is just closed).
+- At most `max_connections` connections are served at once, and at most `max_per_client` from one
+  client (backend.connection_slots); when full, an idle connection is closed to make room, and only
+  with none idle is one more answered 503 by a single small rejecter thread (bounded queue; beyond
+  it the socket is just closed).
 - Every read has a deadline: the request line and headers within `header_timeout` of their
   first byte, the body within `body_timeout`, and a kept-alive connection may sit idle between
   requests for at most `keepalive_idle` seconds (the first request gets `header_timeout`).
@@ -22,6 +24,8 @@ import time
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 
+from .connection_slots import REFUSED_CLIENT, REFUSED_FULL, ConnectionSlots, Slot
+
 log = logging.getLogger("crm")
 
 LISTEN_BACKLOG = 128  # Linux caps it at net.core.somaxconn (4096 on current kernels)
@@ -29,14 +33,23 @@ REJECT_QUEUE = 32  # over-cap connections waiting for (or lingering after) their
 REJECT_LINGER_SEC = 1.0  # how long a 503'd connection stays open for its client to read the answer
 REJECT_HANDSHAKE_SEC = 0.25  # an over-cap TLS client gets this long to shake hands for its 503
 REFUSED_LOG_EVERY_SEC = 10.0  # one log line per this interval however many are refused
-_OVER_CAPACITY_BODY = b'{"error":"too many connections; retry shortly"}'
-OVER_CAPACITY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
-                 b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(_OVER_CAPACITY_BODY)) + _OVER_CAPACITY_BODY
+CLIENT_OVER_CAPACITY_MESSAGE = "too many connections from your address; retry shortly"
+
+
+def _over_capacity(message: str) -> bytes:
+    body = b'{"error":"%s"}' % message.encode()
+    return (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+
+
+OVER_CAPACITY = {REFUSED_FULL: _over_capacity("too many connections; retry shortly"),
+                 REFUSED_CLIENT: _over_capacity(CLIENT_OVER_CAPACITY_MESSAGE)}
 
 
 @dataclass(frozen=True)
 class Limits:
     max_connections: int = 200
+    max_per_client: int = 32
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keepalive_idle: float = 15.0
@@ -49,8 +62,8 @@ class DeadlineReader(io.RawIOBase):
     hold its thread for ever; here the deadline covers the whole phase.
     """
 
-    def __init__(self, sock, limits: Limits):
-        self.sock, self.limits = sock, limits
+    def __init__(self, sock, limits: Limits, slot: Slot | None = None):
+        self.sock, self.limits, self.slot = sock, limits, slot
         self.deadline = time.monotonic() + limits.header_timeout
         self.idle = True  # waiting for a request's first byte
 
@@ -70,6 +83,8 @@ class DeadlineReader(io.RawIOBase):
         if remaining <= 0:
             raise TimeoutError("read deadline passed")
         self.sock.settimeout(remaining)
+        if self.idle and self.slot is not None:
+            self.slot.waiting()  # blocked for a request's first byte: the first to go when the server is full
         try:
             count = self.sock.recv_into(buffer)
         finally:
@@ -77,6 +92,8 @@ class DeadlineReader(io.RawIOBase):
         if count and self.idle:  # a request started: its headers get their own deadline
             self.idle = False
             self.deadline = time.monotonic() + self.limits.header_timeout
+            if self.slot is not None:
+                self.slot.working()
         return count
 
 
@@ -87,34 +104,41 @@ class LimitedHTTPServer(ThreadingHTTPServer):
     block_on_close = False  # idle connections end by their deadlines; shutdown does not wait for them
     request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address, handler_class, limits: Limits, tls_context: ssl.SSLContext | None = None):
+    def __init__(self, address, handler_class, limits: Limits, tls_context: ssl.SSLContext | None = None,
+                 trusted_proxies: tuple = ()):
         super().__init__(address, handler_class)
         self.limits, self.tls_context = limits, tls_context
-        self._active = 0
-        self._active_lock = threading.Lock()
+        self.slots = ConnectionSlots(limits.max_connections, limits.max_per_client, trusted_proxies)
+        self._current = threading.local()  # the worker thread's Slot, for its handler
         self._rejecter = Rejecter(self)
 
     def process_request(self, request, client_address):
-        """In the accept loop: count the connection in, or hand it to the rejecter; never block."""
-        with self._active_lock:
-            admitted = self._active < self.limits.max_connections
-            if admitted:
-                self._active += 1
-        if admitted:
-            super().process_request(request, client_address)
+        """In the accept loop: take a slot (closing an idle connection if need be), or hand the socket
+        to the rejecter; never block."""
+        slot = self.slots.admit(request, client_address[0])
+        if isinstance(slot, str):
+            self._rejecter.reject(request, client_address, slot)
             return
-        self._rejecter.reject(request, client_address)
+        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address, slot),
+                                  daemon=True)
+        thread.start()
 
-    def process_request_thread(self, request, client_address):
+    def process_request_thread(self, request, client_address, slot: Slot | None = None):
+        self._current.slot = slot
         try:
             super().process_request_thread(request, client_address)
         finally:
-            with self._active_lock:
-                self._active -= 1
+            self._current.slot = None
+            if slot is not None:
+                self.slots.release(slot)
+
+    def current_slot(self) -> Slot | None:
+        """The slot of the connection this (worker) thread serves."""
+        return getattr(self._current, "slot", None)
 
     def finish_request(self, request, client_address):
         """The TLS handshake (if any) here, in the connection's thread, within header_timeout."""
-        secured = self.secure(request, client_address, self.limits.header_timeout)
+        secured = self.secure(request, client_address, self.limits.header_timeout, self.current_slot())
         if secured is None:
             return
         try:
@@ -123,13 +147,15 @@ class LimitedHTTPServer(ThreadingHTTPServer):
             if secured is not request:
                 self.shutdown_request(secured)
 
-    def secure(self, sock, client_address, timeout: float):
+    def secure(self, sock, client_address, timeout: float, slot: Slot | None = None):
         """The socket to speak HTTP on: itself, its TLS wrapper after a handshake, or None."""
         if self.tls_context is None:
             return sock
         try:
             sock.settimeout(timeout)
             wrapped = self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            if slot is not None:
+                slot.sock = wrapped  # the wrapper owns the socket now: closing an idle one goes through it
             wrapped.do_handshake()
             return wrapped
         except (OSError, ssl.SSLError) as exc:  # TimeoutError is an OSError
@@ -154,35 +180,38 @@ class Rejecter:
         self.refused, self.next_log_at = 0, 0.0
         threading.Thread(target=self._loop, name="crm-rejecter", daemon=True).start()
 
-    def reject(self, sock, client_address) -> None:
+    def reject(self, sock, client_address, reason: str = REFUSED_FULL) -> None:
         """From the accept loop: queue the socket for its 503, or close it when the queue is full."""
         try:
-            self.waiting.put_nowait((sock, client_address))
+            self.waiting.put_nowait((sock, client_address, reason))
         except queue.Full:
             self.server.shutdown_request(sock)
 
     def _loop(self) -> None:
         while True:
             try:
-                sock, client_address = self.waiting.get(timeout=0.05 if self.lingering else None)
+                sock, client_address, reason = self.waiting.get(timeout=0.05 if self.lingering else None)
             except queue.Empty:
                 pass
             else:
-                self._answer(sock, client_address)
+                self._answer(sock, client_address, reason)
             self._drain()
 
-    def _answer(self, sock, client_address) -> None:
+    def _answer(self, sock, client_address, reason: str) -> None:
         self.refused += 1
         if time.monotonic() >= self.next_log_at:  # a flood must not flood the log too
-            log.warning("%s refused: %d connections open (CRM_MAX_CONNECTIONS); %d refused since the last line",
-                        client_address[0], self.server.limits.max_connections, self.refused)
+            limits = self.server.limits
+            why = (f"{limits.max_per_client} connections from this address (CRM_MAX_CONNECTIONS_PER_CLIENT)"
+                   if reason == REFUSED_CLIENT else f"{limits.max_connections} connections open (CRM_MAX_CONNECTIONS)")
+            log.warning("%s refused: %s, none idle; %d refused since the last line",
+                        client_address[0], why, self.refused)
             self.refused, self.next_log_at = 0, time.monotonic() + REFUSED_LOG_EVERY_SEC
         secured = self.server.secure(sock, client_address, REJECT_HANDSHAKE_SEC)
         if secured is None:
             return
         try:
             secured.settimeout(REJECT_LINGER_SEC)
-            secured.sendall(OVER_CAPACITY)
+            secured.sendall(OVER_CAPACITY[reason])
             if secured is sock:
                 sock.shutdown(socket.SHUT_WR)
             secured.setblocking(False)

@@ -1,4 +1,4 @@
-"""Routes for the investor grid: investors, their addresses and domains, and grid notes (contracts §5)."""
+"""Routes for the investor grid: investors, their addresses, domains and people, and grid notes (contracts §5)."""
 from __future__ import annotations
 
 import re
@@ -57,7 +57,9 @@ def _investor_id(req) -> int:
 
 def list_investors(req):
     q = (req.query.get("q") or "").strip()[:200] or None
-    return {"investors": with_relationships(req, investors_db.list_investors(req.conn, q))}
+    # `email`: whether captured email is read at all (the grid follows a new investor's mail search only then)
+    return {"investors": with_relationships(req, investors_db.list_investors(req.conn, q)),
+            "email": email_source.current() is not None}
 
 
 def create_investor(req):
@@ -153,7 +155,86 @@ def merge(req):
     return {"investor": investors_db.get_investor(req.conn, keep), "moved": moved}
 
 
+# -- people of an investor (issue 24, item 8) ------------------------------------------------------
+def _person_emails(req, investor_id: int, data: dict) -> list[str]:
+    """The person's addresses: valid, none twice, none another investor's, and (for one the investor lacks)
+    allowed by the address policy and the caps as any investor address is."""
+    raw = [unicodedata.normalize("NFC", e.lower()) for e in field_str_list(data, "emails", max_len=254)]
+    if len(set(raw)) != len(raw):
+        raise BadRequest("an address is listed twice")
+    for email in raw:
+        if not is_email(email):
+            raise BadRequest(f"not an email address: {email!r}")
+    current = investors_db.get_investor(req.conn, investor_id)["emails"]
+    new = [e for e in raw if e not in {c.lower() for c in current}]
+    if new:
+        _check_addresses(req, investor_id, [*current, *new], None)
+    return raw
+
+
+def _person_fields(req, investor_id: int, data: dict, partial: bool) -> dict:
+    data = only_fields(data, {"name", "title", "emails"})
+    changes = {}
+    if "name" in data or not partial:
+        changes["name"] = field_str(data, "name", max_len=200)
+    if "title" in data:
+        changes["title"] = field_str(data, "title", required=False, max_len=200) or None
+    if "emails" in data or not partial:
+        changes["emails"] = _person_emails(req, investor_id, data)
+    return changes
+
+
+def _person_write(req, investor_id: int, write):
+    """Run a people write; an address another investor or person holds is a 400 saying whose it is. Then
+    the email integration (when on) redrafts the investor's pending cards that hold its own draft."""
+    try:
+        found = write()
+    except investors_db.DuplicateEmail as exc:
+        raise BadRequest(f"{exc.email} belongs to another investor (investor {exc.investor_id})") from None
+    except investors_db.AddressTaken as exc:
+        raise BadRequest(str(exc)) from None
+    hook = getattr(email_source.current(), "people_changed", None)
+    if hook is not None:
+        hook(req.conn, investor_id)
+    return found
+
+
+def _person_id(req, investor_id: int) -> int:
+    person_id = int(req.params["person_id"])
+    if investors_db.get_person(req.conn, investor_id, person_id) is None:
+        raise NotFound(f"no person {person_id} at investor {investor_id}")
+    return person_id
+
+
+def add_person(req):
+    """POST /api/investors/{id}/people {name, title?, emails?}: 201 with the person."""
+    investor_id = _investor_id(req)
+    fields = _person_fields(req, investor_id, req.json(), partial=False)
+    person_id = _person_write(req, investor_id, lambda: investors_db.add_person(
+        req.conn, investor_id, fields["name"], fields.get("title"), fields["emails"], req.user["id"]))
+    return Response.json(investors_db.get_person(req.conn, investor_id, person_id), 201)
+
+
+def edit_person(req):
+    """PATCH /api/investors/{id}/people/{person_id} {name?, title?, emails?} (emails replace the person's)."""
+    investor_id = _investor_id(req)
+    person_id = _person_id(req, investor_id)
+    fields = _person_fields(req, investor_id, req.json(), partial=True)
+    _person_write(req, investor_id,
+                  lambda: investors_db.update_person(req.conn, investor_id, person_id, fields, req.user["id"]))
+    return investors_db.get_person(req.conn, investor_id, person_id)
+
+
+def delete_person(req):
+    """DELETE …/people/{person_id}: the person goes; their addresses stay the investor's."""
+    investor_id = _investor_id(req)
+    person_id = _person_id(req, investor_id)
+    _person_write(req, investor_id, lambda: investors_db.delete_person(req.conn, investor_id, person_id, req.user["id"]))
+    return {"deleted": person_id}
+
+
 ID = r"(?P<id>[0-9]{1,12})"
+PERSON = r"(?P<person_id>[0-9]{1,12})"
 NOTE = r"(?P<note_id>[0-9]{1,12})"
 ROUTES = [
     Route("GET", r"/api/investors", list_investors, require_user),
@@ -165,4 +246,7 @@ ROUTES = [
     Route("POST", rf"/api/investors/{ID}/notes", add_note, require_user),
     Route("PATCH", rf"/api/investors/{ID}/notes/{NOTE}", edit_note, require_user),
     Route("DELETE", rf"/api/investors/{ID}/notes/{NOTE}", delete_note, require_user),
+    Route("POST", rf"/api/investors/{ID}/people", add_person, require_user),
+    Route("PATCH", rf"/api/investors/{ID}/people/{PERSON}", edit_person, require_user),
+    Route("DELETE", rf"/api/investors/{ID}/people/{PERSON}", delete_person, require_user),
 ]

@@ -1,4 +1,4 @@
-"""All SQL for investors, their addresses and domains, grid notes, and the audit log."""
+"""All SQL for investors, their addresses, domains and people, grid notes, and the audit log."""
 from __future__ import annotations
 
 from .audit_db import audit
@@ -31,6 +31,7 @@ def _with_addresses(conn, rows) -> list[dict]:
     for row in conn.execute(f"SELECT investor_id, domain FROM investor_domains WHERE investor_id IN ({marks}) "
                             "ORDER BY id", tuple(by_id)):
         by_id[row[0]]["domains"].append(row[1])
+    _with_people(conn, by_id)
     return investors
 
 
@@ -39,8 +40,9 @@ def list_investors(conn, q: str | None = None) -> list[dict]:
         like = f"%{q.lower()}%"
         rows = conn.execute(
             _INVESTOR_SELECT + " WHERE lower(i.name) LIKE ? OR lower(coalesce(i.firm, '')) LIKE ? OR EXISTS "
-            "(SELECT 1 FROM investor_emails e WHERE e.investor_id = i.id AND lower(e.email) LIKE ?) "
-            "ORDER BY lower(i.name), i.id", (like, like, like))
+            "(SELECT 1 FROM investor_emails e WHERE e.investor_id = i.id AND lower(e.email) LIKE ?) OR EXISTS "
+            "(SELECT 1 FROM investor_people p WHERE p.investor_id = i.id AND lower(p.name) LIKE ?) "
+            "ORDER BY lower(i.name), i.id", (like, like, like, like))
     else:
         rows = conn.execute(_INVESTOR_SELECT + " ORDER BY lower(i.name), i.id")
     return _with_addresses(conn, rows.fetchall())
@@ -61,7 +63,10 @@ def _set_addresses(conn, investor_id: int, emails, domains) -> None:
             row = conn.execute("SELECT investor_id FROM investor_emails WHERE email = ?", (email,)).fetchone()
             if row and row[0] != investor_id:
                 raise DuplicateEmail(email, row[0])
-        conn.execute("DELETE FROM investor_emails WHERE investor_id = ?", (investor_id,))
+        # Kept addresses keep their rows (a person's assignment points at the row); removed ones go.
+        kept = ",".join("?" * len(emails))
+        conn.execute(f"DELETE FROM investor_emails WHERE investor_id = ? AND email NOT IN ({kept})",
+                     (investor_id, *emails))
         conn.executemany("INSERT OR IGNORE INTO investor_emails (investor_id, email) VALUES (?, ?)",
                          [(investor_id, e) for e in emails])
     if domains is not None:
@@ -120,6 +125,7 @@ def merge_investors(conn, keep: int, gone: int, user_id: int | None, also=None) 
         before = _addresses(conn, keep)
         notes = conn.execute("UPDATE grid_notes SET investor_id = ? WHERE investor_id = ?", (keep, gone)).rowcount
         emails = conn.execute("UPDATE investor_emails SET investor_id = ? WHERE investor_id = ?", (keep, gone)).rowcount
+        conn.execute("UPDATE investor_people SET investor_id = ? WHERE investor_id = ?", (keep, gone))
         domains = conn.execute("INSERT OR IGNORE INTO investor_domains (investor_id, domain) "
                                "SELECT ?, domain FROM investor_domains WHERE investor_id = ?", (keep, gone)).rowcount
         conn.execute("UPDATE investors SET last_contact_at = (SELECT max(coalesce(last_contact_at, '')) FROM investors "
@@ -236,3 +242,103 @@ def address_counts(conn, investor_id: int | None) -> tuple[int, int, int]:
                        "(SELECT count(*) FROM investor_emails WHERE investor_id = ?1), "
                        "(SELECT count(*) FROM investor_domains WHERE investor_id = ?1)", (investor_id,)).fetchone()
     return row[0], row[1], row[2]
+
+
+# -- people of an investor (issue 24, item 8) ------------------------------------------------------
+class AddressTaken(ValueError):
+    """An address is already another person's (of the same investor)."""
+
+
+def _with_people(conn, by_id: dict) -> None:
+    """Each investor's `people`: [{id, name, title, emails}] (empty: the investor is one person)."""
+    for inv in by_id.values():
+        inv["people"] = []
+    for person in people_rows(conn, list(by_id)):
+        by_id[person["investor_id"]]["people"].append(
+            {k: person[k] for k in ("id", "name", "title", "emails")})
+
+
+def people_rows(conn, investor_ids: list[int] | None = None) -> list[dict]:
+    """[{id, investor_id, name, title, emails}] of these investors' people (every investor's with None), by id."""
+    where, params = "", ()
+    if investor_ids is not None:
+        if not investor_ids:
+            return []
+        where, params = f" WHERE p.investor_id IN ({','.join('?' * len(investor_ids))})", tuple(investor_ids)
+    people = {r["id"]: {**dict(r), "emails": []} for r in conn.execute(
+        f"SELECT p.id, p.investor_id, p.name, p.title FROM investor_people p{where} ORDER BY p.id", params)}
+    if people:
+        marks = ",".join("?" * len(people))
+        for person_id, email in conn.execute(
+                f"SELECT a.person_id, lower(e.email) FROM investor_person_emails a JOIN investor_emails e "
+                f"ON e.id = a.email_id WHERE a.person_id IN ({marks}) ORDER BY e.id", tuple(people)):
+            people[person_id]["emails"].append(email)
+    return list(people.values())
+
+
+def get_person(conn, investor_id: int, person_id: int) -> dict | None:
+    found = [p for p in people_rows(conn, [investor_id]) if p["id"] == person_id]
+    return {k: found[0][k] for k in ("id", "name", "title", "emails")} if found else None
+
+
+def _assign_emails(conn, investor_id: int, person_id: int, emails: list[str]) -> None:
+    """The person's addresses become exactly `emails`: an address the investor lacks is added to it; one
+    another investor has raises DuplicateEmail, one another person of this investor has AddressTaken."""
+    for email in emails:
+        row = conn.execute("SELECT id, investor_id FROM investor_emails WHERE email = ?", (email,)).fetchone()
+        if row is not None and row[1] != investor_id:
+            raise DuplicateEmail(email, row[1])
+        if row is not None:
+            other = conn.execute("SELECT p.name FROM investor_person_emails a JOIN investor_people p "
+                                 "ON p.id = a.person_id WHERE a.email_id = ? AND a.person_id != ?",
+                                 (row[0], person_id)).fetchone()
+            if other is not None:
+                raise AddressTaken(f"{email} is already {other[0]}'s address: remove it there first")
+    conn.execute("DELETE FROM investor_person_emails WHERE person_id = ?", (person_id,))
+    for email in emails:
+        conn.execute("INSERT OR IGNORE INTO investor_emails (investor_id, email) VALUES (?, ?)", (investor_id, email))
+        email_id = conn.execute("SELECT id FROM investor_emails WHERE email = ?", (email,)).fetchone()[0]
+        conn.execute("INSERT INTO investor_person_emails (email_id, person_id) VALUES (?, ?)", (email_id, person_id))
+
+
+def _person_touched(conn, investor_id: int) -> None:
+    conn.execute("UPDATE investors SET updated_at = ? WHERE id = ?", (now_iso(), investor_id))
+    _bump_rev(conn)  # the matcher's index holds the people too
+
+
+def add_person(conn, investor_id: int, name: str, title: str | None, emails: list[str], user_id=None) -> int:
+    with atomic(conn):
+        now = now_iso()
+        person_id = conn.execute("INSERT INTO investor_people (investor_id, name, title, created_at, updated_at) "
+                                 "VALUES (?, ?, ?, ?, ?)", (investor_id, name, title, now, now)).lastrowid
+        _assign_emails(conn, investor_id, person_id, emails)
+        _person_touched(conn, investor_id)
+        audit(conn, user_id, "person.create", "investor", investor_id,
+              {"person_id": person_id, "name": name, "emails": sorted(emails)})
+    return person_id
+
+
+def update_person(conn, investor_id: int, person_id: int, changes: dict, user_id=None) -> None:
+    """Apply name/title/emails changes (emails replace the person's set; unassigned ones stay the investor's)."""
+    with atomic(conn):
+        before = get_person(conn, investor_id, person_id)
+        for column in ("name", "title"):
+            if column in changes:
+                conn.execute(f"UPDATE investor_people SET {column} = ?, updated_at = ? WHERE id = ?",
+                             (changes[column], now_iso(), person_id))
+        if "emails" in changes:
+            _assign_emails(conn, investor_id, person_id, changes["emails"])
+        _person_touched(conn, investor_id)
+        detail = {"person_id": person_id, "fields": sorted(changes)}
+        if "emails" in changes and sorted(changes["emails"]) != sorted(before["emails"]):
+            detail["emails"] = {"before": sorted(before["emails"]), "after": sorted(changes["emails"])}
+        audit(conn, user_id, "person.update", "investor", investor_id, detail)
+
+
+def delete_person(conn, investor_id: int, person_id: int, user_id=None) -> None:
+    """Remove a person; their addresses stay with the investor, unassigned."""
+    with atomic(conn):
+        name = conn.execute("SELECT name FROM investor_people WHERE id = ?", (person_id,)).fetchone()[0]
+        conn.execute("DELETE FROM investor_people WHERE id = ? AND investor_id = ?", (person_id, investor_id))
+        _person_touched(conn, investor_id)
+        audit(conn, user_id, "person.delete", "investor", investor_id, {"person_id": person_id, "name": name})

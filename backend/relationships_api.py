@@ -41,11 +41,18 @@ def timeline(req):
 
 
 def connections(req):
-    """{connections: [...] strongest first, email}: each teammate's history with this investor."""
+    """{connections: [...] strongest first, email, people}: each teammate's history with this investor, and
+    with each of its people."""
     investor_id = _investor_id(req)
     provider = email_source.current()
-    found = provider.connections(req.conn, investor_id, req.user) if provider is not None else []
-    return {"connections": found, "email": provider is not None}
+    both = getattr(provider, "connections_and_people", None)
+    if both is not None:  # who knows the investor, and each of its people (issue 24, item 8), from one read
+        found, people = both(req.conn, investor_id, req.user)
+    else:
+        found = provider.connections(req.conn, investor_id, req.user) if provider is not None else []
+        people = [{"person": {k: p[k] for k in ("id", "name", "title")}, "connections": []}
+                  for p in investors_db.people_rows(req.conn, [investor_id])]
+    return {"connections": found, "email": provider is not None, "people": people}
 
 
 def stale_requested(query: dict) -> bool:

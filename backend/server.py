@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 
 from . import accounts_api, address_policy, audit_api, auth, auth_api, db, investors_api, relationships_api, static
 from .client_address import client_address
-from .connections import DeadlineReader, LimitedHTTPServer, Limits
+from .connections import CLIENT_OVER_CAPACITY_MESSAGE, DeadlineReader, LimitedHTTPServer, Limits
 from .data_dir import secure_data_dir
 from .ratelimit import SlidingWindowLimiter
 from .router import serve_routes
@@ -74,7 +74,8 @@ class CRMHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.rfile.close()  # the plain socket file; reads go through the deadlines instead
-        self.reader = DeadlineReader(self.connection, self.server.limits)
+        self.slot = self.server.current_slot()
+        self.reader = DeadlineReader(self.connection, self.server.limits, self.slot)
         self.rfile = io.BufferedReader(self.reader)
         self.requests_served = 0
 
@@ -116,6 +117,12 @@ class CRMHandler(BaseHTTPRequestHandler):
     def log_request(self, code="-", size="-"):
         pass  # respond() logs, without the query string
 
+    def log_message(self, format, *args):
+        """http.server's own lines ("Request timed out" when a kept-alive connection idles out, a bad request
+        line) go through logging at INFO like the access log, not straight to stderr: CRM_LOG_LEVEL=WARNING
+        silences them."""
+        log.info("%s %s", self.client_address[0], printable(format % args)[:300])
+
     def _log_access(self, status: int) -> None:
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
         path = ONE_TIME_LINK.sub(r"\1/[link]", urllib.parse.urlsplit(getattr(self, "path", "") or "").path)
@@ -135,6 +142,7 @@ class CRMHandler(BaseHTTPRequestHandler):
             length = self._body_length()
             self.client_ip = client_address(self.client_address[0], self.headers.get_all("X-Forwarded-For"),
                                             self.server.settings.trusted_proxies)
+            self._take_slot(length)
             wait = self.server.request_limiter.hit(self.client_ip)
             if wait:
                 self.close_connection = self.close_connection or length > 0  # its body stays unread
@@ -151,6 +159,13 @@ class CRMHandler(BaseHTTPRequestHandler):
             self.respond_error(error)
             return False
         return True
+
+    def _take_slot(self, length: int) -> None:
+        """Behind the trusted proxy the connection counts against the client it forwards (per request:
+        a proxy reuses its connections for other clients); at that client's cap, 503 and close."""
+        if self.slot is not None and not self.server.slots.attribute(self.slot, self.client_ip):
+            self.close_connection = True
+            raise HTTPError(CLIENT_OVER_CAPACITY_MESSAGE, 503, headers={"Retry-After": "5"})
 
     def _body_length(self) -> int:
         """The request body's length from its one Content-Length header: ASCII digits only.
@@ -301,9 +316,11 @@ class CRMServer(LimitedHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, settings: Settings, db_file: str):
-        limits = Limits(max_connections=settings.max_connections, header_timeout=settings.header_timeout,
-                        body_timeout=settings.body_timeout, keepalive_idle=settings.keepalive_idle)
-        super().__init__((settings.host, settings.port), CRMHandler, limits, tls_context(settings))
+        limits = Limits(max_connections=settings.max_connections, max_per_client=settings.max_connections_per_client,
+                        header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
+                        keepalive_idle=settings.keepalive_idle)
+        super().__init__((settings.host, settings.port), CRMHandler, limits, tls_context(settings),
+                         settings.trusted_proxies)
         self.settings = settings
         self.db_path = db_file
         self.request_limiter = SlidingWindowLimiter(settings.rate_limit_per_min, 60.0)
@@ -313,7 +330,10 @@ class CRMServer(LimitedHTTPServer):
         self.account_limiter = SlidingWindowLimiter(settings.login_account_max_failures, 15 * 60.0)
 
     def handle_error(self, request, client_address):
-        log.warning("connection error from %s: %s", client_address[0], sys.exc_info()[1])
+        error = sys.exc_info()[1]
+        # A client that went away mid-answer (a closed tab, a poll cut short) is routine: INFO, not WARNING.
+        routine = isinstance(error, (BrokenPipeError, ConnectionResetError, TimeoutError))
+        log.log(logging.INFO if routine else logging.WARNING, "connection error from %s: %s", client_address[0], error)
 
 
 def init_db(db_file: str) -> None:

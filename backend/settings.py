@@ -12,7 +12,8 @@
 | CRM_TRUSTED_PROXY | (unset) | proxy addresses/networks whose X-Forwarded-For names the client (default: trust none) |
 | CRM_BACKUP_INTERVAL_MIN | 1440 | minutes between online backups |
 | CRM_BACKUP_KEEP | 14 | backups kept |
-| CRM_MAX_CONNECTIONS | 200 | connections served at once; one more is answered 503 |
+| CRM_MAX_CONNECTIONS | 200 | connections served at once; when full an idle one is closed for a newcomer, with none idle one more is answered 503 |
+| CRM_MAX_CONNECTIONS_PER_CLIENT | 32 | connections one client address may hold (behind CRM_TRUSTED_PROXY: per forwarded client); at the cap its own idle one is closed, with none idle 503 |
 | CRM_HEADER_TIMEOUT_SEC | 10 | a request line + headers (and a TLS handshake) must arrive within this |
 | CRM_BODY_TIMEOUT_SEC | 30 | a request body must arrive within this (else 408); each 256 KiB of a response too |
 | CRM_KEEPALIVE_IDLE_SEC | 15 | a kept-alive connection idle this long between requests is closed |
@@ -54,6 +55,7 @@ class Settings:
     backup_interval_min: float = 1440.0
     backup_keep: int = 14
     max_connections: int = 200
+    max_connections_per_client: int = 32
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keepalive_idle: float = 15.0
@@ -191,6 +193,7 @@ def load_settings(environ=os.environ) -> Settings:
         backup_interval_min=_float(environ, "CRM_BACKUP_INTERVAL_MIN", 1440.0, 0.01, 525_600),
         backup_keep=_int(environ, "CRM_BACKUP_KEEP", 14, 1, 10_000),
         max_connections=_int(environ, "CRM_MAX_CONNECTIONS", 200, 1, 10_000),
+        max_connections_per_client=_int(environ, "CRM_MAX_CONNECTIONS_PER_CLIENT", 32, 1, 10_000),
         header_timeout=_float(environ, "CRM_HEADER_TIMEOUT_SEC", 10.0, 0.1, 3600),
         body_timeout=_float(environ, "CRM_BODY_TIMEOUT_SEC", 30.0, 0.1, 3600),
         keepalive_idle=_float(environ, "CRM_KEEPALIVE_IDLE_SEC", 15.0, 0.1, 3600),

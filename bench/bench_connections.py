@@ -28,7 +28,10 @@ from bench_support import ROOT, start_crm_process  # noqa: E402
 
 def start_crm(data_dir: str) -> tuple[subprocess.Popen, str, dict]:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CRM_")},
-           "CRM_DATA_DIR": data_dir, "CRM_PORT": "0", "CRM_RATE_LIMIT_PER_MIN": "1000000"}
+           "CRM_DATA_DIR": data_dir, "CRM_PORT": "0", "CRM_RATE_LIMIT_PER_MIN": "1000000",
+           # every writer and idle socket comes from one address (loopback): the per-client cap would
+           # measure itself, not the backlog and the slots (tests/test_connections.py holds that cap)
+           "CRM_MAX_CONNECTIONS_PER_CLIENT": "100"}
     subprocess.run([sys.executable, "-m", "backend.manage", "create-user", "--email", "w@bench.example", "--name",
                     "W", "--role", "member"], cwd=ROOT, env=env, check=True, capture_output=True)
     token = subprocess.run([sys.executable, "-m", "backend.manage", "issue-token", "--email", "w@bench.example"],
@@ -122,7 +125,7 @@ def main(argv=None) -> int:
     parser.add_argument("--writers", type=int, default=100)
     args = parser.parse_args(argv)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; CRM defaults (CRM_MAX_CONNECTIONS 200, "
-          "header deadline 10 s) on loopback")
+          "header deadline 10 s) but CRM_MAX_CONNECTIONS_PER_CLIENT 100, on loopback")
     data_dir = tempfile.mkdtemp(prefix="bench-connections-")
     server, url, headers = start_crm(data_dir)
     try:

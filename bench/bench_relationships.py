@@ -1,6 +1,7 @@
 """The relationship view's speed over HTTP against a real CRM server (issue 17).
 
     .venv/bin/python bench/bench_relationships.py [--investors 2000] [--big-emails 3000] [--other-emails 10]
+                                                  [--people N]
 
 Builds a database through the real capture pipeline (RFC 822 → Gmail JSON → Ingestor: parse,
 match, thread, store, propose): five teammates' mailboxes; one investor with --big-emails linked
@@ -10,6 +11,8 @@ backend.server` with the integration on (its mailboxes disabled so no sync runs)
 keep-alive HTTP on loopback as a member: the big investor's timeline (first and a deep page) and
 connections, the grid (every investor with strength and closest teammate) warm and right after an
 investor edit (which has that investor's stats recomputed), and the going-cold list.
+`--people N` gives the big investor N people (issue 24, item 8), the first holding its address: the timeline
+and connections then also say which person each email was with, and who knows each.
 Prints median / p95 / max per request; asserts nothing.
 """
 from __future__ import annotations
@@ -131,6 +134,16 @@ def build(data_dir: str, investors: int, big_emails: int, other_emails: int) -> 
     return ids[0], token
 
 
+def add_people(data_dir: str, investor_id: int, count: int) -> None:
+    """The big investor's people: the first holds gp@lp0.vc (all its mail), the others an address each."""
+    conn = connect(db_path(data_dir))
+    if not investors_db.people_rows(conn, [investor_id]):
+        for n in range(count):
+            investors_db.add_person(conn, investor_id, "Gee Pee" if n == 0 else f"Partner {n}", None,
+                                    ["gp@lp0.vc" if n == 0 else f"partner{n}@lp0.vc"])
+    conn.close()
+
+
 def start_server(data_dir: str, key_path: str) -> tuple[subprocess.Popen, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     env.update(capture_environ("http://127.0.0.1:9", key_path, CRM_DATA_DIR=data_dir, CRM_PORT="0",
@@ -172,6 +185,7 @@ def main(argv=None) -> int:
     parser.add_argument("--big-emails", type=int, default=3000)
     parser.add_argument("--other-emails", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--people", type=int, default=0, help="people of the big investor (issue 24, item 8)")
     parser.add_argument("--data-dir", help="build here once and reuse on later runs (default: a new temp dir)")
     args = parser.parse_args(argv)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -187,6 +201,8 @@ def main(argv=None) -> int:
         big, token = build(data_dir, args.investors, args.big_emails, args.other_emails)
         with open(built, "w") as handle:
             json.dump([big, token], handle)
+    if args.people:
+        add_people(data_dir, big, args.people)
     key_path, _ = service_account(tempfile.mkdtemp(prefix="bench-sa-"))
     process, port = start_server(data_dir, key_path)
     try:

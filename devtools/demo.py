@@ -1,19 +1,21 @@
 """The demo: the whole thing on the built-in Gmail emulator, until Ctrl-C.
 
-    bash devtools/demo.sh [--port 8080] [--data-dir data/demo] [--fresh]
+    bash devtools/demo.sh [--port 8080] [--data-dir data/demo] [--fresh] [--verbose]
 
 A data dir with a demo admin, four teammates and investors; a service-account key; generated
-mailboxes for the five teammates (devtools/mailgen.py); the Gmail emulator serving them; the CRM
+mailboxes and calendars for the five teammates (devtools/mailgen.py, devtools/calgen.py); the emulator serving them; the CRM
 with the integration on and pointed at the emulator; everyone enrolled and a first sync run.
 Steps run in order; each is idempotent, so a second run reuses the same data.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -91,13 +93,43 @@ def make_gmail_fixtures(data_dir: str) -> None:
         print(f"generated {sum(counts.values())} emails for {len(counts)} teammates", flush=True)
 
 
+def write_recent_asks(data_dir: str) -> None:
+    """Recent investor mail with real asks (devtools/mailgen.py RECENT_ASKS), once per data dir: inside the
+    proposal horizon, so the first sync leaves a useful set of cards on Email Capture, one of them HTML."""
+    from devtools.mailgen import recent_asks
+    mailboxes = os.path.join(data_dir, "mailboxes")
+    marker = os.path.join(data_dir, "recent-asks.done")
+    if os.path.isdir(mailboxes) and not os.path.exists(marker):
+        added = recent_asks(mailboxes, domain=WORKSPACE_DOMAIN)
+        with open(marker, "w", encoding="utf-8") as handle:
+            handle.write(f"{added}\n")
+        print(f"added {added} recent investor emails with asks (the cards to review)", flush=True)
+
+
+def make_calendar_fixtures(data_dir: str) -> None:
+    """The five teammates' generated calendars (devtools/calgen.py): two years back and 90 days ahead, about 15%
+    with the investors the generated mail talks to, recurring series among them (issue 25)."""
+    from devtools.calgen import generate
+    calendars = os.path.join(data_dir, "calendars")
+    if not os.path.isdir(calendars):
+        counts = generate(calendars, domain=WORKSPACE_DOMAIN, months=DEMO_MONTHS)
+        print(f"generated {sum(c['events'] for c in counts.values())} calendar events for {len(counts)} teammates",
+              flush=True)
+
+
+def calendar_args(data_dir: str) -> list[str]:
+    """The emulator's calendars (contracts §6b)."""
+    return ["--calendars", os.path.join(data_dir, "calendars")]
+
+
 def start_process(args, env) -> tuple[subprocess.Popen, str]:
     """Start a server that prints 'listening on URL' first; (process, url)."""
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline().strip()
     if "listening on" not in line:
         process.wait()
-        raise SystemExit(f"{args[1]} did not start (exit {process.returncode})")
+        hint = "; if its port is taken, pick another with --port N" if args[1] == "backend.server" else ""
+        raise SystemExit(f"demo: {args[1]} did not start (exit {process.returncode}){hint}")
     return process, line.rsplit(" ", 1)[-1]
 
 
@@ -105,7 +137,8 @@ def gmail_env(data_dir: str, emulator_url: str) -> dict:
     return {"CRM_GMAIL_INTEGRATION_ENABLED": "true", "CRM_GMAIL_AUTH_METHOD": "dwd",
             "CRM_GMAIL_SA_KEY_PATH": os.path.join(data_dir, "secrets", "gmail-service-account.json"),
             "CRM_GMAIL_WORKSPACE_DOMAIN": WORKSPACE_DOMAIN, "CRM_GMAIL_API_BASE": emulator_url,
-            "CRM_GMAIL_TOKEN_URI": emulator_url + "/token", "CRM_GMAIL_SYNC_INTERVAL_MIN": "15"}
+            "CRM_GMAIL_TOKEN_URI": emulator_url + "/token", "CRM_GMAIL_SYNC_INTERVAL_MIN": "15",
+            "CRM_CALENDAR": "on"}
 
 
 def call(url: str, method: str, path: str, body=None, cookie: str | None = None):
@@ -115,17 +148,20 @@ def call(url: str, method: str, path: str, body=None, cookie: str | None = None)
         return response.headers, json.loads(response.read() or b"{}")
 
 
-def enroll_and_sync(url: str, timeout: float = 300.0) -> dict:
-    """Log in as the demo admin, enroll every teammate, run a sync and wait for it (bounded)."""
+def enroll_and_sync(url: str, timeout: float = 300.0, say=print) -> dict:
+    """Log in as the demo admin, enroll every teammate, run a sync and wait for it (bounded), saying per
+    mailbox what the sync is doing (SyncProgress) while it runs."""
     headers, _ = call(url, "POST", "/api/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     cookie = headers["Set-Cookie"].split(";", 1)[0]
     call(url, "POST", "/api/email/accounts/enroll-all", {}, cookie)
+    _, before = call(url, "GET", "/api/email/status", cookie=cookie)
     call(url, "POST", "/api/email/sync/run-now", {}, cookie)
+    say("First sync of every mailbox (two years of generated mail; about half a minute):", flush=True)
+    progress = SyncProgress(say, {a["id"]: (a["last_run"] or {}).get("id") for a in before["accounts"]})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _, status = call(url, "GET", "/api/email/status", cookie=cookie)
-        if all(a["last_run"] and a["state"] != "running" and a["last_run"]["status"] != "running"
-               for a in status["accounts"]):
+        if progress.report(status["accounts"]):
             break
         time.sleep(1)
     _, threads = call(url, "GET", "/api/email/threads?limit=1", cookie=cookie)
@@ -134,13 +170,80 @@ def enroll_and_sync(url: str, timeout: float = 300.0) -> dict:
             "runs": [a["last_run"]["status"] if a["last_run"] else None for a in status["accounts"]]}
 
 
-def run_demo(data_dir: str, host: str, port: int, serve: bool = True) -> int:
+class SyncProgress:
+    """Progress lines for the first sync: per mailbox, what changed since its last line (at most one line per
+    mailbox every EVERY_SEC while running), and a closing line when its sync ends."""
+
+    EVERY_SEC = 3.0
+
+    def __init__(self, say=print, earlier_runs: dict | None = None):
+        """`earlier_runs`: {account id: its last run's id before this sync}: those runs are not this sync's."""
+        self.say, self.shown, self.at, self.done = say, {}, {}, set()
+        self.earlier = earlier_runs or {}
+
+    @staticmethod
+    def line(account: dict) -> tuple[str, bool]:
+        """(the mailbox's line now, whether its sync has ended)."""
+        who = account.get("owner") or account["email"]
+        counts, run = account["counts"], account["last_run"]
+        if run is None:
+            return f"  {who}: waiting for its turn…", False
+        if account["state"] == "running" or run["status"] == "running":
+            read = account["progress"]["done"]
+            return ((f"  {who}: reading… {read:,} messages listed, {counts['matched']:,} investor emails stored"
+                     if read else f"  {who}: searching for investor mail…"), False)
+        if run["status"] == "error":
+            return f"  {who}: the sync stopped: {run.get('error') or 'an error'}", True
+        cards = account.get("cards_pending")
+        return (f"  {who}: done, {counts['matched']:,} investor emails with {counts.get('investors', 0)} investors"
+                + (f", {cards} cards to review" if cards else ""), True)
+
+    def report(self, accounts: list[dict]) -> bool:
+        """Say what changed; True once every mailbox's sync has ended."""
+        now = time.monotonic()
+        for account in accounts:
+            key = account["id"]
+            if key in self.done:
+                continue
+            if account["last_run"] and account["last_run"]["id"] == self.earlier.get(key):
+                account = {**account, "last_run": None}  # this sync's run has not started yet
+            text, ended = self.line(account)
+            due = now - self.at.get(key, -self.EVERY_SEC) >= self.EVERY_SEC
+            if text != self.shown.get(key) and (due or ended):
+                self.say(text, flush=True)
+                self.shown[key], self.at[key] = text, now
+            if ended:
+                self.done.add(key)
+        return len(self.done) >= len(accounts)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (port 0 picks a free one: never in use)."""
+    if port == 0:
+        return False
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def quiet_env(verbose: bool) -> dict:
+    """The servers' logging: warnings only unless --verbose (then every request and connection event too)."""
+    return {} if verbose else {"CRM_LOG_LEVEL": "WARNING"}
+
+
+def run_demo(data_dir: str, host: str, port: int, serve: bool = True, verbose: bool = False) -> int:
     emulator, emulator_url = start_process(
         ["-m", "devtools.gmail_emulator", "--mailboxes", os.path.join(data_dir, "mailboxes"),
+         *calendar_args(data_dir),
          "--service-account-key",
          os.path.join(data_dir, "secrets", "gmail-service-account.json")],
         {**os.environ, "PYTHONUNBUFFERED": "1"})
-    env = {**os.environ, "CRM_DATA_DIR": data_dir, "CRM_HOST": host, "CRM_PORT": str(port), **gmail_env(data_dir, emulator_url)}
+    env = {**os.environ, "CRM_DATA_DIR": data_dir, "CRM_HOST": host, "CRM_PORT": str(port), **gmail_env(data_dir, emulator_url),
+           **quiet_env(verbose)}
     try:
         server, url = start_process(["-m", "backend.server"], env)
     except SystemExit:
@@ -169,7 +272,7 @@ def run_demo(data_dir: str, host: str, port: int, serve: bool = True) -> int:
                     process.kill()
 
 
-STEPS = [seed_people_and_investors, make_gmail_fixtures]
+STEPS = [seed_people_and_investors, make_gmail_fixtures, write_recent_asks, make_calendar_fixtures]
 
 
 def main(argv=None) -> int:
@@ -178,10 +281,15 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--fresh", action="store_true", help="delete the demo data dir first")
+    parser.add_argument("--verbose", action="store_true", help="show the servers' logs: every request, every connection")
     parser.add_argument("--no-serve", action="store_true", help="prepare the data and exit (for tests)")
     parser.add_argument("--check", action="store_true", help="start everything, sync once, print, stop (for tests)")
     args = parser.parse_args(argv)
     data_dir = os.path.abspath(args.data_dir)
+    if not args.no_serve and port_in_use(args.host, args.port):  # before any work: say it at once, in one line
+        print(f"demo: port {args.port} on {args.host} is already in use (is another demo running?); "
+              f"pick another one with --port N, e.g. bash devtools/demo.sh --port {args.port + 1}", file=sys.stderr)
+        return 2
     if args.fresh and os.path.isdir(data_dir):
         shutil.rmtree(data_dir)
     os.makedirs(data_dir, exist_ok=True)
@@ -190,7 +298,7 @@ def main(argv=None) -> int:
     if args.no_serve:
         print(f"demo data ready in {data_dir}")
         return 0
-    return run_demo(data_dir, args.host, args.port, serve=not args.check)
+    return run_demo(data_dir, args.host, args.port, serve=not args.check, verbose=args.verbose)
 
 
 if __name__ == "__main__":

@@ -165,6 +165,70 @@ def generate(out_dir: str, threads: int = 240, seed: int = 31, domain: str = "de
     return Generator(out_dir, seed, domain, start_ts, end_ts if months is not None else None).run(threads)
 
 
+# Recent investor mail with real asks (the demo's cards to review): (days ago, investor, investor address,
+# teammate local part, cc'd teammate or None, subject, body, html or None). One is HTML, for the sandboxed viewer.
+RECENT_ASKS = [
+    (1, "Maya Okafor", "maya@northwind.vc", "ana", "ben", "Seed extension: cap table before Thursday",
+     "Hi Ana,\n\nOur partners meet Thursday to discuss the seed extension. Could you send the current cap table "
+     "and the pro-forma with the extension by Wednesday noon?\n\nBest,\nMaya\n", None),
+    (2, "Leo Park", "leo@northwind.vc", "ben", None, "Reference call with your CFO",
+     "Ben,\n\nWe'd like a 30-minute reference call with your CFO next week. Tuesday or Wednesday afternoon "
+     "works for us; who should I send the invite to?\n\nLeo\n", None),
+    (1, "Jonas Berg", "jonas@fjordcap.com", "chloe", None, "Fjord Capital: our questions on the Q3 model",
+     "Chloe,\n\nThanks for the updated model. Three questions before our IC on the 12th:\n"
+     "1. Churn: why does it drop from 4% to 2% in Q1?\n2. Hiring: is the sales team in the plan funded by this round?\n"
+     "3. Could you break out revenue by region?\n\nJonas\n",
+     "<html><body style='font-family:Georgia,serif'><h2 style='color:#1d3557'>Fjord Capital</h2>"
+     "<p>Chloe,</p><p>Thanks for the updated model. Three questions before our IC on the 12th:</p>"
+     "<table style='border-collapse:collapse' border='1' cellpadding='6'>"
+     "<tr><th>#</th><th>Question</th><th>Needed by</th></tr>"
+     "<tr><td>1</td><td>Churn: why does it drop from 4% to 2% in Q1?</td><td>Mon</td></tr>"
+     "<tr><td>2</td><td>Hiring: is the sales team in the plan funded by this round?</td><td>Mon</td></tr>"
+     "<tr><td>3</td><td>Could you break out revenue by region?</td><td>Wed</td></tr></table>"
+     "<p><b>Jonas Berg</b><br>Partner, Fjord Capital</p>"
+     "<img src='https://track.fjordcap.com/open.gif' width='1' height='1' alt=''></body></html>"),
+    (3, "Priya Raman", "priya@latticepartners.com", "dev", "admin", "Term sheet: pro-rata and board seat",
+     "Dev,\n\nWe are ready to send a term sheet. Two points first: we would want 2x pro-rata in the next round, "
+     "and an observer seat rather than a board seat. Can we talk Monday at 10?\n\nPriya\n", None),
+    (2, "Tom Alvarez", "tom@solstice.fund", "admin", None, "Solstice Fund III closes early",
+     "Hello,\n\nFund III is closing six weeks early. If you still want to be considered, please send the "
+     "latest metrics deck by Friday.\n\nTom\n", None),
+    (4, "Elena Rossi", "elena.rossi@gmail.com", "ana", None, "Angel cheque for the extension",
+     "Ana,\n\nI can put in $50k if the round closes by the end of the month. Could you send the SAFE and "
+     "the wire details?\n\nElena\n", None),
+    (2, "Sam Lee", "sam@harborstreet.co", "ben", "chloe", "Data room access for Ava",
+     "Ben,\n\nCould you give our associate Ava Brooks access to the data room? She is running the "
+     "customer diligence this week.\n\nThanks,\nSam\n", None),
+    (5, "Ngozi Eze", "ngozi@baobabgrowth.com", "chloe", None, "Co-invest: $1.5M of the extension",
+     "Chloe,\n\nBaobab would take $1.5M of the extension alongside the lead. We need the latest board deck "
+     "and the use of funds before our Tuesday call.\n\nNgozi\n", None),
+    (3, "Luis Moreno", "luis@cobaltseed.vc", "dev", None, "Three customers for reference checks",
+     "Dev,\n\nFor our reference checks, could you name three customers we can call, ideally one who "
+     "churned?\n\nLuis\n", None),
+    (6, "Kai Fischer", "kai@cobaltseed.vc", "admin", None, "Portfolio dinner in SF on the 18th",
+     "Hi,\n\nWe are hosting a small portfolio dinner in SF on the 18th. Would two of your partners like "
+     "to join? Please confirm names by Friday.\n\nKai\n", None),
+]
+
+
+def recent_asks(out_dir: str, domain: str = "demo.example", now: float | None = None, seed: int = 7) -> int:
+    """Add RECENT_ASKS to the mailboxes under out_dir (after generate()'s files, never over them), dated the
+    given days before `now`: each a new conversation with an investor asking for something. Returns how many."""
+    now = time.time() if now is None else now
+    generator = Generator(out_dir, seed, domain, now)
+    for _name, local in TEAM:
+        folder = os.path.join(out_dir, f"{local}@{domain}")
+        if os.path.isdir(folder):
+            generator.counts[f"{local}@{domain}"] = sum(1 for n in os.listdir(folder) if n.endswith(".eml"))
+    team = dict((local, (name, f"{local}@{domain}")) for name, local in TEAM)
+    for days, name, address, local, cc_local, subject, body, html in RECENT_ASKS:
+        generator.clock = now - days * 86400 - 9 * 3600  # _tick adds at most 9 hours: still `days` ago
+        cc = [team[cc_local]] if cc_local else []
+        msg = generator._message((name, address), [team[local]], cc, subject, body, html=html)
+        generator._deliver(msg, [team[local], *cc])
+    return len(RECENT_ASKS)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out_dir")

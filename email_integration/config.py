@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 
 from .google import quota
 
+GMAIL_API_BASE = "https://gmail.googleapis.com"
+GOOGLE_CALENDAR_BASE = "https://www.googleapis.com"
 TRUTHY = ("1", "true", "yes", "on")
 FALSY = ("0", "false", "no", "off", "")
 
@@ -56,7 +58,17 @@ class GmailConfig:
     intake_max_open_cards: int = 10  # open cards the review room holds at most (CRM_INTAKE_MAX_OPEN_CARDS)
     intake_draft_wait_sec: float = 120.0  # how long a new card waits for the model's draft (CRM_INTAKE_DRAFT_WAIT_SEC)
     undo_window_min: float = 10.0  # a decision can be undone this long after it was made (CRM_UNDO_WINDOW_MIN)
-    api_base: str = "https://gmail.googleapis.com"
+    bulk_chunk: int = 200  # cards per transaction of a bulk decision; the actor is re-checked before each
+    # Calendar capture (issue 25; google/quota.py, "Calendar API v3"): off unless CRM_CALENDAR=on, since DWD needs the
+    # calendar.events.readonly scope added in the Admin console first (architecture §3). One events.list per
+    # account per poll when nothing changed: 300 s is 0.03% of the 600 requests a minute per user, and an
+    # event change is seen within five minutes (the issue's freshness target; Twenty polls as often).
+    calendar_enabled: bool = False
+    calendar_poll_sec: float = 300.0
+    calendar_api_base: str = ""  # "": Google's, or CRM_GMAIL_API_BASE when that points elsewhere (the emulator)
+    calendar_months_back: int = 24  # the bounded full sync: this far back ...
+    calendar_days_ahead: int = 90  # ... and this far ahead
+    api_base: str = GMAIL_API_BASE
     token_uri: str = "https://oauth2.googleapis.com/token"
     errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
 
@@ -80,6 +92,14 @@ class GmailConfig:
         if self.rate_units_sec:
             return self.rate_units_sec * 60.0
         return self.quota.default_pace_units_per_min
+
+    @property
+    def calendar_base(self) -> str:
+        """Where events.list is (…/calendar/v3/ under it): CRM_CALENDAR_API_BASE, else Google's when the Gmail API
+        is Google's, else the Gmail base (the emulator serves both, contracts §6b)."""
+        if self.calendar_api_base:
+            return self.calendar_api_base
+        return GOOGLE_CALENDAR_BASE if self.api_base == GMAIL_API_BASE else self.api_base
 
     @property
     def max_attachment_bytes(self) -> int:
@@ -180,14 +200,22 @@ _PARSERS = (
     ("intake_max_open_cards", _number(int, 1, 500)),
     ("intake_draft_wait_sec", _number(float, 0, 86400)),
     ("undo_window_min", _number(float, 0, 7 * 24 * 60)),
+    ("bulk_chunk", _number(int, 1, 5000)),
+    ("calendar_enabled", _bool),
+    ("calendar_poll_sec", _number(float, 10, 24 * 3600)),
+    ("calendar_api_base", _url),
+    ("calendar_months_back", _number(int, 1, 120)),
+    ("calendar_days_ahead", _number(int, 1, 3650)),
     ("api_base", _url),
     ("token_uri", _url),
 )
 
 
-# The intake bridge's settings are the review room's, not Gmail's: CRM_INTAKE_*.
+# The intake bridge's settings are the review room's, not Gmail's: CRM_INTAKE_*; the calendar's are CRM_CALENDAR*.
 _NAMES = {"intake_max_open_cards": "CRM_INTAKE_MAX_OPEN_CARDS", "intake_draft_wait_sec": "CRM_INTAKE_DRAFT_WAIT_SEC",
-          "undo_window_min": "CRM_UNDO_WINDOW_MIN"}
+          "undo_window_min": "CRM_UNDO_WINDOW_MIN", "calendar_enabled": "CRM_CALENDAR",
+          "calendar_poll_sec": "CRM_CALENDAR_POLL_SEC", "calendar_api_base": "CRM_CALENDAR_API_BASE",
+          "calendar_months_back": "CRM_CALENDAR_MONTHS_BACK", "calendar_days_ahead": "CRM_CALENDAR_DAYS_AHEAD"}
 
 
 def env_name(attribute: str) -> str:

@@ -10,9 +10,13 @@ import urllib.parse
 
 from backend.auth import SESSION_COOKIE, parse_cookies, require_admin, require_user, token_hash
 from backend.db import atomic, iso_at
+from backend.investors_db import investor_exists
 from backend.router import serve_routes
 from backend.web import BadRequest, Conflict, Forbidden, NotFound, Response, Route, field_int, parse_id, query_int
+from email_integration.calendar.sync import consent_scopes
+from email_integration.calendar.sync import status_view as calendar_status
 from email_integration.capture.attachments import content_disposition
+from email_integration.capture.targeted import search_progress
 from email_integration.controls.routes import PRIVACY_ROUTES
 from email_integration.coverage import view as coverage
 from email_integration.coverage.routes import COVERAGE_ROUTES
@@ -24,6 +28,7 @@ from .calendar import meetings
 from .capture import db_accounts, db_capture, db_queries
 from .config import CONFIG
 from .privacy import db_privacy
+from .review import db_proposals
 
 ID = r"(?P<id>[0-9]{1,12})"
 # The email's own HTML, shown only inside <iframe sandbox> on our pages: no scripts, no forms,
@@ -37,25 +42,38 @@ def _scheduler(req):
     return get_scheduler(req.handler.server.db_path, req.handler.server.settings.data_dir)
 
 
+# What a mailbox's figures say (how much mail it lists, fetches and skips, its runs, its pace, what Gmail lists
+# of it) is its owner's and the admins': capture.skipped rises with each personal email. A member sees them
+# for their own mailbox only; of a teammate's, who it is, its state and its visibility level.
+FIGURES = ("progress", "last_success_at", "queued", "given_up", "counts", "last_run", "quota", "capture",
+           "completeness", "calendar")
+
+
 def _account_view(conn, account: dict, scheduler, viewer: dict) -> dict:
-    state = db_accounts.get_sync_state(conn, account["id"])
-    run = db_accounts.last_run(conn, account["id"])
     shown_state = account["state"]
     if scheduler is not None and scheduler.is_running(account["id"]):
         shown_state = "running"
-    return {"id": account["id"], "email": account["email"], "user_id": account["user_id"],
-            "auth_method": account["auth_method"], "state": shown_state, "last_error": account["last_error"],
+    owner = db_accounts.get_user(conn, account["user_id"]) if account["user_id"] else None
+    view = {"id": account["id"], "email": account["email"], "user_id": account["user_id"],
+            "owner": owner["name"] if owner else None,
+            "auth_method": account["auth_method"], "state": shown_state,
+            "visibility": db_privacy.visibility(conn, account["id"])}
+    if not _sees_figures(viewer, account):
+        return {**view, "last_error": None, "cards_pending": None, **dict.fromkeys(FIGURES)}
+    state = db_accounts.get_sync_state(conn, account["id"])
+    return {**view, "last_error": account["last_error"],
+            # cards on a mailbox's mail, for the sync summary: its owner's and the admins' figure, like completeness
+            "cards_pending": db_proposals.pending_in_mailbox(conn, account["id"]),
             "progress": {"done": state["progress_done"], "total": state["progress_total"],
                          "phase": state["listing_kind"] or ("incremental" if state["history_id"] else "new")},
             "last_success_at": state["last_success_at"], "queued": db_accounts.queue_size(conn, account["id"]),
             "given_up": db_accounts.given_up_count(conn, account["id"]),
-            "counts": db_queries.account_counts(conn, account["id"]), "last_run": run,
-            "quota": _account_quota(account["email"]),
-            "capture": _capture_view(conn, account["id"]),
-            # What Gmail lists of a mailbox (spam, excluded, lookalike counts, when verified) is its owner's and
-            # the admins': a member sees the figures of their own mailbox only.
-            "completeness": coverage.mailbox(conn, account["id"]) if _sees_figures(viewer, account) else None,
-            "visibility": db_privacy.visibility(conn, account["id"])}
+            "counts": db_queries.account_counts(conn, account["id"]), "last_run": db_accounts.last_run(conn, account["id"]),
+            "quota": _account_quota(account["email"]), "capture": _capture_view(conn, account["id"]),
+            "completeness": coverage.mailbox(conn, account["id"]),
+            # the calendar's own state (issue 25): "calendar not granted" or "re-consent needed for calendar"
+            # while mail goes on
+            "calendar": calendar_status(conn, account["id"])}
 
 
 def _sees_figures(viewer: dict, account: dict) -> bool:
@@ -97,6 +115,7 @@ def status(req):
                           "interval_min": CONFIG.sync_interval_min,
                           "next_run_at": iso_at(next_run) if next_run else None},
             "quota": _quota(), "accounts": _account_views(req.conn, scheduler, req.user),
+            "propose_since_days": CONFIG.propose_since_days,  # the proposal horizon, for the Admin page's "Older mail"
             # the firm-wide completeness view (per investor, alerts, covered sources) is the admins'
             "completeness": coverage.firm(req.conn) if req.user["role"] == "admin" else None}
 
@@ -166,14 +185,35 @@ def rematch(req):
     return {**counts, "started": started}
 
 
+def _optional_id(req, name: str) -> int | None:
+    raw = req.query.get(name)
+    return parse_id(raw, name) if raw not in (None, "") else None
+
+
 def threads(req):
-    raw_investor = req.query.get("investor_id")
-    investor_id = parse_id(raw_investor, "investor_id") if raw_investor not in (None, "") else None
+    investor_id = _optional_id(req, "investor_id")
+    # ?mailbox=ACCOUNT_ID: the conversations in one teammate's mailbox, as far as the viewer may know it (db_queries)
+    mailbox_id = _optional_id(req, "mailbox")
+    if mailbox_id is not None and db_accounts.get_account(req.conn, mailbox_id) is None:
+        raise BadRequest(f"no mailbox {mailbox_id}: 'mailbox' takes the id of an enrolled mailbox (GET /api/email/accounts)")
     q = (req.query.get("q") or "").strip()[:200]
     items, total = db_queries.list_threads(req.conn, req.user["id"], investor_id, q or None,
                                            query_int(req.query, "limit", 50, 1, 200),
-                                           query_int(req.query, "offset", 0, 0, 1_000_000))
+                                           query_int(req.query, "offset", 0, 0, 1_000_000), mailbox_id)
     return {"threads": items, "total": total}
+
+
+def investor_search(req):
+    """Whether the targeted backfill for an investor's addresses is still searching the team's mailboxes:
+    how many mailboxes search and how many are done, never what any of them found (members read it)."""
+    from .scheduler import current_scheduler
+    investor_id = int(req.params["id"])
+    if not investor_exists(req.conn, investor_id):
+        raise NotFound(f"no investor {investor_id}")
+    scheduler = current_scheduler()
+    return {"investor_id": investor_id, **search_progress(req.conn, investor_id, CONFIG.workspace_domain,
+                                                          targeted=CONFIG.capture_scope == "investors",
+                                                          running=bool(scheduler and scheduler.running))}
 
 
 def thread(req):
@@ -242,7 +282,8 @@ def oauth_start(req):
         raise Forbidden("you can connect only your own Gmail; the mailbox's owner must sign in and connect it")
     user = req.user
     state = make_state(CONFIG.secret_key, _session_id(req), user["email"])
-    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"]))
+    return Response.redirect(consent_url(CONFIG.oauth_client_id, CONFIG.oauth_redirect_uri, state, user["email"],
+                                         scopes=consent_scopes(CONFIG)))
 
 
 def oauth_callback_redirect(req):
@@ -291,6 +332,8 @@ ROUTES = [
     Route("GET", r"/api/email/detail", detail, require_user),
     Route("GET", r"/api/email/html", email_html, require_user),
     Route("GET", rf"/api/email/attachments/{ID}", attachment, require_user),
+    # The investor page and the grid poll it while a new investor's mail is being searched for.
+    Route("GET", rf"/api/email/investors/{ID}/search", investor_search, require_user),
     # OAuth consent: each person connects only their own Gmail; starting it for someone else is refused (403).
     Route("GET", r"/api/email/oauth/start", oauth_start, require_user),
     Route("GET", r"/api/email/oauth/callback", oauth_callback_redirect, None),

@@ -1,5 +1,7 @@
 """The background sync: every CRM_GMAIL_SYNC_INTERVAL_MIN, on demand (run-now, verify now), and a history
 poll per account every CRM_GMAIL_POLL_SEC (15: new investor mail reaches /capture within about 30 s).
+With CRM_CALENDAR=on, a calendar sync per account every CRM_CALENDAR_POLL_SEC (300), on threads of its own:
+a calendar that fails (scope refused, Google down, a crash) is recorded on its mailbox and never stops mail.
 
 One run per account at a time; accounts run in parallel (Gmail's quotas are per user); a stop
 (SIGTERM → interpreter exit, or stop()) lets running syncs finish their page and save their checkpoint.
@@ -15,6 +17,7 @@ import time
 from backend.db import db_path
 from email_integration.capture.service import CaptureService, data_dir_from_env
 
+from .calendar.sync import CalendarService
 from .capture import db_accounts
 from .config import CONFIG
 from .review.meeting_cards import propose_ended_meetings
@@ -24,8 +27,14 @@ STOP_JOIN_SEC = 20.0
 
 
 class SyncScheduler:
-    def __init__(self, service: CaptureService, interval_min: float, clock=time.time, poll_sec: float | None = None):
+    def __init__(self, service: CaptureService, interval_min: float, clock=time.time, poll_sec: float | None = None,
+                 calendar: CalendarService | None = None):
         self.service, self.interval_sec = service, max(1.0, interval_min * 60.0)
+        self.calendar = calendar if calendar is not None else \
+            CalendarService(service, service.config) if service.config.calendar_enabled else None
+        self.calendar_sec = max(1.0, service.config.calendar_poll_sec)
+        self.next_calendar_at: float | None = None
+        self._calendar_running: dict[int, threading.Thread] = {}
         self.poll_sec = max(1.0, poll_sec if poll_sec is not None else service.config.poll_sec)
         self.next_poll_at: float | None = None
         self.clock = clock
@@ -48,6 +57,7 @@ class SyncScheduler:
             log.info("%d sync run(s) were interrupted by the last stop; their accounts resume", interrupted)
         self.next_run_at = self.clock()
         self.next_poll_at = self.clock() + self.poll_sec
+        self.next_calendar_at = self.clock() if self.calendar else None
         self._loop = threading.Thread(target=self._run_loop, name="gmail-sync-scheduler", daemon=True)
         self._loop.start()
         return self
@@ -59,14 +69,50 @@ class SyncScheduler:
     def run_now(self, account_id: int | None = None, poll: bool = False, verify: bool = False) -> list[int]:
         """Start a run (or a poll, or a verification: the investor search alone) for one or every enabled
         account; the ids started. A full run for an account busy with another run follows it; a poll or a
-        verification of a busy account is not started."""
+        verification of a busy account is not started. A full run starts the calendar sync too (CRM_CALENDAR=on)."""
         conn = self.service.connect()
         try:
             accounts = [a for a in db_accounts.list_accounts(conn)
                         if a["state"] != "disabled" and (account_id is None or a["id"] == account_id)]
         finally:
             conn.close()
-        return [a["id"] for a in accounts if self._start_account(a["id"], poll, verify)]
+        started = [a["id"] for a in accounts if self._start_account(a["id"], poll, verify)]
+        if self.calendar is not None and not (poll or verify):
+            try:  # a full run ("Sync now", a new mailbox) brings the calendar too, not 5 minutes later
+                self.run_calendar_now(account_id)
+            except Exception:  # noqa: BLE001 - never in mail's way
+                log.exception("calendar sync could not start")
+        return started
+
+    def run_calendar_now(self, account_id: int | None = None) -> list[int]:
+        """Start a calendar sync for one or every enabled account (none when calendar capture is off); the ids
+        started. An account whose calendar sync is under way is skipped."""
+        if self.calendar is None:
+            return []
+        conn = self.service.connect()
+        try:
+            accounts = [a["id"] for a in db_accounts.list_accounts(conn)
+                        if a["state"] != "disabled" and (account_id is None or a["id"] == account_id)]
+        finally:
+            conn.close()
+        started = []
+        with self._lock:
+            for account in accounts:
+                current = self._calendar_running.get(account)
+                if self.stop_event.is_set() or (current is not None and current.is_alive()):
+                    continue
+                thread = threading.Thread(target=self._calendar_one, args=(account,), name=f"calendar-sync-{account}",
+                                          daemon=True)
+                self._calendar_running[account] = thread
+                thread.start()
+                started.append(account)
+        return started
+
+    def _calendar_one(self, account_id: int) -> None:
+        try:
+            self.calendar.sync_account(account_id, self.stop_event)
+        except Exception:  # noqa: BLE001 - the calendar never takes mail (or the scheduler) down
+            log.exception("calendar sync of account %s crashed", account_id)
 
     def is_running(self, account_id: int) -> bool:
         with self._lock:
@@ -78,7 +124,7 @@ class SyncScheduler:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                threads = [t for t in self._running.values() if t.is_alive()]
+                threads = [t for t in [*self._running.values(), *self._calendar_running.values()] if t.is_alive()]
             if not threads:
                 return True
             threads[0].join(min(0.2, max(0.0, deadline - time.monotonic())))
@@ -143,8 +189,15 @@ class SyncScheduler:
             elif self.clock() >= (self.next_poll_at or 0):
                 self.run_now(poll=True)  # accounts busy with a run are skipped: that run reads history too
                 self.next_poll_at = self.clock() + self.poll_sec
+            if self.next_calendar_at is not None and self.clock() >= self.next_calendar_at:
+                try:
+                    self.run_calendar_now()
+                except Exception:  # noqa: BLE001 - e.g. the database busy: the mail loop goes on
+                    log.exception("calendar poll could not start")
+                self.next_calendar_at = self.clock() + self.calendar_sec
             self._meeting_cards()
-            due = min(self.next_run_at or 0, self.next_poll_at or 0)
+            due = min(self.next_run_at or 0, self.next_poll_at or 0,
+                      self.next_calendar_at if self.next_calendar_at is not None else float("inf"))
             self._wake.wait(timeout=min(5.0, max(0.1, due - self.clock())))
             self._wake.clear()
 

@@ -28,7 +28,8 @@ def model_input(item: dict) -> dict:
     """What the model reads for one to_draft item: strangers' text, fenced as data by llm.framed()."""
     investor, email = item.get("investor") or {}, item.get("email") or {}
     sender = email.get("from") or {}
-    return {"investor": investor.get("name", "") + (f" ({investor['firm']})" if investor.get("firm") else ""),
+    # `who`: the CRM's name for the investor's side, its person when it knows one ('Leo Park (Fjord Capital)')
+    return {"investor": item.get("who") or investor.get("name", "") + (f" ({investor['firm']})" if investor.get("firm") else ""),
             "direction": email.get("direction", "received"),
             "from": f"{sender.get('name', '')} <{sender.get('email', '')}>".strip(),
             "to": ", ".join(p.get("name") or p.get("email", "") for p in email.get("to") or []),

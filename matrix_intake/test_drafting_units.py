@@ -119,3 +119,10 @@ def test_no_first_draft_starts_while_a_reviewers_revision_is_with_the_model():
     finally:
         model.stop()
     assert (during, after) == (0, 1)
+
+
+def test_the_model_reads_the_person_the_crm_named_for_a_fund_with_people():
+    # issue 24, item 8: the CRM's `who` names the person the email is with, not the investor row's name
+    item = {**ITEM, "investor": {"id": 3, "name": "Maya Okafor", "firm": "Fjord Capital"},
+            "people": [{"id": 5, "name": "Leo Park", "title": None}], "who": "Leo Park (Fjord Capital)"}
+    assert model_input(item)["investor"] == "Leo Park (Fjord Capital)"

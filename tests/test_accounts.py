@@ -136,3 +136,33 @@ def test_admin_api_for_the_lifecycle(crm_factory):
     assert server.admin.get("/api/admin/tokens?user_id=abc").status == 400
     assert server.admin.post(f"/api/admin/users/{member_id}/reactivate", {}).json["user"]["active"] is True
     assert server.logged_in("member@firm.test").get("/api/investors").status == 200
+
+
+def test_backups_attachments_and_env_are_narrowed_like_the_database(crm_factory):
+    """Issue 22: backups are copies of the database, attachments are mail, .env holds secrets: at start
+    each directory is 0700 and each file 0600, whatever an older version or a copy left; links untouched."""
+    server = crm_factory(name="modes")
+    data = server.data_dir
+    server.stop()
+    outside = os.path.join(os.path.dirname(data), "outside.txt")
+    with open(outside, "w") as handle:
+        handle.write("not ours")
+    os.chmod(outside, 0o644)
+    os.makedirs(f"{data}/backups", exist_ok=True)
+    os.makedirs(f"{data}/email_attachments/ab", exist_ok=True)
+    for path in (f"{data}/backups/crm-20261101.db", f"{data}/email_attachments/ab/abcdef", f"{data}/.env"):
+        with open(path, "w") as handle:
+            handle.write("CRM_SESSION_DAYS=14\n" if path.endswith(".env") else "x")
+        os.chmod(path, 0o644)
+    for path in (f"{data}/backups", f"{data}/email_attachments", f"{data}/email_attachments/ab"):
+        os.chmod(path, 0o755)
+    os.symlink(outside, f"{data}/email_attachments/link")
+    again = crm_factory(name="modes")
+    assert mode(f"{data}/.env") == 0o600
+    for path in ("backups", "email_attachments", "email_attachments/ab"):
+        assert mode(f"{data}/{path}") == 0o700, path
+    for path in ("backups/crm-20261101.db", "email_attachments/ab/abcdef"):
+        assert mode(f"{data}/{path}") == 0o600, path
+    assert mode(outside) == 0o644  # the link's target is not the CRM's to narrow
+    (line,) = [line for line in again.stop().splitlines() if "permissions narrowed" in line]
+    assert all(note in line for note in (".env 0644→0600", "backups/: 2 narrowed", "email_attachments/: 3 narrowed")), line

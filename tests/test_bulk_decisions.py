@@ -104,3 +104,46 @@ def test_a_card_the_user_may_not_see_is_a_conflict_and_stays_pending(site):
     finally:
         assert site.admin.patch(f"/api/email/accounts/{account['id']}", {"visibility": "everything"}).status == 200
     assert hidden[0] in {p["id"] for p in site.member.get("/api/email/proposals").json["proposals"]}
+
+
+@pytest.fixture(scope="module")
+def one_per_chunk(tmp_path_factory, keys):
+    mail = [(ADMIN, make_message(sender="Kim Lee <kim@alder.vc>", to=ADMIN, subject=f"c{i}", message_id=f"<c{i}@alder.vc>",
+                                 date=f"Tue, 03 Nov 2026 10:0{i}:00 +0000", body=f"The c{i} figures, please.\n"))
+            for i in range(4)]
+    with capture_site(tmp_path_factory, keys, mail, CRM_GMAIL_BULK_CHUNK="1") as server:
+        yield server
+
+
+def test_a_user_deactivated_mid_bulk_decides_nothing_more(one_per_chunk):
+    """Issue 22, item 9: the actor is checked again before every chunk (here one card each). The deactivation
+    lands inside the first chunk's transaction (a trigger on the decision, written as the admin's PATCH
+    /api/admin/users would: inactive, sessions gone), so it is deterministic; the other three stay pending."""
+    import sqlite3
+    from backend.db import db_path
+    site = one_per_chunk
+    site.create_user("leaver@firm.test", "member")
+    leaver = site.logged_in("leaver@firm.test")
+    chosen = sorted(p["id"] for p in leaver.get("/api/email/proposals").json["proposals"])
+    assert len(chosen) == 4
+    conn = sqlite3.connect(db_path(site.data_dir))
+    try:
+        conn.execute("CREATE TRIGGER leaver_goes AFTER UPDATE OF status ON email_proposals BEGIN "
+                     "UPDATE users SET active = 0 WHERE email = 'leaver@firm.test'; "
+                     "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = 'leaver@firm.test'); END")
+        conn.commit()
+        reply = leaver.post(BULK, {"decision": "reject", "ids": chosen})
+    finally:
+        conn.execute("DROP TRIGGER IF EXISTS leaver_goes")
+        conn.commit()
+        conn.close()
+    assert reply.status == 403 and "not decided" in reply.json["error"]
+    assert reply.json["decided"] == chosen[:1] and reply.json["undecided"] == chosen[1:]
+    pending = {p["id"] for p in site.member.get("/api/email/proposals").json["proposals"]}
+    assert pending == set(chosen[1:])
+
+
+def test_a_bulk_by_an_active_user_goes_through_every_chunk(one_per_chunk):
+    left = sorted(p["id"] for p in one_per_chunk.member.get("/api/email/proposals").json["proposals"])
+    assert left and one_per_chunk.member.post(BULK, {"decision": "reject", "ids": left}).json == {
+        "decided": left, "conflicts": []}

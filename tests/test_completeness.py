@@ -167,6 +167,25 @@ def test_a_member_sees_the_figures_of_their_own_mailbox_only(site):
         assert all(a["completeness"] is not None for a in admin), path
 
 
+def test_a_member_sees_no_tallies_of_a_teammate_s_mailbox(site):
+    """Issue 22, item 8: capture.skipped rose with each of a teammate's personal emails, and the runs, counts,
+    queue and pace told their mail's volume and timing. A member gets them for their own mailbox only."""
+    from email_integration.routes import FIGURES
+    for path in ("/api/email/status", "/api/email/accounts"):
+        accounts = site.member.get(path).json["accounts"]
+        own = next(a for a in accounts if a["email"] == "member@firm.test")
+        others = [a for a in accounts if a["email"] != "member@firm.test"]
+        assert own["capture"]["listed"] >= 1 and "skipped" in own["capture"] and own["counts"] and own["last_run"], path
+        assert own["quota"] and own["progress"] and own["last_success_at"], path
+        assert others, path
+        for teammate in others:
+            assert {k: teammate[k] for k in (*FIGURES, "last_error")} == dict.fromkeys((*FIGURES, "last_error")), path
+            assert set(teammate) == {"id", "email", "user_id", "auth_method", "state", "visibility", "last_error",
+                                     *FIGURES}, path
+        for account in site.admin.get(path).json["accounts"]:  # the admins see every mailbox's figures
+            assert account["capture"] is not None and account["counts"] is not None, path
+
+
 @pytest.mark.parametrize("bad", ["ir(x@firm.test", "ir}@firm.test", "ir:x@firm.test", "ir!@firm.test",
                                  "jürgen@firm.test", "i r@firm.test", "ir..x@firm.test", "ir@", "@firm.test",
                                  "ir@firm", "x" * 250 + "@firm.test", "ir@fi(rm.test"])

@@ -17,6 +17,9 @@ def populate(path):
         conn.execute("INSERT INTO investor_emails (investor_id, email) VALUES (1, 'i@f.vc')")
         conn.execute("INSERT INTO investor_domains (investor_id, domain) VALUES (1, 'f.vc')")
         conn.execute("INSERT INTO grid_notes (investor_id, body, author_user_id, created_at) VALUES (1, 'n', 1, 'x')")
+        # 0006: an investor's people, one of them holding the investor's address
+        conn.execute("INSERT INTO investor_people (investor_id, name, created_at, updated_at) VALUES (1, 'P', 'x', 'x')")
+        conn.execute("INSERT INTO investor_person_emails (email_id, person_id) VALUES (1, 1)")
     conn.close()
 
 

@@ -88,3 +88,24 @@ def test_any_email_gives_a_short_note_and_never_raises(body, subject, name):
               "subject": subject, "body_text": body}
     note = draft_note(parsed, {"name": "Kim Lee", "firm": "Alder"}, "firm.test")
     assert note.strip() and len(note) <= MAX_CHARS
+
+
+def test_a_fund_with_people_names_the_person_the_email_is_with():
+    # issue 24, item 8: "Chloe to Leo Park (Fjord Capital)", not the investor row's "Maya Okafor"
+    fund = {"name": "Maya Okafor", "firm": "Fjord Capital"}
+    leo, maya = {"id": 2, "name": "Leo Park", "title": None}, {"id": 1, "name": "Maya Okafor", "title": "Partner"}
+    sent = parsed_of(make_message(sender="Chloe Durand <chloe@firm.test>", to="Leo Park <leo@fjord.example>",
+                                  subject="Q3", body="Could you send the Q3 numbers by Friday?\n"))
+    assert draft_note(sent, {**fund, "people": [leo]}, "firm.test") == \
+        "Chloe to Leo Park (Fjord Capital): Could you send the Q3 numbers by Friday?"
+    assert draft_note(sent, {**fund, "people": [leo, maya]}, "firm.test").startswith(
+        "Chloe to Leo Park and Maya Okafor (Fjord Capital): ")
+    assert draft_note(sent, fund, "firm.test").startswith("Chloe to Maya Okafor (Fjord Capital): ")  # no people: as before
+    received = parsed_of(make_message(sender="Leo Park <leo@fjord.example>", to="chloe@firm.test", subject="Q3",
+                                      body="We will send the Q3 numbers on Friday.\n"))
+    assert draft_note(received, {**fund, "people": [leo]}, "firm.test").startswith("Leo Park (Fjord Capital): ")
+    # a fund without a firm is named by its own name; one person who is the investor, once
+    assert draft_note(received, {"name": "Fjord Capital", "firm": None, "people": [leo]}, "firm.test").startswith(
+        "Leo Park (Fjord Capital): ")
+    assert draft_note(received, {"name": "Leo Park", "firm": None, "people": [leo]}, "firm.test").startswith(
+        "Leo Park: ")

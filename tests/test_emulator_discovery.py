@@ -3,12 +3,9 @@ gmail.v1.json google-api-python-client ships): each field is declared for its re
 type (int64/uint64 as decimal strings, bytes as base64url). Also: the paths the emulator routes and
 the query parameters our client sends are the ones the document declares."""
 import json
-import os
-import re
 import urllib.parse
 import urllib.request
 
-import googleapiclient
 import pytest
 
 from devtools.gmail_emulator.gmail_api import ROUTES
@@ -17,17 +14,15 @@ from email_integration.config import load_config
 from email_integration.gmail.client import GmailClient
 from email_integration.google.credentials import DWDCredentialProvider
 from email_integration.google.http_conn import ConnectionPool
+from discovery_schema import conform, document
 from emulator_fixtures import access_token, add_message, make_message, post_json, start_emulator
 
 USER = "ann@firm.test"
-DOCUMENT = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "gmail.v1.json")
-BASE64URL = re.compile(r"\A[A-Za-z0-9_-]*={0,2}\Z")
 
 
 @pytest.fixture(scope="module")
 def discovery():
-    with open(DOCUMENT, encoding="utf-8") as handle:
-        return json.load(handle)
+    return document("gmail.v1")
 
 
 def method(discovery, name: str) -> dict:
@@ -37,40 +32,6 @@ def method(discovery, name: str) -> dict:
     for resource in resources:
         node = node["resources"][resource]
     return node["methods"][verb]
-
-
-def conform(value, schema: dict, schemas: dict, where: str = "$") -> None:
-    """Assert `value` is what `schema` declares, recursively; unknown fields are failures."""
-    if "$ref" in schema:
-        schema = schemas[schema["$ref"]]
-    kind = schema.get("type")
-    if kind == "object":
-        assert isinstance(value, dict), f"{where}: expected an object, got {value!r:.80}"
-        properties = schema.get("properties", {})
-        for key, item in value.items():
-            if key in properties:
-                conform(item, properties[key], schemas, f"{where}.{key}")
-            else:
-                assert "additionalProperties" in schema, f"{where}.{key}: not in Google's schema"
-                conform(item, schema["additionalProperties"], schemas, f"{where}.{key}")
-    elif kind == "array":
-        assert isinstance(value, list), f"{where}: expected an array"
-        for index, item in enumerate(value):
-            conform(item, schema["items"], schemas, f"{where}[{index}]")
-    elif kind == "string":
-        assert isinstance(value, str), f"{where}: expected a string, got {value!r:.80}"
-        if schema.get("format") in ("int64", "uint64"):
-            assert value.isdigit(), f"{where}: a 64-bit integer travels as a decimal string"
-        if schema.get("format") == "byte":
-            assert BASE64URL.match(value), f"{where}: not base64url"
-        if "enum" in schema:
-            assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
-    elif kind == "integer":
-        assert isinstance(value, int) and not isinstance(value, bool), f"{where}: expected an integer"
-    elif kind == "boolean":
-        assert isinstance(value, bool), f"{where}: expected a boolean"
-    else:
-        raise AssertionError(f"{where}: schema type {kind!r} not handled")
 
 
 @pytest.fixture(scope="module")

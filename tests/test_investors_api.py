@@ -16,6 +16,7 @@ def test_create_get_list_and_patch(crm):
     assert created["note_count"] == 0 and created["last_contact_at"] is None
     got = crm.member.get(f"/api/investors/{created['id']}").json
     assert got == created
+    assert crm.member.get("/api/investors").json["email"] is False  # capture off: no mail search to follow
     listed = crm.member.get("/api/investors").json["investors"]
     row = next(i for i in listed if i["id"] == created["id"])
     assert row == {**created, "strength": None, "closest": None, "last_two_way_at": None}  # no email: no strength

@@ -199,3 +199,32 @@ def test_a_private_conversation_never_reaches_the_model(site):
     assert to_draft(site, "Made private") is None
     assert all("Made private" not in c["text"] for i in work(site)["to_draft"] for c in i["context"])
     assert model_draft(site, item).status in (404, 409)  # its card was withdrawn: nothing to draft
+
+
+@pytest.fixture(scope="module")
+def everything_site(tmp_path_factory, keys):
+    """CRM_GMAIL_CAPTURE_SCOPE=all with CRM_GMAIL_CAPTURE_ALL (every body kept): Kim's mail, and in its Gmail
+    thread a forward to the firm's lawyer."""
+    from capture_fixtures import capture_site
+    kim = [{**KIM_INVESTOR, "domains": ["alder.vc"]}]
+    thread = [(ADMIN, make_message(sender=KIM, to=ADMIN, subject="Deal terms", message_id="<dealA@alder.vc>",
+                                   date="Mon, 02 Nov 2026 10:00:00 +0000", body="Here are the deal terms.\n")),
+              (ADMIN, make_message(sender=f"Admin <{ADMIN}>", to="Lee Counsel <lee@counsel.example>",
+                                   subject="Fwd: Deal terms", message_id="<fwdB@firm.test>", in_reply_to="<dealA@alder.vc>",
+                                   date="Mon, 02 Nov 2026 11:00:00 +0000",
+                                   body="LAWYER ONLY: can we walk away from clause 4?\n")),
+              (ADMIN, make_message(sender=KIM, to=ADMIN, subject="Re: Deal terms", message_id="<dealC@alder.vc>",
+                                   in_reply_to="<dealA@alder.vc>", date="Mon, 02 Nov 2026 12:00:00 +0000",
+                                   body="Any questions on the terms?\n"))]
+    with capture_site(tmp_path_factory, keys, thread, investors=kim, CRM_GMAIL_CAPTURE_SCOPE="all",
+                      CRM_GMAIL_CAPTURE_ALL="true", CRM_INTAKE_DRAFT_WAIT_SEC="600") as server:
+        yield server
+
+
+def test_the_model_s_context_carries_matched_mail_only_in_every_scope(everything_site):
+    """Capturing all, the forward to the lawyer is stored with its body, in the same conversation, unmatched: the
+    model's context (earlier_in_thread) must leave it out, as the investors scope never stores it."""
+    items = [i for i in work(everything_site)["to_draft"] if i["email"]["subject"] == "Re: Deal terms"]
+    assert len(items) == 1, work(everything_site)["to_draft"]
+    assert [c["text"] for c in items[0]["context"]] == ["Here are the deal terms."]
+    assert all("LAWYER" not in c["text"] for i in work(everything_site)["to_draft"] for c in i["context"])

@@ -29,7 +29,7 @@ def test_every_file_in_the_table_exists():
 def test_every_variable_is_a_config_field():
     from email_integration.config import GmailConfig, env_name
     text = open(README, encoding="utf-8").read()
-    documented = set(re.findall(r"`(CRM_(?:GMAIL|INTAKE|UNDO)_[A-Z_]+)`", text))
+    documented = set(re.findall(r"`(CRM_(?:(?:GMAIL|INTAKE|UNDO|CALENDAR)_[A-Z_]+|CALENDAR))`", text))
     known = {env_name(f) for f in GmailConfig.__dataclass_fields__ if f != "errors"}
     documented = {n for n in documented if not n.endswith("_")}  # `CRM_GMAIL_OAUTH_CLIENT_ID`, `_CLIENT_SECRET`…
     assert documented - known == set(), documented - known

@@ -137,6 +137,30 @@ def test_the_bot_cannot_read_a_decided_card_it_was_never_shown(site):
         assert site.member2.patch(f"/api/email/accounts/{account}", {"visibility": "everything"}).status == 200
 
 
+def test_the_bot_gets_one_404_for_a_hidden_proposal_and_an_unknown_one(site):
+    """Issue 22: "withdrawn from the review room" told the bot that a hidden card (here: from a mailbox at
+    visibility `subject`, pending) exists. Every intake route answers a hidden id and an id that never
+    existed with the same status and byte-identical body."""
+    account = next(a["id"] for a in site.member2.get("/api/email/accounts").json["accounts"] if a["email"] == MEMBER2)
+    assert site.member2.patch(f"/api/email/accounts/{account}", {"visibility": "subject"}).status == 200
+    try:
+        mail(site.emulator.url, [MEMBER2], "Probe deal", "probe@alder.vc", "PROBEWORD could we talk terms?\n")
+        sync_all(site)
+        hidden = next(c["id"] for c in site.member2.get("/api/email/proposals").json["proposals"]
+                      if c["email"]["subject"] == "Probe deal")
+        unknown = 999999
+        assert db_rows(site, "SELECT count(*) FROM email_proposals WHERE id = ?", unknown)[0][0] == 0
+        for method, path, body in (("GET", "", None), ("POST", "/decide", {"decision": "approve", "actor": "@x:y"}),
+                                   ("POST", "/draft", {"draft": "x", "model": "m", "expected_version": 1}),
+                                   ("POST", "/posted", {"room_id": "!r:x", "event_id": "$e"}), ("POST", "/closed", {})):
+            answers = [site.bot.request(method, f"/api/intake/email-proposals/{pid}{path}", body) for pid in (hidden, unknown)]
+            assert answers[0].status == answers[1].status == 404, (path, answers)
+            assert answers[0].body == answers[1].body, (path, answers)
+            assert str(hidden).encode() not in answers[0].body and b"PROBEWORD" not in answers[0].body
+    finally:
+        assert site.member2.patch(f"/api/email/accounts/{account}", {"visibility": "everything"}).status == 200
+
+
 def test_an_investor_address_saved_before_the_policy_captures_no_teammate(site):
     """A row the API would refuse today (a teammate's address, saved before the address policy) neither
     makes the search fetch that teammate's mail nor links it: their mail to a colleague stays theirs."""

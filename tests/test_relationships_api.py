@@ -127,7 +127,7 @@ def test_without_the_integration_the_page_shows_notes_only(tmp_path):
         page = timeline(server.member, investor["id"])
         assert [i["kind"] for i in page["items"]] == ["note"] and page["email"] is False
         assert server.member.get(f"/api/investors/{investor['id']}/connections").json == {"connections": [],
-                                                                                          "email": False}
+                                                                                          "email": False, "people": []}
         row = server.member.get("/api/investors").json["investors"][0]
         assert row["strength"] is None and row["closest"] is None
         assert server.member.get("/api/investors?stale=1").json["investors"] == []

@@ -40,15 +40,18 @@ def test_admin_enrolls_and_syncs_with_progress(page):
     page.page.click("#run-all")
     row = page.page.locator("tr[data-account-id]", has_text=ADMIN)
     row.wait_for()
-    expect(page.page.locator("#accounts-body")).to_contain_text("backfill: ok", timeout=30_000)
+    expect(row.locator("td.last-run")).to_contain_text("First sync today: 3 emails captured.", timeout=30_000)
     assert "member@firm.test" in page.page.locator("#accounts-body").inner_text()
-    # The quota regime, and the units Gmail charged the mailbox (last minute / hour) with its pace.
+    # The figures, one click away: the quota regime, the units Gmail charged the mailbox (last minute / hour)
+    # with its pace, and what the capture did (scope, listed / fetched / skipped, units per captured message).
+    page.page.locator("#gmail-figures summary").click()
     expect(page.page.locator("#quota")).to_contain_text("Gmail quota profile legacy: 15,000 units per minute")
-    expect(row.locator("[data-quota-units]")).to_contain_text(re.compile(r"[1-9][\d,]* / h"))
-    expect(row.locator("[data-quota-units]")).to_contain_text("pace 13,500 / min")
-    # What the capture did for this mailbox: scope, listed / fetched / skipped, units per captured message.
-    expect(row.locator("td.capture")).to_contain_text("all scope: 3 listed, 3 fetched, 0 skipped")
-    expect(row.locator("td.capture")).to_contain_text(re.compile(r"[\d.]+ units per captured message \(3 captured\)"))
+    row.locator("summary", has_text="Details").click()
+    figures = row.locator("[data-quota-units] dl")
+    expect(figures).to_contain_text(re.compile(r"Quota units, last hour\s*[1-9][\d,]*"))
+    expect(figures).to_contain_text(re.compile(r"Pace kept \(units per minute\)\s*13,500"))
+    expect(figures).to_contain_text(re.compile(r"Capture scope\s*all\s*Listed\s*3\s*Fetched\s*3\s*Skipped\s*0\s*Captured\s*3"))
+    expect(figures).to_contain_text(re.compile(r"Quota units per captured message\s*[\d.]+"))
     assert page.unexpected_errors() == []
 
 

@@ -6,6 +6,8 @@ STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSIO
 
 
 def google_error(status: int, message: str, reason: str, domain: str = "global") -> dict:
-    return {"error": {"code": status, "message": message,
-                      "errors": [{"message": message, "domain": domain, "reason": reason}],
-                      "status": STATUS_NAMES.get(status, "UNKNOWN")}}
+    """Google's error body; `status` (the RPC code's name) only where one maps (Calendar's 410 has none)."""
+    error = {"code": status, "message": message, "errors": [{"message": message, "domain": domain, "reason": reason}]}
+    if status in STATUS_NAMES:
+        error["status"] = STATUS_NAMES[status]
+    return {"error": error}

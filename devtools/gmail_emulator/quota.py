@@ -26,6 +26,11 @@ from .google_errors import google_error
 WINDOW_SEC = 60.0
 
 
+def _profile(name_or_profile) -> QuotaProfile:
+    """A Gmail regime by name, or a profile given whole (Calendar's CALENDAR_PROFILE)."""
+    return name_or_profile if isinstance(name_or_profile, QuotaProfile) else profile(name_or_profile)
+
+
 class QuotaMeter:
     def __init__(self, profile_name: str | None = None, units_per_min: float | None = None,
                  window_sec: float = WINDOW_SEC, clock=time.monotonic, error_shape: str = DEFAULT_QUOTA_ERROR_SHAPE,
@@ -34,7 +39,7 @@ class QuotaMeter:
         self._calls: dict[str, deque] = defaultdict(deque)  # user → (time, units) admitted within the window
         self._sums: dict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
-        self.profile: QuotaProfile = profile(profile_name)
+        self.profile: QuotaProfile = _profile(profile_name)
         self.window_sec = window_sec
         self.shapes = shapes
         self.error_shape = self._shape(error_shape)
@@ -52,7 +57,7 @@ class QuotaMeter:
             if error_shape:
                 self.error_shape = self._shape(error_shape)
             if profile_name:
-                self.profile = profile(profile_name)
+                self.profile = _profile(profile_name)
             if window_sec:
                 self.window_sec = float(window_sec)
             self.units_per_min = self.profile.user_units_per_min if units_per_min is None else float(units_per_min)

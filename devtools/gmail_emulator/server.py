@@ -5,8 +5,9 @@ Control API (outside /gmail/, contracts §6):
   DELETE /_emulator/users/{address}/messages/{id}
   POST   /_emulator/users/{address}/messages/{id}/modify        {addLabelIds, removeLabelIds}
   POST   /_emulator/users/{address}/expire-history
-  POST   /_emulator/oauth/refresh-tokens {refresh_token, user};  DELETE (same body) revokes it
-  POST   /_emulator/oauth/codes {code, user, refresh_token}   what a consent screen would hand back
+  POST   /_emulator/oauth/refresh-tokens {refresh_token, user, scopes?};  DELETE (same body) revokes it
+  POST   /_emulator/oauth/codes {code, user, refresh_token, scopes?}   what a consent screen would hand back
+         (scopes: what the user consented to, a list or a space-separated string; gmail.readonly if absent)
   POST   /_emulator/faults {rate, seed, kinds};  POST /_emulator/latency {ms}
   POST   /_emulator/quota {profile?, units_per_min? | units_per_sec?, window_sec?, max_concurrent?, error_shape?}
          (a budget of null: the profile's; 0: not enforced; error_shape: userRateLimit | rateLimit | 403)
@@ -15,6 +16,15 @@ Control API (outside /gmail/, contracts §6):
          thread_gets: {id: n}, content_gets: {id: n}}}, profile, units_per_min, window_sec, max_concurrent,
          error_shape, search_match, search_lag_sec, token_requests, faults_injected}
   POST   /_emulator/stats/reset
+
+Calendar API v3 (contracts §6b; calendar_api.py): GET /calendar/v3/calendars/primary/events, with
+  POST   /_emulator/users/{address}/events            an Event resource → {id, iCalUID}
+  PATCH  /_emulator/users/{address}/events/{id}       fields to change (an instance id: that occurrence only)
+  DELETE /_emulator/users/{address}/events/{id}       the event becomes cancelled (a tombstone for sync)
+  POST   /_emulator/users/{address}/expire-sync-tokens  every older sync token answers 410 fullSyncRequired
+  POST   /_emulator/calendar-quota {requests_per_min?, window_sec?, error_shape?}  (null: Google's 600; 0: off)
+  /_emulator/stats → "calendar": {users: {ADDR: {calls: {"events.list": n}, units (requests), rate_limited}},
+         requests_per_min, error_shape}
 """
 from __future__ import annotations
 
@@ -29,15 +39,18 @@ import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from email_integration.google.quota import DEFAULT_QUOTA_ERROR_SHAPE
+from email_integration.google.quota import (CALENDAR_PROFILE, CALENDAR_QUOTA_ERROR_SHAPES,
+                                            DEFAULT_CALENDAR_QUOTA_ERROR_SHAPE, DEFAULT_QUOTA_ERROR_SHAPE)
 
 from . import batch
+from .calendar_api import CalendarApi
+from .calendar_store import BadEvent, CalendarStore
 from .faults import KINDS, FaultPlan
 from .gmail_api import ApiError, GmailApi, Stats, google_error, json_bytes
 from .mailbox import MailStore
 from .query import MATCH_MODES
 from .quota import ConcurrencyGate, QuotaMeter
-from .tokens import TokenError, TokenIssuer, load_public_key
+from .tokens import GMAIL_SCOPES, TokenError, TokenIssuer, load_public_key
 
 log = logging.getLogger("gmail_emulator")
 MAX_BODY = 64 * 1024 * 1024
@@ -56,6 +69,9 @@ class EmulatorOptions:
     search_match: str = "gmail"  # how from:/to:/cc:/bcc: match: Gmail's words, or exact addresses (query.py)
     search_lag_sec: float = 0.0  # messages.list sees new mail this long after history does
     dwd_deny: tuple = ()  # subjects the token endpoint refuses (DWD not granted): 401 unauthorized_client
+    dwd_deny_scopes: tuple = ()  # (subject or "*", scope) pairs not delegated: assertions asking for them get 401
+    calendar_requests_per_min: float | None = None  # None: Google's 600 per user; 0: not enforced
+    calendar_error_shape: str = DEFAULT_CALENDAR_QUOTA_ERROR_SHAPE
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     fault_kinds: tuple = KINDS
@@ -76,10 +92,16 @@ class EmulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, options: EmulatorOptions, store: MailStore):
+    def __init__(self, options: EmulatorOptions, store: MailStore, calendars: CalendarStore | None = None):
         super().__init__((options.host, options.port), EmulatorHandler)
         self.options, self.store = options, store
+        self.calendars = calendars or CalendarStore()
         self.stats = Stats()
+        self.calendar_stats = Stats()
+        self.calendar_quota = QuotaMeter(CALENDAR_PROFILE, options.calendar_requests_per_min,
+                                         options.quota_window_sec, error_shape=options.calendar_error_shape,
+                                         shapes=CALENDAR_QUOTA_ERROR_SHAPES)
+        self.calendar_api = CalendarApi(self.calendars, self.calendar_quota, self.calendar_stats)
         self.quota = QuotaMeter(options.quota_profile, budget_per_min(options.quota_units_per_min,
                                                                       options.quota_units_per_sec),
                                 options.quota_window_sec, error_shape=options.quota_error_shape)
@@ -88,7 +110,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.gate = ConcurrencyGate(options.max_concurrent)
         self.faults = FaultPlan(options.fault_rate, options.seed, options.fault_kinds)
         key = load_public_key(options.service_account_key) if options.service_account_key else None
-        self.tokens = TokenIssuer(key, options.token_ttl, deny=options.dwd_deny)
+        self.tokens = TokenIssuer(key, options.token_ttl, deny=options.dwd_deny, deny_scopes=options.dwd_deny_scopes)
         self.api = GmailApi(store, self.quota, self.stats, options.search_match, options.search_lag_sec)
         self.latency = options.latency_ms / 1000.0
 
@@ -141,9 +163,15 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _token_user(self, headers) -> str | None:
+    def _grant(self, headers) -> tuple[str | None, tuple]:
+        """(user, scopes) of the request's bearer token; (None, ()) without a valid one."""
         scheme, _, token = (headers.get("Authorization") or headers.get("authorization") or "").partition(" ")
-        return self.server.tokens.user_for(token.strip()) if scheme.lower() == "bearer" else None
+        return self.server.tokens.grant_for(token.strip()) if scheme.lower() == "bearer" else (None, ())
+
+    def _token_user(self, headers) -> str | None:
+        """The user of a token good for Gmail (a token of Calendar scopes alone is none)."""
+        user, scopes = self._grant(headers)
+        return user if any(scope in GMAIL_SCOPES for scope in scopes) else None
 
     def _fault(self) -> str | None:
         """Draw this request's fault; answers it (and returns the kind) when there is one."""
@@ -168,8 +196,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         if path == "/_emulator/stats":
             return self._json(200, self._stats())
+        if path.startswith("/calendar/v3/"):
+            return self._calendar()
         if path.startswith("/gmail/"):
             user = self._token_user(self.headers)
+            if user is None and self._grant(self.headers)[0]:
+                return self._json(403, google_error(403, "Request had insufficient authentication scopes.",
+                                                    "insufficientPermissions"))
             granted = self.server.gate.enter(user, 1) if user else 1
             try:
                 if self.server.latency:
@@ -185,19 +218,35 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     self.server.gate.leave(user, granted)
         self._json(404, google_error(404, f"Not found: {path}", "notFound"))
 
-    def do_POST(self):
-        path = urllib.parse.urlsplit(self.path).path
+    def _path_and_body(self):
+        """(path, body), or None once a body too large has been answered (and the connection closed)."""
         try:
-            body = self._body()
+            return urllib.parse.urlsplit(self.path).path, self._body()
         except ApiError as error:
             self.close_connection = True
-            return self._json(*error.reply()[::2])
+            self._json(*error.reply()[::2])
+            return None
+
+    def do_POST(self):
+        request = self._path_and_body()
+        if request is None:
+            return
+        path, body = request
         if path in ("/batch", "/batch/gmail/v1"):
             return self._batch(body)
         if path == "/token":
             return self._token(body)
         if path.startswith("/_emulator/"):
             return self._control("POST", path, body)
+        self._json(404, google_error(404, f"Not found: {path}", "notFound"))
+
+    def do_PATCH(self):
+        request = self._path_and_body()
+        if request is None:
+            return
+        path, body = request
+        if path.startswith("/_emulator/"):
+            return self._control("PATCH", path, body)
         self._json(404, google_error(404, f"Not found: {path}", "notFound"))
 
     def do_DELETE(self):
@@ -208,6 +257,15 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._json(404, google_error(404, f"Not found: {path}", "notFound"))
 
     # -- endpoints -------------------------------------------------------------------------
+    def _calendar(self) -> None:
+        user, scopes = self._grant(self.headers)
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        if self._fault():
+            return
+        status, headers, body = self.server.calendar_api.call("GET", self.path, user, scopes)
+        self._json(status, body, headers)
+
     def _batch(self, body: bytes) -> None:
         try:
             calls = batch.parse_batch(self.headers.get("Content-Type") or "", body)
@@ -277,6 +335,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
                 labels = [l for l in ",".join(query.get("labels", ["INBOX"])).split(",") if l]
                 return self._json(200, box.add(body, labels))
+            if rest == "events" or rest.startswith("events/") or rest == "expire-sync-tokens":
+                return self._calendar_control(method, urllib.parse.unquote(m.group(1)), rest, data)
             if method == "POST" and rest == "expire-history":
                 return self._json(200, {"historyId": str(box.expire_history())})
             mm = re.fullmatch(r"messages/([^/]+)(/modify)?", rest)
@@ -290,11 +350,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     return self._json(404, {"error": "no such message"})
         elif path == "/_emulator/oauth/refresh-tokens":
             if method == "POST":
-                server.tokens.register_refresh_token(data["refresh_token"], data["user"])
+                server.tokens.register_refresh_token(data["refresh_token"], data["user"], data.get("scopes"))
                 return self._json(200, {})
             return self._json(200 if server.tokens.revoke_refresh_token(data.get("refresh_token", "")) else 404, {})
         elif path == "/_emulator/oauth/codes" and method == "POST":
-            server.tokens.register_code(data["code"], data["user"], data["refresh_token"])
+            server.tokens.register_code(data["code"], data["user"], data["refresh_token"], data.get("scopes"))
             return self._json(200, {})
         elif path == "/_emulator/faults" and method == "POST":
             try:
@@ -311,6 +371,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if "max_concurrent" in data:
                 server.gate.limit = data["max_concurrent"]
             return self._json(200, {})
+        elif path == "/_emulator/calendar-quota" and method == "POST":
+            try:
+                server.calendar_quota.set_budget(data.get("requests_per_min", server.calendar_quota.units_per_min),
+                                                 None, data.get("window_sec"),
+                                                 data.get("error_shape"))
+            except ValueError as exc:
+                return self._json(400, {"error": str(exc)})
+            return self._json(200, {})
         elif path == "/_emulator/search" and method == "POST":
             match, lag = data.get("match", server.api.search_match), data.get("lag_sec", server.api.search_lag_sec)
             if match not in MATCH_MODES or not isinstance(lag, (int, float)) or lag < 0:
@@ -322,9 +390,28 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return self._json(200, {})
         elif path == "/_emulator/stats/reset" and method == "POST":
             server.stats.reset()
+            server.calendar_stats.reset()
             server.tokens.requests = 0
             return self._json(200, {})
         self._json(404, {"error": f"no control endpoint {method} {path}"})
+
+    def _calendar_control(self, method: str, address: str, rest: str, data) -> None:
+        calendar = self.server.calendars.calendar(address)
+        try:
+            if method == "POST" and rest == "events":
+                return self._json(200, calendar.add(data))
+            if method == "POST" and rest == "expire-sync-tokens":
+                return self._json(200, {"expired_before": calendar.expire_sync_tokens()})
+            event_id = rest.partition("/")[2]
+            if event_id and "/" not in event_id and method == "PATCH":
+                return self._json(200, calendar.patch(event_id, data))
+            if event_id and "/" not in event_id and method == "DELETE":
+                return self._json(200 if calendar.delete(event_id) else 404, {})
+        except BadEvent as exc:
+            return self._json(400, {"error": str(exc)})
+        except KeyError:
+            return self._json(404, {"error": "no such event"})
+        self._json(404, {"error": f"no control endpoint {method} {rest}"})
 
     def _stats(self) -> dict:
         server = self.server
@@ -333,7 +420,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "max_concurrent": server.gate.limit, "error_shape": server.quota.error_shape.name,
                 "search_match": server.api.search_match, "search_lag_sec": server.api.search_lag_sec,
                 "token_requests": server.tokens.requests,
-                "faults_injected": dict(server.faults.injected)}
+                "faults_injected": dict(server.faults.injected),
+                "calendar": {"users": {user: {k: v for k, v in entry.items() if k in ("calls", "units", "rate_limited")}
+                                       for user, entry in server.calendar_stats.snapshot().items()},
+                             "requests_per_min": server.calendar_quota.units_per_min,
+                             "error_shape": server.calendar_quota.error_shape.name}}
 
 
 class EmulatorHandle:
@@ -351,9 +442,13 @@ class EmulatorHandle:
         self.thread.join(timeout=5)
 
 
-def start_emulator(mailboxes_dir: str | None = None, store: MailStore | None = None, **options) -> EmulatorHandle:
+def start_emulator(mailboxes_dir: str | None = None, store: MailStore | None = None, calendars_dir: str | None = None,
+                   **options) -> EmulatorHandle:
     """Start an emulator in this process on a background thread."""
     store = store or MailStore()
     if mailboxes_dir:
         store.load_dir(mailboxes_dir)
-    return EmulatorHandle(EmulatorServer(EmulatorOptions(**options), store))
+    calendars = CalendarStore()
+    if calendars_dir:
+        calendars.load_dir(calendars_dir)
+    return EmulatorHandle(EmulatorServer(EmulatorOptions(**options), store, calendars))

@@ -2,7 +2,12 @@
 
 Service-account assertions are checked like Google's endpoint does: RS256 signature against the
 configured key, `aud` = the token URI, `exp` in the future and at most one hour after `iat`,
-a gmail scope, and `sub` = the user to impersonate. Access tokens are bound to that user.
+a gmail or calendar scope (an unknown one is refused, as Google does), and `sub` = the user to
+impersonate. Access tokens are bound to that user and to the scopes they were granted: the Gmail routes
+want a Gmail scope, the Calendar routes a Calendar one (calendar_api.CALENDAR_SCOPES). `deny_scopes`
+holds (subject or "*", scope) pairs the Admin console has not delegated: an assertion asking for such a
+scope answers 401 unauthorized_client, like a client ID without that scope in its DWD grant.
+Refresh tokens and authorization codes carry the scopes consented to (gmail.readonly unless told).
 """
 from __future__ import annotations
 
@@ -19,6 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import padding
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GMAIL_SCOPES = ("https://www.googleapis.com/auth/gmail.readonly", "https://mail.google.com/",
                 "https://www.googleapis.com/auth/gmail.modify", "https://www.googleapis.com/auth/gmail.metadata")
+# Scopes that may call Calendar's events.list (calendar.v3's discovery document, events.list "scopes").
+CALENDAR_SCOPES = ("https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/calendar.events",
+                   "https://www.googleapis.com/auth/calendar.events.readonly",
+                   "https://www.googleapis.com/auth/calendar.readonly",
+                   "https://www.googleapis.com/auth/calendar.events.owned",
+                   "https://www.googleapis.com/auth/calendar.events.owned.readonly")
+KNOWN_SCOPES = GMAIL_SCOPES + CALENDAR_SCOPES
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # the audience google-auth always signs for
 CLOCK_SKEW = 300  # seconds Google tolerates between the signer's clock and its own
 
@@ -51,34 +63,35 @@ def load_public_key(path: str):
 class TokenIssuer:
     """Issues and checks access tokens; remembers refresh tokens registered through the control API."""
 
-    def __init__(self, public_key=None, ttl: float = 3600.0, clock=time.time, deny=()):
+    def __init__(self, public_key=None, ttl: float = 3600.0, clock=time.time, deny=(), deny_scopes=()):
         self.public_key, self.ttl, self.clock = public_key, ttl, clock
         self.deny = {address.lower() for address in deny}  # subjects with no domain-wide delegation
-        self._access: dict[str, tuple[str, float]] = {}
-        self._refresh: dict[str, str] = {}
-        self._codes: dict[str, tuple[str, str]] = {}  # authorization code → (user, refresh token)
+        self.deny_scopes = {(subject.lower(), scope) for subject, scope in deny_scopes}
+        self._access: dict[str, tuple[str, float, tuple]] = {}
+        self._refresh: dict[str, tuple[str, tuple]] = {}  # refresh token → (user, consented scopes)
+        self._codes: dict[str, tuple[str, str, tuple]] = {}  # authorization code → (user, refresh token, scopes)
         self._lock = threading.Lock()
         self.requests = 0
 
-    def register_refresh_token(self, refresh_token: str, user: str) -> None:
+    def register_refresh_token(self, refresh_token: str, user: str, scopes=None) -> None:
         with self._lock:
-            self._refresh[refresh_token] = user.lower()
+            self._refresh[refresh_token] = (user.lower(), _scopes(scopes))
 
-    def register_code(self, code: str, user: str, refresh_token: str) -> None:
-        """What Google's consent screen would hand the redirect URI for `user`."""
+    def register_code(self, code: str, user: str, refresh_token: str, scopes=None) -> None:
+        """What Google's consent screen would hand the redirect URI for `user` (who consented to `scopes`)."""
         with self._lock:
-            self._codes[code] = (user.lower(), refresh_token)
+            self._codes[code] = (user.lower(), refresh_token, _scopes(scopes))
 
     def revoke_refresh_token(self, refresh_token: str) -> bool:
         with self._lock:
             return self._refresh.pop(refresh_token, None) is not None
 
-    def _issue(self, user: str) -> dict:
+    def _issue(self, user: str, scopes: tuple) -> dict:
         token = "ya29.emu-" + secrets.token_urlsafe(24)
         with self._lock:
-            self._access[token] = (user.lower(), self.clock() + self.ttl)
+            self._access[token] = (user.lower(), self.clock() + self.ttl, scopes)
         return {"access_token": token, "expires_in": int(self.ttl), "token_type": "Bearer",
-                "scope": GMAIL_SCOPES[0]}
+                "scope": " ".join(scopes)}
 
     def grant(self, form: dict, token_uri: str) -> dict:
         """Answer a token request (form fields as a dict of str) or raise TokenError."""
@@ -86,20 +99,20 @@ class TokenIssuer:
             self.requests += 1
         grant_type = form.get("grant_type", "")
         if grant_type == JWT_BEARER:
-            return self._issue(self._check_assertion(form.get("assertion", ""), token_uri))
+            return self._issue(*self._check_assertion(form.get("assertion", ""), token_uri))
         if grant_type == "refresh_token":
             with self._lock:
-                user = self._refresh.get(form.get("refresh_token", ""))
-            if user is None:
+                found = self._refresh.get(form.get("refresh_token", ""))
+            if found is None:
                 raise TokenError("invalid_grant", "Token has been expired or revoked.")
-            return self._issue(user)
+            return self._issue(*found)
         if grant_type == "authorization_code":
             with self._lock:
                 found = self._codes.pop(form.get("code", ""), None)  # a code is good once
             if found is None:
                 raise TokenError("invalid_grant", "Malformed auth code.")
-            self.register_refresh_token(found[1], found[0])
-            return self._issue(found[0]) | {"refresh_token": found[1]}
+            self.register_refresh_token(found[1], found[0], found[2])
+            return self._issue(found[0], found[2]) | {"refresh_token": found[1]}
         raise TokenError("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
 
     def _check_assertion(self, assertion: str, token_uri: str) -> str:
@@ -127,8 +140,8 @@ class TokenIssuer:
         if claims.get("aud") not in (token_uri, GOOGLE_TOKEN_URI):
             raise TokenError("invalid_grant", f"Invalid JWT: aud must be {GOOGLE_TOKEN_URI} or {token_uri}")
         scopes = str(claims.get("scope", "")).split()
-        if not any(s in GMAIL_SCOPES for s in scopes):
-            raise TokenError("invalid_scope", "The assertion asks for no Gmail scope.")
+        if not scopes or any(s not in KNOWN_SCOPES for s in scopes):
+            raise TokenError("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
         subject = claims.get("sub")
         if not subject or "@" not in str(subject):
             raise TokenError("unauthorized_client", "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.")
@@ -138,12 +151,26 @@ class TokenIssuer:
             # What Google answers when the Admin console grants the client ID no delegation for the scope.
             raise TokenError("unauthorized_client", "Client is unauthorized to retrieve access tokens using this "
                              "method, or client not authorized for any of the scopes requested.", 401)
-        return str(subject)
+        if any((who, scope) in self.deny_scopes for scope in scopes for who in (str(subject).lower(), "*")):
+            raise TokenError("unauthorized_client", "Client is unauthorized to retrieve access tokens using this "
+                             "method, or client not authorized for any of the scopes requested.", 401)
+        return str(subject), tuple(scopes)
 
     def user_for(self, access_token: str) -> str | None:
         """The user an unexpired access token speaks for."""
+        return self.grant_for(access_token)[0]
+
+    def grant_for(self, access_token: str) -> tuple[str | None, tuple]:
+        """(user, scopes) of an unexpired access token; (None, ()) otherwise."""
         with self._lock:
             found = self._access.get(access_token)
         if found is None or found[1] <= self.clock():
-            return None
-        return found[0]
+            return None, ()
+        return found[0], found[2]
+
+
+def _scopes(scopes) -> tuple:
+    """Consented scopes as a tuple (a space-separated string or a list); gmail.readonly when none are named."""
+    if not scopes:
+        return (GMAIL_SCOPES[0],)
+    return tuple(scopes.split() if isinstance(scopes, str) else scopes)

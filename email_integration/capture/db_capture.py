@@ -59,6 +59,15 @@ def finish_backfill(conn, account_id: int, terms, found: int) -> None:
                      [(now_iso(), found, account_id, t) for t in terms])
 
 
+def accounts_backfilling(conn, terms) -> set[int]:
+    """Ids of the mailboxes whose targeted backfill for one of `terms` is still pending."""
+    terms = list(terms)
+    if not terms:
+        return set()
+    return {r[0] for r in conn.execute("SELECT DISTINCT account_id FROM email_backfill_queue WHERE status = 'pending' "
+                                       f"AND term IN ({','.join('?' * len(terms))})", terms)}
+
+
 def backfill_queue(conn, account_id: int, limit: int = 20) -> dict:
     """What the Admin page shows: how many terms wait, and the latest ones with their state."""
     pending = conn.execute("SELECT count(*) FROM email_backfill_queue WHERE account_id = ? AND status = 'pending'",

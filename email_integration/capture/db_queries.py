@@ -4,14 +4,13 @@ may see of them (db_visibility holds the rule)."""
 from __future__ import annotations
 
 import json
-import re
 
 from email_integration.mail.headers import strip_bidi
 from email_integration.privacy.db_visibility import (FULL, HIDDEN, METADATA, SUBJECT, bcc_visible_sql, email_level,
                                                      holds_thread, is_private, level_sql, link_visible_sql, redact,
                                                      sees_bcc)
 
-_WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
+from . import search_match
 
 
 def has_fts(conn) -> bool:
@@ -21,27 +20,61 @@ def has_fts(conn) -> bool:
 
 def _fts_query(q: str) -> str:
     """User text → an FTS5 query of quoted prefix terms (no operators reach FTS5 from the user)."""
-    words = [w.replace('"', "") for w in _WORD.findall(q)][:12]
-    return " ".join(f'"{w}"*' for w in words if w)
+    return " ".join(f'"{w}"*' for w in search_match.search_words(q))
 
 
-def _matching_email_ids_sql(conn, q: str, viewer_id: int) -> tuple[str, list]:
-    """A SQL fragment selecting ids of emails matching `q` that the viewer may search: body and
-    subject only where they may read them, participants (never Bcc) wherever they see the email."""
+class Search:
+    """One search of the thread list: the FTS5 terms (or the LIKE fallback), the investors it finds by
+    name or firm, and the words' patterns the explanation of each hit uses (search_match)."""
+
+    def __init__(self, conn, q: str):
+        self.q, self.terms = q, _fts_query(q)
+        self.fts = has_fts(conn) and bool(self.terms)
+        self.words = search_match.patterns(q, substring=not self.fts)
+        rows = conn.execute("SELECT id, name, firm FROM investors ORDER BY name, id").fetchall()
+        self.investors = {r["id"]: _investor_text(r["name"], r["firm"]) for r in rows
+                          if search_match.matches_all(_investor_text(r["name"], r["firm"]), self.words)}
+
+
+def _investor_text(name: str, firm: str | None) -> str:
+    return f"{name} · {firm}" if firm else name
+
+
+def _matching_email_ids_sql(search: Search, viewer_id: int) -> tuple[str, list]:
+    """A SQL fragment selecting ids of emails matching the search that the viewer may search: body and
+    subject only where they may read them, participants (never Bcc) wherever they see the email, and the
+    emails of an investor found by name through a link the viewer sees."""
     level, level_params = level_sql(viewer_id, "e2")
-    terms = _fts_query(q)
-    if has_fts(conn) and terms:
+    shown, shown_params = link_visible_sql(viewer_id, "l.email_id", "l.investor_id", "e2")
+    ids = ",".join(str(int(i)) for i in search.investors) or "NULL"
+    by_investor = (f"SELECT e2.id FROM emails e2 JOIN email_investor_links l ON l.email_id = e2.id "
+                   f"WHERE l.investor_id IN ({ids}) AND {shown}")
+    if search.fts:
+        terms = search.terms
         # One FTS5 query per level, narrowed by column filters; the search rows hold no Bcc.
         parts = [(terms, FULL), (f"{{subject participants}} : ({terms})", SUBJECT), (f"participants : ({terms})", METADATA)]
         sql = " UNION ".join(f"SELECT e2.id FROM emails e2 WHERE e2.id IN (SELECT rowid FROM emails_fts WHERE "
                              f"emails_fts MATCH ?) AND {level} >= {minimum}" for _, minimum in parts)
-        return sql, [p for match, _ in parts for p in (match, *level_params)]
+        return f"{sql} UNION {by_investor}", [p for match, _ in parts for p in (match, *level_params)] + shown_params
+    q = search.q
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     people = ("SELECT e2.id FROM emails e2 WHERE e2.id IN (SELECT email_id FROM email_participants WHERE role != 'bcc' "
               "AND (address LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'))")
     subject = f"SELECT e2.id FROM emails e2 WHERE e2.subject LIKE ? ESCAPE '\\' AND {level} >= {SUBJECT}"
     text = f"SELECT e2.id FROM emails e2 WHERE e2.body_text LIKE ? ESCAPE '\\' AND {level} >= {FULL}"
-    return f"{people} UNION {subject} UNION {text}", [like, like, like, *level_params, like, *level_params]
+    return (f"{people} UNION {subject} UNION {text} UNION {by_investor}",
+            [like, like, like, *level_params, like, *level_params, *shown_params])
+
+
+def _in_mailbox_sql(viewer_id: int, mailbox_id: int) -> tuple[str, list]:
+    """True when email `e` is in that mailbox as the viewer may know it: any of it for the mailbox's owner;
+    for anyone else only mail naming the mailbox's address where the viewer sees it (From, To, Cc,
+    Reply-To; a Bcc only for its sender), so the filter never tells who was Bcc'd."""
+    bcc, bcc_params = bcc_visible_sql(viewer_id)
+    return ("EXISTS (SELECT 1 FROM email_mailbox_entries fm JOIN email_accounts fa ON fa.id = fm.account_id "
+            "WHERE fm.email_id = e.id AND fm.account_id = ? AND (fa.user_id = ? OR EXISTS (SELECT 1 FROM "
+            "email_participants fp WHERE fp.email_id = e.id AND lower(fp.address) = lower(fa.email) "
+            f"AND (fp.role != 'bcc' OR {bcc}))))"), [mailbox_id, viewer_id, *bcc_params]
 
 
 def _visible(viewer_id: int, alias: str = "e", minimum: int = METADATA) -> tuple[str, list]:
@@ -50,17 +83,23 @@ def _visible(viewer_id: int, alias: str = "e", minimum: int = METADATA) -> tuple
 
 
 def list_threads(conn, viewer_id: int, investor_id: int | None, q: str | None, limit: int,
-                 offset: int) -> tuple[list[dict], int]:
-    """Conversations with at least one email the viewer sees; every figure counts only those emails."""
+                 offset: int, mailbox_id: int | None = None) -> tuple[list[dict], int]:
+    """Conversations with at least one email the viewer sees; every figure counts only those emails.
+    With `q`, each conversation says why it matched (`matched`: search_match.explain)."""
     visible, params = _visible(viewer_id)
     where = [visible]
+    if mailbox_id is not None:
+        held, held_params = _in_mailbox_sql(viewer_id, mailbox_id)
+        where.append(held)
+        params.extend(held_params)
     if investor_id is not None:
         # Only links the viewer may see: one a Bcc alone makes is its sender's (issue 22, item 2).
         shown, shown_params = link_visible_sql(viewer_id, "l.email_id", "l.investor_id")
         where.append(f"e.id IN (SELECT l.email_id FROM email_investor_links l WHERE l.investor_id = ? AND {shown})")
         params.extend([investor_id, *shown_params])
-    if q:
-        fragment, extra = _matching_email_ids_sql(conn, q, viewer_id)
+    search = Search(conn, q) if q else None
+    if search:
+        fragment, extra = _matching_email_ids_sql(search, viewer_id)
         where.append(f"e.id IN ({fragment})")
         params.extend(extra)
     base = f"FROM email_threads t JOIN emails e ON e.thread_id = t.id WHERE {' AND '.join(where)}"
@@ -79,7 +118,35 @@ def list_threads(conn, viewer_id: int, investor_id: int | None, q: str | None, l
         thread["participants"] = _thread_participants(conn, viewer_id, thread["id"])
         thread["private"] = is_private(conn, thread["id"])
         threads.append(thread)
+    if search:
+        _explain(conn, viewer_id, search, threads, fragment, extra)
     return threads, total
+
+
+def _explain(conn, viewer_id: int, search: Search, threads: list[dict], fragment: str, params: list) -> None:
+    """Each thread's `matched`: the fields of its matching emails that hold the words, as the viewer may see them
+    (the subject from SUBJECT, the body at FULL; participants never Bcc: the search does not index it)."""
+    if not threads:
+        return
+    visible, visible_params = _visible(viewer_id)
+    level, level_params = level_sql(viewer_id)
+    ids = ",".join(str(int(t["id"])) for t in threads)
+    rows = conn.execute(f"SELECT e.id, e.thread_id, e.subject, substr(e.body_text, 1, 50000) AS body, {level} AS level "
+                        f"FROM emails e WHERE e.thread_id IN ({ids}) AND {visible} AND e.id IN ({fragment}) "
+                        "ORDER BY e.date DESC, e.id DESC", [*level_params, *visible_params, *params]).fetchall()
+    email_ids = ",".join(str(r["id"]) for r in rows) or "NULL"
+    people: dict[int, list[str]] = {}
+    for p in conn.execute(f"SELECT email_id, address, name FROM email_participants WHERE email_id IN ({email_ids}) "
+                          "AND role != 'bcc' ORDER BY rowid"):
+        people.setdefault(p["email_id"], []).append(f"{p['name']} <{p['address']}>" if p["name"] else p["address"])
+    for thread in threads:
+        mine = [r for r in rows if r["thread_id"] == thread["id"]]
+        thread["matched"] = search_match.explain(
+            search.words,
+            subjects=[r["subject"] for r in mine if r["level"] >= SUBJECT and r["subject"]],
+            bodies=[r["body"] for r in mine if r["level"] >= FULL and r["body"]],
+            participants=list(dict.fromkeys(p for r in mine for p in people.get(r["id"], []))),
+            investors=[(i["id"], search.investors[i["id"]]) for i in thread["investors"] if i["id"] in search.investors])
 
 
 def visible_emails(conn, viewer_id: int, thread_id: int) -> list[dict]:
@@ -193,4 +260,6 @@ def get_attachment(conn, viewer_id: int, attachment_id: int) -> dict | None:
 def account_counts(conn, account_id: int) -> dict:
     row = conn.execute("SELECT count(*), sum(e.matched) FROM email_mailbox_entries m JOIN emails e ON e.id = m.email_id "
                        "WHERE m.account_id = ?", (account_id,)).fetchone()
-    return {"messages": row[0] or 0, "matched": row[1] or 0}
+    investors = conn.execute("SELECT count(DISTINCT l.investor_id) FROM email_mailbox_entries m JOIN email_investor_links l "
+                             "ON l.email_id = m.email_id WHERE m.account_id = ?", (account_id,)).fetchone()[0]
+    return {"messages": row[0] or 0, "matched": row[1] or 0, "investors": investors}

@@ -83,10 +83,41 @@ def queue_new_terms(conn, own_domain: str) -> dict:
         new, removed = sorted(terms - known), sorted(known - terms)
         if new:
             for account in db_accounts.list_accounts(conn):
-                state = db_accounts.get_sync_state(conn, account["id"])
-                if account["state"] != "disabled" and (state["history_id"] or state["listing_kind"]):
+                if account["state"] != "disabled" and _has_listed(conn, account["id"]):
                     db_capture.queue_backfill(conn, account["id"], new)
             db_capture.record_terms(conn, new)
         if removed:
             db_capture.forget_terms(conn, removed)
     return {"new": new, "removed": removed}
+
+
+# Mailboxes whose runs cannot search now (their owner must act first): not counted as searching.
+_STALLED = ("disabled", "error", "needs_reconsent")
+
+
+def search_progress(conn, investor_id: int, own_domain: str, targeted: bool, running: bool) -> dict:
+    """Where the search for one investor's mail stands: {state, mailboxes, searched}.
+
+    "searching" while one of its search terms waits to be queued (the next run or poll of any mailbox
+    queues it: queue_new_terms) or a mailbox's targeted backfill for it is pending; "done" once every
+    mailbox has searched; "idle" when nothing will search (no capturable address, or only ones another
+    investor's domain already covers; the `all` scope; no scheduler; no mailbox listed yet: its first run
+    lists every term). `mailboxes`: the enrolled mailboxes that search; `searched`: those done. Counts
+    only: what a mailbox found is its owner's (a member reads this for any investor)."""
+    mailboxes = [a["id"] for a in db_accounts.list_accounts(conn) if a["state"] not in _STALLED
+                 and db_accounts.owner_active(conn, a["id"]) and _has_listed(conn, a["id"])]
+    terms = set(investor_terms(capturable(conn, investor_addresses(conn, investor_id), own_domain), own_domain))
+    terms &= set(current_terms(conn, own_domain))
+    if not (targeted and running and terms and mailboxes):
+        return {"state": "idle", "mailboxes": len(mailboxes), "searched": len(mailboxes)}
+    if terms - db_capture.searched_terms(conn):
+        busy = set(mailboxes)  # not queued yet: every mailbox that has listed will search for it
+    else:
+        busy = db_capture.accounts_backfilling(conn, terms) & set(mailboxes)
+    return {"state": "searching" if busy else "done", "mailboxes": len(mailboxes),
+            "searched": len(mailboxes) - len(busy)}
+
+
+def _has_listed(conn, account_id: int) -> bool:
+    state = db_accounts.get_sync_state(conn, account_id)
+    return bool(state["history_id"] or state["listing_kind"])

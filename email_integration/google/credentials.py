@@ -114,8 +114,8 @@ class DWDCredentialProvider:
                                  self.timeout)
             except AuthError as error:
                 raise AuthError(f"service account {self.client_email} may not act for {user}: {error}. Check the "
-                                "domain-wide delegation (client ID and the gmail.readonly scope) in the Google "
-                                "Admin console.", error.status, error.reason) from None
+                                f"domain-wide delegation (client ID and the {self.scope.rsplit('/', 1)[-1]} scope) "
+                                "in the Google Admin console.", error.status, error.reason) from None
             self._cache.put(user, data["access_token"], data.get("expires_in"))
             log.info("access token minted for %s", user)
             return data["access_token"]
@@ -202,10 +202,14 @@ class OAuthCredentialProvider:
         self._cache.drop(user_email.lower())
 
 
-def provider_from_config(config, token_store: TokenStore | None = None) -> CredentialProvider:
-    """The provider CRM_GMAIL_AUTH_METHOD asks for."""
+def provider_from_config(config, token_store: TokenStore | None = None,
+                         scope: str = GMAIL_READONLY_SCOPE) -> CredentialProvider:
+    """The provider CRM_GMAIL_AUTH_METHOD asks for. DWD asks for one scope per provider (the calendar has its own,
+    so a scope the Admin console refuses stops only what needs it); OAuth's refresh token carries every scope the
+    user consented to, so `scope` does not apply to it."""
     if config.auth_method == "dwd":
-        return DWDCredentialProvider(config.sa_key_path, config.token_uri, timeout=config.http_timeout_sec)
+        return DWDCredentialProvider(config.sa_key_path, config.token_uri, scope=scope,
+                                     timeout=config.http_timeout_sec)
     from .crypto import cipher_from_config
     if token_store is None:
         raise ValueError("OAuth mode needs a token store")

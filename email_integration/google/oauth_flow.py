@@ -60,10 +60,13 @@ def verify_state(secret_key: bytes, session_id: str, state: str, now: float | No
     return data["u"]
 
 
-def consent_url(client_id: str, redirect_uri: str, state: str, login_hint: str, auth_uri: str = AUTH_URI) -> str:
-    """Google's authorization URL asking for offline gmail.readonly access (so we get a refresh token)."""
+def consent_url(client_id: str, redirect_uri: str, state: str, login_hint: str, auth_uri: str = AUTH_URI,
+                scopes=(GMAIL_READONLY_SCOPE,)) -> str:
+    """Google's authorization URL asking for offline read-only access to `scopes` (gmail.readonly, and
+    calendar.events.readonly when calendar capture is on), so we get a refresh token. With
+    include_granted_scopes a re-consent adds the calendar to a mailbox that granted mail alone."""
     query = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-             "scope": GMAIL_READONLY_SCOPE, "access_type": "offline", "prompt": "consent",
+             "scope": " ".join(scopes), "access_type": "offline", "prompt": "consent",
              "include_granted_scopes": "true", "login_hint": login_hint, "state": state}
     return f"{auth_uri}?{urllib.parse.urlencode(query)}"
 

@@ -1,6 +1,6 @@
 """THE one table of Google facts the capture relies on: Gmail's costs and budgets per quota regime, the
 shapes of its rate-limit errors, and the semantics of its search that the capture depends on.
-(Calendar's facts join this module as a section of their own.)
+Calendar's facts are the section "Calendar API v3" at the end.
 
 ## Gmail quota
 
@@ -142,3 +142,64 @@ MAX_QUERY_CHARS = 1500
 # A Google Group's address follows the rules of a Workspace username (Directory API, groups.email): letters
 # a-z, digits, "-", "_", "'" and "." (no accents, no "&=<>+,!", no ".." ; support.google.com/a/answer/9193374).
 GROUP_LOCAL_PART = re.compile(r"\A[a-z0-9_'-]+(?:\.[a-z0-9_'-]+)*\Z")
+
+
+# -- Calendar API v3 ----------------------------------------------------------------------------------
+# Quota: developers.google.com/workspace/calendar/api/guides/quota (revision after May 1, 2026). Calendar
+# counts requests, not units: every call is one. Per minute per project 10,000 requests; per minute per
+# user per project 600 requests; both over a sliding window ("a rapid burst of traffic that exceeds your
+# per-minute quota results in rate limiting during the next window"). A daily billing threshold of
+# 1,000,000 requests per project per day (usage over it is to be billed; it cannot be raised). Like Gmail,
+# projects that used the API between November 2025 and April 2026 keep their "previously set" quotas; the
+# page gives no other table, so both regimes are read as 600 / 10,000 here. Over either quota Google answers
+# "a 403 usageLimits status code or a 429 usageLimits status code" (same page, and the errors guide below).
+CALENDAR_QUOTA_PAGE = "https://developers.google.com/workspace/calendar/api/guides/quota"
+CALENDAR_ERRORS_GUIDE = "https://developers.google.com/workspace/calendar/api/guides/errors"
+CALENDAR_SYNC_GUIDE = "https://developers.google.com/workspace/calendar/api/guides/sync"
+CALENDAR_EVENTS_LIST = "https://developers.google.com/workspace/calendar/api/v3/reference/events/list"
+CALENDAR_USER_REQUESTS_PER_MIN = 600
+CALENDAR_PROJECT_REQUESTS_PER_MIN = 10_000
+CALENDAR_PROJECT_REQUESTS_PER_DAY = 1_000_000  # the daily billing threshold
+CALENDAR_PROFILE = QuotaProfile("calendar", {"events.list": 1}, CALENDAR_USER_REQUESTS_PER_MIN,
+                                CALENDAR_PROJECT_REQUESTS_PER_MIN)
+
+# How Calendar says "over quota" (CALENDAR_ERRORS_GUIDE: "403: User Rate Limit Exceeded" and "403: Rate Limit
+# Exceeded", both domain usageLimits; "429: Too many requests", reason rateLimitExceeded, domain usageLimits).
+# The guide names no Retry-After header and no time in the message.
+CALENDAR_QUOTA_ERROR_SHAPES = {
+    "userRateLimit": QuotaErrorShape("userRateLimit", 403, "userRateLimitExceeded", "usageLimits",
+                                     "User Rate Limit Exceeded", False, CALENDAR_ERRORS_GUIDE),
+    "rateLimit": QuotaErrorShape("rateLimit", 403, "rateLimitExceeded", "usageLimits", "Rate Limit Exceeded",
+                                 False, CALENDAR_ERRORS_GUIDE),
+    "429": QuotaErrorShape("429", 429, "rateLimitExceeded", "usageLimits", "Rate Limit Exceeded", False,
+                           CALENDAR_ERRORS_GUIDE),
+}
+DEFAULT_CALENDAR_QUOTA_ERROR_SHAPE = "userRateLimit"
+
+# Sync (CALENDAR_SYNC_GUIDE): the last page of a full listing carries nextSyncToken (only the last; earlier
+# pages carry nextPageToken); a list with syncToken returns what changed since, deleted entries included
+# (status "cancelled"), paged the same way with the same syncToken. "Sometimes sync tokens are invalidated by
+# the server, for various reasons including token expiration or changes in related ACLs": the answer is
+# 410, and the client must wipe its store for that collection and sync fully again. The 410's body
+# (CALENDAR_ERRORS_GUIDE, "410: Gone"): domain "calendar", reason "fullSyncRequired".
+SYNC_TOKEN_GONE = (410, "fullSyncRequired", "calendar", "Sync token is no longer valid, a full sync is required.")
+# events.list's syncToken (the reference, and the discovery document calendar.v3 that google-api-python-client
+# ships): "There are several query parameters that cannot be specified together with nextSyncToken to ensure
+# consistency of the client state. These are: iCalUID, orderBy, privateExtendedProperty, q,
+# sharedExtendedProperty, timeMin, timeMax, updatedMin." Google refuses them with 400; the reason reported is
+# syncTokenWithRequestRestrictions ("Sync token cannot be used with other request restrictions.",
+# qiita.com/shiraily/items/6762046f041551c269da). So the window (timeMin/timeMax) bounds only the full sync;
+# later changes outside it arrive through the token and the CRM drops them itself.
+SYNC_TOKEN_REFUSES = ("iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty", "timeMin",
+                      "timeMax", "updatedMin")
+SYNC_TOKEN_REFUSAL = (400, "syncTokenWithRequestRestrictions", "calendar",
+                      "Sync token cannot be used with other request restrictions.")
+# maxResults (the reference): "By default the value is 250 events. The page size can never be larger than 2500
+# events." A page may hold fewer, even none, while more follow: only a missing nextPageToken ends a listing.
+EVENTS_PAGE_DEFAULT = 250
+EVENTS_PAGE_MAX = 2500
+# singleEvents=true expands recurring events into instances, each with recurringEventId and
+# originalStartTime; the bounded full sync uses it so that every occurrence is one row (issue 25).
+# The read-only scope for events (developers.google.com/workspace/calendar/api/auth): calendar.events.readonly
+# is enough for events.list on the primary calendar; calendar.readonly adds calendarList (secondary calendars),
+# which the CRM does not read.

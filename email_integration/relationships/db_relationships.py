@@ -68,14 +68,15 @@ _COUNTED = f"NOT {bcc_link_sql('l.email_id', 'l.investor_id')}"
 
 
 def exchange_rows(conn, investor_ids=None) -> list[dict]:
-    """(investor_id, email_id, at, thread_id, sender) of every linked email the firm-wide view counts
+    """(investor_id, email_id, at, thread_id, sender, sender_name) of every linked email the firm-wide view counts
     (_COUNTED, at as _SHARED_AT), in the order strength reads them."""
     rows = []
     for chunk in _chunks(investor_ids):
         clause, params = _investor_filter(chunk)
         rows += conn.execute(
             f"SELECT l.investor_id, e.id AS email_id, {_SHARED_AT} AS at, e.thread_id, "
-            "lower(e.from_email) AS sender FROM email_investor_links l JOIN emails e ON e.id = l.email_id "
+            "lower(e.from_email) AS sender, e.from_name AS sender_name FROM email_investor_links l "
+            "JOIN emails e ON e.id = l.email_id "
             f"WHERE e.matched = 1 AND {_COUNTED}{clause} ORDER BY l.investor_id, e.thread_id, at, e.id",
             params).fetchall()
     return [dict(r) for r in rows]
@@ -177,3 +178,36 @@ def stats_rows(conn) -> list[tuple]:
     the grid reads ten thousand of them per load."""
     return conn.execute("SELECT investor_id, user_id, received_anchored, sent_anchored, last_two_way "
                         "FROM email_relationship_stats").fetchall()
+
+
+# -- names for the audit log (issue 24, item 7) -------------------------------------------------
+def thread_investors(conn, thread_ids: list[int]) -> dict[int, list[dict]]:
+    """{thread id: [{id, name, firm}]} of the investors linked to each conversation's email or cards."""
+    found: dict[int, dict[int, dict]] = {}
+    for start in range(0, len(thread_ids), _CHUNK):
+        chunk = thread_ids[start:start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT e.thread_id, i.id, i.name, i.firm FROM emails e JOIN email_investor_links l ON l.email_id = e.id "
+            f"JOIN investors i ON i.id = l.investor_id WHERE e.thread_id IN ({marks}) "
+            f"UNION SELECT p.thread_id, i.id, i.name, i.firm FROM email_proposals p JOIN investors i ON i.id = p.investor_id "
+            f"WHERE p.thread_id IN ({marks}) ORDER BY 1, 3", [*chunk, *chunk])
+        for row in rows:
+            found.setdefault(row[0], {})[row[1]] = {"id": row[1], "name": row[2], "firm": row[3]}
+    return {thread_id: list(people.values()) for thread_id, people in found.items()}
+
+
+def account_owners(conn, account_ids: list[int]) -> dict[int, dict]:
+    """{account id: {email, name}}: a mailbox and whose it is (name None when it is nobody's login)."""
+    marks = ",".join("?" * len(account_ids))
+    rows = conn.execute(f"SELECT a.id, a.email, u.name FROM email_accounts a LEFT JOIN users u ON u.id = a.user_id "
+                        f"WHERE a.id IN ({marks})", account_ids) if account_ids else []
+    return {r[0]: {"email": r[1], "name": r[2]} for r in rows}
+
+
+def proposal_investors(conn, proposal_ids: list[int]) -> dict[int, dict]:
+    """{proposal id: {id, name, firm}}: the investor each proposed note is for."""
+    marks = ",".join("?" * len(proposal_ids))
+    rows = conn.execute(f"SELECT p.id, i.id, i.name, i.firm FROM email_proposals p JOIN investors i ON "
+                        f"i.id = p.investor_id WHERE p.id IN ({marks})", proposal_ids) if proposal_ids else []
+    return {r[0]: {"id": r[1], "name": r[2], "firm": r[3]} for r in rows}

@@ -15,12 +15,14 @@ import sqlite3
 
 from backend import email_source
 from backend.db import ISO_FORMAT, atomic
-from backend.investors_db import investor_addresses, investors_rev
+from backend.investors_db import investors_rev, people_rows
 from email_integration.calendar import db_meetings
-from email_integration.capture.matcher import InvestorIndex
+from email_integration.capture.db_queries import thread_subject, visible_emails
+from email_integration.capture.matcher import InvestorIndex, index_for
 from email_integration.config import CONFIG
 from email_integration.privacy.db_visibility import LEVEL_NAMES
 from email_integration.review import db_meeting_cards, db_proposals, meeting_cards, proposals
+from email_integration.review.drafter import email_people
 
 from . import db_merge, db_relationships, exchanges, strength
 
@@ -43,6 +45,7 @@ class EmailRelationships:
         people = db_proposals.recipients(conn, [r["id"] for r in rows])
         items = [{"kind": "email", "at": r["at"], "id": r["id"], "email": _email_item(r, people[r["id"]])}
                  for r in rows]
+        self._with_people(conn, investor_id, [item["email"] for item in items])
         ids = db_relationships.pending_card_ids(conn, viewer["id"], investor_id, bound("card"), limit)
         ids += db_meeting_cards.pending_ids_of_investor(conn, viewer["id"], investor_id, bound("card"), limit)
         for card in proposals.cards(conn, viewer["id"], "pending", len(ids), ids) if ids else []:
@@ -65,33 +68,74 @@ class EmailRelationships:
         return _meeting_item(meeting, db_meetings.attendees(conn, [meeting["id"]])[meeting["id"]],
                              db_meetings.teammates_of(conn, [meeting["id"]])[meeting["id"]])
 
+    def _with_people(self, conn, investor_id: int, emails: list[dict]) -> None:
+        """Each timeline email's `people`: whom of the investor's people it was with (issue 24, item 8)."""
+        index = index_for(conn, [investor_id], self.own_domain) if emails else None
+        for email in emails:
+            email["people"] = email_people(index, investor_id, email["from"], [*email["to"], *email["cc"]])
+
+    def people_changed(self, conn, investor_id: int) -> None:
+        """The investor's people changed: its pending CRM-drafted cards name the right person (issue 24, item 8)."""
+        proposals.redraft_for_people(conn, investor_id, self.own_domain)
+
     # -- merging investors (issue 24, item 5) -------------------------------------------------
     def merge_investors(self, conn, keep: int, gone: int) -> None:
         """Inside the core's merge transaction: captured email, cards and stats follow the notes."""
         db_merge.merge_investors(conn, keep, gone)
 
+    # -- names for the audit log (issue 24, item 7) ------------------------------------------------
+    def audit_targets(self, conn, entries: list[dict], viewer: dict) -> dict[tuple[str, str], dict]:
+        """{(target_type, target_id): {name, href, ...}} for the integration's audit targets: a conversation
+        by its investors (its subject only when the viewer may read it: a private one is its mailboxes' own),
+        a mailbox by its owner, a proposed note by its investor."""
+        ids: dict[str, list[int]] = {}
+        for entry in entries:
+            if entry["target_id"] and entry["target_id"].isdigit():
+                ids.setdefault(entry["target_type"], []).append(int(entry["target_id"]))
+        found: dict[tuple[str, str], dict] = {}
+        threads = sorted(set(ids.get("email_thread", [])))
+        for thread_id, people in db_relationships.thread_investors(conn, threads).items():
+            shown = visible_emails(conn, viewer["id"], thread_id)
+            found[("email_thread", str(thread_id))] = {**_named(people), "subject": thread_subject(shown)}
+        for thread_id in threads:
+            found.setdefault(("email_thread", str(thread_id)), {"name": None, "href": None, "subject": None})
+        for account_id, owner in db_relationships.account_owners(conn, sorted(set(ids.get("email_account", [])))).items():
+            found[("email_account", str(account_id))] = {"name": owner["name"], "email": owner["email"], "href": None}
+        for proposal_id, investor in db_relationships.proposal_investors(
+                conn, sorted(set(ids.get("email_proposal", [])))).items():
+            found[("email_proposal", str(proposal_id))] = _named([investor])
+        return found
+
     # -- connections ------------------------------------------------------------------------
     def connections(self, conn, investor_id: int, viewer: dict) -> list[dict]:
-        now = _now()
-        mates = db_relationships.teammates(conn)
-        found = self._totals(conn, mates, [investor_id], now)
-        people = {m["id"]: m for m in mates.values()}
-        answer = []
-        for (_investor, user_id), pair in found.items():
-            person = people[user_id]
-            answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
-                           "strength": pair.strength(now), "last_sent": pair.last_sent,
-                           "last_received": pair.last_received, "last_two_way": pair.last_two_way,
-                           "last_meeting": pair.last_meeting, **pair.counts})
-        # strongest first; ties: the newer two-way contact, then received, then sent, then the lower id
-        # (stable sorts, least significant key first)
-        answer.sort(key=lambda c: c["user"]["id"])
-        for stamp in ("last_sent", "last_received", "last_two_way"):
-            answer.sort(key=lambda c: c[stamp] or "", reverse=True)
-        answer.sort(key=lambda c: c["strength"], reverse=True)
-        return answer
+        return self.connections_and_people(conn, investor_id, viewer)[0]
 
-    def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
+    def connections_and_people(self, conn, investor_id: int, viewer: dict) -> tuple[list[dict], list[dict]]:
+        """(connections, [{person: {id, name, title}, connections}]) from one read of the investor's mail. Per
+        person of the investor (issue 24, item 8; [] without people) the history is the emails with them
+        (drafter.email_people's rule: the sender when the sender is one of them, else the To and Cc)."""
+        now, mates = _now(), db_relationships.teammates(conn)
+        index, rows, recipients, investor_side = self._exchanges(conn, mates, [investor_id])
+        overall = _ranked(exchanges.totals(itertools.chain(exchanges.events(rows, recipients, mates, investor_side),
+                                                           _meeting_stream(conn, mates, [investor_id], now)), now),
+                          mates, now)
+        people = people_rows(conn, [investor_id])
+        if not people:
+            return overall, []
+        addressed = db_proposals.recipients(conn, sorted({r["email_id"] for r in rows}))
+        theirs: dict[int, list] = {p["id"]: [] for p in people}
+        for r in rows:  # in exchange_rows' order, which events() reads
+            to = addressed[r["email_id"]]
+            for person in email_people(index, investor_id, {"email": r["sender"], "name": r["sender_name"]},
+                                       [*to["to"], *to["cc"]]):
+                theirs[person["id"]].append(r)
+        return overall, [{"person": {k: p[k] for k in ("id", "name", "title")},
+                          "connections": _ranked(exchanges.totals(
+                              exchanges.events(theirs[p["id"]], recipients, mates, investor_side), now), mates, now)}
+                         for p in people]
+
+    def _exchanges(self, conn, mates: dict, investor_ids) -> tuple:
+        """(index, exchange rows, teammate recipients, investor_side(investor_id, sender)) of these investors."""
         index = self._index(conn, investor_ids)
         rows = db_relationships.exchange_rows(conn, investor_ids)
         recipients = db_relationships.teammate_recipients(conn, mates, investor_ids)
@@ -103,20 +147,15 @@ class EmailRelationships:
                 owners[sender] = {link[0] for link in index.match([sender])} if sender else set()
             return investor_id in owners[sender]
 
-        met = db_meetings.attended_rows(conn, investor_ids, before=now.strftime(ISO_FORMAT))
-        people = {mate["id"] for mate in mates.values()}
-        stream = itertools.chain(exchanges.events(rows, recipients, mates, investor_side),
-                                 exchanges.meeting_events(r for r in met if r["user_id"] in people))
-        return exchanges.totals(stream, now)
+        return index, rows, recipients, investor_side
+
+    def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
+        _index, rows, recipients, investor_side = self._exchanges(conn, mates, investor_ids)
+        return exchanges.totals(itertools.chain(exchanges.events(rows, recipients, mates, investor_side),
+                                                _meeting_stream(conn, mates, investor_ids, now)), now)
 
     def _index(self, conn, investor_ids) -> InvestorIndex:
-        if investor_ids is not None and len(investor_ids) == 1:
-            return InvestorIndex(investor_addresses(conn, investor_ids[0]), self.own_domain)
-        rows = investor_addresses(conn)
-        if investor_ids is not None:
-            wanted = set(investor_ids)
-            rows = [r for r in rows if r[0] in wanted]
-        return InvestorIndex(rows, self.own_domain)
+        return index_for(conn, investor_ids, self.own_domain)
 
     # -- the grid ---------------------------------------------------------------------------
     def grid(self, conn) -> dict[int, dict]:
@@ -183,12 +222,44 @@ class EmailRelationships:
         return ids or None
 
 
+def _meeting_stream(conn, mates: dict, investor_ids, now):
+    """The meetings the teammates attended with these investors (None: all), started by `now`, as events."""
+    met = db_meetings.attended_rows(conn, investor_ids, before=now.strftime(ISO_FORMAT))
+    people = {mate["id"] for mate in mates.values()}
+    return exchanges.meeting_events(r for r in met if r["user_id"] in people)
+
+
+def _ranked(found: dict, mates: dict, now) -> list[dict]:
+    """Connections from exchanges.totals' {(investor, user): Totals}: strongest first; ties: the newer two-way
+    contact, then received, then sent, then the lower id (stable sorts, least significant key first)."""
+    people = {m["id"]: m for m in mates.values()}
+    answer = []
+    for (_investor, user_id), pair in found.items():
+        person = people[user_id]
+        answer.append({"user": {"id": user_id, "name": person["name"], "email": person["email"]},
+                       "strength": pair.strength(now), "last_sent": pair.last_sent,
+                       "last_received": pair.last_received, "last_two_way": pair.last_two_way,
+                       "last_meeting": pair.last_meeting, **pair.counts})
+    answer.sort(key=lambda c: c["user"]["id"])
+    for stamp in ("last_sent", "last_received", "last_two_way"):
+        answer.sort(key=lambda c: c[stamp] or "", reverse=True)
+    answer.sort(key=lambda c: c["strength"], reverse=True)
+    return answer
+
+
 def _fingerprint(basis: tuple) -> str:
     """Who the teammates are (their addresses) and the privacy settings that decide which mail counts
     (db_relationships.privacy_state): what every stored stat depends on besides the emails."""
     mates, privacy = basis
     return hashlib.sha256(repr((sorted((a, m["id"]) for a, m in mates.items()), [tuple(r) for r in privacy],
                                 strength.FORMULA_VERSION)).encode()).hexdigest()
+
+
+def _named(people: list[dict]) -> dict:
+    """An audit target named by its investors: "Jonas Berg (Fjord Capital)", the first one's page as the link."""
+    names = [f"{p['name']} ({p['firm']})" if p.get("firm") else p["name"] for p in people]
+    return {"name": ", ".join(names) or None, "href": f"/investors/{people[0]['id']}" if people else None,
+            "investors": [{"id": p["id"], "name": p["name"], "firm": p.get("firm")} for p in people]}
 
 
 def _email_item(row: dict, people: dict) -> dict:

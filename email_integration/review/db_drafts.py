@@ -22,6 +22,14 @@ def to_draft(conn, limit: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def crm_drafted_pending(conn, investor_id: int) -> list[dict]:
+    """The investor's pending proposals whose draft is still the CRM's own (not a person's, not a model's)."""
+    rows = conn.execute(f"SELECT p.id, p.version, p.email_id, p.draft FROM email_proposals p WHERE p.investor_id = ? "
+                        f"AND p.status = 'pending' AND p.edited = 0 AND NOT {MODEL_DRAFTED} ORDER BY p.id",
+                        (investor_id,))
+    return [dict(r) for r in rows]
+
+
 def email_text(conn, email_id: int) -> dict | None:
     row = conn.execute("SELECT id, thread_id, date, from_email, from_name, subject, body_text, snippet FROM emails "
                        "WHERE id = ?", (email_id,)).fetchone()
@@ -29,9 +37,13 @@ def email_text(conn, email_id: int) -> dict | None:
 
 
 def earlier_in_thread(conn, thread_id: int, before_date: str, before_id: int, limit: int) -> list[dict]:
-    """The conversation's room-safe messages before this one, newest first (the model's short context)."""
+    """The conversation's matched, room-safe messages before this one, newest first (the model's short context).
+
+    Matched only: capturing all (CRM_GMAIL_CAPTURE_ALL) the CRM keeps every message's body, and a Gmail thread
+    also holds what its investors never saw (a forward to one's lawyer); the bot and its model get only
+    the mail the team sees as investor mail, in every scope (issue 22)."""
     rows = conn.execute("SELECT id, date, from_email, from_name, body_text, snippet FROM emails WHERE thread_id = ? "
-                        "AND id != ? AND has_body = 1 AND (date < ? OR (date = ? AND id < ?)) "
+                        "AND id != ? AND has_body = 1 AND matched = 1 AND (date < ? OR (date = ? AND id < ?)) "
                         f"AND {room_safe_sql('emails')} ORDER BY date DESC, id DESC LIMIT ?",
                         (thread_id, before_id, before_date or "", before_date or "", before_id, limit))
     return [dict(r) for r in rows]

@@ -250,6 +250,13 @@ def count(conn, status: str, viewer_id: int) -> int:
                         (*statuses, *params)).fetchone()[0]
 
 
+def pending_in_mailbox(conn, account_id: int) -> int:
+    """How many cards wait for review on mail this mailbox holds (the Admin page's sync summary)."""
+    return conn.execute("SELECT count(*) FROM email_proposals p WHERE p.status = 'pending' AND EXISTS (SELECT 1 FROM "
+                        "email_mailbox_entries m WHERE m.email_id = p.email_id AND m.account_id = ?)",
+                        (account_id,)).fetchone()[0]
+
+
 def user_name(conn, user_id: int | None) -> str | None:
     row = conn.execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone() if user_id else None
     return row[0] if row else None

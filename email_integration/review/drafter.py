@@ -51,14 +51,32 @@ def _first_name(person: dict | None) -> str:
     return name.split()[0] if name.split() else name
 
 
+def named_investor(investor: dict) -> str:
+    """'Kim Lee (Alder)'; with the email's people of the investor (issue 24, item 8), them and the investor:
+    'Leo Park (Fjord Capital)', 'Leo Park and Maya Okafor (Fjord Capital)'."""
+    people = [p["name"] for p in investor.get("people") or []]
+    if not people:
+        return investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else "")
+    names = people[0] if len(people) == 1 else ", ".join(people[:-1]) + " and " + people[-1]
+    org = investor.get("firm") or investor["name"]
+    return names if org in people else f"{names} ({org})"
+
+
+def email_people(index, investor_id: int, sender: dict | None, recipients: list) -> list[dict]:
+    """Whom of the investor's people an email is with (`index`: capture.matcher.InvestorIndex): its sender
+    when the sender is one of them, else those among its To and Cc."""
+    return index.people(investor_id, [sender]) or index.people(investor_id, recipients)
+
+
 def _who(parsed: dict, investor: dict, own_domain: str) -> str:
     """The people: 'Kim Lee (Alder)', 'Ann to Kim Lee (Alder)', or 'Julia Chen for David Park (Pinecrest)'."""
-    named = investor["name"] + (f" ({investor['firm']})" if investor.get("firm") else "")
+    named = named_investor(investor)
     sender = parsed.get("from") or {}
     if own_domain and sender.get("email", "").lower().endswith("@" + own_domain.lower()):
         return f"{_first_name(sender)} to {named}"
     sender_words = set((sender.get("name") or "").lower().split())
-    if sender_words and not sender_words & set(investor["name"].lower().split()):
+    their_words = set(" ".join([investor["name"], *(p["name"] for p in investor.get("people") or [])]).lower().split())
+    if sender_words and not sender_words & their_words:
         return f"{sender['name'].strip()} for {named}"  # an assistant or colleague writing for the investor
     return named
 

@@ -52,15 +52,21 @@ def work_lists(req):
     return {**lists, "waiting": db_intake.unposted_count(req.conn) - len(to_post)}
 
 
+def not_in_room() -> NotFound:
+    """The bot's one 404 (issue 22): a proposal hidden from the room (private, narrowed, Bcc'd) and one that
+    never existed get the same bytes (no id in it either), so the bot cannot probe ids for hidden mail."""
+    return NotFound("no such proposal in the review room")
+
+
 def _proposal(req, closing: bool = False) -> dict:
     """The proposal as the bot may see it: one not safe for the room (private conversation, a mailbox's
     narrowed visibility), pending or decided, exists for the bot only to be closed. Decided ones too: a
     409 on decide/draft/posted carries the draft, drawn from mail the bot may not read."""
     found = db_proposals.get(req.conn, int(req.params["id"]))
     if found is None or found["status"] == "superseded" and not db_intake.side_row(req.conn, found["id"]):
-        raise NotFound(f"no proposal {req.params['id']}")
+        raise not_in_room()
     if not closing and not proposals.room_safe(req.conn, found["id"]):
-        raise NotFound(f"proposal {found['id']} was withdrawn from the review room")
+        raise not_in_room()
     return found
 
 
@@ -118,7 +124,7 @@ def closed(req):
     with atomic(req.conn):
         proposal = _proposal(req, closing=True)
         if db_intake.side_row(req.conn, proposal["id"]) is None:
-            raise NotFound("this proposal has no card in the review room")
+            raise not_in_room()  # never posted: as unknown to the bot as an id that never was
         if proposal["status"] == "pending" and proposals.room_safe(req.conn, proposal["id"]):
             raise Conflict("the proposal is still pending", payload={"proposal": proposals.state_of(proposal)})
         db_intake.record_closed(req.conn, proposal["id"])

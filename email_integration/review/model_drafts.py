@@ -12,8 +12,10 @@ import re
 
 from backend.db import atomic
 from backend.web import BadRequest, Conflict, field_int, field_str
+from email_integration.capture.matcher import index_for
 
 from . import db_drafts, db_proposals, proposals
+from .drafter import email_people, named_investor
 
 MAX_TEXT_CHARS = 4000  # the new text the model reads (quoted history and signature are already split off)
 CONTEXT_MESSAGES = 3  # earlier messages of the conversation, newest first
@@ -36,9 +38,13 @@ def _sender(row: dict) -> dict:
 
 
 def items(conn, limit: int, own_domain: str = "") -> list[dict]:
-    """to_draft: [{id, version, investor, email, text, context}] for the bot's model, newest email first."""
+    """to_draft: [{id, version, investor, email, text, context, people, who}] for the bot's model, newest email
+    first; `people` [{id, name, title}]: whom of the investor's people the email is with (issue 24, item 8), and
+    `who` the name the CRM's own draft gives ('Leo Park (Fjord Capital)')."""
     found = []
-    for row in db_drafts.to_draft(conn, limit):
+    rows = db_drafts.to_draft(conn, limit)
+    index = index_for(conn, sorted({row["investor_id"] for row in rows}), own_domain) if rows else None
+    for row in rows:
         email = db_drafts.email_text(conn, row["email_id"])
         investor = db_proposals.investor_brief(conn, row["investor_id"])
         if email is None or investor is None:
@@ -47,8 +53,11 @@ def items(conn, limit: int, own_domain: str = "") -> list[dict]:
         sent = bool(own_domain) and (email["from_email"] or "").lower().endswith("@" + own_domain.lower())
         earlier = (db_drafts.earlier_in_thread(conn, email["thread_id"], email["date"], email["id"], CONTEXT_MESSAGES)
                    if email["thread_id"] else [])
+        with_them = email_people(index, row["investor_id"], _sender(email), [*people.get("to", []),
+                                                                               *people.get("cc", [])])
         found.append({
             "id": row["id"], "version": row["version"], "investor": investor,
+            "people": with_them, "who": named_investor({**investor, "people": with_them}),
             "email": {"id": email["id"], "from": _sender(email), "to": people.get("to", []), "cc": people.get("cc", []),
                       "date": email["date"], "subject": email["subject"], "direction": "sent" if sent else "received"},
             "text": _clip(email["body_text"] or email["snippet"], MAX_TEXT_CHARS, keep_lines=True),

@@ -2,15 +2,17 @@
 and keep pending proposals in step when an email loses an investor, its body, or its own conversation."""
 from __future__ import annotations
 
+from backend.investors_db import investors_rev
 from email_integration.capture import events
+from email_integration.capture.matcher import index_for
 
 from . import db_proposals
-from .proposals import propose
+from .proposals import naming, propose
 
 
 class ReviewOnCapture(events.Listener):
     def email_kept(self, conn, kept: events.Kept) -> None:
-        investors = {i: _brief(conn, kept.memo, i) for i, _, _ in kept.links}
+        investors = {i: _with_people(conn, kept, i, _brief(conn, kept.memo, i)) for i, _, _ in kept.links}
         propose(conn, kept.email_id, kept.thread_id, kept.parsed, kept.headers, kept.links, investors,
                 kept.own_domain, kept.horizon)
 
@@ -34,3 +36,13 @@ def _brief(conn, memo: dict, investor_id: int) -> dict | None:
     if key not in memo:
         memo[key] = db_proposals.investor_brief(conn, investor_id)
     return memo[key]
+
+
+def _with_people(conn, kept: events.Kept, investor_id: int, brief: dict | None) -> dict | None:
+    """The brief with the investor's people this email is with (the draft names them, issue 24, item 8)."""
+    if brief is None:
+        return None
+    key = ("people-index", investors_rev(conn))
+    if key not in kept.memo:
+        kept.memo[key] = index_for(conn, None, kept.own_domain)
+    return naming(kept.memo[key], investor_id, brief, kept.parsed)

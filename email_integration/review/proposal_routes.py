@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 
-from backend.auth import require_admin, require_user
+from backend.auth import authenticate, require_admin, require_user
 from backend.db import ISO_FORMAT
 from backend.web import BadRequest, NotFound, Route, field_int, field_str, query_int
 from email_integration.config import CONFIG
@@ -58,7 +58,14 @@ def bulk(req):
     if (not isinstance(ids, list) or not 1 <= len(ids) <= MAX_BULK_IDS
             or not all(type(i) is int and 0 < i < 10 ** 12 for i in ids)):
         raise BadRequest(f"ids must be a list of 1 to {MAX_BULK_IDS} proposal ids")
-    return proposals.decide_many(req.conn, list(dict.fromkeys(ids)), decision, user=req.user, via="web")
+    return proposals.decide_many(req.conn, list(dict.fromkeys(ids)), decision, user=req.user, via="web",
+                                 still_allowed=lambda conn: _still_the_actor(conn, req), chunk=CONFIG.bulk_chunk)
+
+
+def _still_the_actor(conn, req) -> bool:
+    """The request's credentials still name the same active person (not deactivated, signed out, revoked or a bot)."""
+    user, _ = authenticate(conn, req.headers)
+    return user is not None and user["id"] == req.user["id"] and user["role"] in ("admin", "member")
 
 
 def since_field(data: dict) -> str:

@@ -15,10 +15,11 @@ from backend.db import ISO_FORMAT, atomic, iso_after, now_iso
 from backend.investors_db import add_grid_note, bump_last_contact, delete_note
 from backend.web import BadRequest, Conflict, Forbidden, NotFound
 from email_integration.capture.ingest import is_internal_only
+from email_integration.capture.matcher import index_for
 from email_integration.privacy.db_visibility import is_private
 
-from . import db_intake, db_meeting_cards, db_proposals, meeting_cards
-from .drafter import draft_note
+from . import db_drafts, db_intake, db_meeting_cards, db_proposals, meeting_cards
+from .drafter import draft_note, email_people
 
 MAX_DRAFT_CHARS = 2000
 DECISIONS = ("approve", "reject", "edit")
@@ -90,24 +91,66 @@ def propose_one(conn, email_id: int, thread_id: int, parsed: dict, investor_id: 
     return db_proposals.insert(conn, investor_id, thread_id, email_id, DRAFTER(parsed, investor, own_domain))
 
 
+def stored_parsed(row: dict, recipients: dict) -> dict:
+    """What the drafter reads, from a stored email row (from_email, from_name, date, subject, body_text) and
+    its db_proposals.recipients entry."""
+    return {"from": {"email": row["from_email"] or "", "name": row["from_name"] or ""},
+            "to": recipients.get("to", []), "cc": recipients.get("cc", []), "date": row["date"],
+            "subject": row["subject"], "body_text": row["body_text"]}
+
+
+def naming(index, investor_id: int, investor: dict, parsed: dict) -> dict:
+    """The investor brief the drafter names: with `people`, whom of its people the email is with (issue 24,
+    item 8; drafter.email_people), when it is with any."""
+    with_them = email_people(index, investor_id, parsed.get("from"), [*(parsed.get("to") or []),
+                                                                      *(parsed.get("cc") or [])])
+    return {**investor, "people": with_them} if with_them else investor
+
+
 def backfill(conn, since: str, investor_id: int | None, own_domain: str) -> dict:
     """The admin widens the horizon once: draft the cards held back for mail dated from `since` on
     (one investor's, or everyone's). Oldest first, so a conversation's card ends on its newest message."""
     with atomic(conn):
         rows = db_proposals.deferred(conn, since, investor_id)
         touched = set()
+        index = index_for(conn, sorted({row["investor_id"] for row in rows}), own_domain) if rows else None
+        recipients = db_proposals.recipients(conn, sorted({row["email_id"] for row in rows}))
         for row in rows:
             if is_private(conn, row["thread_id"]):
                 continue  # made private since: never a card
-            parsed = {"from": {"email": row["from_email"] or "", "name": row["from_name"] or ""}, "date": row["date"],
-                      "subject": row["subject"], "body_text": row["body_text"]}
-            investor = {"name": row["investor_name"], "firm": row["investor_firm"]}
+            parsed = stored_parsed(row, recipients[row["email_id"]])
+            investor = naming(index, row["investor_id"], {"name": row["investor_name"], "firm": row["investor_firm"]},
+                              parsed)
             found = propose_one(conn, row["email_id"], row["thread_id"], parsed, row["investor_id"], investor,
                                 own_domain)
             if found is not None:
                 touched.add(found)
         db_proposals.forget_deferred(conn, since, investor_id)
     return {"emails": len({row["email_id"] for row in rows}), "proposals": len(touched)}
+
+
+def redraft_for_people(conn, investor_id: int, own_domain: str) -> int:
+    """The investor's people changed (issue 24, item 8): its pending cards that still hold the CRM's own draft
+    are drafted again, naming the person their email is with now; a changed draft bumps the version (a
+    decision made on the old one gets 409). Returns how many changed."""
+    changed = 0
+    with atomic(conn):
+        rows = db_drafts.crm_drafted_pending(conn, investor_id)
+        investor = db_proposals.investor_brief(conn, investor_id)
+        if not rows or investor is None:
+            return 0
+        index = index_for(conn, [investor_id], own_domain)
+        recipients = db_proposals.recipients(conn, [r["email_id"] for r in rows])
+        for row in rows:
+            email = db_drafts.email_text(conn, row["email_id"])
+            if email is None:
+                continue
+            parsed = stored_parsed(email, recipients[row["email_id"]])
+            draft = DRAFTER(parsed, naming(index, investor_id, investor, parsed), own_domain)
+            if draft != row["draft"]:
+                db_proposals.refresh(conn, row["id"], row["email_id"], draft)
+                changed += 1
+    return changed
 
 
 def state_of(proposal: dict) -> dict:
@@ -228,19 +271,25 @@ def undo(conn, proposal_id: int, *, user: dict, window_min: float) -> dict:
 BULK_CHUNK = 200  # cards per transaction: one commit per chunk, the write lock released between chunks
 
 
-def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) -> dict:
+def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str, still_allowed=None,
+                chunk: int = BULK_CHUNK) -> dict:
     """Approve or reject many proposals, each with decide()'s semantics: {decided: [ids], conflicts: [{id, proposal}]}.
 
     Each card is its own savepoint inside a chunk's transaction, so a card decided elsewhere in the
     meantime is reported (with its current state; null when there is no such proposal, or none the
     user may see: private, or another's owner-only card) and the others go ahead; no card is ever
-    half-applied."""
+    half-applied. `still_allowed(conn)` is asked at the start of every chunk, in its transaction (issue 22,
+    item 9): a user deactivated, signed out or made a bot while their bulk runs decides nothing more
+    (Forbidden, with what was decided before and what was not)."""
     if decision not in ("approve", "reject"):
         raise BadRequest("decision must be approve or reject")
     decided, conflicts = [], []
-    for start in range(0, len(ids), BULK_CHUNK):
+    for start in range(0, len(ids), chunk):
         with atomic(conn):
-            for proposal_id in ids[start:start + BULK_CHUNK]:
+            if still_allowed is not None and not still_allowed(conn):
+                raise Forbidden("your account or session ended during this bulk decision; the rest was not decided",
+                                payload={"decided": decided, "conflicts": conflicts, "undecided": ids[start:]})
+            for proposal_id in ids[start:start + chunk]:
                 if not visible_to(conn, proposal_id, user["id"]):
                     conflicts.append({"id": proposal_id, "proposal": None})
                     continue
@@ -253,9 +302,11 @@ def decide_many(conn, ids: list[int], decision: str, *, user: dict, via: str) ->
     return {"decided": decided, "conflicts": conflicts}
 
 
-def card(row: dict, people: dict) -> dict:
-    """The JSON shape of a proposal for the web page and the bot (contracts §5)."""
-    return {"id": row["id"], "kind": "email", "version": row["version"], "status": row["status"], "draft": row["draft"],
+def card(row: dict, people: dict, with_them: list | None = None) -> dict:
+    """The JSON shape of a proposal for the web page and the bot (contracts §5); `with_them` (web cards): the
+    investor's people the email is with, [{id, name, title}] (issue 24, item 8)."""
+    extra = {} if with_them is None else {"people": with_them}
+    return {**extra, "id": row["id"], "kind": "email", "version": row["version"], "status": row["status"], "draft": row["draft"],
             "drafted_by": row["drafted_by"],
             "thread_id": row["thread_id"],
             "investor": {"id": row["investor_id"], "name": row["investor_name"], "firm": row["investor_firm"]},
@@ -279,11 +330,25 @@ def with_decision(card_json: dict, row: dict, user: dict, window_min: float) -> 
                                       "can_undo": bool(until and until > now_iso() and may_undo(row, user))}}
 
 
+def card_people(conn, rows: list, recipients: dict) -> dict[int, list[dict]]:
+    """{proposal id: [{id, name, title}]}: whom of its investor's people each card's email is with."""
+    if not rows:
+        return {}
+    index = index_for(conn, sorted({r["investor_id"] for r in rows}))
+    found = {}
+    for r in rows:
+        people = recipients.get(r["email_id"], {})
+        sender = {"email": r["from_email"] or "", "name": r["from_name"] or ""}
+        found[r["id"]] = email_people(index, r["investor_id"], sender, [*people.get("to", []), *people.get("cc", [])])
+    return found
+
+
 def decided_cards(conn, user: dict, window_min: float, limit: int = 50) -> list[dict]:
     rows = db_proposals.list_cards(conn, "decided", limit, viewer_id=user["id"])
     email_ids = [r["email_id"] for r in rows]
     people = db_proposals.recipients(conn, email_ids)
-    found = [(r, card(r, people.get(r["email_id"], {}))) for r in rows]
+    with_them = card_people(conn, rows, people)
+    found = [(r, card(r, people.get(r["email_id"], {}), with_them[r["id"]])) for r in rows]
     found += meeting_cards.rows_and_cards(conn, "decided", limit, viewer_id=user["id"])
     found.sort(key=lambda pair: (pair[0]["decided_at"] or "", pair[0]["id"]), reverse=True)
     return [with_decision(shown, r, user, window_min) for r, shown in found[:limit]]
@@ -295,7 +360,9 @@ def cards(conn, viewer_id: int, status: str = "pending", limit: int = 1000, ids=
     rows = db_proposals.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
     email_ids = [r["email_id"] for r in rows]
     people, holders = db_proposals.recipients(conn, email_ids), db_proposals.holders(conn, email_ids)
-    found = [{**card(r, people.get(r["email_id"], {})), "teammates": holders.get(r["email_id"], [])} for r in rows]
+    with_them = card_people(conn, rows, people)
+    found = [{**card(r, people.get(r["email_id"], {}), with_them[r["id"]]), "teammates": holders.get(r["email_id"], [])}
+             for r in rows]
     found += meeting_cards.cards(conn, status, limit, ids, viewer_id)
     found.sort(key=lambda c: (card_date(c), c["id"]), reverse=True)  # newest email or meeting first
     return found[:limit]

@@ -1,4 +1,10 @@
-/* Admin page: enrolled mailboxes, their sync state and progress, enroll / run-now / rematch. */
+/* Admin page: enrolled mailboxes, their sync in words (whose mailbox, what it is doing, what the last sync
+   brought), the raw figures one click away under "Details"; enroll / run-now / rematch.
+
+   Progress is honest (issue 24, item 7): a bar with a value only while the mailbox is read page by page and
+   Gmail's total is known and not reached; otherwise an indeterminate bar and a count so far, never a full
+   bar while running. Rows are kept and updated in place on every poll (no rebuilt table, no flicker, open
+   Details stay open), and when a mailbox's sync finishes its summary is announced above the table. */
 "use strict";
 
 (function () {
@@ -7,99 +13,275 @@
   const body = document.getElementById("accounts-body");
   const message = document.getElementById("admin-message");
   const errorBox = document.getElementById("admin-error");
+  const summaries = document.getElementById("sync-summaries");
+  const rows = new Map(); // account id → {tr, cells, keys}
+  const wasRunning = new Map(); // account id → {running, runId} at the last poll
+  const number = (n) => Number(n).toLocaleString("en-US");
 
   function show(node, text) {
     node.textContent = text || "";
     node.hidden = !text;
   }
 
-  function progressCell(account) {
+  function whose(account) {
+    return account.owner ? `${account.owner}'s mailbox` : `The mailbox ${account.email}`;
+  }
+
+  function running(account) {
+    return account.state === "running" || (account.last_run && account.last_run.status === "running");
+  }
+
+  // -- the sync column: what the mailbox is doing now --------------------------------------------
+  function progressState(account) {
+    // {determinate, done, total, text}: a value only when the total is known and not yet reached.
     const { done, total, phase } = account.progress;
-    if (phase === "incremental" && account.state !== "running") return el("td", {}, "up to date");
-    const percent = total ? Math.min(100, Math.round((100 * done) / total)) : 0;
-    const bar = el("progress", { max: 100, value: percent, title: `${done} of ${total}` });
-    return el("td", {}, bar, ` ${done} / ${total} (${phase})`);
-  }
-
-  function lastRunCell(run) {
-    if (!run) return el("td", {}, "never");
-    const text = `${run.kind}: ${run.status}, +${run.messages_added} ` +
-      `(${relativeDate(run.finished_at || run.started_at)})`;
-    const cell = el("td", { title: formatDate(run.started_at) }, text);
-    if (run.error) cell.append(el("div", { className: "error" }, run.error));
-    return cell;
-  }
-
-  function captureCell(account) {
-    // What the targeted capture did: scope, listed / fetched / skipped, quota units per captured message,
-    // the targeted backfills queued for new investors, and attachment bytes waiting behind the mail.
-    const c = account.capture;
-    const lines = [
-      `${c.scope} scope: ${c.listed} listed, ${c.fetched} fetched, ${c.skipped} skipped`,
-      c.units_per_captured === null ? `${c.units} quota units` :
-        `${c.units_per_captured} units per captured message (${c.captured} captured)`,
-    ];
-    if (c.backfill.pending) lines.push(`${count(c.backfill.pending, "investor backfill")} queued`);
-    const last = c.backfill.recent.find((b) => b.status === "done");
-    if (last) lines.push(`last investor backfill: ${last.term}, ${last.found} found`);
-    if (c.attachments_waiting) lines.push(`${count(c.attachments_waiting, "attachment")} waiting`);
-    const cell = el("td", { className: "capture" });
-    lines.forEach((line, i) => cell.append(i ? el("div", {}, line) : line));
-    cell.dataset.scope = c.scope;
-    return cell;
-  }
-
-  const number = (n) => Number(n).toLocaleString("en-US");
-
-  function quotaCell(quota) {
-    // Units Gmail charged this mailbox in the last minute / hour, and the pace the client keeps now.
-    const cell = el("td", { className: "num" },
-      `${number(quota.units_last_minute)} / min · ${number(quota.units_last_hour)} / h`,
-      el("div", { className: "status" }, `pace ${number(quota.pace_units_per_min)} / min`));
-    cell.dataset.quotaUnits = "";
-    if (quota.rate_limited_last_hour) {
-      cell.append(el("div", { className: "error" }, `${quota.rate_limited_last_hour} rate-limited in the last hour`));
+    const stored = account.counts.matched;
+    const storedText = stored ? `; ${count(stored, "investor email")} stored so far` : "";
+    if (!running(account)) return null;
+    const listing = phase === "backfill" || phase === "full_resync";
+    if (listing && total > 0 && done < total) {
+      return { determinate: true, done, total,
+               text: `Reading ${whose(account)}: ${number(done)} of about ${count(total, "message")}${storedText}.` };
     }
-    return cell;
+    if (listing && total > 0 && done >= total) {  // every id listed: what is left is fetching the investor mail
+      return { determinate: false, text: `Fetching investor mail from ${whose(account)}… ` +
+               `${count(done, "message")} read${storedText}.` };
+    }
+    if (phase === "incremental") {
+      return { determinate: false, text: `Looking for new mail in ${whose(account)}…${stored ? ` ${count(stored, "investor email")} stored.` : ""}` };
+    }
+    return { determinate: false, text: `Reading ${whose(account)}… ${count(done, "message")} so far${storedText}.` };
   }
 
-  function quotaLine(quota) {
+  const STATE_WORDS = { idle: "Up to date", running: "Syncing", error: "Sync failed",
+                        needs_reconsent: "Needs Google consent again", disabled: "Paused" };
+
+  function syncCell(cell, account) {
+    // The <progress> element stays the same node across polls: only its value (or its absence) changes.
+    const state = progressState(account);
+    let bar = cell.querySelector("progress");
+    let label = cell.querySelector(".sync-text");
+    if (!label) {
+      label = el("div", { className: "sync-text" });
+      cell.replaceChildren(label);
+    }
+    if (!state) {
+      if (bar) bar.remove();
+      const words = account.state === "idle" && account.last_run && account.last_run.status !== "ok"
+        ? "Needs attention" : STATE_WORDS[account.state] || account.state;
+      label.className = "sync-text";
+      label.replaceChildren(el("span", { className: `state state-${account.state}` }, words));
+      if (account.last_error && account.state !== "idle") {
+        label.append(el("div", { className: "error" }, account.last_error));
+      }
+      return;
+    }
+    if (!bar) {
+      bar = el("progress", {});
+      cell.prepend(bar);
+    }
+    if (state.determinate) {
+      bar.max = state.total;
+      bar.value = state.done;
+      bar.setAttribute("aria-valuetext", `${number(state.done)} of ${number(state.total)}`);
+    } else {
+      bar.removeAttribute("value"); // indeterminate: Chromium draws it moving, with no fill level
+      bar.removeAttribute("aria-valuetext");
+    }
+    bar.dataset.state = state.determinate ? "determinate" : "indeterminate";
+    bar.setAttribute("aria-label", state.text);
+    label.className = "sync-text";
+    label.textContent = state.text;
+  }
+
+  // -- the last sync, in a sentence ----------------------------------------------------------------
+  function runSentence(account) {
+    const run = account.last_run;
+    if (!run) return "Not synced yet.";
+    if (run.status === "running") return `Started ${formatDate(run.started_at)}.`;
+    const when = relativeDate(run.finished_at || run.started_at);
+    const first = run.kind === "backfill";
+    let text = first ? `First sync ${when}: ` : `${when[0].toUpperCase()}${when.slice(1)}: `;
+    text += run.messages_added ? `${count(run.messages_added, first ? "email" : "new email")} captured`
+      : first ? "no investor email found" : "no new email";
+    if (run.status === "partial") text += ", some could not be read yet (the next sync retries them)";
+    if (run.status === "error") text = `${first ? "First sync" : "Sync"} ${when} stopped: ${run.error || "an error"}`;
+    return `${text}.`;
+  }
+
+  function completionSentence(account) {
+    // "Ana's mailbox: 312 emails with 41 investors captured, 3 cards to review."
+    const run = account.last_run;
+    if (run.status === "error") return `${whose(account)}: the sync stopped (${run.error || "an error"}).`;
+    const added = run.messages_added;
+    let text = `${whose(account)}: ${count(added, run.kind === "backfill" ? "email" : "new email")}`;
+    if (added && account.counts.investors) text += ` with ${count(account.counts.investors, "investor")}`;
+    text += " captured";
+    if (account.cards_pending !== null && account.cards_pending !== undefined) {
+      text += `, ${count(account.cards_pending, "card")} to review`;
+    }
+    return `${text}.`;
+  }
+
+  function announce(account) {
+    const item = el("li", {}, completionSentence(account));
+    if (account.cards_pending) item.append(" ", el("a", { href: "/capture" }, "Review them"));
+    item.dataset.accountId = account.id;
+    const old = summaries.querySelector(`li[data-account-id="${account.id}"]`);
+    if (old) old.replaceWith(item); else summaries.append(item);
+    summaries.hidden = false;
+  }
+
+  // -- the raw figures, one click away ---------------------------------------------------------
+  function figureRows(account) {
+    const c = account.capture;
+    const q = account.quota;
+    const run = account.last_run;
+    const list = [
+      ["Messages in the CRM from this mailbox", account.counts.messages],
+      ["Linked to an investor", account.counts.matched],
+      ["Investors", account.counts.investors],
+      ["Capture scope", c.scope],
+      ["Listed", c.listed], ["Fetched", c.fetched], ["Skipped", c.skipped], ["Captured", c.captured],
+      ["Gmail quota units used", c.units],
+      ["Quota units per captured message", c.units_per_captured === null ? "—" : c.units_per_captured],
+      ["Quota units, last minute", q.units_last_minute], ["Quota units, last hour", q.units_last_hour],
+      ["Pace kept (units per minute)", q.pace_units_per_min],
+      ["Rate-limited answers, last hour", q.rate_limited_last_hour],
+      ["Waiting to be fetched", account.queued], ["Given up after retries", account.given_up],
+      ["Attachments waiting", c.attachments_waiting], ["Investor backfills queued", c.backfill.pending],
+      ["Progress (done / total)", `${number(account.progress.done)} / ${number(account.progress.total)}`],
+      ["Phase", account.progress.phase],
+    ];
+    const last = c.backfill.recent.find((b) => b.status === "done");
+    if (last) list.push(["Last investor backfill", `${last.term}: ${number(last.found)} found`]);
+    if (run) {
+      list.push(["Last run", `${run.kind}, ${run.status}`], ["Started", formatDate(run.started_at)]);
+      if (run.finished_at) list.push(["Finished", formatDate(run.finished_at)]);
+      list.push(["Added / updated / deleted / failed",
+                 `${run.messages_added} / ${run.messages_updated ?? 0} / ${run.messages_deleted ?? 0} / ${run.messages_failed ?? 0}`]);
+    }
+    return list;
+  }
+
+  function detailsCell(cell, account) {
+    let details = cell.querySelector("details");
+    if (!details) {
+      details = el("details", { className: "figures-details" }, el("summary", {}, "Details"), el("dl", { className: "figures" }));
+      cell.replaceChildren(details);
+    }
+    const list = details.querySelector("dl");
+    list.replaceChildren(...figureRows(account).flatMap(([label, value]) => [
+      el("dt", {}, label), el("dd", {}, typeof value === "number" ? number(value) : String(value))]));
+    details.dataset.quotaUnits = "";
+  }
+
+  // -- rows, kept and updated in place -------------------------------------------------------------
+  function makeRow(account) {
+    const sync = el("button", { type: "button" }, "Sync now");
+    sync.addEventListener("click", () => act("POST", "/api/email/sync/run-now", { account_id: account.id },
+                                             `Sync of ${whose(account)} started.`));
+    const cells = { mailbox: el("td", { className: "mailbox" }), sync: el("td", { className: "sync" }),
+                    last: el("td", { className: "last-run" }), mail: el("td", { className: "mail" }),
+                    details: el("td", { className: "capture" }), action: el("td", {}, sync) };
+    const tr = el("tr", {}, ...Object.values(cells));
+    tr.dataset.accountId = account.id;
+    return { tr, cells, button: sync, keys: {} };
+  }
+
+  function update(row, key, value, render) {
+    // Re-render a cell only when what it shows changed.
+    const text = JSON.stringify(value);
+    if (row.keys[key] === text) return;
+    row.keys[key] = text;
+    render();
+  }
+
+  function updateRow(row, account) {
+    const { cells } = row;
+    update(row, "mailbox", [account.owner, account.email, account.calendar], () => cells.mailbox.replaceChildren(
+      account.owner || account.email, account.owner ? el("div", { className: "status" }, account.email) : "",
+      calendarLine(account.calendar)));
+    update(row, "sync", [account.state, account.progress, account.counts.matched, account.last_error,
+                         account.last_run && account.last_run.status], () => syncCell(cells.sync, account));
+    update(row, "last", [account.last_run, relativeDate(account.last_run && account.last_run.finished_at)], () => {
+      cells.last.replaceChildren(runSentence(account));
+      cells.last.title = account.last_run ? formatDate(account.last_run.started_at) : "";
+    });
+    update(row, "mail", [account.counts, account.cards_pending], () => {
+      const c = account.counts;
+      cells.mail.replaceChildren(c.matched ? `${count(c.matched, "email")} with ${count(c.investors, "investor")}`
+        : "No investor email yet");
+      if (account.cards_pending) {
+        cells.mail.append(el("div", {}, el("a", { href: "/capture" }, `${count(account.cards_pending, "card")} to review`)));
+      }
+    });
+    detailsCell(cells.details, account);
+    row.button.disabled = running(account);
+  }
+
+  function render(accounts) {
+    const seen = new Set();
+    for (const account of accounts) {
+      seen.add(account.id);
+      let row = rows.get(account.id);
+      if (!row) {
+        row = makeRow(account);
+        rows.set(account.id, row);
+        body.append(row.tr);
+      }
+      updateRow(row, account);
+      // A sync this page saw running, or one that started and finished between two polls, is announced.
+      const now = running(account);
+      const runId = account.last_run ? account.last_run.id : null;
+      const seenBefore = wasRunning.has(account.id);
+      const finished = !now && account.last_run && seenBefore &&
+        (wasRunning.get(account.id).running || wasRunning.get(account.id).runId !== runId);
+      if (finished) announce(account);
+      wasRunning.set(account.id, { running: now, runId });
+    }
+    for (const [id, row] of rows) {
+      if (!seen.has(id)) { row.tr.remove(); rows.delete(id); }
+    }
+  }
+
+  function quotaFigures(quota) {
     return `Gmail quota profile ${quota.profile}: ${number(quota.user_units_per_min)} units per minute per user; ` +
       `each mailbox paced at ${number(quota.pace_units_per_min)} / min (messages.get costs ` +
       `${quota.costs["messages.get"]} units).`;
   }
 
-  function row(account) {
-    const sync = el("button", { type: "button", disabled: account.state === "running" }, "Sync now");
-    sync.addEventListener("click", () => act("POST", "/api/email/sync/run-now", { account_id: account.id },
-                                             `Sync of ${account.email} started.`));
-    const tr = el("tr", {},
-      el("td", {}, account.email),
-      el("td", {}, el("span", { className: `state state-${account.state}` }, account.state.replace("_", " "))),
-      progressCell(account), lastRunCell(account.last_run),
-      el("td", { className: "num", title: `${account.counts.messages} messages in this mailbox` },
-         String(account.counts.matched)),
-      quotaCell(account.quota), captureCell(account),
-      el("td", {}, sync));
-    tr.dataset.accountId = account.id;
-    if (account.last_error && account.state !== "idle") tr.append(el("td", { className: "error" }, account.last_error));
-    return tr;
+  // Calendar capture's own state (issue 25): mail goes on whatever it says.
+  function calendarLine(calendar) {
+    if (!calendar || !calendar.enabled) return "";
+    const trouble = ["not_granted", "needs_reconsent", "error"].includes(calendar.status);
+    return el("div", { className: trouble ? "error calendar-status" : "status calendar-status",
+                       title: calendar.error || "" }, calendar.label);
+  }
+
+  function schedulerSentence(scheduler) {
+    if (!scheduler.running) return "Automatic syncing is off: mail is synced only when you ask.";
+    const next = scheduler.next_run_at ? `; the next one at ${formatDate(scheduler.next_run_at)}` : "";
+    const minutes = scheduler.interval_min;
+    const every = minutes % 60 === 0 ? count(minutes / 60, "hour") : count(minutes, "minute");
+    return `Every mailbox is synced every ${every.replace(/^1 /, "")}${next}.`;
   }
 
   async function refresh() {
     try {
       const status = await api("GET", "/api/email/status");
-      const scheduler = status.scheduler;
-      document.getElementById("scheduler").textContent = scheduler.running
-        ? `Scheduler on, every ${scheduler.interval_min} min; next ${formatDate(scheduler.next_run_at)}`
-        : "Scheduler off";
-      document.getElementById("quota").textContent = quotaLine(status.quota);
-      body.replaceChildren(...status.accounts.map(row));
+      document.getElementById("scheduler").textContent = schedulerSentence(status.scheduler);
+      document.getElementById("quota").textContent = quotaFigures(status.quota);
+      document.getElementById("gmail-figures").hidden = false;
+      const horizon = document.getElementById("horizon-days");
+      if (horizon && status.propose_since_days !== undefined) horizon.textContent = count(status.propose_since_days, "day");
+      render(status.accounts);
       document.getElementById("accounts").hidden = !status.accounts.length;
       document.getElementById("accounts-empty").hidden = !!status.accounts.length;
       show(errorBox, "");
     } catch (err) {
-      show(errorBox, err.status === 503 ? "The Gmail integration is off (CRM_GMAIL_INTEGRATION_ENABLED)." : err.message);
+      show(errorBox, err.status === 503 ? "Gmail capture is switched off on this server: ask whoever runs it to turn it on."
+        : err.message);
     }
   }
 
@@ -131,7 +313,8 @@
     "POST", "/api/email/sync/run-now", {}, (r) => `Started ${count(r.started.length, "sync")}.`));
   document.getElementById("rematch").addEventListener("click", () => act(
     "POST", "/api/email/rematch", {},
-    (r) => `Rematched ${r.emails} emails: ${r.linked} linked, ${r.unlinked} unlinked, ${r.queued} to fetch.`));
+    (r) => `Matched stored email again: ${count(r.linked, "email")} linked to an investor, ${r.unlinked} unlinked, ` +
+      `${count(r.queued, "email")} to fetch.`));
 
   window.crm.me.then((user) => {
     if (user.role !== "admin") {

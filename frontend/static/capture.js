@@ -177,6 +177,18 @@
     entry.drafter.dataset.draftedBy = entry.proposal.drafted_by || "crm";
   }
 
+  /* The card's who (issue 24, item 8): the investor's person the email is with, then the investor
+     ("Leo Park · Fjord Capital"); without a known person, the investor and its firm as before. */
+  function cardWho(proposal) {
+    const investor = proposal.investor;
+    const people = (proposal.people || []).map((p) => p.name);
+    if (!people.length) {
+      return [el("strong", {}, investor.name), investor.firm ? el("span", { className: "status" }, ` · ${investor.firm}`) : null];
+    }
+    return [el("strong", { className: "card-person" }, people.join(", ")),
+            el("span", { className: "status" }, ` · ${investor.firm || investor.name}`)];
+  }
+
   function build(entry) {
     const proposal = entry.proposal;
     const node = el("article", { className: "card", tabIndex: 0, id: `proposal-${proposal.id}` });
@@ -189,7 +201,7 @@
     node.classList.toggle("selected", selected.has(proposal.id));
     node.append(
       el("header", { className: "card-head" }, entry.checkbox,
-        el("strong", {}, investor.name), investor.firm ? el("span", { className: "status" }, ` · ${investor.firm}`) : null,
+        ...cardWho(proposal),
         el("span", { className: "card-date" }, formatDate(dateOf(proposal)))),
       el("div", { className: "card-subject" }, subjectOf(proposal)),
       el("div", { className: "status" }, meeting

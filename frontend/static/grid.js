@@ -1,10 +1,12 @@
 /* The investor grid: list, filter, sort, expand a row for its notes, add notes and investors inline;
-   each name opens the investor page; "Going cold" lists relationships to warm up (?stale=1). */
+   each name opens the investor page; "Going cold" lists relationships to warm up (?stale=1). A new
+   investor's row says while the team's mailboxes are searched for its mail, and fills in once they are. */
 "use strict";
 
 (function () {
   const { api, el, formatDate, relativeDate, splitList } = window.crm;
-  const state = { investors: [], sort: "name", filter: "", open: new Set(), cold: false };
+  const state = { investors: [], sort: "name", filter: "", open: new Set(), cold: false, email: false,
+                  searching: new Map() }; // investor id → its search state (search_watch.js)
   const COLUMNS = 8;
   const body = document.getElementById("grid-body");
   const table = document.getElementById("grid");
@@ -46,12 +48,30 @@
     toggle.addEventListener("click", () => toggleNotes(inv.id));
     tr.append(el("td", {}, el("a", { className: "investor-link", href: `/investors/${inv.id}` }, inv.name)),
               el("td", {}, inv.firm || ""), addresses(inv), el("td", { className: "num" }, toggle),
-              el("td", { className: "last-contact", title: inv.last_contact_at ? formatDate(inv.last_contact_at) : "" },
-                 relativeDate(inv.last_contact_at)),
+              lastContactCell(inv),
               el("td", { className: "closest", title: inv.closest ? inv.closest.email : "" }, inv.closest ? inv.closest.name : ""),
               strengthCell(inv),
               el("td", { className: "next-meeting" }, inv.next_meeting_at ? formatDate(inv.next_meeting_at) : ""));
     return tr;
+  }
+
+  function lastContactCell(inv) {
+    const search = state.searching.get(inv.id);
+    if (search) {
+      return el("td", { className: "last-contact searching", title: "the team's mailboxes are being searched for this investor's mail" },
+                window.crm.searchWatch.message(search, inv.name));
+    }
+    return el("td", { className: "last-contact", title: inv.last_contact_at ? formatDate(inv.last_contact_at) : "" },
+              relativeDate(inv.last_contact_at));
+  }
+
+  /* Follow the search for a new investor's mail: the row says so, and the grid reloads when it is over. */
+  function watchSearch(inv) {
+    const finished = () => { state.searching.delete(inv.id); load(); };
+    window.crm.searchWatch.watch(inv.id, {
+      onProgress: (search) => { state.searching.set(inv.id, search); render(); },
+      onDone: finished, onGiveUp: finished,
+    });
   }
 
   function strengthCell(inv) {
@@ -135,7 +155,9 @@
   async function load() {
     showStatus("Loading investors…");
     try {
-      state.investors = (await api("GET", state.cold ? "/api/investors?stale=1" : "/api/investors")).investors;
+      const listed = await api("GET", state.cold ? "/api/investors?stale=1" : "/api/investors");
+      state.investors = listed.investors;
+      state.email = Boolean(listed.email);
       render();
     } catch (err) {
       if (err.status !== 401) showStatus(`Could not load investors: ${err.message}`, true);
@@ -162,6 +184,7 @@
         form.reset();
         form.hidden = true;
         render();
+        if (state.email) watchSearch(investor);
       } catch (err) {
         error.textContent = err.message;
         error.hidden = false;

@@ -1,5 +1,6 @@
 /* The investor page: profile (with the next meeting), the timeline (notes, captured emails, meetings, pending
-   cards decidable here, paged with "Older") and who on the team knows this investor best. */
+   cards decidable here, paged with "Older") and who on the team knows this investor best. While the team's
+   mailboxes are searched for a new investor's (or a new address's) mail, both say so and fill in as it arrives. */
 "use strict";
 
 (function () {
@@ -11,6 +12,14 @@
   const more = document.getElementById("timeline-more");
   const timelineStatus = document.getElementById("timeline-status");
   let nextBefore = null;
+  let investorName = "";
+  let emailOn = false;
+  let connectionCount = 0;
+  let searching = null; // the search state while the team's mailboxes are searched (search_watch.js)
+  let known = false; // the search state is known: until then no status claims "nothing yet"
+  let gaveUp = false;
+  let watcher = null;
+  const failures = { timeline: "", connections: "" }; // a failed load's message stays until a load succeeds
 
   function when(iso) {
     return el("time", { dateTime: iso || "", title: formatDate(iso) }, relativeDate(iso));
@@ -55,7 +64,7 @@
   function emailItem({ email }) {
     const whom = [...email.to, ...email.cc].map(person).join(", ");
     return [meta(el("span", { className: "badge email" }, "email"), el("span", {}, `${person(email.from)} → ${whom}`),
-                 when(email.date)),
+                 when(email.date), window.crm.investorPeople.withWhom(email.people)),
             el("div", { className: "card-subject" }, email.subject ?? "(subject not shared)"),
             email.snippet ? el("p", { className: "snippet" }, email.snippet) : null,
             el("div", { className: "card-actions" }, viewerToggle(email.id, "Open email"))];
@@ -108,7 +117,7 @@
               draft, el("div", { className: "card-actions" }, approve, reject), message];
     }
     return [meta(el("span", { className: "badge proposal" }, "proposed note"), el("span", {}, `from ${person(card.email.from)}`),
-                 when(card.email.date)),
+                 when(card.email.date), window.crm.investorPeople.withWhom(card.people)),
             el("div", { className: "card-subject" }, card.email.subject || "(no subject)"),
             draft, el("div", { className: "card-actions" }, approve, reject, viewerToggle(card.email.id, "View email")),
             message];
@@ -141,10 +150,12 @@
       nextBefore = page.next_before;
       if (first) showNextMeeting(page.next_meeting);
       more.hidden = !nextBefore;
-      timelineStatus.textContent = list.children.length ? "" : "Nothing yet: no notes, emails, meetings or proposed notes.";
-      if (!page.email && first) timelineStatus.textContent += " Email capture is off: notes only.";
+      emailOn = Boolean(page.email);
+      failures.timeline = "";
+      showStatuses();
     } catch (err) {
-      timelineStatus.textContent = `Could not load the timeline: ${err.message}`;
+      failures.timeline = `Could not load the timeline: ${err.message}`;
+      timelineStatus.textContent = failures.timeline;
     } finally {
       more.disabled = false;
     }
@@ -170,13 +181,16 @@
   async function loadConnections() {
     const status = document.getElementById("connections-status");
     try {
-      const { connections, email } = await api("GET", `/api/investors/${investorId}/connections`);
+      const { connections, people } = await api("GET", `/api/investors/${investorId}/connections`);
       document.getElementById("connections-body").replaceChildren(...connections.map(connectionRow));
+      window.crm.investorPeople.showConnections(people);
       document.getElementById("connections").hidden = !connections.length;
-      status.textContent = connections.length ? "" : email ? "No one on the team has emailed them yet."
-        : "Email capture is off.";
+      connectionCount = connections.length;
+      failures.connections = "";
+      showStatuses();
     } catch (err) {
-      status.textContent = `Could not load connections: ${err.message}`;
+      failures.connections = `Could not load connections: ${err.message}`;
+      status.textContent = failures.connections;
     }
   }
 
@@ -202,19 +216,60 @@
     });
   }
 
+  /* What the timeline and "Who knows them" say when they show nothing (or while mail is still searched for). */
+  function showStatuses() {
+    if (!known) return;
+    const connections = document.getElementById("connections-status");
+    const searchText = searching ? window.crm.searchWatch.message(searching, investorName) : "";
+    const later = gaveUp ? "The team's mailboxes are still being searched: look again in a few minutes." : "";
+    let timelineText = list.children.length ? "" : "Nothing yet: no notes, emails or proposed notes.";
+    if (!emailOn) timelineText += " Email capture is off: notes only.";
+    timelineStatus.textContent = failures.timeline || searchText || later || timelineText.trim();
+    connections.textContent = failures.connections || searchText || later || (connectionCount ? "" : emailOn
+      ? "No one on the team has emailed them yet." : "Email capture is off.");
+    for (const node of [timelineStatus, connections]) node.classList.toggle("searching", Boolean(searchText));
+  }
+
+  function refresh() {
+    return Promise.all([reload(), loadConnections()]);
+  }
+
+  /* Follow the targeted search for this investor's mail; resolves once its first state is known. */
+  function watchSearch() {
+    if (watcher) watcher.stop();
+    gaveUp = false;
+    watcher = window.crm.searchWatch.watch(investorId, {
+      onProgress: (state) => { const fresh = !searching; searching = state; if (fresh) showStatuses(); else refresh(); },
+      onDone: () => { searching = null; refresh(); },
+      onGiveUp: () => { searching = null; gaveUp = true; refresh(); },
+    });
+    return watcher.first;
+  }
+
   async function start() {
     const status = document.getElementById("investor-status");
+    let investor;
     try {
-      window.crm.investorProfile.setup(await api("GET", `/api/investors/${investorId}`));
+      investor = await api("GET", `/api/investors/${investorId}`);
+      window.crm.investorPeople.setup(investor);
     } catch (err) {
       if (err.status !== 401) status.textContent = err.status === 404 ? "No such investor." : err.message;
       return;
     }
+    investorName = investor.name;
+    window.crm.investorProfile.setup(investor, (saved) => {
+      investorName = saved.name;
+      if (emailOn) watchSearch(); // a new address: its mail is searched for now
+    });
     status.hidden = true;
     document.getElementById("relationship").hidden = false;
     more.addEventListener("click", () => loadPage(false));
     setupNoteForm();
-    await Promise.all([reload(), loadConnections()]);
+    document.addEventListener("investor-people-changed", () => refresh());
+    await refresh();
+    if (emailOn) await watchSearch();
+    known = true;
+    showStatuses();
   }
 
   window.crm.me.then(start, () => {});

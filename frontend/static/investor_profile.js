@@ -19,7 +19,8 @@
     form.elements.domains.value = investor.domains.join(", ");
   }
 
-  function setup(investor) {
+  /* `onSaved(investor)`: after a save (the page then follows the search for a new address's mail). */
+  function setup(investor, onSaved) {
     show(investor);
     document.getElementById("profile").hidden = false;
     document.getElementById("edit-toggle").addEventListener("click", () => {
@@ -35,7 +36,9 @@
           emails: splitList(form.elements.emails.value), domains: splitList(form.elements.domains.value),
         });
         show(saved);
+        document.dispatchEvent(new CustomEvent("investor-saved", { detail: saved })); // People shows it too
         form.hidden = true;
+        if (onSaved) onSaved(saved);
       } catch (err) {
         error.textContent = err.message;
         error.hidden = false;
@@ -43,5 +46,5 @@
     });
   }
 
-  window.crm.investorProfile = { setup };
+  window.crm.investorProfile = { setup, show };
 })();
