@@ -64,16 +64,11 @@ def seed_mailbox(root: str) -> str:
     return root
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
-
-
-def measure(lag: float, count: int, rng: random.Random) -> dict:
-    work = tempfile.mkdtemp(prefix=f"bench-fresh-{int(lag)}-")
+def start_site(work: str, extra=()) -> tuple:
+    """The emulator (2026 profile, `extra` flags) over seed_mailbox and a CRM process at default settings with OWNER
+    as its admin: (emulator, its url, server, its url, OWNER's token, the CRM's data dir)."""
     keys = service_account(os.path.join(work, "sa"))
-    emulator, url = start_emulator_process(seed_mailbox(os.path.join(work, "mail")), keys[1], "2026",
-                                           extra=("--search-lag-sec", str(lag)))
+    emulator, url = start_emulator_process(seed_mailbox(os.path.join(work, "mail")), keys[1], "2026", extra=extra)
     data_dir = os.path.join(work, "data")
     os.makedirs(data_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
@@ -81,6 +76,17 @@ def measure(lag: float, count: int, rng: random.Random) -> dict:
     manage(env, "create-user", "--email", OWNER, "--name", "Ann Silva", "--role", "admin", "--password", "x" * 16)
     token = manage(env, "issue-token", "--email", OWNER).splitlines()[-1].strip()
     server, base = start_crm_process(env, data_dir)
+    return emulator, url, server, base, token, data_dir
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def measure(lag: float, count: int, rng: random.Random) -> dict:
+    work = tempfile.mkdtemp(prefix=f"bench-fresh-{int(lag)}-")
+    emulator, url, server, base, token, _data_dir = start_site(work, ("--search-lag-sec", str(lag)))
     seen: dict[str, float] = {}
     stop = threading.Event()
     try:
