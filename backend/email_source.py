@@ -13,14 +13,13 @@ A provider has three methods; `conn` is the request's connection, `viewer` the s
         `limit` of each kind; an item is {"kind", "at", "id", <kind>: payload}; `bound(kind)` gives
         the (at, id) an item of that kind must be below (see backend.timeline.Cursor.bound).
     connections(conn, investor_id, viewer) -> [{user, strength, last_sent, ...}] strongest first
-    grid(conn) -> {investor_id: {"strength", "closest": {id, name, email}, "last_two_way_at"}}
+    grid(conn) -> {investor_id: {"strength", "closest": {id, name, email}, "last_two_way_at", "next_meeting_at"?}}
 
 and optionally `merge_investors(conn, keep, gone)`, `connections_and_people(conn, investor_id, viewer)` →
 (connections, [{person, connections}]: who knows each of an investor's people) and `people_changed(conn, investor_id)` (its people changed: pending cards
 that still hold the CRM's own draft are drafted again, so they name the right person; issue 24, item 8).
-Also optional:
-    next_meeting(conn, investor_id, viewer) -> {id, start, end, title, ...} | None
-        the investor's next meeting not yet ended (calendar capture), as the viewer may see it.
+and optionally `next_meeting(conn, investor_id, viewer)` → {id, start, end, title, ...} | None: the investor's
+next meeting not yet ended (calendar capture), as the viewer may see it.
 """
 from __future__ import annotations
 

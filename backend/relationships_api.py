@@ -65,7 +65,7 @@ def stale_requested(query: dict) -> bool:
 
 
 def with_relationships(req, investors: list[dict]) -> list[dict]:
-    """Add strength, closest and last_two_way_at to grid rows; with ?stale=1 keep only those going cold
+    """Add strength, closest, last_two_way_at and next_meeting_at to grid rows; with ?stale=1 keep only those going cold
     (last two-way contact older than CRM_STALE_DAYS), strongest first."""
     stale = stale_requested(req.query)
     provider = email_source.current()
@@ -75,6 +75,7 @@ def with_relationships(req, investors: list[dict]) -> list[dict]:
         investor["strength"] = fact.get("strength")
         investor["closest"] = fact.get("closest")
         investor["last_two_way_at"] = fact.get("last_two_way_at")
+        investor["next_meeting_at"] = fact.get("next_meeting_at")
     if not stale:
         return investors
     cutoff = iso_after(-req.handler.server.settings.stale_days * 86400)

@@ -64,9 +64,9 @@ def seed_mailbox(root: str) -> str:
     return root
 
 
-def one_mailbox_crm(work: str, url: str, keys, investor: dict):
-    """A CRM process on the emulator at `url`, every CRM_GMAIL_* at its default: OWNER (admin, with a token),
-    `investor` added, OWNER's mailbox enrolled and synced once. (process, base URL, token)."""
+def _crm_process(work: str, url: str, keys) -> tuple:
+    """A CRM process on the emulator at `url`, every CRM_GMAIL_* at its default, OWNER its admin with a token:
+    (process, base URL, token, data dir)."""
     data_dir = os.path.join(work, "data")
     os.makedirs(data_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
@@ -74,6 +74,22 @@ def one_mailbox_crm(work: str, url: str, keys, investor: dict):
     manage(env, "create-user", "--email", OWNER, "--name", "Ann Silva", "--role", "admin", "--password", "x" * 16)
     token = manage(env, "issue-token", "--email", OWNER).splitlines()[-1].strip()
     server, base = start_crm_process(env, data_dir)
+    return server, base, token, data_dir
+
+
+def start_site(work: str, extra=()) -> tuple:
+    """The emulator (2026 profile, `extra` flags) over seed_mailbox and a CRM process at default settings with OWNER
+    as its admin: (emulator, its url, server, its url, OWNER's token, the CRM's data dir)."""
+    keys = service_account(os.path.join(work, "sa"))
+    emulator, url = start_emulator_process(seed_mailbox(os.path.join(work, "mail")), keys[1], "2026", extra=extra)
+    server, base, token, data_dir = _crm_process(work, url, keys)
+    return emulator, url, server, base, token, data_dir
+
+
+def one_mailbox_crm(work: str, url: str, keys, investor: dict):
+    """A CRM process on the emulator at `url` (as _crm_process) with `investor` added, OWNER's mailbox enrolled and
+    synced once. (process, base URL, token)."""
+    server, base, token, _data_dir = _crm_process(work, url, keys)
     try:
         http(f"{base}/api/investors", "POST", investor, token)
         http(f"{base}/api/email/accounts/enroll-all", "POST", {}, token)

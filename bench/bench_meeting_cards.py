@@ -24,8 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench_freshness import INVESTOR, OWNER, http, manage, percentile, seed_mailbox  # noqa: E402
-from bench_support import capture_environ, service_account, start_crm_process, start_emulator_process  # noqa: E402
+from bench_freshness import INVESTOR, OWNER, http, percentile, start_site  # noqa: E402
 
 from backend.db import connect  # noqa: E402
 from email_integration.calendar.meetings import apply_events  # noqa: E402
@@ -47,15 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = tempfile.mkdtemp(prefix="bench-meeting-cards-")
-    keys = service_account(os.path.join(work, "sa"))
-    emulator, url = start_emulator_process(seed_mailbox(os.path.join(work, "mail")), keys[1], "2026")
-    data_dir = os.path.join(work, "data")
-    os.makedirs(data_dir)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
-    env.update(capture_environ(url, keys[0]), CRM_DATA_DIR=data_dir, CRM_PORT="0", CRM_HOST="127.0.0.1")
-    manage(env, "create-user", "--email", OWNER, "--name", "Ann Silva", "--role", "admin", "--password", "x" * 16)
-    token = manage(env, "issue-token", "--email", OWNER).splitlines()[-1].strip()
-    server, base = start_crm_process(env, data_dir)
+    emulator, _url, server, base, token, data_dir = start_site(work)
     seen: dict[str, float] = {}
     stop = threading.Event()
     try:

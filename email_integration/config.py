@@ -68,6 +68,7 @@ class GmailConfig:
     calendar_api_base: str = ""  # "": Google's, or CRM_GMAIL_API_BASE when that points elsewhere (the emulator)
     calendar_months_back: int = 24  # the bounded full sync: this far back ...
     calendar_days_ahead: int = 90  # ... and this far ahead
+    calendar_max_attendees: int = 15  # an event with more people is a conference or an all-hands: never stored
     api_base: str = GMAIL_API_BASE
     token_uri: str = "https://oauth2.googleapis.com/token"
     errors: list = field(default_factory=list, repr=False)  # one line per bad value seen at load
@@ -206,6 +207,7 @@ _PARSERS = (
     ("calendar_api_base", _url),
     ("calendar_months_back", _number(int, 1, 120)),
     ("calendar_days_ahead", _number(int, 1, 3650)),
+    ("calendar_max_attendees", _number(int, 1, 10000)),
     ("api_base", _url),
     ("token_uri", _url),
 )
@@ -215,7 +217,8 @@ _PARSERS = (
 _NAMES = {"intake_max_open_cards": "CRM_INTAKE_MAX_OPEN_CARDS", "intake_draft_wait_sec": "CRM_INTAKE_DRAFT_WAIT_SEC",
           "undo_window_min": "CRM_UNDO_WINDOW_MIN", "calendar_enabled": "CRM_CALENDAR",
           "calendar_poll_sec": "CRM_CALENDAR_POLL_SEC", "calendar_api_base": "CRM_CALENDAR_API_BASE",
-          "calendar_months_back": "CRM_CALENDAR_MONTHS_BACK", "calendar_days_ahead": "CRM_CALENDAR_DAYS_AHEAD"}
+          "calendar_months_back": "CRM_CALENDAR_MONTHS_BACK", "calendar_days_ahead": "CRM_CALENDAR_DAYS_AHEAD",
+          "calendar_max_attendees": "CRM_CALENDAR_MAX_ATTENDEES"}
 
 
 def env_name(attribute: str) -> str:

@@ -189,13 +189,13 @@ class SyncScheduler:
             elif self.clock() >= (self.next_poll_at or 0):
                 self.run_now(poll=True)  # accounts busy with a run are skipped: that run reads history too
                 self.next_poll_at = self.clock() + self.poll_sec
-            self._meeting_cards()
             if self.next_calendar_at is not None and self.clock() >= self.next_calendar_at:
                 try:
                     self.run_calendar_now()
                 except Exception:  # noqa: BLE001 - e.g. the database busy: the mail loop goes on
                     log.exception("calendar poll could not start")
                 self.next_calendar_at = self.clock() + self.calendar_sec
+            self._meeting_cards()
             due = min(self.next_run_at or 0, self.next_poll_at or 0,
                       self.next_calendar_at if self.next_calendar_at is not None else float("inf"))
             self._wake.wait(timeout=min(5.0, max(0.1, due - self.clock())))

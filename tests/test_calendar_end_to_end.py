@@ -8,8 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-calendar_fixtures = pytest.importorskip("calendar_fixtures", reason="cal-api's calendar sync is not merged yet")
-add_event, event = calendar_fixtures.add_event, calendar_fixtures.event
+from calendar_fixtures import add_event, event
 from capture_fixtures import db_rows, start_privacy_crm
 from conftest import PASSWORD
 from ui_browser import browsing

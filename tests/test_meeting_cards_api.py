@@ -128,6 +128,7 @@ def test_the_investor_page_shows_meetings_the_next_one_and_strength(site):
     assert any(i["kind"] == "meeting" and i["meeting"]["title"] == "LP check-in" for i in timeline["items"])
     grid = {i["id"]: i for i in site.member.get("/api/investors").json["investors"]}
     assert grid[kim]["strength"] == 49 and grid[kim]["last_two_way_at"] is not None  # one meeting, hours ago
+    assert grid[kim]["next_meeting_at"] == timeline["next_meeting"]["start"]
     connections = site.member.get(f"/api/investors/{kim}/connections").json["connections"]
     assert [(c["meetings_90d"], c["sent_90d"]) for c in connections] == [(1, 0)]
     # Going cold counts meetings: Omar's last exchange was 200 days ago, then a meeting last week.
@@ -142,3 +143,4 @@ def test_the_investor_page_shows_meetings_the_next_one_and_strength(site):
     # Cancelled: the upcoming meeting is gone from the page.
     store(site, "member2", [cancelled("m2-next")])
     assert site.member.get(f"/api/investors/{kim}/timeline").json["next_meeting"] is None
+    assert {i["id"]: i for i in site.member.get("/api/investors").json["investors"]}[kim]["next_meeting_at"] is None

@@ -197,3 +197,13 @@ def test_rematch_follows_the_investors_addresses(world):
     assert rows(conn, "SELECT m.ical_uid, l.investor_id FROM email_meetings m JOIN email_meeting_investors l "
                       "ON l.meeting_id = m.id") == [("u1", investors["jonas"])]
     assert rows(conn, "SELECT count(*) FROM email_meeting_copies") == [(1,)]
+
+
+def test_the_attendee_limit_is_a_setting(world, monkeypatch):
+    from email_integration.config import CONFIG
+    conn, _users, accounts, _investors, _ = world
+    monkeypatch.setattr(CONFIG, "calendar_max_attendees", 2)
+    three = ("jonas@fjord.vc", "a@elsewhere.example")  # with the owner: three people
+    assert apply(conn, accounts["ann"], [event("ann", id="e1", attendees=three)])["skipped"] == 1
+    monkeypatch.setattr(CONFIG, "calendar_max_attendees", 3)
+    assert apply(conn, accounts["ann"], [event("ann", id="e1", attendees=three)])["kept"] == 1

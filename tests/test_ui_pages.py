@@ -43,10 +43,11 @@ def site(tmp_path_factory):
     sync_all(server)
     # A meeting with Kim that ended (its card on /capture, the meeting on her page) and the next one (issue 25).
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    store_events(server, f"admin@{FIRM}", [
-        event("admin", id="pc1", uid="pc1@alder.vc", summary="Fund IV first close review", attendees=("kim@alder.vc",),
+    # In Ben's calendar: he is Kim's closest teammate already (the phone check reads that column).
+    store_events(server, f"ben@{FIRM}", [
+        event("ben", id="pc1", uid="pc1@alder.vc", summary="Fund IV first close review", attendees=("kim@alder.vc",),
               start=now - datetime.timedelta(hours=3)),
-        event("admin", id="pc2", uid="pc2@alder.vc", summary="Fund V preview", attendees=("kim@alder.vc",),
+        event("ben", id="pc2", uid="pc2@alder.vc", summary="Fund V preview", attendees=("kim@alder.vc",),
               start=now + datetime.timedelta(days=2))], now)
     wait_for_meeting_cards(server, 1)
     with browsing(server, emulator) as site:

@@ -225,6 +225,14 @@ def meetings_of_investor(conn, viewer_id: int, investor_id: int, bound: tuple[st
     return [redact(dict(r), r["level"]) for r in rows]
 
 
+def next_meeting_starts(conn, now: str) -> dict[int, str]:
+    """{investor_id: start of their next meeting not yet ended that some teammate did not decline} (the grid's)."""
+    return dict(conn.execute("SELECT l.investor_id, min(m.start_at) FROM email_meeting_investors l JOIN email_meetings m "
+                             "ON m.id = l.meeting_id WHERE m.end_at > ? AND EXISTS (SELECT 1 FROM email_meeting_copies c "
+                             "WHERE c.meeting_id = m.id AND c.response_status != 'declined') GROUP BY l.investor_id",
+                             (now,)).fetchall())
+
+
 def next_meeting(conn, viewer_id: int, investor_id: int, now: str) -> dict | None:
     """The investor's next meeting not yet ended that some teammate did not decline, as the viewer may see it."""
     level, params = level_sql(viewer_id)

@@ -9,7 +9,7 @@
 - Attendees and the organizer are matched to investors with mail's matcher (capture/matcher.py: the address,
   then the domain; never free-mail or the firm's own domain).
 - Nothing at all is written for an event with no investor attendee, an all-day event, an event with more than
-  MAX_ATTENDEES attendees (conferences, all-hands), or an event one of whose attendees the teammate's
+  CRM_CALENDAR_MAX_ATTENDEES (15) attendees (conferences, all-hands), or an event one of whose attendees the teammate's
   exclusions cover (privacy/exclusions.py, as for mail: any participant) — and a copy stored earlier that now
   falls under one of these is removed.
 - Cancelled (status "cancelled", possibly only id and status) removes the teammate's copy; a cancelled
@@ -30,7 +30,7 @@ from email_integration.privacy.exclusions import excluded
 
 from . import db_meetings
 
-MAX_ATTENDEES = 15  # more than this many people (rooms aside): a conference or an all-hands, not a meeting
+MAX_ATTENDEES = 15  # the default of CRM_CALENDAR_MAX_ATTENDEES: more people (rooms aside) is a conference, not a meeting
 RESPONSES = ("needsAction", "declined", "tentative", "accepted")
 VISIBILITIES = ("default", "public", "private", "confidential")
 MAX_TEXT = {"title": 1000, "description": 8000, "location": 1000}
@@ -157,7 +157,7 @@ class _Apply:
         if start_at is None or end_at is None or end_at < start_at:
             return False  # all-day (a date, not a dateTime) or unreadable
         attendees = people(event)
-        if len(attendees) > MAX_ATTENDEES:
+        if len(attendees) > CONFIG.calendar_max_attendees:
             return False
         addresses = [a["address"] for a in attendees]
         if excluded(addresses, self.patterns):

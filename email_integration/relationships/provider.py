@@ -60,6 +60,14 @@ class EmailRelationships:
                           "meeting": _meeting_item(meeting, people[meeting["id"]], mates[meeting["id"]])})
         return items
 
+    def next_meeting(self, conn, investor_id: int, viewer: dict) -> dict | None:
+        """The investor's next meeting (not yet ended, not declined by everyone), as the viewer may see it."""
+        meeting = db_meetings.next_meeting(conn, viewer["id"], investor_id, _now().strftime(ISO_FORMAT))
+        if meeting is None:
+            return None
+        return _meeting_item(meeting, db_meetings.attendees(conn, [meeting["id"]])[meeting["id"]],
+                             db_meetings.teammates_of(conn, [meeting["id"]])[meeting["id"]])
+
     def _with_people(self, conn, investor_id: int, emails: list[dict]) -> None:
         """Each timeline email's `people`: whom of the investor's people it was with (issue 24, item 8)."""
         index = index_for(conn, [investor_id], self.own_domain) if emails else None
@@ -69,14 +77,6 @@ class EmailRelationships:
     def people_changed(self, conn, investor_id: int) -> None:
         """The investor's people changed: its pending CRM-drafted cards name the right person (issue 24, item 8)."""
         proposals.redraft_for_people(conn, investor_id, self.own_domain)
-
-    def next_meeting(self, conn, investor_id: int, viewer: dict) -> dict | None:
-        """The investor's next meeting (not yet ended, not declined by everyone), as the viewer may see it."""
-        meeting = db_meetings.next_meeting(conn, viewer["id"], investor_id, _now().strftime(ISO_FORMAT))
-        if meeting is None:
-            return None
-        return _meeting_item(meeting, db_meetings.attendees(conn, [meeting["id"]])[meeting["id"]],
-                             db_meetings.teammates_of(conn, [meeting["id"]])[meeting["id"]])
 
     # -- merging investors (issue 24, item 5) -------------------------------------------------
     def merge_investors(self, conn, keep: int, gone: int) -> None:
@@ -116,8 +116,9 @@ class EmailRelationships:
         (drafter.email_people's rule: the sender when the sender is one of them, else the To and Cc)."""
         now, mates = _now(), db_relationships.teammates(conn)
         index, rows, recipients, investor_side = self._exchanges(conn, mates, [investor_id])
-        overall = _ranked(exchanges.totals(self._with_meetings(
-            conn, mates, [investor_id], exchanges.events(rows, recipients, mates, investor_side), now), now), mates, now)
+        overall = _ranked(exchanges.totals(itertools.chain(exchanges.events(rows, recipients, mates, investor_side),
+                                                           _meeting_stream(conn, mates, [investor_id], now)), now),
+                          mates, now)
         people = people_rows(conn, [investor_id])
         if not people:
             return overall, []
@@ -148,16 +149,10 @@ class EmailRelationships:
 
         return index, rows, recipients, investor_side
 
-    def _with_meetings(self, conn, mates: dict, investor_ids, mail_events, now):
-        """Mail's events and the meetings teammates attended before `now`, as one stream (issue 25)."""
-        met = db_meetings.attended_rows(conn, investor_ids, before=now.strftime(ISO_FORMAT))
-        people = {mate["id"] for mate in mates.values()}
-        return itertools.chain(mail_events, exchanges.meeting_events(r for r in met if r["user_id"] in people))
-
     def _totals(self, conn, mates: dict, investor_ids, now) -> dict:
         _index, rows, recipients, investor_side = self._exchanges(conn, mates, investor_ids)
-        return exchanges.totals(self._with_meetings(conn, mates, investor_ids,
-                                                    exchanges.events(rows, recipients, mates, investor_side), now), now)
+        return exchanges.totals(itertools.chain(exchanges.events(rows, recipients, mates, investor_side),
+                                                _meeting_stream(conn, mates, investor_ids, now)), now)
 
     def _index(self, conn, investor_ids) -> InvestorIndex:
         return index_for(conn, investor_ids, self.own_domain)
@@ -165,7 +160,7 @@ class EmailRelationships:
     # -- the grid ---------------------------------------------------------------------------
     def grid(self, conn) -> dict[int, dict]:
         """Per investor: the closest teammate (highest S; then the newer two-way contact, the lower id),
-        their strength, and the newest two-way contact of anyone on the team."""
+        their strength, the newest two-way contact of anyone on the team, and when the next meeting starts."""
         self.refresh(conn)
         factor = strength.decay_since_epoch(_now())
         best: dict[int, tuple] = {}
@@ -177,8 +172,11 @@ class EmailRelationships:
             if last_two_way and last_two_way > two_way.get(investor_id, ""):
                 two_way[investor_id] = last_two_way
         people = {mate["id"]: mate for mate in db_relationships.teammates(conn).values()}
-        return {investor_id: {"strength": strength.from_total(rank[0]), "last_two_way_at": two_way.get(investor_id),
-                              "closest": people.get(-rank[2])} for investor_id, rank in best.items()}
+        found = {investor_id: {"strength": strength.from_total(rank[0]), "last_two_way_at": two_way.get(investor_id),
+                               "closest": people.get(-rank[2])} for investor_id, rank in best.items()}
+        for investor_id, start in db_meetings.next_meeting_starts(conn, _now().strftime(ISO_FORMAT)).items():
+            found.setdefault(investor_id, {})["next_meeting_at"] = start  # when only: the title is per viewer
+        return found
 
     def refresh(self, conn) -> None:
         """Recompute the stats of dirty investors and of investors edited since the last refresh (their
@@ -222,6 +220,13 @@ class EmailRelationships:
         if rev != investors_rev(conn):
             ids |= set(db_relationships.investors_changed_since(conn, seen))
         return ids or None
+
+
+def _meeting_stream(conn, mates: dict, investor_ids, now):
+    """The meetings the teammates attended with these investors (None: all), started by `now`, as events."""
+    met = db_meetings.attended_rows(conn, investor_ids, before=now.strftime(ISO_FORMAT))
+    people = {mate["id"] for mate in mates.values()}
+    return exchanges.meeting_events(r for r in met if r["user_id"] in people)
 
 
 def _ranked(found: dict, mates: dict, now) -> list[dict]:

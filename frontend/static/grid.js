@@ -7,7 +7,7 @@
   const { api, el, formatDate, relativeDate, splitList } = window.crm;
   const state = { investors: [], sort: "name", filter: "", open: new Set(), cold: false, email: false,
                   searching: new Map() }; // investor id → its search state (search_watch.js)
-  const COLUMNS = 7;
+  const COLUMNS = 8;
   const body = document.getElementById("grid-body");
   const table = document.getElementById("grid");
   const status = document.getElementById("grid-status");
@@ -50,7 +50,8 @@
               el("td", {}, inv.firm || ""), addresses(inv), el("td", { className: "num" }, toggle),
               lastContactCell(inv),
               el("td", { className: "closest", title: inv.closest ? inv.closest.email : "" }, inv.closest ? inv.closest.name : ""),
-              strengthCell(inv));
+              strengthCell(inv),
+              el("td", { className: "next-meeting" }, inv.next_meeting_at ? formatDate(inv.next_meeting_at) : ""));
     return tr;
   }
 
@@ -76,7 +77,7 @@
   function strengthCell(inv) {
     const cell = el("td", { className: "num strength" });
     if (inv.strength === null || inv.strength === undefined) return cell;
-    const title = inv.last_two_way_at ? `last two-way email ${formatDate(inv.last_two_way_at)}` : "never a two-way exchange";
+    const title = inv.last_two_way_at ? `last two-way contact ${formatDate(inv.last_two_way_at)}` : "never a two-way exchange";
     cell.append(el("meter", { min: 0, max: 100, value: inv.strength, title }), ` ${inv.strength}`);
     return cell;
   }
