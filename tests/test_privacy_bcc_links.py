@@ -129,3 +129,30 @@ def test_the_sender_sees_the_bcc_link_and_decides_its_cards_on_capture(site):
                              {"room_id": "!r:x", "event_id": f"$b{card['id']}"}).status == 404
         assert site.member2.post(f"/api/email/proposals/{card['id']}/decide", {"decision": "reject"}).status == 404
     assert site.member.post(f"/api/email/proposals/{mine[0]['id']}/decide", {"decision": "reject"}).status == 200
+
+
+def audit_names(site) -> dict[tuple[str, int], object]:
+    """{(action, thread id): the target's name and investor ids} of the admin's audit log's conversation entries."""
+    entries = site.admin.get("/api/audit?limit=500").json["entries"]
+    return {(e["action"], int(e["target_id"])): (e["target"]["name"], [i["id"] for i in e["target"].get("investors", [])])
+            for e in entries if e["target_type"] == "email_thread"}
+
+
+def test_the_audit_log_names_no_bcc_only_investor_nor_a_private_conversations(site):
+    # The log names a conversation's investors as the admin may see them: a Bcc's alone is its sender's, and a
+    # private conversation the admin holds none of is not named at all (its holders' own).
+    by_subject = {t["subject"]: t["id"] for t in threads(site.member)["threads"]}
+    board, intro, kim = by_subject["Board seat"], by_subject["Kim intro"], site.ids["Kim Lee"]
+    try:
+        for thread in (board, intro):
+            assert site.member.post(f"/api/email/threads/{thread}/private", {"private": True}).status == 200
+        names = audit_names(site)
+        assert names[("email.thread.private", board)] == (None, [])
+        assert names[("email.thread.private", intro)] == (None, [])  # Kim is named in it, but it is private
+    finally:
+        for thread in (board, intro):
+            assert site.member.post(f"/api/email/threads/{thread}/private", {"private": False}).status == 200
+    names = audit_names(site)
+    assert names[("email.thread.public", board)] == (None, [])  # Jonas is in its Bcc alone
+    assert names[("email.thread.public", intro)][1] == [kim]
+    assert "jonas" not in repr(names).lower() and "fjord" not in repr(names).lower()

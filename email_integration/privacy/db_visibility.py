@@ -123,6 +123,14 @@ def holds_thread_sql(viewer_id: int, thread_column: str) -> tuple[str, list]:
             f"ha ON ha.id = hm.account_id WHERE ht.thread_id = {thread_column} AND ha.user_id = ?)", [viewer_id])
 
 
+def thread_shown_sql(viewer_id: int, thread_column: str) -> tuple[str, list]:
+    """(SQL, params): true when the conversation `thread_column` names is not private or the viewer holds some
+    of it: a private conversation is its holders' own, even its investors (rule 2)."""
+    held, params = holds_thread_sql(viewer_id, thread_column)
+    return (f"(NOT EXISTS (SELECT 1 FROM email_private_threads sp WHERE sp.thread_id = {thread_column}) OR {held})",
+            params)
+
+
 def holds_thread(conn, user_id: int, thread_id: int) -> bool:
     """Whether one of the user's mailboxes holds a message of the conversation (who may mark it private)."""
     expr, params = holds_thread_sql(user_id, "t.id")

@@ -3,7 +3,7 @@ is computed from, and the precomputed per-(investor, teammate) stats with their 
 from __future__ import annotations
 
 from email_integration.privacy.db_visibility import (FULL, METADATA, bcc_link_sql, level_sql, link_visible_sql, redact,
-                                                     shared_level_sql)
+                                                     shared_level_sql, thread_shown_sql)
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
@@ -181,17 +181,26 @@ def stats_rows(conn) -> list[tuple]:
 
 
 # -- names for the audit log (issue 24, item 7) -------------------------------------------------
-def thread_investors(conn, thread_ids: list[int]) -> dict[int, list[dict]]:
-    """{thread id: [{id, name, firm}]} of the investors linked to each conversation's email or cards."""
+def thread_investors(conn, viewer_id: int, thread_ids: list[int]) -> dict[int, list[dict]]:
+    """{thread id: [{id, name, firm}]} of the investors linked to each conversation's email or cards, as the
+    viewer may see them (db_visibility): links of emails they see, a Bcc's alone only for its sender, and
+    nothing of a private conversation they hold none of."""
+    level, level_params = level_sql(viewer_id)
+    shown, shown_params = link_visible_sql(viewer_id, "l.email_id", "l.investor_id")
+    card_shown, card_params = link_visible_sql(viewer_id, "p.email_id", "p.investor_id")
+    thread_shown, thread_params = thread_shown_sql(viewer_id, "p.thread_id")
     found: dict[int, dict[int, dict]] = {}
     for start in range(0, len(thread_ids), _CHUNK):
         chunk = thread_ids[start:start + _CHUNK]
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
             f"SELECT e.thread_id, i.id, i.name, i.firm FROM emails e JOIN email_investor_links l ON l.email_id = e.id "
-            f"JOIN investors i ON i.id = l.investor_id WHERE e.thread_id IN ({marks}) "
+            f"JOIN investors i ON i.id = l.investor_id WHERE e.thread_id IN ({marks}) AND {level} >= {METADATA} "
+            f"AND {shown} "
             f"UNION SELECT p.thread_id, i.id, i.name, i.firm FROM email_proposals p JOIN investors i ON i.id = p.investor_id "
-            f"WHERE p.thread_id IN ({marks}) ORDER BY 1, 3", [*chunk, *chunk])
+            f"WHERE p.thread_id IN ({marks}) AND {thread_shown} AND (p.email_id IS NULL OR EXISTS (SELECT 1 FROM "
+            f"emails e WHERE e.id = p.email_id AND {level} >= {METADATA} AND {card_shown})) ORDER BY 1, 3",
+            [*chunk, *level_params, *shown_params, *chunk, *thread_params, *level_params, *card_params])
         for row in rows:
             found.setdefault(row[0], {})[row[1]] = {"id": row[1], "name": row[2], "firm": row[3]}
     return {thread_id: list(people.values()) for thread_id, people in found.items()}

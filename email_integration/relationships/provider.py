@@ -86,7 +86,8 @@ class EmailRelationships:
     # -- names for the audit log (issue 24, item 7) ------------------------------------------------
     def audit_targets(self, conn, entries: list[dict], viewer: dict) -> dict[tuple[str, str], dict]:
         """{(target_type, target_id): {name, href, ...}} for the integration's audit targets: a conversation
-        by its investors (its subject only when the viewer may read it: a private one is its mailboxes' own),
+        by its investors and subject as the viewer may see them (a Bcc's investor is its sender's alone; a private
+        conversation, investors and subject, is its mailboxes' own),
         a mailbox by its owner, a proposed note by its investor."""
         ids: dict[str, list[int]] = {}
         for entry in entries:
@@ -94,7 +95,7 @@ class EmailRelationships:
                 ids.setdefault(entry["target_type"], []).append(int(entry["target_id"]))
         found: dict[tuple[str, str], dict] = {}
         threads = sorted(set(ids.get("email_thread", [])))
-        for thread_id, people in db_relationships.thread_investors(conn, threads).items():
+        for thread_id, people in db_relationships.thread_investors(conn, viewer["id"], threads).items():
             shown = visible_emails(conn, viewer["id"], thread_id)
             found[("email_thread", str(thread_id))] = {**_named(people), "subject": thread_subject(shown)}
         for thread_id in threads:
