@@ -3,7 +3,8 @@ in the investors scope: the thread list filtered by a teammate's mailbox (never 
 search matched each conversation, investors found by name, and the state of a new investor's targeted search.
 
 Mail: Kim → admin@ "Fund IV allocation"; member2@ → Kim with admin@ in Bcc "Dinner Thursday" (admin@'s copy
-carries no Bcc header, like Gmail's); Kim → member@ "Quarterly letter"; Zed (no investor yet) → member@.
+carries no Bcc header, like Gmail's); Kim → member@ Cc admin@ "Quarterly letter", in member@'s mailbox alone (as
+if admin@ had deleted or excluded their copy); Zed (no investor yet) → member@.
 """
 import time
 
@@ -22,7 +23,7 @@ ALLOCATION = make_message(sender="K. Lee <kim@alder.vc>", to=ADMIN, subject="Fun
 DINNER = make_message(sender="Member Two <member2@firm.test>", to="K. Lee <kim@alder.vc>", subject="Dinner Thursday",
                       body="Kim, dinner on Thursday?\n", message_id="<dinner@firm.test>",
                       date="Tue, 10 Nov 2026 10:00:00 +0000", headers={"Bcc": ADMIN})
-LETTER = make_message(sender="K. Lee <kim@alder.vc>", to=MEMBER, subject="Quarterly letter",
+LETTER = make_message(sender="K. Lee <kim@alder.vc>", to=MEMBER, cc=ADMIN, subject="Quarterly letter",
                       body="The quarterly letter.\n", message_id="<letter@alder.vc>", date="Wed, 11 Nov 2026 10:00:00 +0000")
 ZETA = make_message(sender="Zed <zed@zeta.vc>", to=MEMBER, subject="Zeta intro", body="Glad to meet.\n",
                     message_id="<intro@zeta.vc>", date="Thu, 12 Nov 2026 10:00:00 +0000")
@@ -63,10 +64,13 @@ def test_a_teammate_filter_lists_their_conversations_without_their_bcc(site):
     everything = subjects(site.member, "")
     assert everything == ["Dinner Thursday", "Fund IV allocation <b>bold</b>", "Quarterly letter"]
     # member@ may not learn that admin@ was Bcc'd on member2@'s dinner invitation
-    assert subjects(site.member, f"mailbox={admin_box}") == ["Fund IV allocation <b>bold</b>"]
-    # the mailbox's owner sees all of it; the sender, who sees the Bcc, too
+    # nor whether admin@'s mailbox holds the letter admin@ is Cc'd on: a teammate's mailbox is matched on its
+    # address among the participants the viewer sees, never on what that mailbox keeps (its exclusions, deletions)
+    assert subjects(site.member, f"mailbox={admin_box}") == ["Fund IV allocation <b>bold</b>", "Quarterly letter"]
+    # the mailbox's owner sees what it holds; the sender, who sees the Bcc, all that names it
     assert subjects(site.admin, f"mailbox={admin_box}") == ["Dinner Thursday", "Fund IV allocation <b>bold</b>"]
-    assert subjects(site.member2, f"mailbox={admin_box}") == ["Dinner Thursday", "Fund IV allocation <b>bold</b>"]
+    assert subjects(site.member2, f"mailbox={admin_box}") == ["Dinner Thursday", "Fund IV allocation <b>bold</b>",
+                                                               "Quarterly letter"]
     assert subjects(site.member, f"mailbox={site.mailboxes[MEMBER]}") == ["Quarterly letter"]
     assert subjects(site.member, f"mailbox={site.mailboxes[MEMBER2]}&q=dinner") == ["Dinner Thursday"]
 

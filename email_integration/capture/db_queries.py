@@ -67,14 +67,15 @@ def _matching_email_ids_sql(search: Search, viewer_id: int) -> tuple[str, list]:
 
 
 def _in_mailbox_sql(viewer_id: int, mailbox_id: int) -> tuple[str, list]:
-    """True when email `e` is in that mailbox as the viewer may know it: any of it for the mailbox's owner;
-    for anyone else only mail naming the mailbox's address where the viewer sees it (From, To, Cc,
-    Reply-To; a Bcc only for its sender), so the filter never tells who was Bcc'd."""
+    """True when email `e` is in that mailbox as the viewer may know it: for the mailbox's owner, what it holds;
+    for anyone else, mail naming the mailbox's address where the viewer sees it (From, To, Cc, Reply-To; a Bcc
+    only for its sender), never whether the mailbox holds it: the filter tells neither who was Bcc'd nor what a
+    teammate excluded or deleted."""
     bcc, bcc_params = bcc_visible_sql(viewer_id)
-    return ("EXISTS (SELECT 1 FROM email_mailbox_entries fm JOIN email_accounts fa ON fa.id = fm.account_id "
-            "WHERE fm.email_id = e.id AND fm.account_id = ? AND (fa.user_id = ? OR EXISTS (SELECT 1 FROM "
-            "email_participants fp WHERE fp.email_id = e.id AND lower(fp.address) = lower(fa.email) "
-            f"AND (fp.role != 'bcc' OR {bcc}))))"), [mailbox_id, viewer_id, *bcc_params]
+    return ("EXISTS (SELECT 1 FROM email_accounts fa WHERE fa.id = ? AND CASE WHEN fa.user_id IS ? THEN EXISTS "
+            "(SELECT 1 FROM email_mailbox_entries fm WHERE fm.email_id = e.id AND fm.account_id = fa.id) ELSE EXISTS "
+            "(SELECT 1 FROM email_participants fp WHERE fp.email_id = e.id AND lower(fp.address) = lower(fa.email) "
+            f"AND (fp.role != 'bcc' OR {bcc})) END)"), [mailbox_id, viewer_id, *bcc_params]
 
 
 def _visible(viewer_id: int, alias: str = "e", minimum: int = METADATA) -> tuple[str, list]:
