@@ -4,7 +4,8 @@ search matched each conversation, investors found by name, and the state of a ne
 
 Mail: Kim → admin@ "Fund IV allocation"; member2@ → Kim with admin@ in Bcc "Dinner Thursday" (admin@'s copy
 carries no Bcc header, like Gmail's); Kim → member@ Cc admin@ "Quarterly letter", in member@'s mailbox alone (as
-if admin@ had deleted or excluded their copy); Zed (no investor yet) → member@.
+if admin@ had deleted or excluded their copy); Zed (no investor yet) → member@; Kim → member2@ Cc Olaf, a
+conversation of seven "Term sheet" emails of which only the oldest names Olaf in its body.
 """
 import time
 
@@ -28,6 +29,12 @@ LETTER = make_message(sender="K. Lee <kim@alder.vc>", to=MEMBER, cc=ADMIN, subje
 ZETA = make_message(sender="Zed <zed@zeta.vc>", to=MEMBER, subject="Zeta intro", body="Glad to meet.\n",
                     message_id="<intro@zeta.vc>", date="Thu, 12 Nov 2026 10:00:00 +0000")
 
+TERMS = [make_message(sender="K. Lee <kim@alder.vc>", to=MEMBER2, cc="Olaf Berg <olaf@alder.vc>",
+                      subject="Term sheet" if n == 0 else "Re: Term sheet", message_id=f"<terms{n}@alder.vc>",
+                      in_reply_to=f"<terms{n - 1}@alder.vc>" if n else None,
+                      body="Olaf drafted the term sheet.\n" if n == 0 else f"Revision {n} attached.\n",
+                      date=f"Fri, {13 + n:02d} Nov 2026 10:00:00 +0000") for n in range(7)]
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, keys):
@@ -38,6 +45,8 @@ def site(tmp_path_factory, keys):
     add_message(emulator.url, ADMIN, DINNER.replace(f"Bcc: {ADMIN}\n".encode(), b""), "INBOX")
     add_message(emulator.url, MEMBER, LETTER, "INBOX")
     add_message(emulator.url, MEMBER, ZETA, "INBOX")
+    for message in TERMS:
+        add_message(emulator.url, MEMBER2, message, "INBOX")
     # The investors scope (capture_env's None: the default), polled every 3 s: a new investor's search runs soon.
     server = start_privacy_crm(tmp_path_factory.mktemp("crm"), emulator, keys, (KIM,),
                                CRM_GMAIL_CAPTURE_SCOPE=None, CRM_GMAIL_POLL_SEC="3")
@@ -62,7 +71,7 @@ def test_the_accounts_name_their_owner_for_the_teammate_filter(site):
 def test_a_teammate_filter_lists_their_conversations_without_their_bcc(site):
     admin_box = site.mailboxes[ADMIN]
     everything = subjects(site.member, "")
-    assert everything == ["Dinner Thursday", "Fund IV allocation <b>bold</b>", "Quarterly letter"]
+    assert everything == ["Dinner Thursday", "Fund IV allocation <b>bold</b>", "Quarterly letter", "Term sheet"]
     # member@ may not learn that admin@ was Bcc'd on member2@'s dinner invitation
     # nor whether admin@'s mailbox holds the letter admin@ is Cc'd on: a teammate's mailbox is matched on its
     # address among the participants the viewer sees, never on what that mailbox keeps (its exclusions, deletions)
@@ -103,9 +112,20 @@ def test_a_search_says_which_field_matched_with_the_words_marked(site):
         [("participant", "Member Two <member2@firm.test>", ["member2"])]
 
 
+def test_a_conversation_is_explained_from_its_newest_five_matching_emails(site):
+    # All seven "Term sheet" emails match "olaf" (a participant); only the oldest has it in its body, and the
+    # explanation reads no further back than the newest five: the participant, never that body.
+    reply = site.member.get("/api/email/threads?q=olaf&limit=200")
+    thread = next(t for t in reply.json["threads"] if t["subject"] == "Term sheet")
+    assert thread["email_count"] == 7
+    assert [(e["field"], e["text"]) for e in thread["matched"]] == [("participant", "Olaf Berg <olaf@alder.vc>")]
+    body = site.member.get("/api/email/threads?q=drafted&limit=200").json["threads"]  # the oldest alone matches
+    assert [e["field"] for e in next(t for t in body if t["subject"] == "Term sheet")["matched"]] == ["body"]
+
+
 def test_an_investor_is_found_by_name_and_firm(site):
     found = why(site.member, "evergreen")  # in no email: only the investor's firm
-    assert sorted(found) == ["Dinner Thursday", "Fund IV allocation <b>bold</b>", "Quarterly letter"]
+    assert sorted(found) == ["Dinner Thursday", "Fund IV allocation <b>bold</b>", "Quarterly letter", "Term sheet"]
     entry = found["Quarterly letter"][0]
     assert (entry["field"], entry["text"], marked(entry), entry["investor_id"]) == \
         ("investor", "Kim Lee · Evergreen Partners", ["Evergreen"], site.ids["Kim Lee"])

@@ -124,17 +124,25 @@ def list_threads(conn, viewer_id: int, investor_id: int | None, q: str | None, l
     return threads, total
 
 
+EXPLAIN_EMAILS = 5  # a conversation is explained from its newest matching emails only, this many
+EXPLAIN_BODY_CHARS = 10_000  # of each body, read one at a time until one holds a word
+
+
 def _explain(conn, viewer_id: int, search: Search, threads: list[dict], fragment: str, params: list) -> None:
-    """Each thread's `matched`: the fields of its matching emails that hold the words, as the viewer may see them
-    (the subject from SUBJECT, the body at FULL; participants never Bcc: the search does not index it)."""
+    """Each thread's `matched`: the fields of its newest EXPLAIN_EMAILS matching emails that hold the words, as
+    the viewer may see them (the subject from SUBJECT, the body at FULL; participants never Bcc: the search does
+    not index it). Bodies are read lazily, newest first, up to the first that holds a word, EXPLAIN_BODY_CHARS
+    of each: a search of a busy mailbox costs at most a few bodies per conversation."""
     if not threads:
         return
     visible, visible_params = _visible(viewer_id)
     level, level_params = level_sql(viewer_id)
     ids = ",".join(str(int(t["id"])) for t in threads)
-    rows = conn.execute(f"SELECT e.id, e.thread_id, e.subject, substr(e.body_text, 1, 50000) AS body, {level} AS level "
-                        f"FROM emails e WHERE e.thread_id IN ({ids}) AND {visible} AND e.id IN ({fragment}) "
-                        "ORDER BY e.date DESC, e.id DESC", [*level_params, *visible_params, *params]).fetchall()
+    rows = conn.execute(f"SELECT id, thread_id, subject, level FROM (SELECT e.id, e.thread_id, e.subject, e.date, "
+                        f"{level} AS level, row_number() OVER (PARTITION BY e.thread_id ORDER BY e.date DESC, e.id DESC) "
+                        f"AS newest FROM emails e WHERE e.thread_id IN ({ids}) AND {visible} AND e.id IN ({fragment})) "
+                        f"WHERE newest <= {EXPLAIN_EMAILS} ORDER BY date DESC, id DESC",
+                        [*level_params, *visible_params, *params]).fetchall()
     email_ids = ",".join(str(r["id"]) for r in rows) or "NULL"
     people: dict[int, list[str]] = {}
     for p in conn.execute(f"SELECT email_id, address, name FROM email_participants WHERE email_id IN ({email_ids}) "
@@ -145,9 +153,18 @@ def _explain(conn, viewer_id: int, search: Search, threads: list[dict], fragment
         thread["matched"] = search_match.explain(
             search.words,
             subjects=[r["subject"] for r in mine if r["level"] >= SUBJECT and r["subject"]],
-            bodies=[r["body"] for r in mine if r["level"] >= FULL and r["body"]],
+            bodies=_bodies(conn, [r["id"] for r in mine if r["level"] >= FULL]),
             participants=list(dict.fromkeys(p for r in mine for p in people.get(r["id"], []))),
             investors=[(i["id"], search.investors[i["id"]]) for i in thread["investors"] if i["id"] in search.investors])
+
+
+def _bodies(conn, email_ids: list[int]):
+    """The start of each email's body, read one email at a time as the explanation asks for the next."""
+    for email_id in email_ids:
+        row = conn.execute("SELECT substr(body_text, 1, ?) FROM emails WHERE id = ?",
+                           (EXPLAIN_BODY_CHARS, email_id)).fetchone()
+        if row and row[0]:
+            yield row[0]
 
 
 def visible_emails(conn, viewer_id: int, thread_id: int) -> list[dict]:
