@@ -30,6 +30,18 @@ def _address(text: str):
         return None
 
 
+def cap_key(address: str) -> str:
+    """Whom a connection counts against for CRM_MAX_CONNECTIONS_PER_CLIENT: an IPv4 address as it is; an IPv6
+    one by its /64 (one site's hosts get a /64, and any of its 2**64 addresses is theirs to pick); an
+    IPv4-mapped IPv6 address as its IPv4. Anything unparseable as it is."""
+    ip = _address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip) if ip is not None else address
+
+
 def is_trusted(address: str, trusted: tuple) -> bool:
     ip = _address(address)
     return ip is not None and any(ip in network for network in trusted)

@@ -4,7 +4,8 @@ and when every slot is taken the idle connections are the first to go.
 A client that meets every deadline (a request every ~20 s per socket) could otherwise hold all
 CRM_MAX_CONNECTIONS slots and every other client would get 503. So:
 
-- At accept, a connection counts against its peer's address; at the cap (CRM_MAX_CONNECTIONS_PER_CLIENT)
+- At accept, a connection counts against its peer's address (client_address.cap_key: an IPv6 client by its
+  /64, an IPv4-mapped one as its IPv4); at the cap (CRM_MAX_CONNECTIONS_PER_CLIENT)
   that client's own longest-idle connection is closed to make room, and with none idle the new one
   gets 503. A trusted proxy's connections (CRM_TRUSTED_PROXY) count against nobody at accept: each
   request moves its connection to the client the proxy forwards, and the same cap applies there.
@@ -23,7 +24,7 @@ import socket
 import threading
 import time
 
-from .client_address import is_trusted
+from .client_address import cap_key, is_trusted
 
 REFUSED_CLIENT, REFUSED_FULL = "client", "full"
 IDLE_GRACE_SEC = 0.5  # a burst of a client's own new connections (100 writers at once) is not idle yet
@@ -65,7 +66,7 @@ class ConnectionSlots:
 
     def admit(self, sock, peer: str) -> Slot | str:
         """At accept: a Slot, or why not (REFUSED_CLIENT: the client's cap; REFUSED_FULL: the server's)."""
-        client = None if is_trusted(peer, self.trusted) else peer
+        client = None if is_trusted(peer, self.trusted) else cap_key(peer)
         with self.lock:
             if client is not None and not self._room_for(client):
                 return REFUSED_CLIENT
@@ -79,6 +80,7 @@ class ConnectionSlots:
     def attribute(self, slot: Slot, client: str) -> bool:
         """Per request: count `slot` against `client` (the forwarded one behind a proxy); False when that
         client is at its cap with nothing idle to close (the request gets 503 and the connection ends)."""
+        client = cap_key(client)
         with self.lock:
             if slot.client == client or slot.evicted or slot not in self.slots:
                 return True

@@ -277,3 +277,25 @@ def test_with_tls_idle_connections_make_room_too(crm_factory, tmp_path):
     finally:
         for sock in silent + [kept]:
             sock.close()
+
+
+def test_the_per_client_cap_keys_ipv6_by_its_64_and_mapped_ipv4_as_ipv4():
+    from backend.client_address import cap_key
+    assert cap_key("203.0.113.7") == "203.0.113.7" and cap_key("203.0.113.8") == "203.0.113.8"  # IPv4 exact
+    assert cap_key("2001:db8:1:2::1") == cap_key("2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64"
+    assert cap_key("2001:db8:1:3::1") == "2001:db8:1:3::/64"  # the next /64 is another client
+    assert cap_key("::ffff:203.0.113.7") == "203.0.113.7"  # a dual-stack socket's IPv4 client
+    assert cap_key("not an address") == "not an address"
+
+
+def test_one_ipv6_64_shares_one_cap_however_many_addresses_it_uses():
+    from backend.connection_slots import REFUSED_CLIENT, ConnectionSlots, Slot
+    slots = ConnectionSlots(total=10, per_client=2)
+    # fresh connections are not idle (IDLE_GRACE_SEC), so none is closed to make room: the third is refused
+    assert isinstance(slots.admit(object(), "2001:db8::1"), Slot)
+    assert isinstance(slots.admit(object(), "2001:db8::2"), Slot)
+    assert slots.admit(object(), "2001:db8::3") == REFUSED_CLIENT
+    assert isinstance(slots.admit(object(), "2001:db8:0:1::1"), Slot)  # another /64
+    assert isinstance(slots.admit(object(), "::ffff:127.0.0.9"), Slot)
+    assert isinstance(slots.admit(object(), "127.0.0.9"), Slot)
+    assert slots.admit(object(), "127.0.0.9") == REFUSED_CLIENT  # the mapped one counted against 127.0.0.9
