@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from backend.db import ISO_FORMAT, atomic
+from email_integration.capture import db_accounts
 from email_integration.capture import events as capture_events
 from email_integration.capture.matcher import MatcherCache
 from email_integration.config import CONFIG
@@ -190,7 +191,7 @@ def purge_excluded(conn, account_id: int) -> int:
     """An exclusion was just added (controls/actions.add_exclusion, inside its transaction): the account's copies of
     meetings with an attendee its exclusions now cover are removed, as its mail is; returns how many."""
     patterns = db_privacy.patterns_for_account(conn, account_id)
-    account = conn.execute("SELECT id, email FROM email_accounts WHERE id = ?", (account_id,)).fetchone()
+    account = db_accounts.get_account(conn, account_id)
     if not patterns or account is None:
         return 0
     run = _Apply(conn, dict(account), "")
@@ -233,7 +234,7 @@ def apply_events(conn, account_id: int, events: list[dict], *, full_sync: bool, 
         raise ValueError("now must be an aware datetime")
     stamp = now.astimezone(_dt.timezone.utc).strftime(ISO_FORMAT)
     with atomic(conn):
-        account = conn.execute("SELECT id, email FROM email_accounts WHERE id = ?", (account_id,)).fetchone()
+        account = db_accounts.get_account(conn, account_id)
         if account is None:
             raise ValueError(f"no account {account_id}")
         run = _Apply(conn, dict(account), stamp)
