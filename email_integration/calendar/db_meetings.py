@@ -11,6 +11,8 @@ Callers hold the transaction.
 """
 from __future__ import annotations
 
+import json
+
 from email_integration.privacy.db_visibility import FULL, METADATA, SUBJECT
 from email_integration.privacy.db_visibility import _check_alias as _alias  # the same identifier check
 
@@ -78,20 +80,87 @@ def attendee_addresses(conn, meeting_id: int) -> list[str]:
     return [r[0] for r in conn.execute("SELECT address FROM email_meeting_attendees WHERE meeting_id = ?", (meeting_id,))]
 
 
-def upsert_meeting(conn, ical_uid: str, original_start: str, fields: dict, now: str) -> int:
-    """The meeting of (iCalUID, original start), created or updated with the newest copy's fields; its id."""
-    row = conn.execute("SELECT id FROM email_meetings WHERE ical_uid = ? AND original_start = ?",
+def find_meeting(conn, ical_uid: str, original_start: str) -> dict | None:
+    row = conn.execute("SELECT * FROM email_meetings WHERE ical_uid = ? AND original_start = ?",
                        (ical_uid, original_start)).fetchone()
-    values = (fields["start_at"], fields["end_at"], fields["title"], fields["description"], fields["location"],
-              fields["organizer_email"])
-    if row is None:
-        return conn.execute("INSERT INTO email_meetings (ical_uid, original_start, start_at, end_at, title, description, "
-                            "location, organizer_email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (ical_uid, original_start, *values, now, now)).lastrowid
-    # Moved to a later end: a card not yet drafted waits for the new end (card_state stays NULL until then).
+    return dict(row) if row else None
+
+
+_SHARED_COLUMNS = ("start_at", "end_at", "title", "description", "location", "organizer_email")
+
+
+def create_meeting(conn, ical_uid: str, original_start: str, fields: dict, now: str) -> int:
+    return conn.execute("INSERT INTO email_meetings (ical_uid, original_start, start_at, end_at, title, description, "
+                        "location, organizer_email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (ical_uid, original_start, *(fields[k] for k in _SHARED_COLUMNS), now, now)).lastrowid
+
+
+def update_shared(conn, meeting_id: int, fields: dict, now: str) -> None:
+    """The shared view's fields, from the copy it comes from (email_meeting_shared). Moved to a later end: a card
+    not yet drafted waits for the new end (card_state stays NULL until then)."""
     conn.execute("UPDATE email_meetings SET start_at = ?, end_at = ?, title = ?, description = ?, location = ?, "
-                 "organizer_email = ?, updated_at = ? WHERE id = ?", (*values, now, row[0]))
-    return row[0]
+                 "organizer_email = ?, updated_at = ? WHERE id = ?",
+                 (*(fields[k] for k in _SHARED_COLUMNS), now, meeting_id))
+
+
+def shared_source(conn, meeting_id: int) -> tuple[int, str] | None:
+    """(account_id, event_id) of the copy the meeting's shared view comes from, while that copy is still the meeting's."""
+    row = conn.execute("SELECT s.account_id, s.event_id FROM email_meeting_shared s JOIN email_meeting_copies c "
+                       "ON c.account_id = s.account_id AND c.event_id = s.event_id AND c.meeting_id = s.meeting_id "
+                       "WHERE s.meeting_id = ?", (meeting_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def set_shared_source(conn, meeting_id: int, account_id: int, event_id: str) -> None:
+    conn.execute("INSERT INTO email_meeting_shared (meeting_id, account_id, event_id) VALUES (?, ?, ?) "
+                 "ON CONFLICT (meeting_id) DO UPDATE SET account_id = excluded.account_id, event_id = excluded.event_id",
+                 (meeting_id, account_id, event_id))
+
+
+def next_source(conn, meeting_id: int) -> dict | None:
+    """The copy the shared view falls to when its copy is gone: the organizing teammate's, else the earliest stored;
+    with its fields (attendees parsed)."""
+    row = conn.execute("SELECT f.* FROM email_meeting_copies c JOIN email_meeting_copy_fields f "
+                       "ON f.account_id = c.account_id AND f.event_id = c.event_id JOIN email_accounts a "
+                       "ON a.id = c.account_id JOIN email_meetings m ON m.id = c.meeting_id WHERE c.meeting_id = ? "
+                       "ORDER BY (lower(a.email) = coalesce(f.organizer_email, '')) DESC, c.first_seen_at, c.account_id, "
+                       "c.event_id LIMIT 1", (meeting_id,)).fetchone()
+    if row is None:
+        return None
+    found = dict(row)
+    found["attendees"] = json.loads(found["attendees"])
+    return found
+
+
+def put_copy_fields(conn, account_id: int, event_id: str, fields: dict, attendees: list[dict]) -> None:
+    """What this teammate's own copy says (title, description, location, attendees): theirs alone."""
+    listed = [{"address": a["address"], "name": a["name"], "organizer": bool(a["organizer"]),
+               "response_status": a["response_status"]} for a in attendees]
+    conn.execute("INSERT OR REPLACE INTO email_meeting_copy_fields (account_id, event_id, start_at, title, description, "
+                 "location, organizer_email, attendees, addresses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (account_id, event_id, fields["start_at"], fields["title"], fields["description"], fields["location"],
+                  fields["organizer_email"], json.dumps(listed), ",".join(sorted(a["address"] for a in listed))))
+
+
+def copy_addresses(conn, account_id: int, event_id: str) -> list[str]:
+    row = conn.execute("SELECT addresses FROM email_meeting_copy_fields WHERE account_id = ? AND event_id = ?",
+                       (account_id, event_id)).fetchone()
+    return [a for a in row[0].split(",") if a] if row else []
+
+
+def rejoin_split(conn, ical_uid: str, original_start: str, meeting_id: int) -> list[int]:
+    """Copies stored as their own meeting (their organizer or start disagreed: planted, or synced before the shared
+    copy moved) whose own fields now agree with meeting `meeting_id` join it; returns the emptied meetings' ids."""
+    rows = conn.execute("SELECT m.id FROM email_meetings m JOIN email_meetings t ON t.id = ? WHERE m.original_start = ? "
+                        "AND substr(m.ical_uid, 1, length(?) + 1) = ? || char(10) AND NOT EXISTS (SELECT 1 FROM "
+                        "email_meeting_copies c JOIN email_meeting_copy_fields f ON f.account_id = c.account_id "
+                        "AND f.event_id = c.event_id WHERE c.meeting_id = m.id AND (f.start_at != t.start_at "
+                        "OR coalesce(f.organizer_email, '') != coalesce(t.organizer_email, '')))",
+                        (meeting_id, original_start, ical_uid, ical_uid)).fetchall()
+    emptied = [r[0] for r in rows]
+    for split_id in emptied:
+        conn.execute("UPDATE email_meeting_copies SET meeting_id = ? WHERE meeting_id = ?", (meeting_id, split_id))
+    return emptied
 
 
 def set_attendees(conn, meeting_id: int, attendees: list[dict]) -> None:

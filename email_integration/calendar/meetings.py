@@ -130,9 +130,46 @@ class _Apply:
         self._settle(meeting_id)
 
     def _settle(self, meeting_id: int) -> None:
-        """The meeting lost a copy (or moved): deleted when no teammate holds it; its investors' stats go stale."""
+        """The meeting lost a copy (or one moved): deleted when no teammate holds it; when the copy its shared view
+        came from is gone, the view falls to the organizing teammate's copy, else the earliest; stats go stale."""
         self.touched_investors |= db_meetings.investor_ids(self.conn, meeting_id)
-        db_meetings.drop_if_unheld(self.conn, meeting_id)
+        if db_meetings.drop_if_unheld(self.conn, meeting_id) or db_meetings.shared_source(self.conn, meeting_id):
+            return
+        heir = db_meetings.next_source(self.conn, meeting_id)
+        if heir is not None:
+            self._share(meeting_id, heir["account_id"], heir["event_id"], heir, heir["attendees"],
+                        self.index.match([a["address"] for a in heir["attendees"]]))
+
+    def _share(self, meeting_id: int, account_id: int, event_id: str, fields: dict, attendees: list[dict],
+               links: list) -> None:
+        """Copy (account_id, event_id) becomes the meeting's shared view: what others, cards, drafts and the room see."""
+        db_meetings.set_shared_source(self.conn, meeting_id, account_id, event_id)
+        db_meetings.update_shared(self.conn, meeting_id, {**fields, "end_at": fields.get("end_at") or
+                                                          db_meetings.get_meeting(self.conn, meeting_id)["end_at"]},
+                                  self.now)
+        db_meetings.set_attendees(self.conn, meeting_id, attendees)
+        if links:
+            self.touched_investors |= db_meetings.set_investors(self.conn, meeting_id, links)
+
+    def _home(self, key: tuple[str, str], fields: dict, event_id: str) -> tuple[int, bool]:
+        """(meeting id, whether this copy is its shared view). A copy joins the meeting of its (iCalUID, original
+        start) only when its organizer and start agree with it (mail's planted copies, issue 22: an iCalUID is
+        anyone's to copy); otherwise it is a meeting of its own, held by this calendar alone. The organizing
+        teammate's copy takes the shared view over; a later invitee's copy never does."""
+        uid, original = key
+        meeting = db_meetings.find_meeting(self.conn, uid, original)
+        if meeting is None:
+            return db_meetings.create_meeting(self.conn, uid, original, fields, self.now), True
+        source = db_meetings.shared_source(self.conn, meeting["id"])
+        if source is None or source == (self.account["id"], event_id):
+            return meeting["id"], True
+        if meeting["organizer_email"] == fields["organizer_email"] and meeting["start_at"] == fields["start_at"]:
+            return meeting["id"], fields["organizer_email"] == self.account["email"].lower()
+        own_key = f"{uid}\n{self.account['id']}"  # the key of no real event (an iCalUID has no newline)
+        own = db_meetings.find_meeting(self.conn, own_key, original)
+        if own is None:
+            return db_meetings.create_meeting(self.conn, own_key, original, fields, self.now), True
+        return own["id"], True
 
     def event(self, event) -> None:
         event_id = event.get("id") if isinstance(event, dict) else None
@@ -173,14 +210,18 @@ class _Apply:
                   "description": _text(event, "description", MAX_TEXT["description"]),
                   "location": _text(event, "location", MAX_TEXT["location"]),
                   "organizer_email": _address(event.get("organizer")) or None}
-        meeting_id = db_meetings.upsert_meeting(self.conn, key[0], key[1], fields, self.now)
-        db_meetings.set_attendees(self.conn, meeting_id, attendees)
-        self.touched_investors |= db_meetings.set_investors(self.conn, meeting_id, links)
+        meeting_id, shared = self._home(key, fields, event_id)
         visibility = event.get("visibility") if event.get("visibility") in VISIBILITIES else "default"
         recurring = event.get("recurringEventId") if isinstance(event.get("recurringEventId"), str) else None
         moved_from = db_meetings.put_copy(self.conn, self.account["id"], event_id, meeting_id, recurring,
                                           own_response(event, attendees, self.account["email"].lower()),
                                           visibility, self.now)
+        db_meetings.put_copy_fields(self.conn, self.account["id"], event_id, fields, attendees)
+        if shared:
+            self._share(meeting_id, self.account["id"], event_id, fields, attendees, links)
+            if "\n" not in key[0]:
+                for emptied in db_meetings.rejoin_split(self.conn, key[0], key[1], meeting_id):
+                    self._settle(emptied)
         if moved_from is not None:
             self._settle(moved_from)
         self.counts["kept"] += 1
@@ -196,7 +237,8 @@ def purge_excluded(conn, account_id: int) -> int:
         return 0
     run = _Apply(conn, dict(account), "")
     for event_id, meeting_id in db_meetings.account_copies(conn, account_id):
-        if excluded(db_meetings.attendee_addresses(conn, meeting_id), patterns):
+        if excluded(db_meetings.copy_addresses(conn, account_id, event_id)
+                    or db_meetings.attendee_addresses(conn, meeting_id), patterns):
             run.remove(event_id)
     if run.touched_investors:
         capture_events.meetings_changed(conn, run.touched_investors)
