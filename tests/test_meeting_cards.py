@@ -37,7 +37,7 @@ def test_one_card_per_meeting_after_it_ends_drafted_by_the_crm(world):
     for name in ("ann", "ben"):
         apply(conn, accounts[name], [event(name, id="e1", uid="u1", attendees=("jonas@fjord.vc", "kim@lpexample.org"),
                                            organizer="jonas@fjord.vc"),
-                                     event(name, id="e2", uid="u2", start=later)])  # not ended yet
+                                     event(name, id="e2", uid="u2", start=later, organizer="jonas@fjord.vc")])  # not ended yet
     assert propose(conn) == {"proposed": 1, "held": 0, "declined": 0, "withdrawn": 0}
     assert propose(conn)["proposed"] == 0  # looked at once
     [card] = proposals.cards(conn, users["cat"])

@@ -21,8 +21,32 @@ _PRIVATE = ("EXISTS (SELECT 1 FROM email_meeting_copies mp WHERE mp.meeting_id =
 _OPENEST = ("coalesce((SELECT max(CASE coalesce(ms.visibility, 'everything') WHEN 'everything' THEN 3 "
             "WHEN 'subject' THEN 2 ELSE 1 END) FROM email_meeting_copies mo LEFT JOIN email_account_privacy ms "
             "ON ms.account_id = mo.account_id WHERE mo.meeting_id = {m}.id), 1)")
-_HOLDS = ("EXISTS (SELECT 1 FROM email_meeting_copies mh JOIN email_accounts ma ON ma.id = mh.account_id "
-          "WHERE mh.meeting_id = {m}.id AND ma.user_id = ?)")
+# The viewer holds the copy the shared view comes from, or a copy of their own listing what it lists (title,
+# description, location, attendees): a copy never grants FULL on another copy's fields (a planted iCalUID).
+_SEES = ("EXISTS (SELECT 1 FROM email_meeting_shared sh JOIN email_meeting_copy_fields sf ON sf.account_id = sh.account_id "
+         "AND sf.event_id = sh.event_id JOIN email_meeting_copies mh ON mh.meeting_id = sh.meeting_id "
+         "JOIN email_meeting_copy_fields hf ON hf.account_id = mh.account_id AND hf.event_id = mh.event_id "
+         "JOIN email_accounts ma ON ma.id = mh.account_id WHERE sh.meeting_id = {m}.id AND ma.user_id = ? "
+         "AND ((mh.account_id = sh.account_id AND mh.event_id = sh.event_id) OR (hf.title = sf.title "
+         "AND hf.description = sf.description AND hf.location = sf.location AND hf.addresses = sf.addresses)))")
+# What counts as a meeting that happened (strength, last contact, next meeting, cards): the teammate accepted or
+# tentatively accepted (their own meetings count as accepted); an unanswered invitation is not one.
+ATTENDED = "{c}.response_status IN ('accepted', 'tentative')"
+# The viewer's own copy of meeting {m} (their timeline shows what their calendar says).
+_OWN = ("LEFT JOIN email_meeting_copy_fields own ON own.rowid = (SELECT f.rowid FROM email_meeting_copies oc "
+        "JOIN email_accounts oa ON oa.id = oc.account_id JOIN email_meeting_copy_fields f ON f.account_id = oc.account_id "
+        "AND f.event_id = oc.event_id WHERE oc.meeting_id = {m}.id AND oa.user_id = ? ORDER BY oc.first_seen_at LIMIT 1)")
+
+
+def private_sql(alias: str = "m") -> str:
+    """True when a copy of meeting `alias` is one Google marks private or confidential: not shown at all to anyone
+    whose calendar does not hold it, and left out of the team's stats."""
+    return _PRIVATE.format(m=_alias(alias))
+
+
+def sees_shared_sql(viewer_id: int, alias: str = "m") -> tuple[str, list]:
+    """(SQL, params): whether the viewer may see meeting `alias`'s shared view in full (see _SEES)."""
+    return _SEES.format(m=_alias(alias)), [viewer_id]
 
 
 def shared_level_sql(alias: str = "m") -> str:
@@ -32,9 +56,10 @@ def shared_level_sql(alias: str = "m") -> str:
 
 
 def level_sql(viewer_id: int, alias: str = "m") -> tuple[str, list]:
-    """(SQL, params): the viewer's level (1-3) for meeting `alias` (a row of email_meetings)."""
+    """(SQL, params): the viewer's level (1-3) for meeting `alias`'s shared view (the row of email_meetings: what
+    cards, drafts and the room show)."""
     m = _alias(alias)
-    return f"(CASE WHEN {_HOLDS.format(m=m)} THEN {FULL} ELSE {shared_level_sql(m)} END)", [viewer_id]
+    return f"(CASE WHEN {_SEES.format(m=m)} THEN {FULL} ELSE {shared_level_sql(m)} END)", [viewer_id]
 
 
 def room_safe_sql(alias: str = "m") -> str:
@@ -241,12 +266,31 @@ def _per_meeting(conn, select: str, meeting_ids: list[int], shape) -> dict[int, 
     return found
 
 
-def attendees(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
-    """{meeting_id: [{email, name, organizer, response_status}]}, the organizer first."""
+_SHOWN_TO_ALL = (" AND (address IN (SELECT l.address FROM email_meeting_investors l WHERE l.meeting_id = "
+                 "email_meeting_attendees.meeting_id) OR address IN (SELECT lower(email) FROM email_accounts) "
+                 "OR address IN (SELECT lower(email) FROM users))")
+
+
+def attendees(conn, meeting_ids: list[int], redacted: bool = False) -> dict[int, list[dict]]:
+    """{meeting_id: [{email, name, organizer, response_status}]} of the shared view, the organizer first; `redacted`
+    (a reader who does not see the shared view in full): only the investors' addresses and the teammates'."""
     return _per_meeting(conn, "SELECT meeting_id, address, name, organizer, response_status FROM email_meeting_attendees "
-                              "WHERE meeting_id IN ({marks}) ORDER BY organizer DESC, rowid", meeting_ids,
+                              "WHERE meeting_id IN ({marks})" + (_SHOWN_TO_ALL if redacted else "")
+                        + " ORDER BY organizer DESC, rowid", meeting_ids,
                         lambda r: {"email": r["address"], "name": r["name"], "organizer": bool(r["organizer"]),
                                    "response_status": r["response_status"]})
+
+
+def shown_attendees(conn, meetings: list[dict]) -> dict[int, list[dict]]:
+    """The attendees of meetings read by meetings_of_investor/next_meeting: the viewer's own copy's list where their
+    calendar holds it, else the shared view's redacted."""
+    shared = attendees(conn, [m["id"] for m in meetings if m.get("own_attendees") is None], redacted=True)
+    for meeting in meetings:
+        if meeting.get("own_attendees") is not None:
+            listed = sorted(json.loads(meeting["own_attendees"]), key=lambda a: not a["organizer"])
+            shared[meeting["id"]] = [{"email": a["address"], "name": a["name"], "organizer": bool(a["organizer"]),
+                                      "response_status": a["response_status"]} for a in listed]
+    return shared
 
 
 def teammates_of(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
@@ -258,12 +302,13 @@ def teammates_of(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
 
 
 def attended_rows(conn, investor_ids=None, before: str | None = None) -> list[dict]:
-    """(investor_id, user_id, at) for each meeting a teammate did not decline, started before `before`:
+    """(investor_id, user_id, at) for each meeting a teammate attended (ATTENDED; none Google marks private),
+    started before `before`:
     what strength and last contact count (the time to the second only when every teammate may see it all;
     the day otherwise, as mail's _SHARED_AT)."""
     at = (f"CASE WHEN {shared_level_sql('m')} = {FULL} THEN m.start_at "
           "ELSE substr(m.start_at, 1, 10) || 'T00:00:00Z' END")
-    where, params = ["c.response_status != 'declined'"], []
+    where, params = [ATTENDED.format(c="c"), f"NOT {private_sql('m')}"], []
     if before is not None:
         where.append("m.start_at < ?")
         params.append(before)
@@ -278,36 +323,46 @@ def attended_rows(conn, investor_ids=None, before: str | None = None) -> list[di
     return [dict(r) for r in rows]
 
 
+_READ = ("SELECT m.id, m.start_at, m.end_at, CASE WHEN own.rowid IS NULL THEN m.title ELSE own.title END AS title, "
+         "CASE WHEN own.rowid IS NULL THEN m.description ELSE own.description END AS description, "
+         "CASE WHEN own.rowid IS NULL THEN m.location ELSE own.location END AS location, own.attendees AS own_attendees, "
+         "CASE WHEN own.rowid IS NULL THEN {shared} ELSE {full} END AS level FROM email_meeting_investors l "
+         "JOIN email_meetings m ON m.id = l.meeting_id " + _OWN.format(m="m") + " ")
+
+
+def _read(conn, viewer_id: int, where: list[str], args: list, tail: str) -> list[dict]:
+    """Meetings as the viewer may see them: their own copy at FULL where their calendar holds it, else the shared
+    view at its shared level with what that hides blanked; a private meeting only to its holders."""
+    where = [*where, f"(own.rowid IS NOT NULL OR NOT {private_sql('m')})"]
+    rows = conn.execute(_READ.format(shared=shared_level_sql("m"), full=FULL) + f"WHERE {' AND '.join(where)} {tail}",
+                        (viewer_id, *args))
+    return [redact(dict(r), r["level"]) for r in rows]
+
+
 def meetings_of_investor(conn, viewer_id: int, investor_id: int, bound: tuple[str, int] | None, limit: int,
                          before: str) -> list[dict]:
-    """The investor's meetings started before `before`, older than `bound` (at, id), newest first, with the
-    viewer's level and what it hides blanked."""
-    level, params = level_sql(viewer_id)
+    """The investor's meetings started before `before`, older than `bound` (at, id), newest first, as `_read`."""
     where, args = ["l.investor_id = ?", "m.start_at < ?"], [investor_id, before]
     if bound is not None:
         where.append("(m.start_at < ? OR (m.start_at = ? AND m.id < ?))")
         args += [bound[0], bound[0], bound[1]]
-    rows = conn.execute(f"SELECT m.id, m.start_at, m.end_at, m.title, m.description, m.location, {level} AS level "
-                        "FROM email_meeting_investors l JOIN email_meetings m ON m.id = l.meeting_id "
-                        f"WHERE {' AND '.join(where)} ORDER BY m.start_at DESC, m.id DESC LIMIT ?",
-                        (*params, *args, limit))
-    return [redact(dict(r), r["level"]) for r in rows]
+    return _read(conn, viewer_id, where, [*args, limit], "ORDER BY m.start_at DESC, m.id DESC LIMIT ?")
+
+
+_UPCOMING = ("m.end_at > ? AND EXISTS (SELECT 1 FROM email_meeting_copies c WHERE c.meeting_id = m.id AND "
+             + ATTENDED.format(c="c") + ")")
 
 
 def next_meeting_starts(conn, now: str) -> dict[int, str]:
-    """{investor_id: start of their next meeting not yet ended that some teammate did not decline} (the grid's)."""
+    """{investor_id: start of their next meeting not yet ended that a teammate attends} (the grid's, seen by
+    everyone: no private meeting)."""
     return dict(conn.execute("SELECT l.investor_id, min(m.start_at) FROM email_meeting_investors l JOIN email_meetings m "
-                             "ON m.id = l.meeting_id WHERE m.end_at > ? AND EXISTS (SELECT 1 FROM email_meeting_copies c "
-                             "WHERE c.meeting_id = m.id AND c.response_status != 'declined') GROUP BY l.investor_id",
-                             (now,)).fetchall())
+                             f"ON m.id = l.meeting_id WHERE {_UPCOMING} AND NOT {private_sql('m')} "
+                             "GROUP BY l.investor_id", (now,)).fetchall())
 
 
 def next_meeting(conn, viewer_id: int, investor_id: int, now: str) -> dict | None:
-    """The investor's next meeting not yet ended that some teammate did not decline, as the viewer may see it."""
-    level, params = level_sql(viewer_id)
-    row = conn.execute(f"SELECT m.id, m.start_at, m.end_at, m.title, m.description, m.location, {level} AS level "
-                       "FROM email_meeting_investors l JOIN email_meetings m ON m.id = l.meeting_id "
-                       "WHERE l.investor_id = ? AND m.end_at > ? AND EXISTS (SELECT 1 FROM email_meeting_copies c "
-                       "WHERE c.meeting_id = m.id AND c.response_status != 'declined') ORDER BY m.start_at, m.id LIMIT 1",
-                       (*params, investor_id, now)).fetchone()
-    return redact(dict(row), row["level"]) if row else None
+    """The investor's next meeting not yet ended that a teammate attends, as `_read`."""
+    found = _read(conn, viewer_id, ["l.investor_id = ?", _UPCOMING], [investor_id, now],
+                  "ORDER BY m.start_at, m.id LIMIT 1")
+    return found[0] if found else None

@@ -94,10 +94,10 @@ def own_response(event: dict, attendees: list[dict], account_email: str) -> str:
     """The teammate's own response: their attendee row (self, or their address); the organizer accepted."""
     for person in attendees:
         if person["self"] or person["address"] == account_email:
+            if person["organizer"] and person["response_status"] in (None, "needsAction"):
+                return "accepted"  # their own meeting
             if person["response_status"]:
                 return person["response_status"]
-            if person["organizer"]:
-                return "accepted"
     organizer = event.get("organizer") if isinstance(event.get("organizer"), dict) else {}
     return "accepted" if organizer.get("self") else "needsAction"
 

@@ -54,18 +54,18 @@ class EmailRelationships:
         now = _now().strftime(ISO_FORMAT)
         meetings = db_meetings.meetings_of_investor(conn, viewer["id"], investor_id, bound("meeting"), limit, now)
         ids = [m["id"] for m in meetings]
-        people, mates = db_meetings.attendees(conn, ids), db_meetings.teammates_of(conn, ids)
+        people, mates = db_meetings.shown_attendees(conn, meetings), db_meetings.teammates_of(conn, ids)
         for meeting in meetings:
             items.append({"kind": "meeting", "at": meeting["start_at"], "id": meeting["id"],
                           "meeting": _meeting_item(meeting, people[meeting["id"]], mates[meeting["id"]])})
         return items
 
     def next_meeting(self, conn, investor_id: int, viewer: dict) -> dict | None:
-        """The investor's next meeting (not yet ended, not declined by everyone), as the viewer may see it."""
+        """The investor's next meeting (not yet ended, a teammate attends), as the viewer may see it."""
         meeting = db_meetings.next_meeting(conn, viewer["id"], investor_id, _now().strftime(ISO_FORMAT))
         if meeting is None:
             return None
-        return _meeting_item(meeting, db_meetings.attendees(conn, [meeting["id"]])[meeting["id"]],
+        return _meeting_item(meeting, db_meetings.shown_attendees(conn, [meeting])[meeting["id"]],
                              db_meetings.teammates_of(conn, [meeting["id"]])[meeting["id"]])
 
     def _with_people(self, conn, investor_id: int, emails: list[dict]) -> None:
