@@ -165,7 +165,7 @@ class _Apply:
             return meeting["id"], True
         if meeting["organizer_email"] == fields["organizer_email"] and meeting["start_at"] == fields["start_at"]:
             return meeting["id"], fields["organizer_email"] == self.account["email"].lower()
-        own_key = f"{uid}\n{self.account['id']}"  # the key of no real event (an iCalUID has no newline)
+        own_key = f"{uid}\n{self.account['id']}\n{event_id}"  # the key of no real event (an iCalUID has no newline)
         own = db_meetings.find_meeting(self.conn, own_key, original)
         if own is None:
             return db_meetings.create_meeting(self.conn, own_key, original, fields, self.now), True
