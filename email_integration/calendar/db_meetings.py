@@ -237,6 +237,15 @@ def all_meeting_ids(conn) -> list[int]:
     return [r[0] for r in conn.execute("SELECT id FROM email_meetings ORDER BY id")]
 
 
+def meeting_ids_of(conn, investor_id: int) -> list[int]:
+    """Meetings linked to the investor, or with an attendee at one of its addresses or domains (a subdomain too)."""
+    return [r[0] for r in conn.execute(
+        "SELECT meeting_id FROM email_meeting_investors WHERE investor_id = ?1 UNION SELECT a.meeting_id FROM "
+        "email_meeting_attendees a WHERE a.address IN (SELECT lower(email) FROM investor_emails WHERE investor_id = ?1) "
+        "OR EXISTS (SELECT 1 FROM investor_domains d WHERE d.investor_id = ?1 AND (a.address LIKE '%@' || lower(d.domain) "
+        "OR a.address LIKE '%.' || lower(d.domain))) ORDER BY 1", (investor_id,))]
+
+
 def delete_meeting(conn, meeting_id: int) -> None:
     """The meeting and everything of it (copies, attendees, links; a card's link loses it)."""
     conn.execute("DELETE FROM email_meetings WHERE id = ?", (meeting_id,))

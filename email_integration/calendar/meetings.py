@@ -245,14 +245,16 @@ def purge_excluded(conn, account_id: int) -> int:
     return run.counts["removed"]
 
 
-def rematch(conn) -> dict:
+def rematch(conn, investor_id: int | None = None) -> dict:
     """Re-link every stored meeting to investors with the current matcher (an investor's addresses edited, or
     POST /api/email/rematch): {"meetings", "relinked", "removed"}. A meeting no investor attends any more is
     deleted with every copy (nothing of it stays); one with a new investor is linked to them too. Meetings never
-    stored (no investor attended then) come with the calendar's next full sync."""
+    stored (no investor attended then) come with the calendar's next full sync. With `investor_id` (its addresses
+    were just edited, inside that transaction): only the meetings linked to it or with an attendee it now matches."""
     counts = {"meetings": 0, "relinked": 0, "removed": 0}
     index = _matcher().index(conn)
-    for meeting_id in db_meetings.all_meeting_ids(conn):
+    ids = db_meetings.all_meeting_ids(conn) if investor_id is None else db_meetings.meeting_ids_of(conn, investor_id)
+    for meeting_id in ids:
         counts["meetings"] += 1
         with atomic(conn):
             links = index.match(db_meetings.attendee_addresses(conn, meeting_id))

@@ -17,6 +17,7 @@ from backend import email_source
 from backend.db import ISO_FORMAT, atomic
 from backend.investors_db import investors_rev, people_rows
 from email_integration.calendar import db_meetings
+from email_integration.calendar import meetings as calendar_meetings
 from email_integration.capture.db_queries import thread_subject, visible_emails
 from email_integration.capture.matcher import InvestorIndex, index_for
 from email_integration.config import CONFIG
@@ -77,6 +78,11 @@ class EmailRelationships:
     def people_changed(self, conn, investor_id: int) -> None:
         """The investor's people changed: its pending CRM-drafted cards name the right person (issue 24, item 8)."""
         proposals.redraft_for_people(conn, investor_id, self.own_domain)
+
+    def addresses_changed(self, conn, investor_id: int) -> None:
+        """Inside the core's PATCH transaction: the investor's meetings follow its addresses now, not at the next
+        full sync (an address removed takes the meetings only it matched away, with their titles and guests)."""
+        calendar_meetings.rematch(conn, investor_id)
 
     # -- merging investors (issue 24, item 5) -------------------------------------------------
     def merge_investors(self, conn, keep: int, gone: int) -> None:
