@@ -175,6 +175,28 @@ def test_migration_0017_twice_on_a_copy_holding_meetings_and_cards(world):
     assert after == before
 
 
+def test_migration_0018_twice_and_its_backfill_of_meetings_stored_before(world):
+    from backend import db
+    from email_integration import db as email_db
+    from test_email_migrations import applied_twice
+    conn, users, accounts, _investors, tmp_path = world
+    apply(conn, accounts["ann"], [event("ann", id="e1", uid="u1", attendees=("jonas@fjord.vc", "kim@lpexample.org"))])
+    apply(conn, accounts["ben"], [event("ben", id="e1", uid="u1", organizer="ann@firm.test")])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before, after = applied_twice(db_path(str(tmp_path)), str(tmp_path / "copy.db"), names=["0018_meeting_copies.sql"])
+    assert before["rows"]["email_meeting_copy_fields"] and after == before
+    # A database from before 0018: the copies' own fields and the shared view's copy are filled in.
+    with atomic(conn):
+        conn.execute("DELETE FROM email_meeting_copy_fields")
+        conn.execute("DELETE FROM email_meeting_shared")
+    db.run_sql_file(conn.cursor(), os.path.join(email_db.MIGRATIONS_DIR, "0018_meeting_copies.sql"))
+    assert rows(conn, "SELECT account_id, title, addresses FROM email_meeting_copy_fields ORDER BY account_id") == [
+        (accounts["ann"], "Fund II update", "ann@firm.test,jonas@fjord.vc,kim@lpexample.org"),
+        (accounts["ben"], "Fund II update", "ann@firm.test,jonas@fjord.vc,kim@lpexample.org")]
+    assert rows(conn, "SELECT account_id FROM email_meeting_shared") == [(accounts["ann"],)]
+    assert levels(conn, users, 1)["ben"] == FULL  # his copy lists what the shared view lists
+
+
 def test_an_exclusion_added_later_removes_that_calendars_meetings_with_those_people(world):
     from email_integration.capture.attachments import blob_store_for
     from email_integration.controls import actions
