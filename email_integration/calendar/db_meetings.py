@@ -1,12 +1,14 @@
-"""SQL of the store of meetings (migration 0017): meetings, each teammate's copy, attendees, investor links;
-and the visibility rule for meetings, as SQL the readers embed (the same levels as mail, privacy/db_visibility).
+"""SQL of the store of meetings (migrations 0017, 0018): meetings (their row and attendees are the shared view, from
+one copy: email_meeting_shared), each teammate's copy with its own fields, investor links; and the visibility rule
+for meetings, as SQL the readers embed (the same levels as mail, privacy/db_visibility).
 
-A viewer's level for meeting M (db_visibility's levels):
-  FULL     the viewer's own calendar holds M (the owner sees all of their own), or every holder's mailbox
-           shows everything and no holder's copy is private: title, description, location
+A holder reads their own copy at FULL (meetings_of_investor, next_meeting). A viewer's level for the shared view:
+  FULL     the viewer holds the copy it comes from or a copy listing the same title, description, location and
+           attendees (a copy never grants FULL on another copy's fields), or every holder's mailbox shows
+           everything and no holder's copy is private: title, description, location
   SUBJECT  the most open holder's mailbox shows subjects: the title, never the description
-  METADATA a copy Google marks private or confidential ("a meeting with <investor>": who and when only),
-           or the most open holder's mailbox shows metadata
+  METADATA a copy Google marks private or confidential, or the most open holder's mailbox shows metadata
+A meeting Google marks private is not shown at all to whom does not hold it, and counts in no shared stat.
 Callers hold the transaction.
 """
 from __future__ import annotations

@@ -5,7 +5,9 @@
 
 - One meeting per iCalUID and original start (a recurring series: one per occurrence; a single event keeps
   its meeting when it moves) across every teammate whose calendar holds it; each teammate's copy keeps their
-  own responseStatus and Google's visibility of the event.
+  own responseStatus, Google's visibility and its own title, description, location and attendees. The shared
+  view comes from the organizing teammate's copy, else the one stored first; a copy whose organizer or start
+  disagrees with the meeting (a planted iCalUID) is a meeting of its own.
 - Attendees and the organizer are matched to investors with mail's matcher (capture/matcher.py: the address,
   then the domain; never free-mail or the firm's own domain).
 - Nothing at all is written for an event with no investor attendee, an all-day event, an event with more than
@@ -14,7 +16,8 @@
   falls under one of these is removed.
 - Cancelled (status "cancelled", possibly only id and status) removes the teammate's copy; a cancelled
   series id removes its occurrences; a meeting no teammate holds any more is deleted. Declined keeps the copy
-  (the timeline shows it) but it does not count as attended (strength, last contact, cards).
+  (the timeline shows it) but it does not count as attended (strength, last contact, cards); nor does an
+  unanswered invitation (needsAction).
 - full_sync=True: the list is the account's whole window; a stored copy not in it is removed.
 """
 from __future__ import annotations
