@@ -18,6 +18,8 @@ A provider has three methods; `conn` is the request's connection, `viewer` the s
 and optionally `merge_investors(conn, keep, gone)`, `connections_and_people(conn, investor_id, viewer)` →
 (connections, [{person, connections}]: who knows each of an investor's people) and `people_changed(conn, investor_id)` (its people changed: pending cards
 that still hold the CRM's own draft are drafted again, so they name the right person; issue 24, item 8).
+and optionally `addresses_changed(conn, investor_id)` (PATCH /api/investors/{id} changed its addresses or domains,
+inside the core's transaction: what they matched is re-linked at once, e.g. meetings no investor attends any more go)
 and optionally `next_meeting(conn, investor_id, viewer)` → {id, start, end, title, ...} | None: the investor's
 next meeting not yet ended (calendar capture), as the viewer may see it.
 """

@@ -92,8 +92,10 @@ def patch_investor(req):
     if "domains" in data:
         changes["domains"] = _domains(data)
     _check_addresses(req, investor_id, changes.get("emails"), changes.get("domains"))
+    hook = getattr(email_source.current(), "addresses_changed", None)
+    also = (lambda conn: hook(conn, investor_id)) if hook and ("emails" in changes or "domains" in changes) else None
     try:
-        investors_db.update_investor(req.conn, investor_id, changes, req.user["id"])
+        investors_db.update_investor(req.conn, investor_id, changes, req.user["id"], also=also)
     except investors_db.DuplicateEmail as exc:
         raise Conflict(str(exc)) from None
     return investors_db.get_investor(req.conn, investor_id)

@@ -99,8 +99,9 @@ def create_investor(conn, name: str, firm: str | None, emails: list[str], domain
     return investor_id
 
 
-def update_investor(conn, investor_id: int, changes: dict, user_id=None) -> bool:
-    """Apply name/firm/emails/domains changes (emails/domains replace the sets); False if unknown."""
+def update_investor(conn, investor_id: int, changes: dict, user_id=None, also=None) -> bool:
+    """Apply name/firm/emails/domains changes (emails/domains replace the sets); False if unknown. `also(conn)` (the
+    email integration's re-link of what the addresses matched) runs in the same transaction, after the change."""
     with atomic(conn):
         if conn.execute("SELECT 1 FROM investors WHERE id = ?", (investor_id,)).fetchone() is None:
             return False
@@ -111,6 +112,8 @@ def update_investor(conn, investor_id: int, changes: dict, user_id=None) -> bool
         _set_addresses(conn, investor_id, changes.get("emails"), changes.get("domains"))
         conn.execute("UPDATE investors SET updated_at = ? WHERE id = ?", (now_iso(), investor_id))
         _bump_rev(conn)
+        if also is not None:
+            also(conn)
         audit(conn, user_id, "investor.update", "investor", investor_id,
               {"fields": sorted(changes), **_address_changes(before, _addresses(conn, investor_id))})
     return True

@@ -266,3 +266,15 @@ def test_remove_all_drops_the_calendar_sync_state_too(rig, emulator):
     sync(rig, account)
     assert "calendar_sync_state" in drop_capture_tables(rig.conn)
     assert not rig.query("SELECT name FROM sqlite_master WHERE name LIKE '%calendar%'")
+
+
+@pytest.mark.parametrize("moment", [{"dateTime": "2026-12-03T12:00:00"}, {"dateTime": 20261203},
+                                    {"dateTime": ["x"]}, {"date": 5}, {"dateTime": "noon"}, "2026-12-03"])
+def test_an_unreadable_event_time_is_kept_for_the_store_not_raised_on(moment):
+    """A dateTime without an offset raised TypeError (naive vs aware) and a non-string AttributeError, freezing the
+    mailbox's sync every poll: unreadable times are None, the event is not outside (the store drops it)."""
+    from email_integration.calendar.sync import _moment, outside
+    start, end = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+    assert _moment(moment) is None
+    assert outside({"start": moment, "end": moment}, start, end) is False
+    assert outside({"start": {"dateTime": "2026-12-03T12:00:00+01:00"}, "end": moment}, start, end) is False

@@ -37,7 +37,7 @@ def test_one_card_per_meeting_after_it_ends_drafted_by_the_crm(world):
     for name in ("ann", "ben"):
         apply(conn, accounts[name], [event(name, id="e1", uid="u1", attendees=("jonas@fjord.vc", "kim@lpexample.org"),
                                            organizer="jonas@fjord.vc"),
-                                     event(name, id="e2", uid="u2", start=later)])  # not ended yet
+                                     event(name, id="e2", uid="u2", start=later, organizer="jonas@fjord.vc")])  # not ended yet
     assert propose(conn) == {"proposed": 1, "held": 0, "declined": 0, "withdrawn": 0}
     assert propose(conn)["proposed"] == 0  # looked at once
     [card] = proposals.cards(conn, users["cat"])
@@ -130,3 +130,15 @@ def test_bulk_decisions_and_undo_work_on_meeting_cards(world):
     assert state["status"] == "pending" and state["note_id"] is None
     assert conn.execute("SELECT count(*) FROM grid_notes WHERE source_ref LIKE 'proposal:% meeting:%'").fetchone()[0] == 1
     assert sorted(c["id"] for c in proposals.cards(conn, users["ben"])) == sorted([ids[0], ids[2]])
+
+
+def test_a_card_shows_others_only_the_investors_and_teammates_among_the_guests(world):
+    conn, users, accounts, _investors = world
+    apply(conn, accounts["ann"], [event("ann", id="e1", uid="u1", attendees=("jonas@fjord.vc", "lawyer@outside.example"))])
+    assert propose(conn)["proposed"] == 1
+    guests = {name: sorted(a["email"] for a in meeting_cards.cards(conn, "pending", 10, viewer_id=users[name])[0]
+                           ["meeting"]["attendees"]) for name in ("ann", "ben")}
+    assert guests["ann"] == ["ann@firm.test", "jonas@fjord.vc", "lawyer@outside.example"]
+    assert guests["ben"] == ["ann@firm.test", "jonas@fjord.vc"]  # he sees the card (Ann's mailbox shows all), not her guest
+    room = meeting_cards.cards(conn, "pending", 10)
+    assert "lawyer" not in repr(room)

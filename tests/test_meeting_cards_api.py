@@ -113,8 +113,8 @@ def test_a_private_meeting_is_its_holders_alone_and_never_in_the_room(site):
     assert "SECRET" not in repr(work)
     assert site.bot.get(f"/api/intake/email-proposals/{card['id']}").status == 404
     timeline = site.member2.get(f"/api/investors/{card['investor']['id']}/timeline").json
-    shown = [i["meeting"] for i in timeline["items"] if i["kind"] == "meeting" and i["meeting"]["visibility"] == "metadata"]
-    assert shown and all(m["title"] is None and m["description"] is None for m in shown)
+    # Not on the timeline at all for whom the calendar does not hold it (was: its time, guests and replies).
+    assert card["meeting"]["id"] not in [i["id"] for i in timeline["items"] if i["kind"] == "meeting"]
     assert "SECRET" not in repr(timeline)
     assert "SECRETTITLE" in repr(site.member.get(f"/api/investors/{card['investor']['id']}/timeline").json)
 
@@ -144,3 +144,21 @@ def test_the_investor_page_shows_meetings_the_next_one_and_strength(site):
     store(site, "member2", [cancelled("m2-next")])
     assert site.member.get(f"/api/investors/{kim}/timeline").json["next_meeting"] is None
     assert {i["id"]: i for i in site.member.get("/api/investors").json["investors"]}[kim]["next_meeting_at"] is None
+
+
+def test_removing_an_investors_address_unlinks_its_meetings_at_once(site):
+    """PATCH /api/investors/{id} taking an address away: the meetings only it matched go in the same request
+    (they stayed linked, titles and guests shown, until a full sync)."""
+    made = site.admin.post("/api/investors", {"name": "Pat Quinn", "firm": "Quinn Partners",
+                                              "emails": ["pat@quinnpartners.example"]})
+    assert made.status == 201
+    pat = made.json["id"]
+    store(site, "member", [event("member", id="m-pat", uid="pat@quinnpartners.example-1", summary="Quinn intro",
+                                 attendees=("pat@quinnpartners.example", "aide@elsewhere.example"),
+                                 start=NOW - dt.timedelta(days=2))])
+    items = site.member.get(f"/api/investors/{pat}/timeline").json["items"]
+    assert [i["meeting"]["title"] for i in items if i["kind"] == "meeting"] == ["Quinn intro"]
+    assert site.admin.patch(f"/api/investors/{pat}", {"emails": ["pat@quinn-new.example"]}).status == 200
+    items = site.member.get(f"/api/investors/{pat}/timeline").json["items"]
+    assert [i for i in items if i["kind"] == "meeting"] == []
+    assert db_rows(site, "SELECT count(*) FROM email_meetings WHERE ical_uid = 'pat@quinnpartners.example-1'") == [(0,)]

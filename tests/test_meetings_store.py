@@ -155,8 +155,8 @@ def test_private_events_and_visibility_levels(world):
     assert levels(conn, users, meeting_id) == {"ann": FULL, "ben": METADATA, "cat": METADATA}
     found = conn.execute(f"SELECT {db_meetings.room_safe_sql()} FROM email_meetings m").fetchone()[0]
     assert found == 0
-    shown = db_meetings.next_meeting(conn, users["ben"], _investors["jonas"], "2026-01-01T00:00:00Z")
-    assert shown["title"] is None and shown["description"] is None and shown["start_at"] == "2026-12-03T12:00:00Z"
+    # Not shown at all to whom the calendar does not hold it (was: its exact time, guests and replies).
+    assert db_meetings.next_meeting(conn, users["ben"], _investors["jonas"], "2026-01-01T00:00:00Z") is None
     own = db_meetings.next_meeting(conn, users["ann"], _investors["jonas"], "2026-01-01T00:00:00Z")
     assert own["title"] == "Fund II update" and own["description"] == "Agenda: Q1 close"
 
@@ -173,6 +173,28 @@ def test_migration_0017_twice_on_a_copy_holding_meetings_and_cards(world):
                                   names=["0017_meetings.sql"])
     assert before["rows"]["email_meetings"] and before["rows"]["email_proposal_meetings"]
     assert after == before
+
+
+def test_migration_0018_twice_and_its_backfill_of_meetings_stored_before(world):
+    from backend import db
+    from email_integration import db as email_db
+    from test_email_migrations import applied_twice
+    conn, users, accounts, _investors, tmp_path = world
+    apply(conn, accounts["ann"], [event("ann", id="e1", uid="u1", attendees=("jonas@fjord.vc", "kim@lpexample.org"))])
+    apply(conn, accounts["ben"], [event("ben", id="e1", uid="u1", organizer="ann@firm.test")])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before, after = applied_twice(db_path(str(tmp_path)), str(tmp_path / "copy.db"), names=["0018_meeting_copies.sql"])
+    assert before["rows"]["email_meeting_copy_fields"] and after == before
+    # A database from before 0018: the copies' own fields and the shared view's copy are filled in.
+    with atomic(conn):
+        conn.execute("DELETE FROM email_meeting_copy_fields")
+        conn.execute("DELETE FROM email_meeting_shared")
+    db.run_sql_file(conn.cursor(), os.path.join(email_db.MIGRATIONS_DIR, "0018_meeting_copies.sql"))
+    assert rows(conn, "SELECT account_id, title, addresses FROM email_meeting_copy_fields ORDER BY account_id") == [
+        (accounts["ann"], "Fund II update", "ann@firm.test,jonas@fjord.vc,kim@lpexample.org"),
+        (accounts["ben"], "Fund II update", "ann@firm.test,jonas@fjord.vc,kim@lpexample.org")]
+    assert rows(conn, "SELECT account_id FROM email_meeting_shared") == [(accounts["ann"],)]
+    assert levels(conn, users, 1)["ben"] == FULL  # his copy lists what the shared view lists
 
 
 def test_an_exclusion_added_later_removes_that_calendars_meetings_with_those_people(world):
@@ -207,3 +229,128 @@ def test_the_attendee_limit_is_a_setting(world, monkeypatch):
     assert apply(conn, accounts["ann"], [event("ann", id="e1", attendees=three)])["skipped"] == 1
     monkeypatch.setattr(CONFIG, "calendar_max_attendees", 3)
     assert apply(conn, accounts["ann"], [event("ann", id="e1", attendees=three)])["kept"] == 1
+
+
+# -- each copy its own; the shared view from one copy (adversarial review of calendar capture) -----------------
+def titles(conn, users, investor_id, when="2026-01-01T00:00:00Z"):
+    """{teammate: (title, description, attendee addresses)} of the investor's next meeting as each sees it."""
+    found = {}
+    for name, user_id in users.items():
+        shown = db_meetings.next_meeting(conn, user_id, investor_id, when)
+        people = db_meetings.shown_attendees(conn, [shown])[shown["id"]] if shown else []
+        found[name] = shown and (shown["title"], shown["description"], sorted(p["email"] for p in people))
+    return found
+
+
+def test_an_invitees_own_copy_never_reaches_the_shared_view(world):
+    from email_integration.review.meeting_cards import propose_ended_meetings
+    conn, users, accounts, investors, _ = world
+    # Ben's calendar synced first; his copy has his private notes and a guest of his own.
+    apply(conn, accounts["ben"], [event("ben", id="b1", uid="u1", organizer="ann@firm.test", summary="BEN NOTES",
+                                        description="BEN SECRET", attendees=("jonas@fjord.vc", "ann@firm.test",
+                                                                              "spouse@home.example"))])
+    # Ann organizes it: her copy is the shared view; Cat (a later invitee) edited hers — it never is.
+    apply(conn, accounts["ann"], [event("ann", id="a1", uid="u1", attendees=("jonas@fjord.vc", "ben@firm.test",
+                                                                             "cat@firm.test"))])
+    apply(conn, accounts["cat"], [event("cat", id="c1", uid="u1", organizer="ann@firm.test", summary="CAT NOTES",
+                                        attendees=("jonas@fjord.vc", "ann@firm.test"))])
+    assert rows(conn, "SELECT count(*) FROM email_meetings") == [(1,)]
+    assert rows(conn, "SELECT title, description FROM email_meetings") == [("Fund II update", "Agenda: Q1 close")]
+    assert sorted(db_meetings.attendee_addresses(conn, 1)) == ["ann@firm.test", "ben@firm.test", "cat@firm.test",
+                                                               "jonas@fjord.vc"]
+    seen = titles(conn, users, investors["jonas"])
+    assert seen["ann"][:2] == ("Fund II update", "Agenda: Q1 close")
+    assert seen["ben"] == ("BEN NOTES", "BEN SECRET", ["ann@firm.test", "ben@firm.test", "jonas@fjord.vc",
+                                                       "spouse@home.example"])  # his own copy
+    assert seen["cat"][0] == "CAT NOTES"
+    assert "BEN" not in repr(seen["ann"]) + repr(seen["cat"]) and "spouse" not in repr(seen["ann"]) + repr(seen["cat"])
+    propose_ended_meetings(conn, NOW, propose_since_days=14)
+    drafts = repr(rows(conn, "SELECT draft FROM email_proposals"))
+    assert "Fund II update" in drafts and "BEN" not in drafts and "CAT" not in drafts
+    # Without an organizing teammate the copy stored first stays the shared view; the organizer's copy going
+    # away hands it to the earliest copy left.
+    apply(conn, accounts["ann"], [cancelled("a1")])
+    assert rows(conn, "SELECT title FROM email_meetings") == [("BEN NOTES",)]
+    apply(conn, accounts["cat"], [event("cat", id="c1", uid="u1", organizer="ann@firm.test", summary="CAT AGAIN",
+                                        attendees=("jonas@fjord.vc", "ann@firm.test"))])
+    assert rows(conn, "SELECT title FROM email_meetings") == [("BEN NOTES",)]
+
+
+def test_a_planted_ical_uid_is_its_own_meeting_never_the_teammates(world):
+    conn, users, accounts, investors, _ = world
+    with atomic(conn):
+        db_privacy.set_visibility(conn, accounts["cat"], "everything", users["cat"])
+    apply(conn, accounts["ann"], [event("ann", id="a1", uid="u1", summary="ANN TITLE", description="ANN SECRET",
+                                        visibility="private")])
+    ann_meeting = rows(conn, "SELECT id FROM email_meetings")[0][0]
+    # Cat plants Ann's iCalUID in her own calendar with another investor: her organizer (herself) disagrees.
+    apply(conn, accounts["cat"], [event("cat", id="c1", uid="u1", summary="REWRITTEN", attendees=("kim@lpexample.org",))])
+    assert rows(conn, "SELECT count(*) FROM email_meetings") == [(2,)]
+    assert rows(conn, "SELECT account_id FROM email_meeting_copies WHERE meeting_id = ?", ann_meeting) == [(accounts["ann"],)]
+    assert rows(conn, "SELECT title FROM email_meetings WHERE id = ?", ann_meeting) == [("ANN TITLE",)]
+    assert levels(conn, users, ann_meeting)["cat"] == METADATA
+    assert db_meetings.next_meeting(conn, users["cat"], investors["jonas"], "2026-01-01T00:00:00Z") is None
+    # A start that disagrees: the same.
+    apply(conn, accounts["cat"], [event("cat", id="c2", uid="u1", organizer="ann@firm.test",
+                                        start=NOW - dt.timedelta(hours=5))])
+    assert rows(conn, "SELECT account_id FROM email_meeting_copies WHERE meeting_id = ?", ann_meeting) == [(accounts["ann"],)]
+    # Organizer and start copied too (events.import): she joins as a holder, yet sees only her own copy in full.
+    apply(conn, accounts["cat"], [event("cat", id="c3", uid="u1", organizer="ann@firm.test", summary="PLANTED",
+                                        description="", attendees=("jonas@fjord.vc", "ann@firm.test"))])
+    assert len(rows(conn, "SELECT 1 FROM email_meeting_copies WHERE meeting_id = ?", ann_meeting)) == 2
+    assert levels(conn, users, ann_meeting)["cat"] == METADATA and levels(conn, users, ann_meeting)["ann"] == FULL
+    [shown] = [m for m in db_meetings.meetings_of_investor(conn, users["cat"], investors["jonas"], None, 10,
+                                                           "2027-01-01T00:00:00Z") if m["id"] == ann_meeting]
+    assert shown["title"] == "PLANTED" and "ANN" not in repr(shown)
+    assert rows(conn, "SELECT title, description FROM email_meetings WHERE id = ?", ann_meeting) == [
+        ("ANN TITLE", "ANN SECRET")]
+
+
+def test_an_invitee_synced_before_the_organizer_moved_it_rejoins_the_meeting(world):
+    conn, _users, accounts, _investors, _ = world
+    moved = NOW - dt.timedelta(hours=2)
+    for name in ("ann", "ben"):
+        apply(conn, accounts[name], [event(name, id=f"{name}1", uid="u1", organizer="jonas@fjord.vc")])
+    apply(conn, accounts["ben"], [event("ben", id="ben1", uid="u1", organizer="jonas@fjord.vc", start=moved)])
+    assert rows(conn, "SELECT count(*) FROM email_meetings") == [(2,)]  # Ben's start disagrees for now
+    apply(conn, accounts["ann"], [event("ann", id="ann1", uid="u1", organizer="jonas@fjord.vc", start=moved)])
+    assert rows(conn, "SELECT count(*), min(ical_uid) FROM email_meetings") == [(1, "u1")]
+    assert rows(conn, "SELECT count(*) FROM email_meeting_copies") == [(2,)]
+
+
+def test_a_private_meeting_is_not_shown_or_counted_for_others_and_guests_are_redacted(world):
+    conn, users, accounts, investors, _ = world
+    apply(conn, accounts["ann"], [event("ann", id="a1", uid="u1", attendees=("jonas@fjord.vc", "lawyer@outside.example"),
+                                        start=NOW + dt.timedelta(days=1))])
+    seen = titles(conn, users, investors["jonas"])
+    assert seen["ann"][2] == ["ann@firm.test", "jonas@fjord.vc", "lawyer@outside.example"]
+    assert seen["ben"][2] == ["ann@firm.test", "jonas@fjord.vc"]  # an outsider's address only to the holder
+    stamp = "2026-12-03T15:00:00Z"
+    assert db_meetings.next_meeting_starts(conn, stamp) == {investors["jonas"]: "2026-12-04T15:00:00Z"}
+    apply(conn, accounts["ann"], [event("ann", id="a1", uid="u1", visibility="private", start=NOW + dt.timedelta(days=1)),
+                                  event("ann", id="a2", uid="u2", visibility="confidential")])
+    seen = titles(conn, users, investors["jonas"])
+    assert seen["ann"] and seen["ben"] is None and seen["cat"] is None
+    assert db_meetings.next_meeting_starts(conn, stamp) == {}
+    assert db_meetings.attended_rows(conn) == []
+    assert [m["id"] for m in db_meetings.meetings_of_investor(conn, users["ben"], investors["jonas"], None, 10,
+                                                              "2027-01-01T00:00:00Z")] == []
+    assert len(db_meetings.meetings_of_investor(conn, users["ann"], investors["jonas"], None, 10,
+                                                "2027-01-01T00:00:00Z")) == 2
+
+
+def test_an_unanswered_invitation_is_not_a_meeting_that_happened(world):
+    from email_integration.review.meeting_cards import propose_ended_meetings
+    conn, _users, accounts, investors, _ = world
+    # An outsider's .ics with an investor organizer, never answered; and one to come.
+    apply(conn, accounts["ben"], [event("ben", id="b1", uid="u1", organizer="jonas@fjord.vc", response="needsAction"),
+                                  event("ben", id="b2", uid="u2", organizer="jonas@fjord.vc", response="needsAction",
+                                        start=NOW + dt.timedelta(days=1))])
+    assert db_meetings.attended_rows(conn) == []
+    assert db_meetings.next_meeting_starts(conn, "2026-12-03T15:00:00Z") == {}
+    assert propose_ended_meetings(conn, NOW, propose_since_days=14)["proposed"] == 0
+    assert rows(conn, "SELECT last_contact_at FROM investors WHERE id = ?", investors["jonas"]) == [(None,)]
+    # Tentative counts; so does the teammate's own meeting.
+    apply(conn, accounts["ann"], [event("ann", id="a3", uid="u3")])
+    apply(conn, accounts["ben"], [event("ben", id="b1", uid="u1", organizer="jonas@fjord.vc", response="tentative")])
+    assert len(db_meetings.attended_rows(conn)) == 2

@@ -1,15 +1,19 @@
-"""SQL of the store of meetings (migration 0017): meetings, each teammate's copy, attendees, investor links;
-and the visibility rule for meetings, as SQL the readers embed (the same levels as mail, privacy/db_visibility).
+"""SQL of the store of meetings (migrations 0017, 0018): meetings (their row and attendees are the shared view, from
+one copy: email_meeting_shared), each teammate's copy with its own fields, investor links; and the visibility rule
+for meetings, as SQL the readers embed (the same levels as mail, privacy/db_visibility).
 
-A viewer's level for meeting M (db_visibility's levels):
-  FULL     the viewer's own calendar holds M (the owner sees all of their own), or every holder's mailbox
-           shows everything and no holder's copy is private: title, description, location
+A holder reads their own copy at FULL (meetings_of_investor, next_meeting). A viewer's level for the shared view:
+  FULL     the viewer holds the copy it comes from or a copy listing the same title, description, location and
+           attendees (a copy never grants FULL on another copy's fields), or every holder's mailbox shows
+           everything and no holder's copy is private: title, description, location
   SUBJECT  the most open holder's mailbox shows subjects: the title, never the description
-  METADATA a copy Google marks private or confidential ("a meeting with <investor>": who and when only),
-           or the most open holder's mailbox shows metadata
+  METADATA a copy Google marks private or confidential, or the most open holder's mailbox shows metadata
+A meeting Google marks private is not shown at all to whom does not hold it, and counts in no shared stat.
 Callers hold the transaction.
 """
 from __future__ import annotations
+
+import json
 
 from email_integration.privacy.db_visibility import FULL, METADATA, SUBJECT
 from email_integration.privacy.db_visibility import _check_alias as _alias  # the same identifier check
@@ -19,8 +23,32 @@ _PRIVATE = ("EXISTS (SELECT 1 FROM email_meeting_copies mp WHERE mp.meeting_id =
 _OPENEST = ("coalesce((SELECT max(CASE coalesce(ms.visibility, 'everything') WHEN 'everything' THEN 3 "
             "WHEN 'subject' THEN 2 ELSE 1 END) FROM email_meeting_copies mo LEFT JOIN email_account_privacy ms "
             "ON ms.account_id = mo.account_id WHERE mo.meeting_id = {m}.id), 1)")
-_HOLDS = ("EXISTS (SELECT 1 FROM email_meeting_copies mh JOIN email_accounts ma ON ma.id = mh.account_id "
-          "WHERE mh.meeting_id = {m}.id AND ma.user_id = ?)")
+# The viewer holds the copy the shared view comes from, or a copy of their own listing what it lists (title,
+# description, location, attendees): a copy never grants FULL on another copy's fields (a planted iCalUID).
+_SEES = ("EXISTS (SELECT 1 FROM email_meeting_shared sh JOIN email_meeting_copy_fields sf ON sf.account_id = sh.account_id "
+         "AND sf.event_id = sh.event_id JOIN email_meeting_copies mh ON mh.meeting_id = sh.meeting_id "
+         "JOIN email_meeting_copy_fields hf ON hf.account_id = mh.account_id AND hf.event_id = mh.event_id "
+         "JOIN email_accounts ma ON ma.id = mh.account_id WHERE sh.meeting_id = {m}.id AND ma.user_id = ? "
+         "AND ((mh.account_id = sh.account_id AND mh.event_id = sh.event_id) OR (hf.title = sf.title "
+         "AND hf.description = sf.description AND hf.location = sf.location AND hf.addresses = sf.addresses)))")
+# What counts as a meeting that happened (strength, last contact, next meeting, cards): the teammate accepted or
+# tentatively accepted (their own meetings count as accepted); an unanswered invitation is not one.
+ATTENDED = "{c}.response_status IN ('accepted', 'tentative')"
+# The viewer's own copy of meeting {m} (their timeline shows what their calendar says).
+_OWN = ("LEFT JOIN email_meeting_copy_fields own ON own.rowid = (SELECT f.rowid FROM email_meeting_copies oc "
+        "JOIN email_accounts oa ON oa.id = oc.account_id JOIN email_meeting_copy_fields f ON f.account_id = oc.account_id "
+        "AND f.event_id = oc.event_id WHERE oc.meeting_id = {m}.id AND oa.user_id = ? ORDER BY oc.first_seen_at LIMIT 1)")
+
+
+def private_sql(alias: str = "m") -> str:
+    """True when a copy of meeting `alias` is one Google marks private or confidential: not shown at all to anyone
+    whose calendar does not hold it, and left out of the team's stats."""
+    return _PRIVATE.format(m=_alias(alias))
+
+
+def sees_shared_sql(viewer_id: int, alias: str = "m") -> tuple[str, list]:
+    """(SQL, params): whether the viewer may see meeting `alias`'s shared view in full (see _SEES)."""
+    return _SEES.format(m=_alias(alias)), [viewer_id]
 
 
 def shared_level_sql(alias: str = "m") -> str:
@@ -30,9 +58,10 @@ def shared_level_sql(alias: str = "m") -> str:
 
 
 def level_sql(viewer_id: int, alias: str = "m") -> tuple[str, list]:
-    """(SQL, params): the viewer's level (1-3) for meeting `alias` (a row of email_meetings)."""
+    """(SQL, params): the viewer's level (1-3) for meeting `alias`'s shared view (the row of email_meetings: what
+    cards, drafts and the room show)."""
     m = _alias(alias)
-    return f"(CASE WHEN {_HOLDS.format(m=m)} THEN {FULL} ELSE {shared_level_sql(m)} END)", [viewer_id]
+    return f"(CASE WHEN {_SEES.format(m=m)} THEN {FULL} ELSE {shared_level_sql(m)} END)", [viewer_id]
 
 
 def room_safe_sql(alias: str = "m") -> str:
@@ -78,20 +107,87 @@ def attendee_addresses(conn, meeting_id: int) -> list[str]:
     return [r[0] for r in conn.execute("SELECT address FROM email_meeting_attendees WHERE meeting_id = ?", (meeting_id,))]
 
 
-def upsert_meeting(conn, ical_uid: str, original_start: str, fields: dict, now: str) -> int:
-    """The meeting of (iCalUID, original start), created or updated with the newest copy's fields; its id."""
-    row = conn.execute("SELECT id FROM email_meetings WHERE ical_uid = ? AND original_start = ?",
+def find_meeting(conn, ical_uid: str, original_start: str) -> dict | None:
+    row = conn.execute("SELECT * FROM email_meetings WHERE ical_uid = ? AND original_start = ?",
                        (ical_uid, original_start)).fetchone()
-    values = (fields["start_at"], fields["end_at"], fields["title"], fields["description"], fields["location"],
-              fields["organizer_email"])
-    if row is None:
-        return conn.execute("INSERT INTO email_meetings (ical_uid, original_start, start_at, end_at, title, description, "
-                            "location, organizer_email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (ical_uid, original_start, *values, now, now)).lastrowid
-    # Moved to a later end: a card not yet drafted waits for the new end (card_state stays NULL until then).
+    return dict(row) if row else None
+
+
+_SHARED_COLUMNS = ("start_at", "end_at", "title", "description", "location", "organizer_email")
+
+
+def create_meeting(conn, ical_uid: str, original_start: str, fields: dict, now: str) -> int:
+    return conn.execute("INSERT INTO email_meetings (ical_uid, original_start, start_at, end_at, title, description, "
+                        "location, organizer_email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (ical_uid, original_start, *(fields[k] for k in _SHARED_COLUMNS), now, now)).lastrowid
+
+
+def update_shared(conn, meeting_id: int, fields: dict, now: str) -> None:
+    """The shared view's fields, from the copy it comes from (email_meeting_shared). Moved to a later end: a card
+    not yet drafted waits for the new end (card_state stays NULL until then)."""
     conn.execute("UPDATE email_meetings SET start_at = ?, end_at = ?, title = ?, description = ?, location = ?, "
-                 "organizer_email = ?, updated_at = ? WHERE id = ?", (*values, now, row[0]))
-    return row[0]
+                 "organizer_email = ?, updated_at = ? WHERE id = ?",
+                 (*(fields[k] for k in _SHARED_COLUMNS), now, meeting_id))
+
+
+def shared_source(conn, meeting_id: int) -> tuple[int, str] | None:
+    """(account_id, event_id) of the copy the meeting's shared view comes from, while that copy is still the meeting's."""
+    row = conn.execute("SELECT s.account_id, s.event_id FROM email_meeting_shared s JOIN email_meeting_copies c "
+                       "ON c.account_id = s.account_id AND c.event_id = s.event_id AND c.meeting_id = s.meeting_id "
+                       "WHERE s.meeting_id = ?", (meeting_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def set_shared_source(conn, meeting_id: int, account_id: int, event_id: str) -> None:
+    conn.execute("INSERT INTO email_meeting_shared (meeting_id, account_id, event_id) VALUES (?, ?, ?) "
+                 "ON CONFLICT (meeting_id) DO UPDATE SET account_id = excluded.account_id, event_id = excluded.event_id",
+                 (meeting_id, account_id, event_id))
+
+
+def next_source(conn, meeting_id: int) -> dict | None:
+    """The copy the shared view falls to when its copy is gone: the organizing teammate's, else the earliest stored;
+    with its fields (attendees parsed)."""
+    row = conn.execute("SELECT f.* FROM email_meeting_copies c JOIN email_meeting_copy_fields f "
+                       "ON f.account_id = c.account_id AND f.event_id = c.event_id JOIN email_accounts a "
+                       "ON a.id = c.account_id JOIN email_meetings m ON m.id = c.meeting_id WHERE c.meeting_id = ? "
+                       "ORDER BY (lower(a.email) = coalesce(f.organizer_email, '')) DESC, c.first_seen_at, c.account_id, "
+                       "c.event_id LIMIT 1", (meeting_id,)).fetchone()
+    if row is None:
+        return None
+    found = dict(row)
+    found["attendees"] = json.loads(found["attendees"])
+    return found
+
+
+def put_copy_fields(conn, account_id: int, event_id: str, fields: dict, attendees: list[dict]) -> None:
+    """What this teammate's own copy says (title, description, location, attendees): theirs alone."""
+    listed = [{"address": a["address"], "name": a["name"], "organizer": bool(a["organizer"]),
+               "response_status": a["response_status"]} for a in attendees]
+    conn.execute("INSERT OR REPLACE INTO email_meeting_copy_fields (account_id, event_id, start_at, title, description, "
+                 "location, organizer_email, attendees, addresses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (account_id, event_id, fields["start_at"], fields["title"], fields["description"], fields["location"],
+                  fields["organizer_email"], json.dumps(listed), ",".join(sorted(a["address"] for a in listed))))
+
+
+def copy_addresses(conn, account_id: int, event_id: str) -> list[str]:
+    row = conn.execute("SELECT addresses FROM email_meeting_copy_fields WHERE account_id = ? AND event_id = ?",
+                       (account_id, event_id)).fetchone()
+    return [a for a in row[0].split(",") if a] if row else []
+
+
+def rejoin_split(conn, ical_uid: str, original_start: str, meeting_id: int) -> list[int]:
+    """Copies stored as their own meeting (their organizer or start disagreed: planted, or synced before the shared
+    copy moved) whose own fields now agree with meeting `meeting_id` join it; returns the emptied meetings' ids."""
+    rows = conn.execute("SELECT m.id FROM email_meetings m JOIN email_meetings t ON t.id = ? WHERE m.original_start = ? "
+                        "AND substr(m.ical_uid, 1, length(?) + 1) = ? || char(10) AND NOT EXISTS (SELECT 1 FROM "
+                        "email_meeting_copies c JOIN email_meeting_copy_fields f ON f.account_id = c.account_id "
+                        "AND f.event_id = c.event_id WHERE c.meeting_id = m.id AND (f.start_at != t.start_at "
+                        "OR coalesce(f.organizer_email, '') != coalesce(t.organizer_email, '')))",
+                        (meeting_id, original_start, ical_uid, ical_uid)).fetchall()
+    emptied = [r[0] for r in rows]
+    for split_id in emptied:
+        conn.execute("UPDATE email_meeting_copies SET meeting_id = ? WHERE meeting_id = ?", (meeting_id, split_id))
+    return emptied
 
 
 def set_attendees(conn, meeting_id: int, attendees: list[dict]) -> None:
@@ -143,6 +239,15 @@ def all_meeting_ids(conn) -> list[int]:
     return [r[0] for r in conn.execute("SELECT id FROM email_meetings ORDER BY id")]
 
 
+def meeting_ids_of(conn, investor_id: int) -> list[int]:
+    """Meetings linked to the investor, or with an attendee at one of its addresses or domains (a subdomain too)."""
+    return [r[0] for r in conn.execute(
+        "SELECT meeting_id FROM email_meeting_investors WHERE investor_id = ?1 UNION SELECT a.meeting_id FROM "
+        "email_meeting_attendees a WHERE a.address IN (SELECT lower(email) FROM investor_emails WHERE investor_id = ?1) "
+        "OR EXISTS (SELECT 1 FROM investor_domains d WHERE d.investor_id = ?1 AND (a.address LIKE '%@' || lower(d.domain) "
+        "OR a.address LIKE '%.' || lower(d.domain))) ORDER BY 1", (investor_id,))]
+
+
 def delete_meeting(conn, meeting_id: int) -> None:
     """The meeting and everything of it (copies, attendees, links; a card's link loses it)."""
     conn.execute("DELETE FROM email_meetings WHERE id = ?", (meeting_id,))
@@ -172,12 +277,31 @@ def _per_meeting(conn, select: str, meeting_ids: list[int], shape) -> dict[int, 
     return found
 
 
-def attendees(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
-    """{meeting_id: [{email, name, organizer, response_status}]}, the organizer first."""
+_SHOWN_TO_ALL = (" AND (address IN (SELECT l.address FROM email_meeting_investors l WHERE l.meeting_id = "
+                 "email_meeting_attendees.meeting_id) OR address IN (SELECT lower(email) FROM email_accounts) "
+                 "OR address IN (SELECT lower(email) FROM users))")
+
+
+def attendees(conn, meeting_ids: list[int], redacted: bool = False) -> dict[int, list[dict]]:
+    """{meeting_id: [{email, name, organizer, response_status}]} of the shared view, the organizer first; `redacted`
+    (a reader who does not see the shared view in full): only the investors' addresses and the teammates'."""
     return _per_meeting(conn, "SELECT meeting_id, address, name, organizer, response_status FROM email_meeting_attendees "
-                              "WHERE meeting_id IN ({marks}) ORDER BY organizer DESC, rowid", meeting_ids,
+                              "WHERE meeting_id IN ({marks})" + (_SHOWN_TO_ALL if redacted else "")
+                        + " ORDER BY organizer DESC, rowid", meeting_ids,
                         lambda r: {"email": r["address"], "name": r["name"], "organizer": bool(r["organizer"]),
                                    "response_status": r["response_status"]})
+
+
+def shown_attendees(conn, meetings: list[dict]) -> dict[int, list[dict]]:
+    """The attendees of meetings read by meetings_of_investor/next_meeting: the viewer's own copy's list where their
+    calendar holds it, else the shared view's redacted."""
+    shared = attendees(conn, [m["id"] for m in meetings if m.get("own_attendees") is None], redacted=True)
+    for meeting in meetings:
+        if meeting.get("own_attendees") is not None:
+            listed = sorted(json.loads(meeting["own_attendees"]), key=lambda a: not a["organizer"])
+            shared[meeting["id"]] = [{"email": a["address"], "name": a["name"], "organizer": bool(a["organizer"]),
+                                      "response_status": a["response_status"]} for a in listed]
+    return shared
 
 
 def teammates_of(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
@@ -189,12 +313,13 @@ def teammates_of(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
 
 
 def attended_rows(conn, investor_ids=None, before: str | None = None) -> list[dict]:
-    """(investor_id, user_id, at) for each meeting a teammate did not decline, started before `before`:
+    """(investor_id, user_id, at) for each meeting a teammate attended (ATTENDED; none Google marks private),
+    started before `before`:
     what strength and last contact count (the time to the second only when every teammate may see it all;
     the day otherwise, as mail's _SHARED_AT)."""
     at = (f"CASE WHEN {shared_level_sql('m')} = {FULL} THEN m.start_at "
           "ELSE substr(m.start_at, 1, 10) || 'T00:00:00Z' END")
-    where, params = ["c.response_status != 'declined'"], []
+    where, params = [ATTENDED.format(c="c"), f"NOT {private_sql('m')}"], []
     if before is not None:
         where.append("m.start_at < ?")
         params.append(before)
@@ -209,36 +334,46 @@ def attended_rows(conn, investor_ids=None, before: str | None = None) -> list[di
     return [dict(r) for r in rows]
 
 
+_READ = ("SELECT m.id, m.start_at, m.end_at, CASE WHEN own.rowid IS NULL THEN m.title ELSE own.title END AS title, "
+         "CASE WHEN own.rowid IS NULL THEN m.description ELSE own.description END AS description, "
+         "CASE WHEN own.rowid IS NULL THEN m.location ELSE own.location END AS location, own.attendees AS own_attendees, "
+         "CASE WHEN own.rowid IS NULL THEN {shared} ELSE {full} END AS level FROM email_meeting_investors l "
+         "JOIN email_meetings m ON m.id = l.meeting_id " + _OWN.format(m="m") + " ")
+
+
+def _read(conn, viewer_id: int, where: list[str], args: list, tail: str) -> list[dict]:
+    """Meetings as the viewer may see them: their own copy at FULL where their calendar holds it, else the shared
+    view at its shared level with what that hides blanked; a private meeting only to its holders."""
+    where = [*where, f"(own.rowid IS NOT NULL OR NOT {private_sql('m')})"]
+    rows = conn.execute(_READ.format(shared=shared_level_sql("m"), full=FULL) + f"WHERE {' AND '.join(where)} {tail}",
+                        (viewer_id, *args))
+    return [redact(dict(r), r["level"]) for r in rows]
+
+
 def meetings_of_investor(conn, viewer_id: int, investor_id: int, bound: tuple[str, int] | None, limit: int,
                          before: str) -> list[dict]:
-    """The investor's meetings started before `before`, older than `bound` (at, id), newest first, with the
-    viewer's level and what it hides blanked."""
-    level, params = level_sql(viewer_id)
+    """The investor's meetings started before `before`, older than `bound` (at, id), newest first, as `_read`."""
     where, args = ["l.investor_id = ?", "m.start_at < ?"], [investor_id, before]
     if bound is not None:
         where.append("(m.start_at < ? OR (m.start_at = ? AND m.id < ?))")
         args += [bound[0], bound[0], bound[1]]
-    rows = conn.execute(f"SELECT m.id, m.start_at, m.end_at, m.title, m.description, m.location, {level} AS level "
-                        "FROM email_meeting_investors l JOIN email_meetings m ON m.id = l.meeting_id "
-                        f"WHERE {' AND '.join(where)} ORDER BY m.start_at DESC, m.id DESC LIMIT ?",
-                        (*params, *args, limit))
-    return [redact(dict(r), r["level"]) for r in rows]
+    return _read(conn, viewer_id, where, [*args, limit], "ORDER BY m.start_at DESC, m.id DESC LIMIT ?")
+
+
+_UPCOMING = ("m.end_at > ? AND EXISTS (SELECT 1 FROM email_meeting_copies c WHERE c.meeting_id = m.id AND "
+             + ATTENDED.format(c="c") + ")")
 
 
 def next_meeting_starts(conn, now: str) -> dict[int, str]:
-    """{investor_id: start of their next meeting not yet ended that some teammate did not decline} (the grid's)."""
+    """{investor_id: start of their next meeting not yet ended that a teammate attends} (the grid's, seen by
+    everyone: no private meeting)."""
     return dict(conn.execute("SELECT l.investor_id, min(m.start_at) FROM email_meeting_investors l JOIN email_meetings m "
-                             "ON m.id = l.meeting_id WHERE m.end_at > ? AND EXISTS (SELECT 1 FROM email_meeting_copies c "
-                             "WHERE c.meeting_id = m.id AND c.response_status != 'declined') GROUP BY l.investor_id",
-                             (now,)).fetchall())
+                             f"ON m.id = l.meeting_id WHERE {_UPCOMING} AND NOT {private_sql('m')} "
+                             "GROUP BY l.investor_id", (now,)).fetchall())
 
 
 def next_meeting(conn, viewer_id: int, investor_id: int, now: str) -> dict | None:
-    """The investor's next meeting not yet ended that some teammate did not decline, as the viewer may see it."""
-    level, params = level_sql(viewer_id)
-    row = conn.execute(f"SELECT m.id, m.start_at, m.end_at, m.title, m.description, m.location, {level} AS level "
-                       "FROM email_meeting_investors l JOIN email_meetings m ON m.id = l.meeting_id "
-                       "WHERE l.investor_id = ? AND m.end_at > ? AND EXISTS (SELECT 1 FROM email_meeting_copies c "
-                       "WHERE c.meeting_id = m.id AND c.response_status != 'declined') ORDER BY m.start_at, m.id LIMIT 1",
-                       (*params, investor_id, now)).fetchone()
-    return redact(dict(row), row["level"]) if row else None
+    """The investor's next meeting not yet ended that a teammate attends, as `_read`."""
+    found = _read(conn, viewer_id, ["l.investor_id = ?", _UPCOMING], [investor_id, now],
+                  "ORDER BY m.start_at, m.id LIMIT 1")
+    return found[0] if found else None

@@ -5,7 +5,9 @@
 
 - One meeting per iCalUID and original start (a recurring series: one per occurrence; a single event keeps
   its meeting when it moves) across every teammate whose calendar holds it; each teammate's copy keeps their
-  own responseStatus and Google's visibility of the event.
+  own responseStatus, Google's visibility and its own title, description, location and attendees. The shared
+  view comes from the organizing teammate's copy, else the one stored first; a copy whose organizer or start
+  disagrees with the meeting (a planted iCalUID) is a meeting of its own.
 - Attendees and the organizer are matched to investors with mail's matcher (capture/matcher.py: the address,
   then the domain; never free-mail or the firm's own domain).
 - Nothing at all is written for an event with no investor attendee, an all-day event, an event with more than
@@ -14,7 +16,8 @@
   falls under one of these is removed.
 - Cancelled (status "cancelled", possibly only id and status) removes the teammate's copy; a cancelled
   series id removes its occurrences; a meeting no teammate holds any more is deleted. Declined keeps the copy
-  (the timeline shows it) but it does not count as attended (strength, last contact, cards).
+  (the timeline shows it) but it does not count as attended (strength, last contact, cards); nor does an
+  unanswered invitation (needsAction).
 - full_sync=True: the list is the account's whole window; a stored copy not in it is removed.
 """
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from backend.db import ISO_FORMAT, atomic
+from email_integration.capture import db_accounts
 from email_integration.capture import events as capture_events
 from email_integration.capture.matcher import MatcherCache
 from email_integration.config import CONFIG
@@ -93,10 +97,10 @@ def own_response(event: dict, attendees: list[dict], account_email: str) -> str:
     """The teammate's own response: their attendee row (self, or their address); the organizer accepted."""
     for person in attendees:
         if person["self"] or person["address"] == account_email:
+            if person["organizer"] and person["response_status"] in (None, "needsAction"):
+                return "accepted"  # their own meeting
             if person["response_status"]:
                 return person["response_status"]
-            if person["organizer"]:
-                return "accepted"
     organizer = event.get("organizer") if isinstance(event.get("organizer"), dict) else {}
     return "accepted" if organizer.get("self") else "needsAction"
 
@@ -129,9 +133,46 @@ class _Apply:
         self._settle(meeting_id)
 
     def _settle(self, meeting_id: int) -> None:
-        """The meeting lost a copy (or moved): deleted when no teammate holds it; its investors' stats go stale."""
+        """The meeting lost a copy (or one moved): deleted when no teammate holds it; when the copy its shared view
+        came from is gone, the view falls to the organizing teammate's copy, else the earliest; stats go stale."""
         self.touched_investors |= db_meetings.investor_ids(self.conn, meeting_id)
-        db_meetings.drop_if_unheld(self.conn, meeting_id)
+        if db_meetings.drop_if_unheld(self.conn, meeting_id) or db_meetings.shared_source(self.conn, meeting_id):
+            return
+        heir = db_meetings.next_source(self.conn, meeting_id)
+        if heir is not None:
+            self._share(meeting_id, heir["account_id"], heir["event_id"], heir, heir["attendees"],
+                        self.index.match([a["address"] for a in heir["attendees"]]))
+
+    def _share(self, meeting_id: int, account_id: int, event_id: str, fields: dict, attendees: list[dict],
+               links: list) -> None:
+        """Copy (account_id, event_id) becomes the meeting's shared view: what others, cards, drafts and the room see."""
+        db_meetings.set_shared_source(self.conn, meeting_id, account_id, event_id)
+        db_meetings.update_shared(self.conn, meeting_id, {**fields, "end_at": fields.get("end_at") or
+                                                          db_meetings.get_meeting(self.conn, meeting_id)["end_at"]},
+                                  self.now)
+        db_meetings.set_attendees(self.conn, meeting_id, attendees)
+        if links:
+            self.touched_investors |= db_meetings.set_investors(self.conn, meeting_id, links)
+
+    def _home(self, key: tuple[str, str], fields: dict, event_id: str) -> tuple[int, bool]:
+        """(meeting id, whether this copy is its shared view). A copy joins the meeting of its (iCalUID, original
+        start) only when its organizer and start agree with it (mail's planted copies, issue 22: an iCalUID is
+        anyone's to copy); otherwise it is a meeting of its own, held by this calendar alone. The organizing
+        teammate's copy takes the shared view over; a later invitee's copy never does."""
+        uid, original = key
+        meeting = db_meetings.find_meeting(self.conn, uid, original)
+        if meeting is None:
+            return db_meetings.create_meeting(self.conn, uid, original, fields, self.now), True
+        source = db_meetings.shared_source(self.conn, meeting["id"])
+        if source is None or source == (self.account["id"], event_id):
+            return meeting["id"], True
+        if meeting["organizer_email"] == fields["organizer_email"] and meeting["start_at"] == fields["start_at"]:
+            return meeting["id"], fields["organizer_email"] == self.account["email"].lower()
+        own_key = f"{uid}\n{self.account['id']}\n{event_id}"  # the key of no real event (an iCalUID has no newline)
+        own = db_meetings.find_meeting(self.conn, own_key, original)
+        if own is None:
+            return db_meetings.create_meeting(self.conn, own_key, original, fields, self.now), True
+        return own["id"], True
 
     def event(self, event) -> None:
         event_id = event.get("id") if isinstance(event, dict) else None
@@ -172,14 +213,18 @@ class _Apply:
                   "description": _text(event, "description", MAX_TEXT["description"]),
                   "location": _text(event, "location", MAX_TEXT["location"]),
                   "organizer_email": _address(event.get("organizer")) or None}
-        meeting_id = db_meetings.upsert_meeting(self.conn, key[0], key[1], fields, self.now)
-        db_meetings.set_attendees(self.conn, meeting_id, attendees)
-        self.touched_investors |= db_meetings.set_investors(self.conn, meeting_id, links)
+        meeting_id, shared = self._home(key, fields, event_id)
         visibility = event.get("visibility") if event.get("visibility") in VISIBILITIES else "default"
         recurring = event.get("recurringEventId") if isinstance(event.get("recurringEventId"), str) else None
         moved_from = db_meetings.put_copy(self.conn, self.account["id"], event_id, meeting_id, recurring,
                                           own_response(event, attendees, self.account["email"].lower()),
                                           visibility, self.now)
+        db_meetings.put_copy_fields(self.conn, self.account["id"], event_id, fields, attendees)
+        if shared:
+            self._share(meeting_id, self.account["id"], event_id, fields, attendees, links)
+            if "\n" not in key[0]:
+                for emptied in db_meetings.rejoin_split(self.conn, key[0], key[1], meeting_id):
+                    self._settle(emptied)
         if moved_from is not None:
             self._settle(moved_from)
         self.counts["kept"] += 1
@@ -190,26 +235,29 @@ def purge_excluded(conn, account_id: int) -> int:
     """An exclusion was just added (controls/actions.add_exclusion, inside its transaction): the account's copies of
     meetings with an attendee its exclusions now cover are removed, as its mail is; returns how many."""
     patterns = db_privacy.patterns_for_account(conn, account_id)
-    account = conn.execute("SELECT id, email FROM email_accounts WHERE id = ?", (account_id,)).fetchone()
+    account = db_accounts.get_account(conn, account_id)
     if not patterns or account is None:
         return 0
     run = _Apply(conn, dict(account), "")
     for event_id, meeting_id in db_meetings.account_copies(conn, account_id):
-        if excluded(db_meetings.attendee_addresses(conn, meeting_id), patterns):
+        if excluded(db_meetings.copy_addresses(conn, account_id, event_id)
+                    or db_meetings.attendee_addresses(conn, meeting_id), patterns):
             run.remove(event_id)
     if run.touched_investors:
         capture_events.meetings_changed(conn, run.touched_investors)
     return run.counts["removed"]
 
 
-def rematch(conn) -> dict:
+def rematch(conn, investor_id: int | None = None) -> dict:
     """Re-link every stored meeting to investors with the current matcher (an investor's addresses edited, or
     POST /api/email/rematch): {"meetings", "relinked", "removed"}. A meeting no investor attends any more is
     deleted with every copy (nothing of it stays); one with a new investor is linked to them too. Meetings never
-    stored (no investor attended then) come with the calendar's next full sync."""
+    stored (no investor attended then) come with the calendar's next full sync. With `investor_id` (its addresses
+    were just edited, inside that transaction): only the meetings linked to it or with an attendee it now matches."""
     counts = {"meetings": 0, "relinked": 0, "removed": 0}
     index = _matcher().index(conn)
-    for meeting_id in db_meetings.all_meeting_ids(conn):
+    ids = db_meetings.all_meeting_ids(conn) if investor_id is None else db_meetings.meeting_ids_of(conn, investor_id)
+    for meeting_id in ids:
         counts["meetings"] += 1
         with atomic(conn):
             links = index.match(db_meetings.attendee_addresses(conn, meeting_id))
@@ -233,7 +281,7 @@ def apply_events(conn, account_id: int, events: list[dict], *, full_sync: bool, 
         raise ValueError("now must be an aware datetime")
     stamp = now.astimezone(_dt.timezone.utc).strftime(ISO_FORMAT)
     with atomic(conn):
-        account = conn.execute("SELECT id, email FROM email_accounts WHERE id = ?", (account_id,)).fetchone()
+        account = db_accounts.get_account(conn, account_id)
         if account is None:
             raise ValueError(f"no account {account_id}")
         run = _Apply(conn, dict(account), stamp)

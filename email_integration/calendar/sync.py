@@ -23,7 +23,7 @@ import logging
 import threading
 from calendar import monthrange
 
-from backend.db import atomic
+from backend.db import ISO_FORMAT, atomic
 from email_integration.capture import db_accounts
 from email_integration.config import CONFIG
 from email_integration.google.credentials import DWDCredentialProvider
@@ -32,6 +32,7 @@ from email_integration.google.scopes import CALENDAR_EVENTS_READONLY_SCOPE, GMAI
 
 from . import db_calendar_sync
 from .client import CalendarClient, CalendarNotGranted, SyncTokenExpired
+from .meetings import utc
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -63,16 +64,19 @@ def _default_apply_events(conn, account_id, events, *, full_sync, now):
     return apply_events(conn, account_id, events, full_sync=full_sync, now=now)
 
 
-def _moment(when: dict | None) -> dt.datetime | None:
+def _moment(when) -> dt.datetime | None:
+    """An event's start or end as an aware datetime; None for anything unreadable (a dateTime without an offset,
+    a non-string): the store (meetings.utc) drops those, and the window test must not raise on them."""
     if not isinstance(when, dict):
         return None
-    try:
-        if when.get("dateTime"):
-            return dt.datetime.fromisoformat(when["dateTime"].replace("Z", "+00:00"))
-        if when.get("date"):
+    if when.get("dateTime") is not None:
+        stamp = utc(when)
+        return dt.datetime.strptime(stamp, ISO_FORMAT).replace(tzinfo=UTC) if stamp else None
+    if isinstance(when.get("date"), str):
+        try:
             return dt.datetime.combine(dt.date.fromisoformat(when["date"]), dt.time(), UTC)
-    except ValueError:
-        return None
+        except ValueError:
+            return None
     return None
 
 

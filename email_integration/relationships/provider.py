@@ -17,6 +17,7 @@ from backend import email_source
 from backend.db import ISO_FORMAT, atomic
 from backend.investors_db import investors_rev, people_rows
 from email_integration.calendar import db_meetings
+from email_integration.calendar import meetings as calendar_meetings
 from email_integration.capture.db_queries import thread_subject, visible_emails
 from email_integration.capture.matcher import InvestorIndex, index_for
 from email_integration.config import CONFIG
@@ -54,18 +55,18 @@ class EmailRelationships:
         now = _now().strftime(ISO_FORMAT)
         meetings = db_meetings.meetings_of_investor(conn, viewer["id"], investor_id, bound("meeting"), limit, now)
         ids = [m["id"] for m in meetings]
-        people, mates = db_meetings.attendees(conn, ids), db_meetings.teammates_of(conn, ids)
+        people, mates = db_meetings.shown_attendees(conn, meetings), db_meetings.teammates_of(conn, ids)
         for meeting in meetings:
             items.append({"kind": "meeting", "at": meeting["start_at"], "id": meeting["id"],
                           "meeting": _meeting_item(meeting, people[meeting["id"]], mates[meeting["id"]])})
         return items
 
     def next_meeting(self, conn, investor_id: int, viewer: dict) -> dict | None:
-        """The investor's next meeting (not yet ended, not declined by everyone), as the viewer may see it."""
+        """The investor's next meeting (not yet ended, a teammate attends), as the viewer may see it."""
         meeting = db_meetings.next_meeting(conn, viewer["id"], investor_id, _now().strftime(ISO_FORMAT))
         if meeting is None:
             return None
-        return _meeting_item(meeting, db_meetings.attendees(conn, [meeting["id"]])[meeting["id"]],
+        return _meeting_item(meeting, db_meetings.shown_attendees(conn, [meeting])[meeting["id"]],
                              db_meetings.teammates_of(conn, [meeting["id"]])[meeting["id"]])
 
     def _with_people(self, conn, investor_id: int, emails: list[dict]) -> None:
@@ -77,6 +78,11 @@ class EmailRelationships:
     def people_changed(self, conn, investor_id: int) -> None:
         """The investor's people changed: its pending CRM-drafted cards name the right person (issue 24, item 8)."""
         proposals.redraft_for_people(conn, investor_id, self.own_domain)
+
+    def addresses_changed(self, conn, investor_id: int) -> None:
+        """Inside the core's PATCH transaction: the investor's meetings follow its addresses now, not at the next
+        full sync (an address removed takes the meetings only it matched away, with their titles and guests)."""
+        calendar_meetings.rematch(conn, investor_id)
 
     # -- merging investors (issue 24, item 5) -------------------------------------------------
     def merge_investors(self, conn, keep: int, gone: int) -> None:

@@ -5,7 +5,8 @@ private, to everyone and the review room. Callers hold the transaction."""
 from __future__ import annotations
 
 from backend.db import now_iso
-from email_integration.calendar.db_meetings import level_sql, room_safe_sql, shared_level_sql
+from email_integration.calendar.db_meetings import (ATTENDED, level_sql, private_sql, room_safe_sql, sees_shared_sql,
+                                                    shared_level_sql)
 from email_integration.privacy.db_visibility import FULL
 
 from .db_proposals import _COLUMNS as PROPOSAL_COLUMNS
@@ -26,18 +27,18 @@ def ended_unlooked(conn, now: str, limit: int) -> list[dict]:
     teammate's calendar brought them (the horizon is measured from there) and how many teammates attended."""
     rows = conn.execute("SELECT m.id, m.start_at, m.end_at, m.title, m.organizer_email, "
                         "(SELECT min(c.first_seen_at) FROM email_meeting_copies c WHERE c.meeting_id = m.id) AS first_seen, "
-                        f"{shared_level_sql('m')} AS shared_level "
+                        f"{shared_level_sql('m')} AS shared_level, {private_sql('m')} AS private "
                         "FROM email_meetings m WHERE m.card_state IS NULL AND m.end_at <= ? ORDER BY m.end_at, m.id LIMIT ?",
                         (now, limit))
     return [dict(r) for r in rows]
 
 
 def attendees_named(conn, meeting_id: int) -> list[str]:
-    """The names of the teammates who attended (their copy not declined), by name."""
+    """The names of the teammates who attended (db_meetings.ATTENDED: not an unanswered invitation), by name."""
     return [r[0] for r in conn.execute(
         "SELECT DISTINCT coalesce(nullif(u.name, ''), a.email) FROM email_meeting_copies c JOIN email_accounts a "
         "ON a.id = c.account_id LEFT JOIN users u ON u.id = a.user_id WHERE c.meeting_id = ? "
-        "AND c.response_status != 'declined' ORDER BY 1", (meeting_id,))]
+        f"AND {ATTENDED.format(c='c')} ORDER BY 1", (meeting_id,))]
 
 
 def meeting_investors(conn, meeting_id: int, organizer: str | None) -> list[dict]:
@@ -89,17 +90,19 @@ def list_cards(conn, status: str, limit: int = 1000, ids=None, viewer_id: int | 
         params.extend(ids)
     if viewer_id is None:
         level, level_params, holder, holder_params = shared_level_sql("m"), [], "0", []
+        sees, sees_params = "0", []
     else:
         level, level_params = level_sql(viewer_id)
         holder, holder_params = _HOLDER, [viewer_id]
+        sees, sees_params = sees_shared_sql(viewer_id)
         where.append(f"{level} = {FULL}")
         params.extend(level_params)
     rows = conn.execute(
         f"SELECT {PROPOSAL_COLUMNS}, i.name AS investor_name, i.firm AS investor_firm, m.id AS meeting_id, m.start_at, "
         f"m.end_at, m.title, m.description, m.location, m.organizer_email, {level} AS level, "
-        f"NOT {room_safe_sql('m')} AS owner_only, {holder} AS holder {_FROM} JOIN investors i ON i.id = p.investor_id "
-        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
-        (*level_params, *holder_params, *params, limit))
+        f"NOT {room_safe_sql('m')} AS owner_only, {holder} AS holder, {sees} AS sees_all {_FROM} "
+        f"JOIN investors i ON i.id = p.investor_id WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
+        (*level_params, *holder_params, *sees_params, *params, limit))
     return [dict(r) for r in rows]
 
 

@@ -3,12 +3,12 @@ attendee, not per teammate) through the same pipeline as mail's cards (proposals
 work-lists with kind "meeting").
 
 `propose_ended_meetings(conn, now)` runs on every scheduler tick. Each meeting is looked at once, after its end:
-- every teammate declined → no card, nothing counted;
+- no teammate attended (every copy declined or an unanswered invitation) → no card, nothing counted;
 - it ended more than CRM_GMAIL_PROPOSE_SINCE_DAYS before a teammate's calendar first brought it (the first
   calendar sync's years of history) → no card ('held'), as mail's horizon: history must not flood the room;
 - otherwise one card for the meeting's first investor (the organizer's, else an address match), naming the
   others in the draft; the investors' last contact moves to the meeting's start either way (held too).
-An event Google marks private drafts without its title. A card whose meeting is cancelled everywhere before
+An event Google marks private drafts without its title, its card only its holders see, and it moves no last contact. A card whose meeting is cancelled everywhere before
 anyone decided it is withdrawn.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _look_at(conn, meeting: dict, days: float | None, year: int) -> str:
         db_meeting_cards.set_card_state(conn, meeting["id"], "none")
         return "declined"
     investors = db_meeting_cards.meeting_investors(conn, meeting["id"], meeting["organizer_email"])
-    for investor in investors:
+    for investor in investors if not meeting["private"] else ():  # a private meeting is its holders' alone
         bump_last_contact(conn, investor["id"], meeting["start_at"])
     capture_events.meetings_changed(conn, {i["id"] for i in investors})  # it now counts in strength
     horizon = horizon_of(meeting["first_seen"], days)
@@ -100,6 +100,8 @@ def rows_and_cards(conn, status: str, limit: int, ids=None, viewer_id: int | Non
     rows = db_meeting_cards.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
     meeting_ids = [r["meeting_id"] for r in rows]
     people, mates = meeting_attendees(conn, meeting_ids), teammates_of(conn, meeting_ids)
+    redacted = meeting_attendees(conn, [r["meeting_id"] for r in rows if not r["sees_all"]], redacted=True)
+    people.update(redacted)  # who does not see the shared view in full: the investors and the teammates only
     return [(row, {**card(row, people[row["meeting_id"]], mates[row["meeting_id"]]),
                    "teammates": [{"id": m["id"], "name": m["name"]} for m in mates[row["meeting_id"]]]})
             for row in rows]
