@@ -180,8 +180,9 @@ def test_a_member_sees_no_tallies_of_a_teammate_s_mailbox(site):
         assert others, path
         for teammate in others:
             assert {k: teammate[k] for k in (*FIGURES, "last_error")} == dict.fromkeys((*FIGURES, "last_error")), path
-            assert set(teammate) == {"id", "email", "user_id", "auth_method", "state", "visibility", "last_error",
-                                     *FIGURES}, path
+            assert set(teammate) == {"id", "email", "user_id", "owner", "auth_method", "state", "visibility",
+                                     "last_error", "cards_pending", *FIGURES}, path
+            assert teammate["cards_pending"] is None, path  # how many cards a teammate's mail made is theirs too
         for account in site.admin.get(path).json["accounts"]:  # the admins see every mailbox's figures
             assert account["capture"] is not None and account["counts"] is not None, path
 

@@ -19,7 +19,8 @@ def test_create_get_list_and_patch(crm):
     assert crm.member.get("/api/investors").json["email"] is False  # capture off: no mail search to follow
     listed = crm.member.get("/api/investors").json["investors"]
     row = next(i for i in listed if i["id"] == created["id"])
-    assert row == {**created, "strength": None, "closest": None, "last_two_way_at": None}  # no email: no strength
+    assert row == {**created, "strength": None, "closest": None, "last_two_way_at": None,
+                   "next_meeting_at": None}  # no email, no meeting: no strength
     found = crm.member.get("/api/investors?q=lee@birch").json["investors"]
     assert [i["id"] for i in found] == [created["id"]]
     patched = crm.admin.patch(f"/api/investors/{created['id']}", {"firm": "Birch Partners", "emails": ["lee@birch.vc"]})
