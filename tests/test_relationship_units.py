@@ -284,3 +284,25 @@ def test_a_bad_crm_stale_days_stops_the_start_naming_it(tmp_path, raw):
     with pytest.raises(SettingsError, match="^CRM_STALE_DAYS: "):
         load_settings({"CRM_DATA_DIR": str(tmp_path), "CRM_STALE_DAYS": raw})
     assert load_settings({"CRM_DATA_DIR": str(tmp_path)}).stale_days == 90
+
+
+def test_grid_and_investor_page_break_a_tie_at_100_the_same_way(monkeypatch):
+    """Both at strength 100: the grid named the larger raw S (Ann), the investor page (_ranked) the newer
+    two-way contact (Ben). Now the grid uses _ranked's order: strength 0-100, newer two-way, received, sent, id."""
+    from email_integration.relationships import db_relationships, provider
+    ann = {"id": 1, "name": "Ann", "email": "ann@firm.test"}
+    ben = {"id": 2, "name": "Ben", "email": "ben@firm.test"}
+    big, bigger = 50 * strength.SCALE, 80 * strength.SCALE  # both far past 100 on the 0-100 scale
+    factor = strength.decay_since_epoch(provider._now())
+    rows = [(7, 1, bigger / factor, 0.0, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
+            (7, 2, big / factor, 0.0, "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+            # equal strength and two-way contact: the newer received decides, then the newer sent
+            (8, 1, big / factor, 0.0, "2026-03-01T00:00:00Z", "2026-02-01T00:00:00Z", "2026-04-01T00:00:00Z"),
+            (8, 2, bigger / factor, 0.0, "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-01-01T00:00:00Z")]
+    monkeypatch.setattr(db_relationships, "stats_rows", lambda conn: rows)
+    monkeypatch.setattr(db_relationships, "teammates", lambda conn: {m["email"]: m for m in (ann, ben)})
+    monkeypatch.setattr(provider.db_meetings, "next_meeting_starts", lambda conn, now: {})
+    monkeypatch.setattr(provider.EmailRelationships, "refresh", lambda self, conn: None)
+    found = provider.EmailRelationships("firm.test").grid(None)
+    assert (found[7]["strength"], found[7]["closest"]["name"]) == (100, "Ben")
+    assert found[8]["closest"]["name"] == "Ben"

@@ -174,10 +174,10 @@ def replace_stats(conn, investor_ids, stats: list[tuple], new_basis: tuple) -> N
 
 
 def stats_rows(conn) -> list[tuple]:
-    """Every stored (investor_id, user_id, received_anchored, sent_anchored, last_two_way), as plain tuples:
-    the grid reads ten thousand of them per load."""
-    return conn.execute("SELECT investor_id, user_id, received_anchored, sent_anchored, last_two_way "
-                        "FROM email_relationship_stats").fetchall()
+    """Every stored (investor_id, user_id, received_anchored, sent_anchored, last_two_way, last_received,
+    last_sent), as plain tuples: the grid reads ten thousand of them per load."""
+    return conn.execute("SELECT investor_id, user_id, received_anchored, sent_anchored, last_two_way, last_received, "
+                        "last_sent FROM email_relationship_stats").fetchall()
 
 
 # -- names for the audit log (issue 24, item 7) -------------------------------------------------

@@ -166,21 +166,23 @@ class EmailRelationships:
 
     # -- the grid ---------------------------------------------------------------------------
     def grid(self, conn) -> dict[int, dict]:
-        """Per investor: the closest teammate (highest S; then the newer two-way contact, the lower id),
-        their strength, the newest two-way contact of anyone on the team, and when the next meeting starts."""
+        """Per investor: the closest teammate (_ranked's order, so the grid and the investor page name the same
+        one: the higher strength 0-100; then the newer two-way contact, received, sent; the lower id), their
+        strength, the newest two-way contact of anyone on the team, and when the next meeting starts."""
         self.refresh(conn)
         factor = strength.decay_since_epoch(_now())
         best: dict[int, tuple] = {}
         two_way: dict[int, str] = {}
-        for investor_id, user_id, received, sent, last_two_way in db_relationships.stats_rows(conn):
-            rank = (strength.total(received * factor, sent * factor), last_two_way or "", -user_id)
+        for investor_id, user_id, received, sent, last_two_way, last_received, last_sent in db_relationships.stats_rows(conn):
+            rank = (strength.score(received * factor, sent * factor), last_two_way or "", last_received or "",
+                    last_sent or "", -user_id)
             if investor_id not in best or rank > best[investor_id]:
                 best[investor_id] = rank
             if last_two_way and last_two_way > two_way.get(investor_id, ""):
                 two_way[investor_id] = last_two_way
         people = {mate["id"]: mate for mate in db_relationships.teammates(conn).values()}
-        found = {investor_id: {"strength": strength.from_total(rank[0]), "last_two_way_at": two_way.get(investor_id),
-                               "closest": people.get(-rank[2])} for investor_id, rank in best.items()}
+        found = {investor_id: {"strength": rank[0], "last_two_way_at": two_way.get(investor_id),
+                               "closest": people.get(-rank[-1])} for investor_id, rank in best.items()}
         for investor_id, start in db_meetings.next_meeting_starts(conn, _now().strftime(ISO_FORMAT)).items():
             found.setdefault(investor_id, {})["next_meeting_at"] = start  # when only: the title is per viewer
         return found
