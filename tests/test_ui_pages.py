@@ -236,4 +236,30 @@ def test_on_a_phone_emails_and_the_investor_page_stack(site):
     timeline, knows = box(page.locator(".timeline-pane h2")), box(page.locator(".connections-pane h2"))
     assert timeline["y"] > knows["y"] + knows["height"]  # who knows them first, then the timeline
     assert box(page.locator("#new-note"))["width"] > 300
+    # "Who knows them": one block per teammate, nothing off-screen inside the aside (it was 514 px in 366)
+    for pane in (".connections-pane", ".connections-pane .scroll"):
+        widths = page.locator(pane).evaluate("n => [n.scrollWidth, n.clientWidth]")
+        assert widths[0] <= widths[1], (pane, widths)
+    ben = page.locator("#connections-body tr.connection", has_text="Ben")
+    meeting = ben.locator("td.last.meeting")  # the strength from meetings shows where it comes from
+    assert meeting.inner_text() == "today" and "Meeting" in meeting.evaluate("n => getComputedStyle(n, '::before').content")
+    assert box(meeting)["y"] > box(ben.locator("td.mate"))["y"]  # the short line under the name and strength
+    assert not ben.locator("td.count").first.is_visible()
+    # timeline: badges one short line (they stretched into tall blocks), dates on one line ("2 months ago")
+    page.locator("#timeline .note-meta .badge").first.wait_for()
+    for badge in page.locator("#timeline .note-meta .badge").all():
+        assert box(badge)["height"] < 20, badge.inner_text()
+    for stamp in page.locator("#timeline .note-meta time").all():
+        assert box(stamp)["height"] < 22, stamp.inner_text()
+    page.close()
+
+
+def test_who_knows_them_shows_the_last_meeting_on_a_desktop(site):
+    page = open_page(site, "member", "desktop", f"/investors/{site.ids['Kim Lee']}")
+    page.locator("#connections-body tr").first.wait_for()
+    headers = page.locator("#connections thead th").all_text_contents()
+    assert headers[headers.index("Last meeting") - 1] == "Last received"
+    ben = page.locator("#connections-body tr.connection", has_text="Ben")
+    assert ben.locator("td.last.meeting").inner_text() == "today"
+    assert ben.locator("td.count").first.is_visible()
     page.close()

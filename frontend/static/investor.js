@@ -168,12 +168,15 @@
 
   function connectionRow(c) {
     const strength = el("meter", { min: 0, max: 100, value: c.strength, title: `strength ${c.strength} of 100` });
+    // On a phone the row is a block (app.css): name and strength, then "sent … · received … · meeting …";
+    // the 90-day and 12-month counts are the desktop's. Last meeting shows a strength that comes from meetings.
     const tr = el("tr", { className: "connection" },
-      el("td", { title: c.user.email }, c.user.name),
-      el("td", { className: "num" }, strength, ` ${c.strength}`),
-      el("td", {}, when(c.last_sent)), el("td", {}, when(c.last_received)),
-      el("td", { className: "num" }, `${c.sent_90d} / ${c.received_90d}`),
-      el("td", { className: "num" }, `${c.sent_12m} / ${c.received_12m}`));
+      el("td", { className: "mate", title: c.user.email }, c.user.name),
+      el("td", { className: "num strength" }, strength, ` ${c.strength}`),
+      el("td", { className: "last sent" }, when(c.last_sent)), el("td", { className: "last received" }, when(c.last_received)),
+      el("td", { className: "last meeting" }, when(c.last_meeting)),
+      el("td", { className: "num count" }, `${c.sent_90d} / ${c.received_90d}`),
+      el("td", { className: "num count" }, `${c.sent_12m} / ${c.received_12m}`));
     tr.dataset.userId = String(c.user.id);
     return tr;
   }
