@@ -262,4 +262,6 @@ def test_who_knows_them_shows_the_last_meeting_on_a_desktop(site):
     ben = page.locator("#connections-body tr.connection", has_text="Ben")
     assert ben.locator("td.last.meeting").inner_text() == "today"
     assert ben.locator("td.count").first.is_visible()
+    widths = page.locator(".connections-pane .scroll").evaluate("n => [n.scrollWidth, n.clientWidth]")
+    assert widths[0] <= widths[1], widths  # the added column keeps the 12-month counts in view at 1440
     page.close()
