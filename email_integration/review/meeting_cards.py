@@ -94,9 +94,10 @@ def card(row: dict, attendees: list[dict], teammates: list[dict]) -> dict:
             "holder": bool(row.get("holder"))}
 
 
-def named_teammates(attendees: list[dict], teammates: list[dict]) -> list[dict]:
-    """The attendees with a teammate's name where the event gave none (their own address has no displayName)."""
-    names = {(m.get("email") or "").lower(): m["name"] for m in teammates}
+def named_attendees(attendees: list[dict], teammates: list[dict], investors: dict[str, str]) -> list[dict]:
+    """The attendees with a name where the event gave none: a teammate's (their sign-in address), a known
+    investor's (`investors`: address → name); else the address alone, as before."""
+    names = {**investors, **{(m.get("email") or "").lower(): m["name"] for m in teammates}}
     return [{**a, "name": a["name"] or names.get((a["email"] or "").lower()) or a["name"]} for a in attendees]
 
 
@@ -108,8 +109,9 @@ def rows_and_cards(conn, status: str, limit: int, ids=None, viewer_id: int | Non
     people, mates = meeting_attendees(conn, meeting_ids), teammates_of(conn, meeting_ids, with_email=True)
     redacted = meeting_attendees(conn, [r["meeting_id"] for r in rows if not r["sees_all"]], redacted=True)
     people.update(redacted)  # who does not see the shared view in full: the investors and the teammates only
+    investors = db_meeting_cards.investor_names(conn, meeting_ids)
     for meeting_id, listed in mates.items():
-        people[meeting_id] = named_teammates(people.get(meeting_id, []), listed)
+        people[meeting_id] = named_attendees(people.get(meeting_id, []), listed, investors.get(meeting_id, {}))
         mates[meeting_id] = [{k: v for k, v in m.items() if k != "email"} for m in listed]
     return [(row, {**card(row, people[row["meeting_id"]], mates[row["meeting_id"]]),
                    "teammates": [{"id": m["id"], "name": m["name"]} for m in mates[row["meeting_id"]]]})
