@@ -109,3 +109,14 @@ def test_a_fund_with_people_names_the_person_the_email_is_with():
         "Leo Park (Fjord Capital): ")
     assert draft_note(received, {"name": "Leo Park", "firm": None, "people": [leo]}, "firm.test").startswith(
         "Leo Park: ")
+
+
+def test_a_meeting_title_ending_with_the_investor_it_names_is_not_said_twice():
+    from email_integration.review.drafter import draft_meeting_note
+    sam = {"name": "Sam Lee", "firm": "Harbor Street"}
+    meeting = {"start_at": "2026-12-01T11:00:00Z", "title": "Diligence follow-up with Sam Lee (Harbor Street)"}
+    assert draft_meeting_note(meeting, [sam], ["Dev Patel"], 2026) == "Dev Patel met Sam Lee (Harbor Street) on 1 Dec: Diligence follow-up"
+    meeting["title"] = "Diligence follow-up with sam lee"
+    assert draft_meeting_note(meeting, [sam], ["Dev Patel"], 2026).endswith("on 1 Dec: Diligence follow-up")
+    meeting["title"] = "Coffee with Ana Ruiz"  # someone the note does not name stays
+    assert draft_meeting_note(meeting, [sam], ["Dev Patel"], 2026).endswith(": Coffee with Ana Ruiz")

@@ -50,10 +50,32 @@ def test_view_email_fetches_once_and_shows_the_fields(page):
     text = detail.inner_text()
     for expected in ("kim@alder.vc", ADMIN, "ben@firm.test", "Deck review", "deck review materials"):
         assert expected in text
-    card.get_by_role("button", name="View email").click()  # hide
+    toggle = card.locator("button.view")
+    expect(toggle).to_have_text("Hide email")  # says what it does while open
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    card.get_by_role("button", name="Hide email").click()
+    expect(toggle).to_have_text("View email")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
     card.get_by_role("button", name="View email").click()  # show again: no second fetch
     expect(detail).to_be_visible()
     assert len(details) == 1
+    assert page.page.locator("main > .hint.keys").is_visible()  # the keys hint on a desktop
+
+
+def test_a_phone_hides_the_keys_hint_and_a_draft_box_fits_its_draft(page):
+    page.page.set_viewport_size({"width": 390, "height": 844})
+    page.page.goto("/capture?poll=600000")
+    card = card_for(page, "Deck review")
+    card.wait_for()
+    expect(page.page.locator("main > .hint.keys")).to_be_hidden()  # no keyboard on a phone, as on /emails
+    draft = card.locator("textarea.draft")
+    fits = "el => el.scrollHeight <= el.clientHeight + 1"
+    assert draft.evaluate(fits), draft.evaluate("el => [el.rows, el.scrollHeight, el.clientHeight]")
+    draft.fill("A longer note.\n" * 20)
+    assert draft.evaluate("el => el.rows") == 8  # grows with the text, up to 8 rows
+    draft.fill("Short.")
+    assert draft.evaluate("el => el.rows") == 2
+    assert page.unexpected_errors() == []
     assert page.unexpected_errors() == []
 
 

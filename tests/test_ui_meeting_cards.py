@@ -42,12 +42,25 @@ def test_a_meeting_card_shows_the_event_and_is_approved_with_an_edit(page, site)
     card = card_for(page, "Meeting: Fund II update")
     card.wait_for(timeout=20_000)  # the scheduler drafts it within a tick or two
     assert card.get_by_role("button", name="View email").count() == 0
-    card.get_by_role("button", name="View meeting").click()
+    # the attendees by name: the event's displayName, a teammate's own name; never a bare address
+    expect(card.locator(".status", has_text="With ")).to_have_text("With Jonas, Member")
+    toggle = card.locator("button.view")
+    expect(toggle).to_have_text("View meeting")
+    toggle.click()
     detail = card.locator("[data-meeting-detail]")
     expect(detail).to_be_visible()
+    expect(toggle).to_have_text("Hide meeting")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
     text = detail.inner_text()
-    for expected in ("jonas@fjord.vc", "(organizer)", "Agenda for fund ii update", "Room 1", "accepted"):
+    for expected in ("Jonas (organizer)", "Member", "Agenda for fund ii update", "Room 1", "accepted"):
         assert expected in text, expected
+    assert "@" not in detail.locator("dl").inner_text()
+    assert "email-meta" in detail.locator("dl").get_attribute("class")  # laid out as the email's From/To block
+    when = detail.locator("dt:text-is('When') + dd").inner_text()
+    assert when.count(str(NOW.year)) == 1 or NOW.hour < 3, when  # one day, named once: "Dec 1, 2026, 11:00 AM – 12:00 PM"
+    toggle.click()
+    expect(toggle).to_have_text("View meeting")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
     draft = card.locator("textarea.draft")
     assert "met Jonas Berg (Fjord Capital) on" in draft.input_value()
     draft.fill(draft.input_value() + " They will commit $2M in Q1.")

@@ -44,6 +44,12 @@ def test_approve_then_undo_from_the_decided_view(page, site):
     expect(page.page.locator("#decided-status")).to_contain_text("back to review and its note is removed")
     expect(page.page.locator("[data-proposal-id]", has_text="Term sheet")).to_have_count(1)  # at once, no poll
     expect(page.page.locator("#decided-list li", has_text="Term sheet")).to_have_count(0)
+    # the top line tells of the undo, with the count it brought back; the empty list says so in plain text
+    expect(page.page.locator("#capture-status")).to_have_text('Undone: "Term sheet" is back for review. 2 pending to review')
+    expect(page.page.locator("#decided-empty")).to_have_text("Nothing to undo.")
+    expect(page.page.locator("#decided-empty")).to_be_visible()
+    expect(page.page.locator("#decided-list li")).to_have_count(0)
+    expect(page.page.locator("#decided")).not_to_contain_text("Nothing decided yet")
     assert email_notes(site) == []
     assert page.unexpected_errors() == []
 

@@ -304,12 +304,14 @@ def shown_attendees(conn, meetings: list[dict]) -> dict[int, list[dict]]:
     return shared
 
 
-def teammates_of(conn, meeting_ids: list[int]) -> dict[int, list[dict]]:
-    """{meeting_id: [{id, name, response_status}]}: the teammates whose calendar holds each meeting."""
-    return _per_meeting(conn, "SELECT c.meeting_id, u.id, u.name, c.response_status FROM email_meeting_copies c "
+def teammates_of(conn, meeting_ids: list[int], with_email: bool = False) -> dict[int, list[dict]]:
+    """{meeting_id: [{id, name, response_status}]}: the teammates whose calendar holds each meeting (`with_email`:
+    and each one's sign-in address, to name them among the attendees)."""
+    return _per_meeting(conn, "SELECT c.meeting_id, u.id, u.name, u.email, c.response_status FROM email_meeting_copies c "
                               "JOIN email_accounts a ON a.id = c.account_id JOIN users u ON u.id = a.user_id "
                               "WHERE c.meeting_id IN ({marks}) ORDER BY u.name, u.id", meeting_ids,
-                        lambda r: {"id": r["id"], "name": r["name"], "response_status": r["response_status"]})
+                        lambda r: {"id": r["id"], "name": r["name"], "response_status": r["response_status"],
+                                   **({"email": r["email"]} if with_email else {})})
 
 
 def attended_rows(conn, investor_ids=None, before: str | None = None) -> list[dict]:

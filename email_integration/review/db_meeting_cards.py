@@ -50,6 +50,19 @@ def meeting_investors(conn, meeting_id: int, organizer: str | None) -> list[dict
     return [dict(r) for r in rows]
 
 
+def investor_names(conn, meeting_ids: list[int]) -> dict[int, dict[str, str]]:
+    """{meeting_id: {address: investor name}}: the attendees the CRM knows by address as investors, to name them."""
+    found: dict[int, dict[str, str]] = {i: {} for i in meeting_ids}
+    for start in range(0, len(meeting_ids), 500):
+        chunk = meeting_ids[start:start + 500]
+        for row in conn.execute("SELECT l.meeting_id, l.address, i.name FROM email_meeting_investors l JOIN investors i "
+                                f"ON i.id = l.investor_id WHERE l.strategy = 'exact' AND l.meeting_id IN ({','.join('?' * len(chunk))})",
+                                chunk):  # 'exact': the investor's own address; a domain match may be a colleague
+            if row["address"]:
+                found[row["meeting_id"]].setdefault(row["address"].lower(), row["name"])
+    return found
+
+
 def set_card_state(conn, meeting_id: int, state: str) -> None:
     conn.execute("UPDATE email_meetings SET card_state = ? WHERE id = ?", (state, meeting_id))
 

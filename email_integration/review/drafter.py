@@ -164,6 +164,17 @@ def _day(stamp: str, now_year: int) -> str:
     return f"{day} {months[month - 1]}" + ("" if year == now_year else f" {year}")
 
 
+def _without_named(title: str, investors: list[dict]) -> str:
+    """The title without a trailing ' with <investor>( (<firm>))?' the note already says ('Diligence follow-up
+    with Sam Lee (Harbor Street)' → 'Diligence follow-up'); a title that is nothing else stays whole."""
+    for investor in investors:
+        firm = investor.get("firm")
+        for tail in ([f" with {investor['name']} ({firm})"] if firm else []) + [f" with {investor['name']}"]:
+            if title.lower().endswith(tail.lower()) and len(title) > len(tail):
+                return title[:-len(tail)].rstrip(" -–—:,")
+    return title
+
+
 def draft_meeting_note(meeting: dict, investors: list[dict], teammates: list[str], now_year: int,
                        with_title: bool = True) -> str:
     """The note for a meeting that ended: 'Ana met Jonas Berg (Fjord Capital) on 3 Dec: Fund II update'.
@@ -173,6 +184,7 @@ def draft_meeting_note(meeting: dict, investors: list[dict], teammates: list[str
     named = _names([i["name"] + (f" ({i['firm']})" if i.get("firm") else "") for i in investors])
     note = f"{who} met {named} on {_day(meeting['start_at'], now_year)}"
     title = " ".join((meeting.get("title") or "").split()) if with_title else ""
+    title = _without_named(title, investors)
     if title:
         note += f": {title}"
     return note if len(note) <= MAX_CHARS else note[:MAX_CHARS - 1].rsplit(" ", 1)[0] + "…"

@@ -94,14 +94,25 @@ def card(row: dict, attendees: list[dict], teammates: list[dict]) -> dict:
             "holder": bool(row.get("holder"))}
 
 
+def named_attendees(attendees: list[dict], teammates: list[dict], investors: dict[str, str]) -> list[dict]:
+    """The attendees with a name where the event gave none: a teammate's (their sign-in address), a known
+    investor's (`investors`: address → name); else the address alone, as before."""
+    names = {**investors, **{(m.get("email") or "").lower(): m["name"] for m in teammates}}
+    return [{**a, "name": a["name"] or names.get((a["email"] or "").lower()) or a["name"]} for a in attendees]
+
+
 def rows_and_cards(conn, status: str, limit: int, ids=None, viewer_id: int | None = None) -> list[tuple]:
     """[(row, card)]: meeting cards as `viewer_id` may see them (None: the review room's view), each with the
     teammates whose calendars hold it (the page's teammate filter)."""
     rows = db_meeting_cards.list_cards(conn, status, limit, ids=ids, viewer_id=viewer_id)
     meeting_ids = [r["meeting_id"] for r in rows]
-    people, mates = meeting_attendees(conn, meeting_ids), teammates_of(conn, meeting_ids)
+    people, mates = meeting_attendees(conn, meeting_ids), teammates_of(conn, meeting_ids, with_email=True)
     redacted = meeting_attendees(conn, [r["meeting_id"] for r in rows if not r["sees_all"]], redacted=True)
     people.update(redacted)  # who does not see the shared view in full: the investors and the teammates only
+    investors = db_meeting_cards.investor_names(conn, meeting_ids)
+    for meeting_id, listed in mates.items():
+        people[meeting_id] = named_attendees(people.get(meeting_id, []), listed, investors.get(meeting_id, {}))
+        mates[meeting_id] = [{k: v for k, v in m.items() if k != "email"} for m in listed]
     return [(row, {**card(row, people[row["meeting_id"]], mates[row["meeting_id"]]),
                    "teammates": [{"id": m["id"], "name": m["name"]} for m in mates[row["meeting_id"]]]})
             for row in rows]

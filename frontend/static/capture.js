@@ -52,21 +52,32 @@
     return p.email.subject || "(no subject)";
   }
   window.crm.cardSubject = subjectOf;
+  // A meeting's attendee by name where the event gives one (Google's displayName), else the address.
+  const attendeeName = (p) => p.name || p.email;
   function attendeeLine(people) {
-    const named = people.slice(0, 4).map(person).join(", ");
+    const named = people.slice(0, 4).map(attendeeName).join(", ");
     return people.length > 4 ? `${named} and ${people.length - 4} more` : named;
   }
   const dateOf = (p) => (p.kind === "meeting" ? p.meeting.start : p.email.date);
 
   const RESPONSES = { accepted: "accepted", declined: "declined", tentative: "maybe", needsAction: "no answer" };
 
+  // "Dec 1, 2026, 11:00 AM – 12:00 PM": a range within one day names the day once.
+  const DAY = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
+  const TIME = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+  function whenOf(start, end) {
+    const from = new Date(start), to = new Date(end);
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return `${formatDate(start)} – ${formatDate(end)}`;
+    return DAY.format(from) === DAY.format(to) ? `${formatDate(start)} – ${TIME.format(to)}` : `${formatDate(start)} – ${formatDate(end)}`;
+  }
+
   function meetingDetails(meeting) {
-    const who = (people) => people.map((p) => `${person(p)}${p.organizer ? " (organizer)" : ""}`).join(", ");
-    const rows = [["When", `${formatDate(meeting.start)} – ${formatDate(meeting.end)}`]];
+    const who = (people) => people.map((p) => `${attendeeName(p)}${p.organizer ? " (organizer)" : ""}`).join(", ");
+    const rows = [["When", whenOf(meeting.start, meeting.end)]];
     if (meeting.location) rows.push(["Where", meeting.location]);
     rows.push(["Attendees", who(meeting.attendees) || "—"]);
     rows.push(["Teammates", meeting.teammates.map((t) => `${t.name} (${RESPONSES[t.response_status] || "no answer"})`).join(", ") || "—"]);
-    const box = el("div", { className: "card-email" }, el("dl", { className: "meeting-details" },
+    const box = el("div", { className: "card-email" }, el("dl", { className: "email-meta meeting-details" },
       ...rows.flatMap(([label, value]) => [el("dt", {}, label), el("dd", {}, value)])));
     box.dataset.meetingDetail = String(meeting.id);
     if (meeting.description) box.append(el("p", { className: "meeting-description" }, meeting.description));
@@ -100,22 +111,29 @@
   }
 
   // -- one card ----------------------------------------------------------------------------------
+  // The toggle says what it does next: "View email" while closed, "Hide email" while open (aria-expanded too).
+  function setExpanded(entry, open) {
+    const what = entry.proposal.kind === "meeting" ? "meeting" : "email";
+    entry.viewButton.textContent = `${open ? "Hide" : "View"} ${what}`;
+    entry.viewButton.setAttribute("aria-expanded", String(open));
+  }
+
   async function toggleView(entry) {
     if (entry.viewer) {
       entry.viewer.hidden = !entry.viewer.hidden;
-      entry.viewButton.setAttribute("aria-expanded", String(!entry.viewer.hidden));
+      setExpanded(entry, !entry.viewer.hidden);
       return;
     }
     if (entry.proposal.kind === "meeting") { // the card holds the event's details: nothing to fetch
       entry.viewer = meetingDetails(entry.proposal.meeting);
       entry.node.append(entry.viewer);
-      entry.viewButton.setAttribute("aria-expanded", "true");
+      setExpanded(entry, true);
       return;
     }
     performance.mark("capture:view-start");
     entry.viewer = el("div", { className: "card-email" }, el("p", { className: "status" }, "Loading email…"));
     entry.node.append(entry.viewer);
-    entry.viewButton.setAttribute("aria-expanded", "true");
+    setExpanded(entry, true);
     try {
       entry.viewer.replaceChildren(await window.crm.emailView.load(entry.proposal.email.id));
       void entry.viewer.offsetHeight;
@@ -124,6 +142,7 @@
       entry.viewer.replaceChildren(el("p", { className: "error" }, `The email cannot be shown: ${err.message}`));
       const viewer = entry.viewer;
       entry.viewer = null; // a failed fetch may be retried
+      setExpanded(entry, false);
       setTimeout(() => viewer.remove(), 4000);
     }
   }
@@ -189,6 +208,13 @@
             el("span", { className: "status" }, ` · ${investor.firm || investor.name}`)];
   }
 
+  // The draft's box fits its text: a row per wrapped line (an estimate from the box's width), 2 to 8 rows.
+  function fitRows(textarea) {
+    const perLine = Math.max(20, Math.floor((textarea.clientWidth || Math.min(window.innerWidth, 900) - 60) / 7.5));
+    const lines = textarea.value.split("\n").reduce((n, line) => n + Math.max(1, Math.ceil(line.length / perLine)), 0);
+    textarea.rows = Math.min(8, Math.max(2, lines));
+  }
+
   function build(entry) {
     const proposal = entry.proposal;
     const node = el("article", { className: "card", tabIndex: 0, id: `proposal-${proposal.id}` });
@@ -214,7 +240,11 @@
     entry.textarea.setAttribute("aria-label", "Proposed note");
     entry.drafter = el("div", { className: "status drafted-by" });
     showDrafter(entry);
-    entry.textarea.addEventListener("input", () => { entry.dirty = entry.textarea.value !== entry.proposal.draft; });
+    entry.textarea.addEventListener("input", () => {
+      entry.dirty = entry.textarea.value !== entry.proposal.draft;
+      fitRows(entry.textarea);
+    });
+    fitRows(entry.textarea);
     entry.viewButton = el("button", { type: "button", className: "link view" }, meeting ? "View meeting" : "View email");
     entry.viewButton.setAttribute("aria-expanded", "false");
     entry.viewButton.addEventListener("click", () => toggleView(entry));
@@ -570,7 +600,10 @@
   });
 
   // The "Decided" view (capture_decided.js) undid a decision: its card comes back now, not at the next poll.
-  document.addEventListener("crm:proposals-changed", () => refresh());
+  document.addEventListener("crm:proposals-changed", (event) => {
+    if (event.detail && event.detail.undone) notice = `Undone: "${event.detail.undone}" is back for review.`;
+    refresh().then(updateStatus);
+  });
 
   window.crm.me.then(async (user) => {
     me = user;

@@ -8,6 +8,7 @@
   const box = document.getElementById("decided");
   const list = document.getElementById("decided-list");
   const status = document.getElementById("decided-status");
+  const empty = document.getElementById("decided-empty");
   let timer = null;
 
   function line(p) {
@@ -28,7 +29,7 @@
           status.textContent = d.status === "approved"
             ? `Undone: the card for "${window.crm.cardSubject(p)}" is back to review and its note is removed.`
             : `Undone: the card for "${window.crm.cardSubject(p)}" is back to review.`;
-          document.dispatchEvent(new CustomEvent("crm:proposals-changed"));
+          document.dispatchEvent(new CustomEvent("crm:proposals-changed", { detail: { undone: window.crm.cardSubject(p) } }));
         } catch (err) {
           status.textContent = err.message;
         }
@@ -43,10 +44,13 @@
     try {
       const reply = await api("GET", "/api/email/proposals?status=decided&limit=50");
       list.replaceChildren(...reply.proposals.map(line));
-      if (!reply.proposals.length) list.append(el("li", { className: "status" }, "Nothing decided yet."));
+      empty.hidden = reply.proposals.length > 0; // plain text, not a bullet
+      list.hidden = !reply.proposals.length;
       box.querySelector("summary").textContent = `Decided recently (undo within ${reply.undo_window_min} minutes)`;
     } catch (err) {
       list.replaceChildren(el("li", { className: "error" }, err.message));
+      list.hidden = false;
+      empty.hidden = true;
     }
   }
 
